@@ -1,0 +1,280 @@
+"""Spec -> graph of layer calls: layers constructed and named as Keras names them, references
+(``inputs:``, ``NAME.K``, ``Reuse``) resolved, and the model's layers ordered as Keras orders them.
+
+A :class:`Call` is one application of a layer (Keras calls it a node); a shared layer has
+several. Shapes are not computed here: that is :mod:`shapecalc.infer`'s job.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import ArgError, Location, SpecError
+from .layers import create_layer
+from .layers.args import describe, did_you_mean
+from .layers.base import Layer
+from .layers.factory import Namer
+from .layers.input_layer import InputLayer
+from .source import Node
+from .spec import INPUT_TYPES, REUSE, WIRING_KEYS, LayerEntry, ModelSpec
+
+REUSE_KEYS = ("layer", "inputs", "name")
+
+
+@dataclass(frozen=True)
+class TensorRef:
+    """Output ``index`` of ``call``; ``index`` None means all of its outputs (a list)."""
+
+    call: Call
+    index: int | None
+    loc: Location
+
+
+@dataclass(eq=False)
+class Call:
+    layer: Layer
+    inputs: list[TensorRef]
+    loc: Location
+    node_index: int  # which call of the layer this is (Keras's node index)
+    alias: str | None = None  # the name a Reuse gave this call's output
+    # the inputs were written as a list (``inputs: [a]``), so the layer is called on a list
+    as_list: bool = False
+
+
+@dataclass
+class Graph:
+    name: str
+    sequential: bool
+    calls: list[Call]  # in spec order, which is a topological order
+    outputs: list[TensorRef]
+    inputs: list[Call] = field(default_factory=list)
+
+    def model_layers(self) -> list[Layer]:
+        """The layers of the Keras model, in Keras's order (summary rows, weight totals)."""
+        if self.sequential:
+            # keras.Sequential lists a layer once per time it was added
+            return [c.layer for c in self.calls if not isinstance(c.layer, InputLayer)]
+        return keras_functional_structure(self).layers
+
+
+def build_graph(spec: ModelSpec) -> Graph:
+    return _Builder(spec).build()
+
+
+class _Builder:
+    def __init__(self, spec: ModelSpec) -> None:
+        self.spec = spec
+        self.namer = Namer()
+        self.calls: list[Call] = []
+        self.symbols: dict[str, Call] = {}  # what a reference can name
+        self.calls_of: defaultdict[int, int] = defaultdict(int)  # id(layer) -> calls so far
+        self.inputs: list[Call] = []
+
+    def build(self) -> Graph:
+        for decl in self.spec.inputs:
+            name = decl.name or self.namer("InputLayer")
+            layer = InputLayer(name=name, shape=decl.shape[1:], batch_size=decl.shape[0], dtype=decl.dtype)
+            self._add_input(layer, decl.loc)
+        previous: Call | None = None
+        for entry in self.spec.entries:
+            if entry.type_name in INPUT_TYPES:
+                previous = self._input_entry(entry)
+            elif entry.type_name == REUSE:
+                previous = self._reuse(entry, previous)
+            else:
+                previous = self._layer_entry(entry, previous)
+        name = self.spec.name or ("sequential" if self.spec.sequential else "functional")
+        return Graph(name, self.spec.sequential, self.calls, self._outputs(), self.inputs)
+
+    # ------------------------------------------------------------------ entries
+    def _add_input(self, layer: InputLayer, loc: Location) -> Call:
+        call = self._record(layer, [], loc)
+        self.inputs.append(call)
+        return call
+
+    def _input_entry(self, entry: LayerEntry) -> Call:
+        if self.spec.sequential:
+            raise SpecError("a Sequential spec takes its input from 'input:'; an Input entry makes a second one", entry.loc)
+        if entry.references is not None:
+            raise SpecError("an Input entry starts the graph; it takes no 'inputs'", entry.references.key_loc)
+        layer = self._construct("InputLayer", entry)
+        assert isinstance(layer, InputLayer)
+        return self._add_input(layer, entry.loc)
+
+    def _layer_entry(self, entry: LayerEntry, previous: Call | None) -> Call:
+        refs = self._references(entry.references, previous, entry.loc)
+        layer = self._construct(entry.type_name, entry)
+        return self._record(layer, refs, entry.loc, _written_as_list(entry.references))
+
+    def _reuse(self, entry: LayerEntry, previous: Call | None) -> Call:
+        args = entry.args.value
+        for key, node in args.items():
+            if key not in REUSE_KEYS:
+                raise SpecError(f"Reuse has no setting '{key}'{did_you_mean(key, REUSE_KEYS)}", node.key_loc)
+        target = entry.args.get("layer")
+        if target is None or not isinstance(target.value, str):
+            raise SpecError("Reuse needs 'layer: NAME', the name of the layer to apply again", entry.loc)
+        call = self.symbols.get(target.value)
+        if call is None or isinstance(call.layer, InputLayer) or call.alias is not None:
+            known = [n for n, c in self.symbols.items() if not isinstance(c.layer, InputLayer) and c.alias is None]
+            raise SpecError(f"Reuse: no layer named '{target.value}'{did_you_mean(target.value, known)}", target.loc)
+        refs = self._references(entry.references, previous, entry.loc)
+        alias_node = entry.args.get("name")
+        alias = None
+        if alias_node is not None:
+            if not isinstance(alias_node.value, str) or not alias_node.value:
+                raise SpecError(f"Reuse name must be a string, got {describe(alias_node.value)}", alias_node.loc)
+            alias = alias_node.value
+            self._claim(alias, alias_node.loc)
+        new_call = Call(
+            call.layer, refs, entry.loc, self.calls_of[id(call.layer)], alias, _written_as_list(entry.references)
+        )
+        self.calls_of[id(call.layer)] += 1
+        self.calls.append(new_call)
+        if alias:
+            self.symbols[alias] = new_call
+        return new_call
+
+    # ------------------------------------------------------------------ helpers
+    def _construct(self, type_name: str, entry: LayerEntry) -> Layer:
+        raw = {k: v.plain() for k, v in entry.args.value.items() if k not in WIRING_KEYS}
+        try:
+            layer = create_layer(type_name, raw, self.namer)
+        except ArgError as err:
+            who = raw.get("name") if isinstance(raw.get("name"), str) else self.namer.peek(type_name)
+            loc = entry.loc
+            if err.argument:
+                node = entry.args.at(list(err.argument.split(".")))
+                loc = node.loc if node is not entry.args else entry.loc
+            raise SpecError(f"{who} ({type_name}): {err.message}", loc) from None
+        self._claim(layer.name, entry.args.get("name").loc if entry.args.get("name") else entry.loc)
+        return layer
+
+    def _claim(self, name: str, loc: Location) -> None:
+        if name in self.symbols:
+            raise SpecError(
+                f"the name '{name}' is already used (line {self.symbols[name].loc.line}); "
+                "all layer names in a model must be unique",
+                loc,
+            )
+
+    def _record(self, layer: Layer, refs: list[TensorRef], loc: Location, as_list: bool = False) -> Call:
+        call = Call(layer, refs, loc, self.calls_of[id(layer)], as_list=as_list)
+        self.calls_of[id(layer)] += 1
+        self.calls.append(call)
+        self.symbols[layer.name] = call
+        return call
+
+    def _references(self, node: Node | None, previous: Call | None, loc: Location) -> list[TensorRef]:
+        if node is None:
+            if previous is None:
+                if len(self.inputs) == 1:
+                    return [TensorRef(self.inputs[0], None, loc)]
+                raise SpecError(
+                    "the first layer must say which input feeds it: inputs: NAME", loc
+                )
+            return [TensorRef(previous, None if self.spec.sequential else 0, loc)]
+        items = node.value if isinstance(node.value, list) else [node]
+        if not items:
+            raise SpecError("'inputs' lists nothing", node.loc)
+        return [self._reference(item) for item in items]
+
+    def _reference(self, node: Node) -> TensorRef:
+        if not isinstance(node.value, str):
+            raise SpecError(f"an input reference is a name or NAME.K, got {describe(node.plain())}", node.loc)
+        text = node.value
+        call = self.symbols.get(text)
+        index: int | None = 0
+        if call is None and "." in text:
+            base, _, suffix = text.rpartition(".")
+            if suffix.isdigit() and base in self.symbols:
+                call, index = self.symbols[base], int(suffix)
+        if call is None:
+            hint = did_you_mean(text.split(".")[0], self.symbols)
+            later = any(self._entry_name(e) == text.split(".")[0] for e in self.spec.entries)
+            why = " (it is defined further down; a layer can only use what comes before it)" if later else ""
+            raise SpecError(f"unknown input '{text}'{why}{hint}", node.loc)
+        return TensorRef(call, index, node.loc)
+
+    @staticmethod
+    def _entry_name(entry: LayerEntry) -> Any:
+        name = entry.args.get("name")
+        return name.value if name is not None else None
+
+    def _outputs(self) -> list[TensorRef]:
+        if not self.calls or all(isinstance(c.layer, InputLayer) for c in self.calls):
+            raise SpecError("the spec has no layers after its inputs", self.spec.root.loc)
+        last = self.calls[-1]
+        if self.spec.outputs is None:
+            return [TensorRef(last, None, last.loc)]
+        refs = [self._reference(node) for node in self.spec.outputs]
+        if self.spec.sequential and any(r.call is not last for r in refs):
+            raise SpecError("a Sequential spec's output is its last layer", refs[0].loc)
+        return refs
+
+
+def _written_as_list(node: Node | None) -> bool:
+    return node is not None and isinstance(node.value, list)
+
+
+def unique_layers(layers: Any) -> list[Layer]:
+    seen: dict[int, Layer] = {}
+    for layer in layers:
+        seen.setdefault(id(layer), layer)
+    return list(seen.values())
+
+
+@dataclass
+class FunctionalStructure:
+    """What Keras's map_graph makes of a functional model: its layers in order and the depth
+    of each call that belongs to it (id(call) -> depth; 0 at the outputs)."""
+
+    layers: list[Layer]
+    call_depth: dict[int, int]
+
+
+def keras_functional_structure(graph: Graph) -> FunctionalStructure:
+    """Keras's order of a functional model's layers (keras.src.ops.function.map_graph).
+
+    Keras walks depth-first from the outputs, numbers each layer when first seen, gives every
+    call a depth (its distance from the outputs; a shared layer takes its deepest call's) and
+    lists layers by decreasing depth, ties in traversal order. Layers that lead to no output
+    are not part of the model; unused inputs are.
+    """
+    finished: set[int] = set()
+    post_order: list[Call] = []
+    first_seen: dict[int, int] = {}
+
+    def visit(call: Call) -> None:
+        if id(call) in finished:
+            return
+        first_seen.setdefault(id(call.layer), len(first_seen))
+        for ref in call.inputs:  # references only point backwards, so there is no cycle
+            visit(ref.call)
+        finished.add(id(call))
+        post_order.append(call)
+
+    for ref in graph.outputs:
+        visit(ref.call)
+
+    call_depth: dict[int, int] = {}
+    layer_depth: dict[int, int] = {}
+    layers: dict[int, Layer] = {}
+    for call in reversed(post_order):
+        depth = max(call_depth.setdefault(id(call), 0), layer_depth.get(id(call.layer), 0))
+        layer_depth[id(call.layer)] = depth
+        call_depth[id(call)] = depth
+        layers[id(call.layer)] = call.layer
+        for ref in call.inputs:
+            if id(ref.call) in finished:
+                call_depth[id(ref.call)] = max(depth + 1, call_depth.get(id(ref.call), 0))
+    for call in graph.inputs:
+        if id(call.layer) not in layer_depth:
+            layer_depth[id(call.layer)] = 0
+            first_seen[id(call.layer)] = -1
+            call_depth[id(call)] = 0
+            layers[id(call.layer)] = call.layer
+    ordered = sorted(layers.values(), key=lambda layer: (-layer_depth[id(layer)], first_seen[id(layer)]))
+    return FunctionalStructure(ordered, call_depth)

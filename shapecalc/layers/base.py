@@ -1,0 +1,237 @@
+"""The declaration every layer type is written in.
+
+A layer type is one small class, in the manner of Keras 3's own layers:
+
+* ``arguments`` declares its keyword arguments (Keras names, defaults, value checks);
+* ``configure`` normalises and cross-checks them, as Keras does in ``__init__``;
+* ``build`` returns the weights the layer creates for an input shape, as Keras's ``build``;
+* ``compute_output_shape`` is the pure shape rule.
+
+Shapes include the batch axis; ``None`` is an unknown size. A layer called on one tensor
+receives one shape; a layer with ``takes_list = True`` (merges, attention) receives the list.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from ..errors import ArgError, ShapeError
+from . import args as A
+
+Dim = int | None
+Shape = tuple[Dim, ...]
+# compute_output_shape returns one shape, or a list of shapes for a layer with several outputs
+OutputShape = Shape | list[Shape]
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "<required>"
+
+
+REQUIRED: Any = _Required()
+
+
+@dataclass(frozen=True)
+class Arg:
+    """One keyword argument: its Keras name, how a spec value becomes a Python value, its default.
+
+    ``parse`` receives the plain value from the spec (never the default) and returns the
+    normalised value, or raises :class:`ArgError`. ``nested_layer`` marks an argument whose
+    value is a layer written in the one-key form; the graph builder constructs it first.
+    """
+
+    name: str
+    parse: Callable[[Any], Any] = A.anything
+    default: Any = None
+    doc: str = ""
+    nested_layer: bool = False
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+@dataclass(frozen=True)
+class Weight:
+    """A variable a layer creates; ``path`` is relative to the layer (``lstm_cell/kernel``)."""
+
+    path: str
+    shape: tuple[int, ...]
+    trainable: bool = True
+    initializer: Any = "zeros"
+    dtype: str = "float32"
+
+    @property
+    def size(self) -> int:
+        return math.prod(self.shape)
+
+    @property
+    def nbytes(self) -> int:
+        return self.size * A.dtype_size(self.dtype)
+
+
+# Arguments every Keras layer accepts (keras.layers.Layer.__init__).
+BASE_ARGUMENTS: tuple[Arg, ...] = (
+    Arg("name", A.layer_name, None, "layer name; default: snake_case of the type, numbered"),
+    Arg("trainable", A.strict_bool, True, "false makes every weight non-trainable"),
+    Arg("dtype", A.dtype_policy, None, "dtype policy: float32, float16, mixed_float16, ..."),
+    Arg("autocast", A.anything, True),
+    Arg("activity_regularizer", A.regularizer, None),
+    Arg("input_shape", A.anything, None, "ignored when the model has an input, as in Keras"),
+    Arg("input_dim", A.anything, None, "ignored when the model has an input, as in Keras"),
+)
+
+
+class Layer:
+    """Base of every layer declaration. Subclasses set ``arguments`` and override the hooks."""
+
+    arguments: ClassVar[tuple[Arg, ...]] = ()
+    # True for layers called on a list of tensors (merges, attention).
+    takes_list: ClassVar[bool] = False
+    # Arguments of Layer.__init__ that this type does not accept (Keras passes some explicitly).
+    excluded_base_arguments: ClassVar[frozenset[str]] = frozenset()
+
+    name: str
+    trainable: bool
+    dtype: str | None
+
+    def __init__(self, **values: Any) -> None:
+        """Set already-parsed argument values (see :meth:`parse_arguments`), then configure."""
+        for arg in self.all_arguments():
+            setattr(self, arg.name, values.get(arg.name, arg.default))
+        self.built_weights: list[Weight] | None = None
+        self.configure()
+
+    # ----------------------------------------------------------------- declaration
+    @classmethod
+    def type_name(cls) -> str:
+        return cls.__name__
+
+    @classmethod
+    def all_arguments(cls) -> tuple[Arg, ...]:
+        own = {arg.name for arg in cls.arguments}
+        base = tuple(
+            a for a in BASE_ARGUMENTS if a.name not in own and a.name not in cls.excluded_base_arguments
+        )
+        return cls.arguments + base
+
+    @classmethod
+    def argument(cls, name: str) -> Arg | None:
+        for arg in cls.all_arguments():
+            if arg.name == name:
+                return arg
+        return None
+
+    @classmethod
+    def parse_arguments(cls, raw: dict[str, Any]) -> dict[str, Any]:
+        """Check and normalise spec values; unknown names and missing required ones are errors."""
+        known = {arg.name: arg for arg in cls.all_arguments()}
+        for key in raw:
+            if key not in known:
+                raise ArgError(
+                    f"unknown argument '{key}'"
+                    + A.did_you_mean(key, list(known)),
+                    argument=key,
+                )
+        parsed: dict[str, Any] = {}
+        for arg in known.values():
+            if arg.name in raw:
+                try:
+                    parsed[arg.name] = arg.parse(raw[arg.name])
+                except ArgError as err:
+                    raise ArgError(f"{arg.name}: {err.message}", argument=arg.name) from None
+            elif arg.required:
+                raise ArgError(f"{cls.type_name()} needs the argument '{arg.name}'")
+        return parsed
+
+    # ----------------------------------------------------------------- hooks
+    def configure(self) -> None:
+        """Cross-argument normalisation and checks (Keras's ``__init__`` body)."""
+
+    def check_input(self, input_shape: Any) -> None:
+        """Refuse inputs Keras's InputSpec refuses, before build (rank, known axes)."""
+
+    def build(self, input_shape: Any) -> list[Weight]:
+        """The weights created for this input; raise :class:`ShapeError` where Keras refuses."""
+        return []
+
+    def compute_output_shape(self, input_shape: Any) -> OutputShape:
+        raise NotImplementedError
+
+    def explain(self, input_shape: Any) -> list[str]:
+        """Lines deriving the output shape from the input, for people learning the arithmetic."""
+        return []
+
+    # ----------------------------------------------------------------- calling
+    def infer(self, input_shape: Any) -> OutputShape:
+        """One call of the layer on symbolic shapes: check, build on the first call, shape rule.
+
+        A later call (a shared layer) must fit the weights built by the first one, as Keras's
+        InputSpec and matmul checks demand.
+        """
+        self.check_input(input_shape)
+        weights = self.build(input_shape)
+        if self.built_weights is None:
+            self.built_weights = weights
+        elif [(w.path, w.shape) for w in weights] != [(w.path, w.shape) for w in self.built_weights]:
+            first = ", ".join(f"{w.path}{fmt_shape(w.shape)}" for w in self.built_weights)
+            now = ", ".join(f"{w.path}{fmt_shape(w.shape)}" for w in weights)
+            raise ShapeError(f"was built with weights {first}; this call would need {now}")
+        return self.compute_output_shape(input_shape)
+
+    @property
+    def layer_weights(self) -> list[Weight]:
+        """The built weights; a frozen layer (trainable: false) makes all of them non-trainable."""
+        built = self.built_weights or []
+        if self.trainable:
+            return list(built)
+        return [Weight(w.path, w.shape, False, w.initializer, w.dtype) for w in built]
+
+    def count_params(self) -> tuple[int, int]:
+        """(trainable, non-trainable) parameter counts."""
+        trainable = sum(w.size for w in self.layer_weights if w.trainable)
+        return trainable, sum(w.size for w in self.layer_weights) - trainable
+
+    # ----------------------------------------------------------------- helpers for subclasses
+    @property
+    def variable_dtype(self) -> str:
+        return A.variable_dtype(self.dtype)
+
+    def weight(
+        self, path: str, shape: Sequence[int], initializer: Any = "zeros", trainable: bool = True
+    ) -> Weight:
+        """A weight of this layer, in its variable dtype."""
+        return Weight(path, tuple(int(d) for d in shape), trainable, initializer, self.variable_dtype)
+
+    def __repr__(self) -> str:
+        return f"{self.type_name()}(name={getattr(self, 'name', None)!r})"
+
+
+def require_rank(layer: Layer, shape: Shape, rank: int | None = None, min_rank: int | None = None) -> None:
+    """Keras InputSpec ndim / min_ndim checks, worded with the numbers."""
+    if rank is not None and len(shape) != rank:
+        raise ShapeError(
+            f"expects input of rank {rank} (batch axis included), got rank {len(shape)}: {fmt_shape(shape)}"
+        )
+    if min_rank is not None and len(shape) < min_rank:
+        raise ShapeError(
+            f"expects input of rank >= {min_rank} (batch axis included), got rank {len(shape)}: "
+            f"{fmt_shape(shape)}"
+        )
+
+
+def require_known(shape: Shape, axis: int, what: str) -> int:
+    """A dimension that sizes a weight must be known."""
+    dim = shape[axis]
+    if dim is None:
+        raise ShapeError(f"{what} (axis {axis} of {fmt_shape(shape)}) must be known to build weights, got None")
+    return dim
+
+
+def fmt_shape(shape: Sequence[Dim]) -> str:
+    inner = ", ".join("None" if d is None else str(d) for d in shape)
+    return f"({inner},)" if len(shape) == 1 else f"({inner})"

@@ -1,0 +1,1 @@
+"""Renderers: an Analysis in, text out. They know nothing of layer rules."""

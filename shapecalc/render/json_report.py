@@ -1,0 +1,66 @@
+"""The machine form of the summary (spec-format.md section 3)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from ..graph import unique_layers
+from ..infer import Analysis
+from ..layers.base import Shape
+
+
+def _shape(shape: Shape) -> list[int | None]:
+    return list(shape)
+
+
+def report(analysis: Analysis) -> dict[str, Any]:
+    layers = []
+    for layer in unique_layers(analysis.layers):
+        call = analysis.first_call(layer)
+        shapes = analysis.shapes[id(call)]
+        output: Any = [_shape(s) for s in shapes.outputs] if shapes.multi else _shape(shapes.outputs[0])
+        trainable, non_trainable = layer.count_params()
+        inputs = []
+        for ref in call.inputs:
+            source = ref.call.alias or ref.call.layer.name
+            count = len(analysis.shapes[id(ref.call)].outputs)
+            if ref.index is None:
+                inputs.extend([source] if count == 1 else [f"{source}.{k}" for k in range(count)])
+            else:
+                inputs.append(source if ref.index == 0 and count == 1 else f"{source}.{ref.index}")
+        layers.append(
+            {
+                "name": layer.name,
+                "type": layer.type_name(),
+                "inputs": inputs,
+                "output_shape": output,
+                "params": trainable + non_trainable,
+                "trainable_params": trainable,
+                "non_trainable_params": non_trainable,
+            }
+        )
+    outputs = []
+    for call, k in analysis.output_refs():
+        count = len(analysis.shapes[id(call)].outputs)
+        name = call.alias or call.layer.name
+        outputs.append(name if count == 1 else f"{name}.{k}")
+    return {
+        "name": analysis.graph.name,
+        "layers": layers,
+        "outputs": outputs,
+        "total_params": analysis.total_params,
+        "trainable_params": analysis.trainable_params,
+        "non_trainable_params": analysis.non_trainable_params,
+        "weight_bytes": sum(w.nbytes for w in analysis.weights),
+    }
+
+
+_FLAT_ARRAY = re.compile(r"\[\s*([^\[\]{}]*?)\s*\]")
+
+
+def dumps(data: dict[str, Any]) -> str:
+    """Indented JSON with innermost arrays (shapes, input lists) kept on one line."""
+    text = json.dumps(data, indent=2)
+    return _FLAT_ARRAY.sub(lambda m: "[" + re.sub(r",\s+", ", ", m.group(1)) + "]", text)
