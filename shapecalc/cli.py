@@ -55,7 +55,7 @@ def _fail(err: SpecError) -> None:
 def summary(
     spec: Annotated[
         Path,
-        typer.Argument(help="The model spec: a .yaml/.yml or .json file.", dir_okay=False, show_default=False),
+        typer.Argument(help="The model spec: a .yaml/.yml or .json file.", metavar="SPEC", show_default=False),
     ],
     output_format: Annotated[
         OutputFormat,

@@ -42,10 +42,11 @@ class ArgError(ValueError):
     graph builder attaches the location of the offending argument (or of the layer entry).
     """
 
-    def __init__(self, message: str, argument: str | None = None) -> None:
+    def __init__(self, message: str, argument: str | None = None, at_key: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.argument = argument
+        self.at_key = at_key  # point at the argument's name (unknown argument), not its value
 
 
 class ShapeError(ValueError):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ArgError, Location, SpecError
-from .layers import create_layer
+from .layers import create_layer, registry
 from .layers.args import describe, did_you_mean
 from .layers.base import Layer
 from .layers.factory import Namer
@@ -139,6 +139,8 @@ class _Builder:
 
     # ------------------------------------------------------------------ helpers
     def _construct(self, type_name: str, entry: LayerEntry) -> Layer:
+        if registry.lookup(type_name) is None:
+            raise SpecError(f"unknown layer type '{type_name}'{registry.suggestion(type_name)}", entry.loc)
         raw = {k: v.plain() for k, v in entry.args.value.items() if k not in WIRING_KEYS}
         try:
             layer = create_layer(type_name, raw, self.namer)
@@ -147,7 +149,8 @@ class _Builder:
             loc = entry.loc
             if err.argument:
                 node = entry.args.at(list(err.argument.split(".")))
-                loc = node.loc if node is not entry.args else entry.loc
+                if node is not entry.args:
+                    loc = (node.key_loc or node.loc) if err.at_key else node.loc
             raise SpecError(f"{who} ({type_name}): {err.message}", loc) from None
         self._claim(layer.name, entry.args.get("name").loc if entry.args.get("name") else entry.loc)
         return layer

@@ -22,7 +22,7 @@ import yaml
 from .errors import Location, SpecError
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
-MAX_NODES = 2_000_000  # values built, counting every expansion of a YAML alias
+MAX_NODES = 1_000_000  # values built, counting every expansion of a YAML alias
 MAX_DEPTH = 200
 
 
@@ -110,7 +110,9 @@ def _yaml_document(text: str, name: str) -> Node | None:
         composed = loader.get_single_node()
         if composed is None:
             return None
-        return _YamlConverter(loader, name).convert(composed, 0)
+        converter = _YamlConverter(loader, name)
+        converter.check_size(composed)
+        return converter.convert(composed, 0)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         loc = Location(name, mark.line + 1, mark.column + 1) if mark else Location(name, 1, 1)
@@ -131,6 +133,37 @@ class _YamlConverter:
 
     def loc(self, node: yaml.Node) -> Location:
         return Location(self.name, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def check_size(self, root: yaml.Node) -> None:
+        """Refuse, before building anything, a document whose aliases expand past the limit.
+
+        Sizes are memoised per composed node, so this is linear in the file, however much
+        the aliases multiply it; a recursive alias is refused too.
+        """
+        sizes: dict[int, int] = {}
+        in_progress: set[int] = set()
+
+        def size(node: yaml.Node, depth: int) -> int:
+            key = id(node)
+            if key in sizes:
+                return sizes[key]
+            if key in in_progress:
+                raise SpecError("a YAML alias refers to itself", self.loc(node))
+            if depth > MAX_DEPTH:
+                raise SpecError(f"the spec nests deeper than {MAX_DEPTH} levels", self.loc(node))
+            in_progress.add(key)
+            total = 1
+            if isinstance(node, yaml.SequenceNode):
+                total += sum(size(item, depth + 1) for item in node.value)
+            elif isinstance(node, yaml.MappingNode):
+                total += sum(size(k, depth + 1) + size(v, depth + 1) for k, v in node.value)
+            in_progress.discard(key)
+            if total > MAX_NODES:
+                raise SpecError(f"the spec expands to more than {MAX_NODES:,} values (YAML aliases?)", self.loc(node))
+            sizes[key] = total
+            return total
+
+        size(root, 0)
 
     def convert(self, node: yaml.Node, depth: int) -> Node:
         self.count += 1

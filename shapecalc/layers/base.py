@@ -136,6 +136,7 @@ class Layer:
                     f"unknown argument '{key}'"
                     + A.did_you_mean(key, list(known)),
                     argument=key,
+                    at_key=True,
                 )
         parsed: dict[str, Any] = {}
         for arg in known.values():

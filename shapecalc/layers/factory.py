@@ -80,4 +80,4 @@ def _create_nested(argument: str, entry: Any, auto_name: AutoName) -> Layer:
         return create_layer(inner_type, inner_raw, auto_name)
     except ArgError as err:
         suffix = f".{err.argument}" if err.argument else ""
-        raise ArgError(err.message, argument=f"{argument}.{inner_type}{suffix}") from None
+        raise ArgError(err.message, argument=f"{argument}.{inner_type}{suffix}", at_key=err.at_key) from None
