@@ -139,11 +139,13 @@ class _Builder:
 
     # ------------------------------------------------------------------ helpers
     def _construct(self, type_name: str, entry: LayerEntry) -> Layer:
-        if registry.lookup(type_name) is None:
-            raise SpecError(f"unknown layer type '{type_name}'{registry.suggestion(type_name)}", entry.loc)
+        custom = self.spec.custom_types
+        if type_name not in custom and registry.lookup(type_name) is None:
+            known = [*registry.all_layer_types(), *custom, REUSE, "Input"]
+            raise SpecError(f"unknown layer type '{type_name}'{did_you_mean(type_name, known)}", entry.loc)
         raw = {k: v.plain() for k, v in entry.args.value.items() if k not in WIRING_KEYS}
         try:
-            layer = create_layer(type_name, raw, self.namer)
+            layer = create_layer(type_name, raw, self.namer, custom)
         except ArgError as err:
             who = raw.get("name") if isinstance(raw.get("name"), str) else self.namer.peek(type_name)
             loc = entry.loc

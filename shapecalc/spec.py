@@ -3,14 +3,16 @@ entries and its outputs. Values stay located; layer arguments are parsed later b
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from .custom import read_custom_layers
 from .errors import Location, SpecError
 from .layers.args import describe, did_you_mean
+from .layers.base import Layer
 from .layers.input_layer import INPUT_DTYPES
 from .source import Node
 
-TOP_LEVEL_KEYS = ("name", "input", "inputs", "batch_size", "layers", "outputs")
+TOP_LEVEL_KEYS = ("name", "input", "inputs", "batch_size", "layers", "outputs", "custom_layers")
 # Keys of a layer entry that are shapecalc's wiring, not Keras arguments.
 WIRING_KEYS = frozenset({"inputs"})
 INPUT_TYPES = ("Input", "InputLayer")
@@ -50,6 +52,7 @@ class ModelSpec:
     entries: list[LayerEntry]
     outputs: list[Node] | None
     root: Node
+    custom_types: dict[str, type[Layer]] = field(default_factory=dict)
 
 
 def read_spec(root: Node) -> ModelSpec:
@@ -83,7 +86,8 @@ def read_spec(root: Node) -> ModelSpec:
         outputs = outputs_node.value if isinstance(outputs_node.value, list) else [outputs_node]
         if not outputs:
             raise SpecError("'outputs' lists no outputs", outputs_node.loc)
-    return ModelSpec(name, sequential, inputs, entries, outputs, root)
+    custom_types = read_custom_layers(root.get("custom_layers"))
+    return ModelSpec(name, sequential, inputs, entries, outputs, root, custom_types)
 
 
 def _model_name(node: Node | None) -> str | None:

@@ -1,11 +1,16 @@
 """Layer declarations, one module per family; importing this package registers them all."""
 
 from . import (  # noqa: F401 - importing a family registers its layers
+    activations,
+    attention,
     convolutional,
     core,
+    einsum,
     input_layer,
     merging,
+    normalization,
     pooling,
+    preprocessing,
     recurrent,
     regularization,
     reshaping,

@@ -233,7 +233,8 @@ constraint = _identifier("constraint", CONSTRAINTS)
 def dtype_policy(value: Any) -> str | None:
     if value is None:
         return None
-    if not isinstance(value, str) or (value not in DTYPE_SIZES and value not in MIXED_POLICIES):
+    # "int8" names a quantization mode in Keras's policies, not a dtype: Keras refuses it here.
+    if not isinstance(value, str) or value == "int8" or (value not in DTYPE_SIZES and value not in MIXED_POLICIES):
         raise ArgError(
             "expected a dtype policy such as float32, float16, bfloat16, mixed_float16, got "
             + describe(value)

@@ -40,13 +40,14 @@ class Arg:
     """One keyword argument: its Keras name, how a spec value becomes a Python value, its default.
 
     ``parse`` receives the plain value from the spec (never the default) and returns the
-    normalised value, or raises :class:`ArgError`. ``nested_layer`` marks an argument whose
+    normalised value, or raises :class:`ArgError`. As in a Python signature, an argument
+    without a default is required. ``nested_layer`` marks an argument whose
     value is a layer written in the one-key form; the graph builder constructs it first.
     """
 
     name: str
     parse: Callable[[Any], Any] = A.anything
-    default: Any = None
+    default: Any = REQUIRED
     doc: str = ""
     nested_layer: bool = False
 

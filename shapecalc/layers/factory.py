@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..errors import ArgError
 from . import registry
-from .args import describe
+from .args import describe, did_you_mean
 from .base import Layer
 
 AutoName = Callable[[str], str]
@@ -52,32 +52,40 @@ def split_one_key(entry: Any, where: str = "a layer") -> tuple[str, dict[str, An
     return str(type_name), raw
 
 
-def create_layer(type_name: str, raw: dict[str, Any], auto_name: AutoName, ignore: frozenset[str] = frozenset()) -> Layer:
+def create_layer(
+    type_name: str,
+    raw: dict[str, Any],
+    auto_name: AutoName,
+    custom_types: Mapping[str, type[Layer]] | None = None,
+) -> Layer:
     """Parse and construct one layer; nested layers (wrappers) are constructed first, as in Python.
 
-    ``ignore`` lists spec keys that are not Keras arguments (``inputs``). An :class:`ArgError`
-    carries the path of keys to the offending value in ``argument`` (dotted for nested layers).
+    ``custom_types`` are the spec's own layer types. An :class:`ArgError` carries the path of
+    keys to the offending value in ``argument`` (dotted for nested layers).
     """
-    cls = registry.lookup(type_name)
+    cls = (custom_types or {}).get(type_name) or registry.lookup(type_name)
     if cls is None:
-        raise ArgError(f"unknown layer type '{type_name}'{registry.suggestion(type_name)}", argument=None)
-    values = {k: v for k, v in raw.items() if k not in ignore}
+        known = [*registry.all_layer_types(), *(custom_types or {})]
+        raise ArgError(f"unknown layer type '{type_name}'{did_you_mean(type_name, known)}", argument=None)
+    values = dict(raw)
     for arg in cls.all_arguments():
         if arg.nested_layer and values.get(arg.name) is not None:
-            values[arg.name] = _create_nested(arg.name, values[arg.name], auto_name)
+            values[arg.name] = _create_nested(arg.name, values[arg.name], auto_name, custom_types)
     parsed = cls.parse_arguments(values)
     if parsed.get("name") is None:
         parsed["name"] = auto_name(type_name)
     return cls(**parsed)
 
 
-def _create_nested(argument: str, entry: Any, auto_name: AutoName) -> Layer:
+def _create_nested(
+    argument: str, entry: Any, auto_name: AutoName, custom_types: Mapping[str, type[Layer]] | None
+) -> Layer:
     try:
         inner_type, inner_raw = split_one_key(entry, f"argument '{argument}'")
     except ArgError as err:
         raise ArgError(err.message, argument=argument) from None
     try:
-        return create_layer(inner_type, inner_raw, auto_name)
+        return create_layer(inner_type, inner_raw, auto_name, custom_types)
     except ArgError as err:
         suffix = f".{err.argument}" if err.argument else ""
         raise ArgError(err.message, argument=f"{argument}.{inner_type}{suffix}", at_key=err.at_key) from None

@@ -1,0 +1,242 @@
+"""Shape expressions for custom layers: ``input_shape[-1] * 2``, ``max(1, filters // groups)``.
+
+The text is parsed with Python's own parser (``ast.parse``, which runs nothing) and evaluated
+by the small interpreter below, which knows only numbers, names bound by the layer (its
+arguments, ``input_shape``, ``input_shapes``), indexing and slicing, arithmetic, comparisons,
+``and``/``or``/``not``, ``a if c else b`` and a few pure functions. Anything else - attribute
+access, calls of other names, lambdas, comprehensions - is refused before evaluation.
+
+Unknown dimensions (None) propagate through arithmetic as Keras shapes do: ``None * 2`` is None.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+MAX_LENGTH = 1000
+MAX_MAGNITUDE = 2**62  # keeps integer arithmetic from growing without bound
+
+
+class ExpressionError(ValueError):
+    """A problem with an expression; ``offset`` is the 0-based column inside its text."""
+
+    def __init__(self, message: str, offset: int = 0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+
+
+def _prod(values: Any) -> Any:
+    items = _sequence(values, "prod")
+    return None if any(v is None for v in items) else math.prod(items)
+
+
+def _sequence(value: Any, name: str) -> tuple[Any, ...]:
+    if not isinstance(value, tuple):
+        raise ExpressionError(f"{name}() takes a shape or list")
+    return value
+
+
+def _known(fn: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapped(*args: Any) -> Any:
+        flat = args[0] if len(args) == 1 and isinstance(args[0], tuple) else args
+        return None if any(a is None for a in flat) else fn(*flat)
+
+    return wrapped
+
+
+FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "min": _known(min),
+    "max": _known(max),
+    "abs": _known(abs),
+    "ceil": _known(lambda x: math.ceil(x)),
+    "floor": _known(lambda x: math.floor(x)),
+    "round": _known(lambda x: round(x)),
+    "int": _known(lambda x: int(x)),
+    "prod": _prod,
+    "len": lambda x: len(_sequence(x, "len")),
+}
+
+_BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.FloorDiv: operator.floordiv,
+    ast.Div: operator.truediv,
+    ast.Mod: operator.mod,
+}
+_COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+}
+
+
+@dataclass(frozen=True)
+class Expression:
+    """A parsed expression, checked to use only what the interpreter allows."""
+
+    text: str
+    tree: ast.expr
+
+    def evaluate(self, names: dict[str, Any]) -> Any:
+        return _Interpreter(names).eval(self.tree)
+
+    def names(self) -> set[str]:
+        return {n.id for n in ast.walk(self.tree) if isinstance(n, ast.Name)}
+
+
+def parse(text: str) -> Expression:
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(f"expression longer than {MAX_LENGTH} characters")
+    try:
+        tree = ast.parse(text.strip(), mode="eval").body
+    except SyntaxError as err:
+        raise ExpressionError(f"cannot parse expression: {err.msg}", max(0, (err.offset or 1) - 1)) from None
+    offset = len(text) - len(text.lstrip())
+    for node in ast.walk(tree):
+        _check_allowed(node, offset)
+    return Expression(text, tree)
+
+
+_ALLOWED = (
+    ast.Constant, ast.Name, ast.Load, ast.BinOp, ast.UnaryOp, ast.USub, ast.UAdd, ast.Not,
+    ast.BoolOp, ast.And, ast.Or, ast.Compare, ast.IfExp, ast.Subscript, ast.Slice, ast.Tuple,
+    ast.List, ast.Call, ast.Starred, *_BINARY, *_COMPARE,
+)
+
+
+def _check_allowed(node: ast.AST, offset: int) -> None:
+    column = offset + getattr(node, "col_offset", 0)
+    if not isinstance(node, _ALLOWED):
+        raise ExpressionError(f"'{type(node).__name__}' is not allowed in a shape expression", column)
+    if isinstance(node, ast.Constant) and not isinstance(node.value, (int, float, bool, type(None), str)):
+        raise ExpressionError("only numbers, strings, true/false and None are allowed as constants", column)
+    if isinstance(node, ast.Call):
+        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
+            allowed = ", ".join(sorted(FUNCTIONS))
+            raise ExpressionError(f"only these functions can be called: {allowed}", column)
+        if node.keywords:
+            raise ExpressionError("functions take positional arguments only", column)
+
+
+class _Interpreter:
+    def __init__(self, names: dict[str, Any]) -> None:
+        self.names = names
+
+    def fail(self, node: ast.AST, message: str) -> ExpressionError:
+        return ExpressionError(message, getattr(node, "col_offset", 0))
+
+    def eval(self, node: ast.expr) -> Any:
+        value = self._eval(node)
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_MAGNITUDE:
+            raise self.fail(node, "value out of range")
+        return value
+
+    def _eval(self, node: ast.expr) -> Any:  # noqa: C901 - one branch per node type reads best
+        if isinstance(node, ast.Constant):
+            return node.value
+        if isinstance(node, ast.Name):
+            if node.id in ("None", "null"):
+                return None
+            if node.id in ("true", "false"):
+                return node.id == "true"
+            if node.id not in self.names:
+                raise self.fail(node, f"unknown name '{node.id}' (known: {', '.join(sorted(self.names))})")
+            return self.names[node.id]
+        if isinstance(node, (ast.Tuple, ast.List)):
+            items: list[Any] = []
+            for element in node.elts:
+                if isinstance(element, ast.Starred):
+                    items.extend(_sequence(self.eval(element.value), "*"))
+                else:
+                    items.append(self.eval(element))
+            return tuple(items)
+        if isinstance(node, ast.BinOp):
+            return self._binary(node)
+        if isinstance(node, ast.UnaryOp):
+            value = self.eval(node.operand)
+            if isinstance(node.op, ast.Not):
+                return not value
+            if value is None:
+                return None
+            return -value if isinstance(node.op, ast.USub) else +value
+        if isinstance(node, ast.BoolOp):
+            result = self.eval(node.values[0])
+            for item in node.values[1:]:
+                if isinstance(node.op, ast.And) and not result:
+                    return result
+                if isinstance(node.op, ast.Or) and result:
+                    return result
+                result = self.eval(item)
+            return result
+        if isinstance(node, ast.Compare):
+            left = self.eval(node.left)
+            for op, comparator in zip(node.ops, node.comparators):
+                right = self.eval(comparator)
+                try:
+                    if not _COMPARE[type(op)](left, right):
+                        return False
+                except TypeError:
+                    raise self.fail(node, f"cannot compare {left!r} with {right!r}") from None
+                left = right
+            return True
+        if isinstance(node, ast.IfExp):
+            return self.eval(node.body) if self.eval(node.test) else self.eval(node.orelse)
+        if isinstance(node, ast.Subscript):
+            return self._subscript(node)
+        if isinstance(node, ast.Call):
+            assert isinstance(node.func, ast.Name)
+            args = [self.eval(a) for a in node.args]
+            try:
+                return FUNCTIONS[node.func.id](*args)
+            except ExpressionError:
+                raise
+            except (TypeError, ValueError) as err:
+                raise self.fail(node, f"{node.func.id}(): {err}") from None
+        raise self.fail(node, f"'{type(node).__name__}' is not allowed")
+
+    def _binary(self, node: ast.BinOp) -> Any:
+        left, right = self.eval(node.left), self.eval(node.right)
+        if isinstance(left, tuple) and isinstance(right, tuple) and isinstance(node.op, ast.Add):
+            return left + right
+        if left is None or right is None:
+            return None
+        if isinstance(left, (tuple, str)) or isinstance(right, (tuple, str)):
+            raise self.fail(node, "arithmetic needs numbers (a shape can only be joined to a shape with +)")
+        try:
+            return _BINARY[type(node.op)](left, right)
+        except ZeroDivisionError:
+            raise self.fail(node, "division by zero") from None
+
+    def _subscript(self, node: ast.Subscript) -> Any:
+        target = self.eval(node.value)
+        if not isinstance(target, tuple):
+            raise self.fail(node, "only shapes and lists can be indexed")
+        if isinstance(node.slice, ast.Slice):
+            bounds = [None if b is None else self.eval(b) for b in (node.slice.lower, node.slice.upper, node.slice.step)]
+            if any(b is not None and (not isinstance(b, int) or isinstance(b, bool)) for b in bounds):
+                raise self.fail(node, "slice bounds must be integers")
+            if bounds[2] == 0:
+                raise self.fail(node, "slice step cannot be zero")
+            return target[slice(*bounds)]
+        index = self.eval(node.slice)
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise self.fail(node, "an index must be an integer")
+        if not -len(target) <= index < len(target):
+            raise self.fail(node, f"index {index} is out of range for {_show(target)} of length {len(target)}")
+        return target[index]
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, tuple):
+        return "(" + ", ".join(_show(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    return "None" if value is None else str(value)

@@ -1,0 +1,411 @@
+"""Convolution layers: Conv1D/2D/3D, Conv1D/2D/3DTranspose, DepthwiseConv1D/2D, SeparableConv1D/2D.
+
+After keras/src/layers/convolutional/base_conv.py, base_conv_transpose.py, base_depthwise_conv.py
+and base_separable_conv.py. The spatial-axis helpers here are shared with the pooling layers.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ..arithmetic import conv_rule, conv_transpose_rule
+from ..errors import ArgError, ShapeError
+from . import args as A
+from .base import REQUIRED, Arg, Layer, Shape, Weight, fmt_shape, require_known, require_rank
+from .registry import register
+
+
+# ----------------------------------------------------------------------------- shared helpers
+def spatial_axes(rank: int, data_format: str) -> range:
+    """Positions of the spatial axes in a batch shape of rank ``rank + 2``."""
+    return range(1, rank + 1) if data_format == "channels_last" else range(2, rank + 2)
+
+
+def channel_axis(data_format: str) -> int:
+    return -1 if data_format == "channels_last" else 1
+
+
+def with_channels(
+    input_shape: Shape, spatial: list[int | None], channels: int | None, data_format: str
+) -> Shape:
+    """Batch axis, then spatial axes and channels in the order ``data_format`` puts them."""
+    if data_format == "channels_last":
+        return (input_shape[0], *spatial, channels)
+    return (input_shape[0], channels, *spatial)
+
+
+def conv_output_length(
+    length: int | None, kernel: int, stride: int, dilation: int, padding: str
+) -> tuple[int | None, str]:
+    """One spatial length of a convolution, with its formula.
+
+    Only valid padding can empty an axis: Keras's compute_conv_output_shape refuses a known
+    result <= 0 there, while same/causal padding of a 0-long axis gives 0 without complaint
+    (which is why arithmetic.conv_length, which also refuses that, is not used).
+    """
+    out, formula = conv_rule(length, kernel, stride, dilation, padding)
+    if padding == "valid" and out is not None and out <= 0:
+        raise ShapeError(f"valid padding needs input >= dilated kernel: {formula}")
+    return out, formula
+
+
+def check_strides_dilation(strides: tuple[int, ...], dilation_rate: tuple[int, ...]) -> None:
+    """Keras refuses any stride > 1 together with any dilation > 1, even on different axes."""
+    if max(strides) > 1 and max(dilation_rate) > 1:
+        raise ArgError(
+            f"strides > 1 cannot be combined with dilation_rate > 1: strides={list(strides)}, "
+            f"dilation_rate={list(dilation_rate)}",
+            argument="dilation_rate",
+        )
+
+
+class SpatialConv(Layer):
+    """What every convolution shares: rank, the input check and the per-axis output lengths."""
+
+    rank: ClassVar[int]
+    kernel_size: tuple[int, ...]
+    strides: tuple[int, ...]
+    dilation_rate: tuple[int, ...]
+    padding: str
+    data_format: str
+
+    def check_input(self, input_shape: Shape) -> None:
+        # InputSpec(min_ndim=rank+2), then compute_conv_output_shape demands exactly rank+2.
+        require_rank(self, input_shape, rank=self.rank + 2)
+
+    def input_channels(self, input_shape: Shape) -> int:
+        return require_known(input_shape, channel_axis(self.data_format), "the channel axis")
+
+    def spatial_rules(self, input_shape: Shape) -> list[tuple[int, int | None, str]]:
+        """(axis, output length, formula) for each spatial axis; raises where Keras refuses."""
+        rules = []
+        for i, axis in enumerate(spatial_axes(self.rank, self.data_format)):
+            out, formula = conv_output_length(
+                input_shape[axis], self.kernel_size[i], self.strides[i], self.dilation_rate[i], self.padding
+            )
+            rules.append((axis, out, formula))
+        return rules
+
+    def explain(self, input_shape: Shape) -> list[str]:
+        return [f"axis {axis}: {formula}" for axis, _, formula in self.spatial_rules(input_shape)]
+
+
+# ----------------------------------------------------------------------------- Conv1D/2D/3D
+def _conv_arguments(rank: int) -> tuple[Arg, ...]:
+    paddings = ("valid", "same", "causal") if rank == 1 else ("valid", "same")
+    return (
+        Arg("filters", A.positive_int, REQUIRED, doc="number of output channels"),
+        Arg("kernel_size", A.int_tuple(rank), REQUIRED, doc=f"window size: an integer or {rank} integers"),
+        Arg("strides", A.int_tuple(rank), (1,) * rank),
+        Arg("padding", A.padding(*paddings), "valid", "; ".join(paddings) + " (case-insensitive)"),
+        Arg("data_format", A.data_format, "channels_last"),
+        Arg("dilation_rate", A.int_tuple(rank), (1,) * rank),
+        Arg("groups", A.positive_int, 1, "input channels and filters are split into this many groups"),
+        Arg("activation", A.activation, None),
+        Arg("use_bias", A.truthy, True),
+        Arg("kernel_initializer", A.initializer, "glorot_uniform"),
+        Arg("bias_initializer", A.initializer, "zeros"),
+        Arg("kernel_regularizer", A.regularizer, None),
+        Arg("bias_regularizer", A.regularizer, None),
+        Arg("kernel_constraint", A.constraint, None),
+        Arg("bias_constraint", A.constraint, None),
+        # Keras enables LoRA only for a truthy rank, so 0 means no LoRA.
+        Arg(
+            "lora_rank",
+            A.optional(A.non_negative_int),
+            None,
+            "LoRA rank: adds two trainable low-rank factors",
+        ),
+        Arg("lora_alpha", A.optional(A.number), None),
+    )
+
+
+class Conv(SpatialConv):
+    """Kernel (*kernel_size, C/groups, filters), bias (filters,); channels become ``filters``."""
+
+    filters: int
+    groups: int
+    use_bias: bool
+    lora_rank: int | None
+    kernel_initializer: Any
+    bias_initializer: Any
+    kernel_constraint: Any
+
+    def configure(self) -> None:
+        if self.filters % self.groups:
+            raise ArgError(
+                f"filters must be divisible by groups: {self.filters} % {self.groups} = "
+                f"{self.filters % self.groups}",
+                argument="groups",
+            )
+        check_strides_dilation(self.strides, self.dilation_rate)
+        if self.lora_rank and self.kernel_constraint is not None:
+            # Keras raises this when the layer is built; it can never succeed.
+            raise ArgError("LoRA (lora_rank) cannot be used with a kernel_constraint", argument="lora_rank")
+
+    def build(self, input_shape: Shape) -> list[Weight]:
+        channels = self.input_channels(input_shape)
+        if channels % self.groups:
+            raise ShapeError(
+                f"input channels must be divisible by groups: {channels} % {self.groups} = "
+                f"{channels % self.groups} (input {fmt_shape(input_shape)})"
+            )
+        self.compute_output_shape(input_shape)  # Keras's build validates the output lengths first
+        kernel_shape = (*self.kernel_size, channels // self.groups, self.filters)
+        # LoRA freezes the kernel and trains a delta A @ B instead.
+        weights = [self.weight("kernel", kernel_shape, self.kernel_initializer, trainable=not self.lora_rank)]
+        if self.use_bias:
+            weights.append(self.weight("bias", (self.filters,), self.bias_initializer))
+        if self.lora_rank:
+            # LoRA factors are always float32, whatever the dtype policy.
+            weights.append(Weight("lora_kernel_a", (*kernel_shape[:-1], self.lora_rank), True, "he_uniform"))
+            weights.append(Weight("lora_kernel_b", (self.lora_rank, self.filters), True, "zeros"))
+        return weights
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        spatial = [out for _, out, _ in self.spatial_rules(input_shape)]
+        return with_channels(input_shape, spatial, self.filters, self.data_format)
+
+
+@register
+class Conv1D(Conv):
+    """1D convolution over (batch, steps, channels); padding may also be "causal" (shaped as same)."""
+
+    rank = 1
+    arguments = _conv_arguments(1)
+
+
+@register
+class Conv2D(Conv):
+    """2D convolution over (batch, rows, cols, channels)."""
+
+    rank = 2
+    arguments = _conv_arguments(2)
+
+
+@register
+class Conv3D(Conv):
+    """3D convolution over (batch, dim1, dim2, dim3, channels)."""
+
+    rank = 3
+    arguments = _conv_arguments(3)
+
+
+# ----------------------------------------------------------------------------- Conv*DTranspose
+def _conv_transpose_arguments(rank: int) -> tuple[Arg, ...]:
+    return (
+        Arg("filters", A.positive_int, REQUIRED, doc="number of output channels"),
+        Arg("kernel_size", A.int_tuple(rank), REQUIRED, doc=f"window size: an integer or {rank} integers"),
+        Arg("strides", A.int_tuple(rank), (1,) * rank),
+        Arg("padding", A.padding("valid", "same"), "valid", "valid or same (case-insensitive)"),
+        Arg(
+            "output_padding",
+            A.optional(A.int_tuple(rank, allow_zero=True)),
+            None,
+            "extra length per axis, each < its stride; default: inferred",
+        ),
+        Arg("data_format", A.data_format, "channels_last"),
+        Arg("dilation_rate", A.int_tuple(rank), (1,) * rank),
+        Arg("activation", A.activation, None),
+        Arg("use_bias", A.truthy, True),
+        Arg("kernel_initializer", A.initializer, "glorot_uniform"),
+        Arg("bias_initializer", A.initializer, "zeros"),
+        Arg("kernel_regularizer", A.regularizer, None),
+        Arg("bias_regularizer", A.regularizer, None),
+        Arg("kernel_constraint", A.constraint, None),
+        Arg("bias_constraint", A.constraint, None),
+    )
+
+
+class ConvTranspose(SpatialConv):
+    """Kernel (*kernel_size, filters, C) (last two axes swapped against Conv), bias (filters,)."""
+
+    filters: int
+    output_padding: tuple[int, ...] | None
+    use_bias: bool
+    kernel_initializer: Any
+    bias_initializer: Any
+
+    def configure(self) -> None:
+        if self.output_padding is not None:
+            for i, (extra, stride) in enumerate(zip(self.output_padding, self.strides, strict=True)):
+                if extra >= stride:
+                    raise ArgError(
+                        f"output_padding must be < strides on every axis; axis {i}: "
+                        f"output_padding {extra} >= stride {stride}",
+                        argument="output_padding",
+                    )
+        check_strides_dilation(self.strides, self.dilation_rate)
+
+    def build(self, input_shape: Shape) -> list[Weight]:
+        channels = self.input_channels(input_shape)
+        weights = [
+            self.weight("kernel", (*self.kernel_size, self.filters, channels), self.kernel_initializer)
+        ]
+        if self.use_bias:
+            weights.append(self.weight("bias", (self.filters,), self.bias_initializer))
+        return weights
+
+    def spatial_rules(self, input_shape: Shape) -> list[tuple[int, int | None, str]]:
+        rules = []
+        for i, axis in enumerate(spatial_axes(self.rank, self.data_format)):
+            extra = None if self.output_padding is None else self.output_padding[i]
+            out, formula = conv_transpose_rule(
+                input_shape[axis],
+                self.kernel_size[i],
+                self.strides[i],
+                self.dilation_rate[i],
+                self.padding,
+                extra,
+            )
+            # Keras accepts an empty (0-long) result and fails only on a negative one.
+            if out is not None and out < 0:
+                raise ShapeError(f"transposed convolution output length would be negative: {formula}")
+            rules.append((axis, out, formula))
+        return rules
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        spatial = [out for _, out, _ in self.spatial_rules(input_shape)]
+        return with_channels(input_shape, spatial, self.filters, self.data_format)
+
+
+@register
+class Conv1DTranspose(ConvTranspose):
+    """Transposed 1D convolution (upsampling by strides)."""
+
+    rank = 1
+    arguments = _conv_transpose_arguments(1)
+
+
+@register
+class Conv2DTranspose(ConvTranspose):
+    """Transposed 2D convolution (upsampling by strides)."""
+
+    rank = 2
+    arguments = _conv_transpose_arguments(2)
+
+
+@register
+class Conv3DTranspose(ConvTranspose):
+    """Transposed 3D convolution (upsampling by strides)."""
+
+    rank = 3
+    arguments = _conv_transpose_arguments(3)
+
+
+# ----------------------------------------------------------------------------- depthwise, separable
+def _depthwise_common(rank: int) -> tuple[Arg, ...]:
+    return (
+        Arg("kernel_size", A.int_tuple(rank), REQUIRED, doc=f"window size: an integer or {rank} integers"),
+        Arg("strides", A.int_tuple(rank), (1,) * rank),
+        Arg("padding", A.padding("valid", "same"), "valid", "valid or same (case-insensitive)"),
+        Arg("data_format", A.data_format, "channels_last"),
+        Arg("dilation_rate", A.int_tuple(rank), (1,) * rank),
+        Arg("depth_multiplier", A.positive_int, 1, "output channels per input channel"),
+        Arg("activation", A.activation, None),
+        Arg("use_bias", A.truthy, True),
+        Arg("depthwise_initializer", A.initializer, "glorot_uniform"),
+        Arg("bias_initializer", A.initializer, "zeros"),
+        Arg("depthwise_regularizer", A.regularizer, None),
+        Arg("bias_regularizer", A.regularizer, None),
+        Arg("depthwise_constraint", A.constraint, None),
+        Arg("bias_constraint", A.constraint, None),
+    )
+
+
+def _separable_arguments(rank: int) -> tuple[Arg, ...]:
+    return (
+        Arg("filters", A.positive_int, REQUIRED, doc="number of output channels"),
+        *_depthwise_common(rank),
+        Arg("pointwise_initializer", A.initializer, "glorot_uniform"),
+        Arg("pointwise_regularizer", A.regularizer, None),
+        Arg("pointwise_constraint", A.constraint, None),
+    )
+
+
+# Unlike Conv, Keras checks neither strides against dilation nor offers causal padding here.
+class DepthwiseConv(SpatialConv):
+    """Each channel convolved alone: kernel (*kernel_size, C, depth_multiplier), bias (C*dm,)."""
+
+    depth_multiplier: int
+    use_bias: bool
+    depthwise_initializer: Any
+    bias_initializer: Any
+
+    def build(self, input_shape: Shape) -> list[Weight]:
+        channels = self.input_channels(input_shape)
+        self.compute_output_shape(input_shape)
+        weights = [
+            self.weight(
+                "kernel", (*self.kernel_size, channels, self.depth_multiplier), self.depthwise_initializer
+            )
+        ]
+        if self.use_bias:
+            weights.append(self.weight("bias", (channels * self.depth_multiplier,), self.bias_initializer))
+        return weights
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        # Keras multiplies the channel count before anything else, so an unknown one fails here.
+        channels = self.input_channels(input_shape) * self.depth_multiplier
+        spatial = [out for _, out, _ in self.spatial_rules(input_shape)]
+        return with_channels(input_shape, spatial, channels, self.data_format)
+
+
+class SeparableConv(SpatialConv):
+    """Depthwise then 1x1 pointwise: depthwise_kernel (*k, C, dm), pointwise_kernel (1.., C*dm, filters)."""
+
+    filters: int
+    depth_multiplier: int
+    use_bias: bool
+    depthwise_initializer: Any
+    pointwise_initializer: Any
+    bias_initializer: Any
+
+    def build(self, input_shape: Shape) -> list[Weight]:
+        channels = self.input_channels(input_shape)
+        self.compute_output_shape(input_shape)
+        depthwise = (*self.kernel_size, channels, self.depth_multiplier)
+        pointwise = (*(1,) * self.rank, channels * self.depth_multiplier, self.filters)
+        weights = [
+            self.weight("depthwise_kernel", depthwise, self.depthwise_initializer),
+            self.weight("pointwise_kernel", pointwise, self.pointwise_initializer),
+        ]
+        if self.use_bias:
+            weights.append(self.weight("bias", (self.filters,), self.bias_initializer))
+        return weights
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        spatial = [out for _, out, _ in self.spatial_rules(input_shape)]
+        return with_channels(input_shape, spatial, self.filters, self.data_format)
+
+
+@register
+class DepthwiseConv1D(DepthwiseConv):
+    """Per-channel 1D convolution; output channels C * depth_multiplier."""
+
+    rank = 1
+    arguments = _depthwise_common(1)
+
+
+@register
+class DepthwiseConv2D(DepthwiseConv):
+    """Per-channel 2D convolution; output channels C * depth_multiplier."""
+
+    rank = 2
+    arguments = _depthwise_common(2)
+
+
+@register
+class SeparableConv1D(SeparableConv):
+    """Depthwise 1D convolution followed by a pointwise one to ``filters`` channels."""
+
+    rank = 1
+    arguments = _separable_arguments(1)
+
+
+@register
+class SeparableConv2D(SeparableConv):
+    """Depthwise 2D convolution followed by a pointwise one to ``filters`` channels."""
+
+    rank = 2
+    arguments = _separable_arguments(2)

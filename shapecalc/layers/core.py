@@ -1,0 +1,107 @@
+"""Core layers: Dense, Embedding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ArgError
+from . import args as A
+from .base import REQUIRED, Arg, Layer, Shape, Weight, require_known, require_rank
+from .registry import register
+
+
+@register
+class Dense(Layer):
+    """Last axis -> ``units``: kernel (C, units), bias (units,). Works on any rank >= 2."""
+
+    arguments = (
+        Arg("units", A.positive_int, doc="output size of the last axis"),
+        Arg("activation", A.activation, None),
+        Arg("use_bias", A.truthy, True),
+        Arg("kernel_initializer", A.initializer, "glorot_uniform"),
+        Arg("bias_initializer", A.initializer, "zeros"),
+        Arg("kernel_regularizer", A.regularizer, None),
+        Arg("bias_regularizer", A.regularizer, None),
+        Arg("kernel_constraint", A.constraint, None),
+        Arg("bias_constraint", A.constraint, None),
+        Arg("lora_rank", A.optional(A.positive_int), None),
+        Arg("lora_alpha", A.optional(A.number), None),
+        Arg("quantization_config", A.anything, None),
+    )
+
+    def check_input(self, input_shape: Shape) -> None:
+        require_rank(self, input_shape, min_rank=2)
+
+    def build(self, input_shape: Shape) -> list[Weight]:
+        channels = require_known(input_shape, -1, "the last axis")
+        weights = [self.weight("kernel", (channels, self.units), self.kernel_initializer)]
+        if self.use_bias:
+            weights.append(self.weight("bias", (self.units,), self.bias_initializer))
+        return weights
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return (*input_shape[:-1], self.units)
+
+
+def _lora_rank(value: Any) -> int | None:
+    """Embedding enables LoRA when ``lora_rank`` is truthy; the rank then sizes two weights."""
+    if not value:
+        # Keras only tests `if self.lora_rank:`, so 0, false, 0.0 and "" all mean "no LoRA".
+        return None
+    if isinstance(value, bool):
+        return 1  # true is the integer 1 to Keras's shape checks
+    if not A.is_int(value) or value < 0:
+        raise ArgError(f"expected a positive integer (or null for no LoRA), got {A.describe(value)}")
+    return value
+
+
+def _no_weights(value: Any) -> None:
+    # Keras hands `weights` to set_weights, which needs arrays with a .shape: a spec cannot give one.
+    if value is not None:
+        raise ArgError(
+            "initial embedding values need a NumPy array, which a spec cannot hold; Keras refuses "
+            f"a plain list ('list' object has no attribute 'shape'), got {A.describe(value)}"
+        )
+
+
+@register
+class Embedding(Layer):
+    """Integer indices -> vectors: output input_shape + (output_dim,); embeddings (input_dim, output_dim).
+
+    Any input rank is accepted (even rank 0), and the input dtype is not checked at build time.
+    """
+
+    arguments = (
+        Arg("input_dim", A.positive_int, REQUIRED, "vocabulary size (largest index + 1)"),
+        Arg("output_dim", A.positive_int, REQUIRED, "size of each embedding vector"),
+        Arg("embeddings_initializer", A.initializer, "uniform"),
+        Arg("embeddings_regularizer", A.regularizer, None),
+        Arg("embeddings_constraint", A.constraint, None),
+        Arg("mask_zero", A.anything, False, "only tested for truth by Keras"),
+        Arg("weights", _no_weights, None),
+        Arg("lora_rank", _lora_rank, None, "adds lora_embeddings_a/b and freezes embeddings"),
+        # Keras overwrites lora_alpha with the rank when it enables LoRA at build; never validated.
+        Arg("lora_alpha", A.anything, None),
+        Arg("quantization_config", A.anything, None),
+        Arg("input_length", A.anything, None, "deprecated and ignored by Keras 3"),
+    )
+
+    def configure(self) -> None:
+        if self.lora_rank is not None and self.embeddings_constraint is not None:
+            raise ArgError(
+                "LoRA (lora_rank) cannot be used together with embeddings_constraint", argument="lora_rank"
+            )
+
+    def build(self, input_shape: Shape) -> list[Weight]:
+        shape = (self.input_dim, self.output_dim)
+        if self.lora_rank is None:
+            return [self.weight("embeddings", shape, self.embeddings_initializer)]
+        # With LoRA the full matrix is frozen; the two low-rank factors train, always in float32.
+        return [
+            self.weight("embeddings", shape, self.embeddings_initializer, trainable=False),
+            Weight("lora_embeddings_a", (self.input_dim, self.lora_rank), True, "he_uniform", "float32"),
+            Weight("lora_embeddings_b", (self.lora_rank, self.output_dim), True, "zeros", "float32"),
+        ]
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return (*input_shape, self.output_dim)

@@ -1,0 +1,251 @@
+"""Merging layers, called on a list of tensors: Add, Subtract, Multiply, Average, Maximum, Minimum,
+Concatenate, Dot. None of them has weights.
+
+The rules follow Keras's symbolic path (``build`` + ``compute_output_shape``), which is what a
+model is built with; it is not always what ``call`` would do on real data:
+
+* element-wise merges align the non-batch axes on the RIGHT and broadcast 1s (``call`` would
+  instead insert the missing axes after the batch axis), and a None on either side gives None;
+* Concatenate compares every other axis, the batch axis included, and treats None as matching
+  anything; the output copies the first input's other axes;
+* Dot contracts the two given axes (the batch axis is not protected) and keeps the rest.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ArgError, ShapeError
+from . import args as A
+from .base import REQUIRED, Arg, Dim, Layer, Shape, fmt_shape
+from .registry import register
+
+
+def _fmt_list(shapes: list[Shape]) -> str:
+    return "[" + ", ".join(fmt_shape(s) for s in shapes) + "]"
+
+
+def _need_list(shapes: list[Shape], least: int = 1) -> None:
+    if len(shapes) < least:
+        raise ShapeError(f"needs a list of at least {least} input(s), got {len(shapes)}")
+
+
+def _index(shape: Shape, axis: Any, what: str) -> int:
+    """A Python index into a shape (negative counts from the end), or a ShapeError saying why not."""
+    if not A.is_int(axis):
+        raise ShapeError(f"{what} must be an integer to index the shape {fmt_shape(shape)}, got {axis}")
+    if not -len(shape) <= axis < len(shape):
+        raise ShapeError(f"{what} {axis} is out of range for the rank-{len(shape)} input {fmt_shape(shape)}")
+    return axis % len(shape)
+
+
+# ----------------------------------------------------------------------------- element-wise
+def broadcast(a: Shape, b: Shape) -> Shape:
+    """Keras Merge._compute_elemwise_op_output_shape: right-aligned, 1 broadcasts, None wins."""
+    longer, shorter = (a, b) if len(a) >= len(b) else (b, a)
+    if not shorter:
+        return tuple(longer)
+    lead = len(longer) - len(shorter)
+    out: list[Dim] = list(longer[:lead])
+    for i, j in zip(longer[lead:], shorter, strict=True):
+        if i is None or j is None:
+            out.append(None)
+        elif i == 1 or j == 1:
+            out.append(j if i == 1 else i)
+        elif i != j:
+            raise ShapeError(
+                f"inputs have incompatible shapes: {fmt_shape(a)} and {fmt_shape(b)} (batch axis left out, "
+                f"aligned on the right): {i} vs {j}; sizes must be equal, or one of them 1"
+            )
+        else:
+            out.append(i)
+    return tuple(out)
+
+
+class _Merge(Layer):
+    """Element-wise merge of any number of inputs (at least one)."""
+
+    takes_list = True
+    exact_inputs: int | None = None
+
+    def check_input(self, input_shape: list[Shape]) -> None:
+        _need_list(input_shape)
+        if self.exact_inputs is not None and len(input_shape) != self.exact_inputs:
+            raise ShapeError(f"needs exactly {self.exact_inputs} inputs, got {len(input_shape)}")
+        for shape in input_shape:
+            if len(shape) == 0:
+                raise ShapeError("cannot merge a rank-0 input (it has no batch axis)")
+        batches = {s[0] for s in input_shape} - {None}
+        if len(batches) > 1:
+            raise ShapeError(f"inputs have different batch sizes: {_fmt_list(input_shape)}")
+        self.compute_output_shape(input_shape)  # Keras's build already refuses incompatible shapes
+
+    def compute_output_shape(self, input_shape: list[Shape]) -> Shape:
+        out = tuple(input_shape[0][1:])
+        for shape in input_shape[1:]:
+            out = broadcast(out, tuple(shape[1:]))
+        batches = {s[0] for s in input_shape} - {None}
+        batch = next(iter(batches)) if len(batches) == 1 else None
+        return (batch, *out)
+
+
+@register
+class Add(_Merge):
+    """Sum of the inputs."""
+
+
+@register
+class Subtract(_Merge):
+    """inputs[0] - inputs[1]: exactly two inputs."""
+
+    exact_inputs = 2
+
+
+@register
+class Multiply(_Merge):
+    """Product of the inputs."""
+
+
+@register
+class Average(_Merge):
+    """Mean of the inputs."""
+
+
+@register
+class Maximum(_Merge):
+    """Element-wise maximum of the inputs."""
+
+
+@register
+class Minimum(_Merge):
+    """Element-wise minimum of the inputs."""
+
+
+# ----------------------------------------------------------------------------- Concatenate
+def _number_axis(value: Any) -> Any:
+    # Keras stores axis as given; a bool is the int 0/1 and a float fails only when it indexes.
+    if isinstance(value, bool):
+        return int(value)
+    if not isinstance(value, (int, float)):
+        raise ArgError(f"expected an integer, got {A.describe(value)}")
+    return value
+
+
+@register
+class Concatenate(_Merge):
+    """Sizes along ``axis`` add up (None if any is None); every other axis must match (None matches)."""
+
+    arguments = (Arg("axis", _number_axis, -1, "the axis whose sizes add up (batch axis is 0)"),)
+
+    def check_input(self, input_shape: list[Shape]) -> None:
+        _need_list(input_shape)
+        axis = self.axis
+        reduced: list[Shape] = []
+        for shape in input_shape:
+            if len(shape) == 0:
+                raise ShapeError("cannot concatenate a rank-0 input")
+            rest = list(shape)
+            # Keras drops the axis only where rank > axis, so a too-large positive axis drops nothing.
+            if len(shape) > axis:
+                del rest[_index(shape, axis, "axis")]
+            reduced.append(tuple(rest))
+        if len(set(reduced)) == 1:
+            return
+        if len({len(r) for r in reduced}) != 1:
+            raise ShapeError(
+                f"inputs must have the same rank: got {_fmt_list(input_shape)} (concatenation axis {axis})"
+            )
+        for pos in range(len(reduced[0])):
+            known = {r[pos] for r in reduced} - {None}
+            if len(known) > 1:
+                raise ShapeError(
+                    f"inputs must match on every axis except the concatenation axis {axis}: "
+                    f"got {_fmt_list(input_shape)}, sizes {sorted(known)} disagree"
+                )
+
+    def compute_output_shape(self, input_shape: list[Shape]) -> Shape:
+        out = list(input_shape[0])
+        for shape in input_shape[1:]:
+            # Keras stops at the first None it sees, without looking at the remaining inputs.
+            here = _index(tuple(out), self.axis, "axis")
+            if out[here] is None:
+                break
+            there = _index(shape, self.axis, "axis")
+            if shape[there] is None:
+                out[here] = None
+                break
+            out[here] += shape[there]
+        return tuple(out)
+
+    def explain(self, input_shape: list[Shape]) -> list[str]:
+        try:
+            sizes = [s[_index(s, self.axis, "axis")] for s in input_shape]
+        except ShapeError:
+            return []
+        if len(sizes) < 2 or None in sizes:
+            return []
+        return [f"axis {self.axis}: {' + '.join(str(d) for d in sizes)} = {sum(sizes)}"]
+
+
+# ----------------------------------------------------------------------------- Dot
+def _dot_axes(value: Any) -> int | tuple[int, int]:
+    """An int, or a list of two ints (true/false count as 1/0, as isinstance(x, int) says)."""
+    if isinstance(value, bool) or A.is_int(value):
+        return int(value)
+    if not isinstance(value, (list, tuple)):
+        raise ArgError(f"expected an integer or a list of two integers, got {A.describe(value)}")
+    if len(value) != 2:
+        raise ArgError(f"expected a list of exactly two axes, got {A.describe(value)}")
+    if not all(isinstance(v, int) for v in value):
+        raise ArgError(f"both axes must be integers, got {A.describe(value)}")
+    return (int(value[0]), int(value[1]))
+
+
+@register
+class Dot(Layer):
+    """Dot product of two inputs along axes (a1, a2): shape1 without a1, then shape2 without the
+    batch axis and a2; a single remaining axis gets a trailing 1."""
+
+    takes_list = True
+    arguments = (
+        Arg("axes", _dot_axes, REQUIRED, "one axis for both inputs, or [axis1, axis2]"),
+        Arg("normalize", A.anything, False, "L2-normalise before the product; shape unchanged"),
+    )
+
+    def _axes(self, shape1: Shape, shape2: Shape) -> tuple[int, int]:
+        if isinstance(self.axes, tuple):
+            return self.axes
+        if self.axes < 0:
+            if not shape1 or not shape2:
+                raise ShapeError("cannot take a negative axis of a rank-0 input")
+            return (self.axes % len(shape1), self.axes % len(shape2))
+        return (self.axes, self.axes)
+
+    def check_input(self, input_shape: list[Shape]) -> None:
+        if len(input_shape) != 2:
+            raise ShapeError(f"needs a list of exactly 2 inputs, got {len(input_shape)}")
+        shape1, shape2 = input_shape
+        a1, a2 = self._axes(shape1, shape2)
+        d1 = shape1[_index(shape1, a1, "axis")]
+        d2 = shape2[_index(shape2, a2, "axis")]
+        if d1 != d2:
+            raise ShapeError(
+                f"the contracted axes must have equal sizes: axis {a1} of {fmt_shape(shape1)} is {d1}, "
+                f"axis {a2} of {fmt_shape(shape2)} is {d2}"
+                + (" (an unknown size cannot be checked against a known one)" if None in (d1, d2) else "")
+            )
+        self.compute_output_shape(input_shape)
+
+    def compute_output_shape(self, input_shape: list[Shape]) -> Shape:
+        shape1, shape2 = (list(s) for s in input_shape)
+        a1, a2 = self._axes(tuple(shape1), tuple(shape2))
+        del shape1[_index(tuple(shape1), a1, "axis")]
+        del shape2[_index(tuple(shape2), a2, "axis")]
+        if not shape2:
+            raise ShapeError(
+                f"the second input {fmt_shape(input_shape[1])} has no axis left to drop as its batch axis "
+                f"after contracting axis {a2}"
+            )
+        del shape2[0]  # the second input's batch axis
+        out = shape1 + shape2
+        return (*out, 1) if len(out) == 1 else tuple(out)

@@ -1,0 +1,174 @@
+"""Pooling layers: Max/AveragePooling1D/2D/3D and GlobalMax/GlobalAveragePooling1D/2D/3D.
+
+After keras/src/layers/pooling/base_pooling.py and base_global_pooling.py. None of them has weights.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ..arithmetic import pool_rule
+from ..errors import ArgError, ShapeError
+from . import args as A
+from .base import REQUIRED, Arg, Layer, Shape, require_rank
+from .convolutional import spatial_axes, with_channels
+from .registry import register
+
+
+def _pooling_arguments(rank: int, pool_size_default: Any) -> tuple[Arg, ...]:
+    return (
+        Arg("pool_size", A.int_tuple(rank), pool_size_default, f"window size: an integer or {rank} integers"),
+        # Keras accepts 0 here (standardize_tuple(allow_zero=True)); configure refuses it.
+        Arg("strides", A.optional(A.int_tuple(rank, allow_zero=True)), None, "default: pool_size"),
+        # Pooling keeps the string as given and its shape rule compares it to lowercase names.
+        Arg("padding", A.one_of("valid", "same"), "valid", "valid or same (lowercase only)"),
+        Arg("data_format", A.data_format, "channels_last"),
+    )
+
+
+class Pooling(Layer):
+    """A window of ``pool_size`` slides by ``strides`` over each spatial axis; channels are kept."""
+
+    rank: ClassVar[int]
+    pool_size: tuple[int, ...]
+    strides: tuple[int, ...] | None
+    padding: str
+    data_format: str
+
+    def configure(self) -> None:
+        if self.strides is None:
+            self.strides = self.pool_size
+        elif 0 in self.strides:
+            # Keras accepts the argument, then divides by it when the layer is called.
+            raise ArgError(f"strides must be positive, got {list(self.strides)}", argument="strides")
+
+    def check_input(self, input_shape: Shape) -> None:
+        require_rank(self, input_shape, rank=self.rank + 2)
+
+    def spatial_rules(self, input_shape: Shape) -> list[tuple[int, int | None, str]]:
+        """(axis, output length, formula) per spatial axis; valid padding may not empty an axis."""
+        assert self.strides is not None
+        rules = []
+        for i, axis in enumerate(spatial_axes(self.rank, self.data_format)):
+            out, formula = pool_rule(input_shape[axis], self.pool_size[i], self.strides[i], self.padding)
+            # Same padding of a 0-long axis gives 0 in Keras, so only valid padding is checked
+            # (arithmetic.pool_length would refuse both).
+            if self.padding == "valid" and out is not None and out <= 0:
+                raise ShapeError(f"valid pooling needs input >= pool size: {formula}")
+            rules.append((axis, out, formula))
+        return rules
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        spatial = [out for _, out, _ in self.spatial_rules(input_shape)]
+        channels = input_shape[-1] if self.data_format == "channels_last" else input_shape[1]
+        return with_channels(input_shape, spatial, channels, self.data_format)
+
+    def explain(self, input_shape: Shape) -> list[str]:
+        return [f"axis {axis}: {formula}" for axis, _, formula in self.spatial_rules(input_shape)]
+
+
+@register
+class MaxPooling1D(Pooling):
+    """Max over windows of ``pool_size`` steps (default 2)."""
+
+    rank = 1
+    arguments = _pooling_arguments(1, (2,))
+
+
+@register
+class MaxPooling2D(Pooling):
+    """Max over ``pool_size`` windows (default 2x2)."""
+
+    rank = 2
+    arguments = _pooling_arguments(2, (2, 2))
+
+
+@register
+class MaxPooling3D(Pooling):
+    """Max over ``pool_size`` windows (default 2x2x2)."""
+
+    rank = 3
+    arguments = _pooling_arguments(3, (2, 2, 2))
+
+
+@register
+class AveragePooling1D(Pooling):
+    """Mean over windows of ``pool_size`` steps (required: Keras gives no default)."""
+
+    rank = 1
+    arguments = _pooling_arguments(1, REQUIRED)
+
+
+@register
+class AveragePooling2D(Pooling):
+    """Mean over ``pool_size`` windows (required: Keras gives no default)."""
+
+    rank = 2
+    arguments = _pooling_arguments(2, REQUIRED)
+
+
+@register
+class AveragePooling3D(Pooling):
+    """Mean over ``pool_size`` windows (required: Keras gives no default)."""
+
+    rank = 3
+    arguments = _pooling_arguments(3, REQUIRED)
+
+
+# ----------------------------------------------------------------------------- global pooling
+_GLOBAL_ARGUMENTS = (
+    Arg("data_format", A.data_format, "channels_last"),
+    Arg("keepdims", A.truthy, False, "keep the spatial axes, with length 1"),
+)
+
+
+class GlobalPooling(Layer):
+    """Reduces every spatial axis: (batch, channels), or 1s in the spatial places with keepdims."""
+
+    rank: ClassVar[int]
+    arguments = _GLOBAL_ARGUMENTS
+    data_format: str
+    keepdims: bool
+
+    def check_input(self, input_shape: Shape) -> None:
+        require_rank(self, input_shape, rank=self.rank + 2)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        channels = input_shape[-1] if self.data_format == "channels_last" else input_shape[1]
+        spatial: list[int | None] = [1] * self.rank if self.keepdims else []
+        return with_channels(input_shape, spatial, channels, self.data_format)
+
+    def explain(self, input_shape: Shape) -> list[str]:
+        axes = list(spatial_axes(self.rank, self.data_format))
+        what = "kept with length 1 (keepdims)" if self.keepdims else "removed"
+        return [f"axes {axes} reduced over and {what}"]
+
+
+@register
+class GlobalMaxPooling1D(GlobalPooling):
+    rank = 1
+
+
+@register
+class GlobalMaxPooling2D(GlobalPooling):
+    rank = 2
+
+
+@register
+class GlobalMaxPooling3D(GlobalPooling):
+    rank = 3
+
+
+@register
+class GlobalAveragePooling1D(GlobalPooling):
+    rank = 1
+
+
+@register
+class GlobalAveragePooling2D(GlobalPooling):
+    rank = 2
+
+
+@register
+class GlobalAveragePooling3D(GlobalPooling):
+    rank = 3

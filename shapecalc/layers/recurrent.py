@@ -1,0 +1,332 @@
+"""Recurrent layers: the cells (SimpleRNNCell, GRUCell, LSTMCell, StackedRNNCells), the generic RNN
+wrapper, and SimpleRNN, GRU, LSTM (an RNN around a cell it makes itself, named ``<type>_cell``).
+
+The RNN rule, as Keras 3 has it (keras/src/layers/rnn/rnn.py): the cell is built on one time step,
+``(B, *input[2:])``, and sizes its kernel from that shape's last axis; the output is
+``(B, output_size)`` or ``(B, T, output_size)``, and ``return_state`` appends one ``(B, s)`` per
+state size. Anything that has a state size can be a cell, recurrent layers included.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ..errors import ArgError, ShapeError
+from . import args as A
+from .base import REQUIRED, Arg, Layer, OutputShape, Shape, Weight, fmt_shape, require_known, require_rank
+from .registry import register
+
+StateSize = int | list[Any]
+
+
+# ----------------------------------------------------------------------------- argument parsers
+def flag(value: Any) -> Any:
+    """A flag Keras only tests for truth, kept as written: Bidirectional compares flags with ==."""
+    A.truthy(value)
+    return value
+
+
+def rate(value: Any) -> float:
+    """dropout / recurrent_dropout: Keras clamps any number into [0, 1] rather than refusing it."""
+    if not isinstance(value, (int, float)):
+        raise ArgError(f"expected a number (Keras clamps it into [0, 1]), got {A.describe(value)}")
+    return float(min(1.0, max(0.0, value)))
+
+
+def seed(value: Any) -> int | None:
+    """A SeedGenerator seed: an integer that fits the generator's uint32 state, or null."""
+    if value is None:
+        return None
+    if not isinstance(value, int):
+        raise ArgError(f"seed must be an integer, got {A.describe(value)}")
+    if not 0 <= value < 2**32:
+        raise ArgError(f"seed must be between 0 and 2**32 - 1 (it is stored as uint32), got {value}")
+    return int(value)
+
+
+def use_cudnn(value: Any) -> Any:
+    # Keras tests `use_cudnn not in ("auto", True, False)`, so 1 and 0 pass as True and False
+    if isinstance(value, (dict, list)) or value not in ("auto", True, False):
+        raise ArgError(f"expected one of 'auto', true, false, got {A.describe(value)}")
+    return value
+
+
+def is_cell(value: Any) -> bool:
+    """Keras's test for a cell: the object has a ``state_size``."""
+    return isinstance(value, Layer) and hasattr(value, "state_size")
+
+
+def cell_argument(value: Any) -> Any:
+    """RNN's ``cell``: a layer with a state size, or a list of them (stacked into StackedRNNCells)."""
+    cells = value if isinstance(value, list) else [value]
+    if isinstance(value, list) and not value:
+        raise ArgError("a list of cells must not be empty")
+    for cell in cells:
+        if not is_cell(cell):
+            what = cell.type_name() if isinstance(cell, Layer) else A.describe(cell)
+            raise ArgError(
+                f"a cell must have a state size (SimpleRNNCell, GRUCell, LSTMCell, or a recurrent layer); "
+                f"{what} has none"
+            )
+    return value
+
+
+def flatten_states(batch: int | None, state_size: list[Any]) -> list[Shape]:
+    """One (B, s) per state, nested lists of sizes flattened as the output list is."""
+    shapes: list[Shape] = []
+    for size in state_size:
+        if isinstance(size, list):
+            shapes.extend((batch, s) for s in size)
+        else:
+            shapes.append((batch, size))
+    return shapes
+
+
+def prefixed(owner: Layer, weights: list[Weight]) -> list[Weight]:
+    """A sub-layer's weights as its parent lists them: ``<sub-layer name>/<path>``."""
+    return [Weight(f"{owner.name}/{w.path}", w.shape, w.trainable, w.initializer, w.dtype) for w in weights]
+
+
+def build_sublayer(layer: Layer, shape: Shape) -> list[Weight]:
+    """Keras calls a sub-layer's build() directly (no InputSpec check) and only once."""
+    if layer.built_weights is None:
+        layer.built_weights = layer.build(shape)
+    return prefixed(layer, layer.layer_weights)
+
+
+# ----------------------------------------------------------------------------- cells
+def _cell_arguments(gated: bool, extra: tuple[Arg, ...] = ()) -> tuple[Arg, ...]:
+    gate = (Arg("recurrent_activation", A.activation, "sigmoid"),) if gated else ()
+    return (
+        Arg("units", A.positive_int, REQUIRED, "size of the output and of each state"),
+        Arg("activation", A.activation, "tanh"),
+        *gate,
+        Arg("use_bias", A.truthy, True),
+        Arg("kernel_initializer", A.initializer, "glorot_uniform"),
+        Arg("recurrent_initializer", A.initializer, "orthogonal"),
+        Arg("bias_initializer", A.initializer, "zeros"),
+        Arg("kernel_regularizer", A.regularizer, None),
+        Arg("recurrent_regularizer", A.regularizer, None),
+        Arg("bias_regularizer", A.regularizer, None),
+        Arg("kernel_constraint", A.constraint, None),
+        Arg("recurrent_constraint", A.constraint, None),
+        Arg("bias_constraint", A.constraint, None),
+        Arg("dropout", rate, 0.0),
+        Arg("recurrent_dropout", rate, 0.0),
+        Arg("seed", seed, None),
+        *extra,
+    )
+
+
+class _Cell(Layer):
+    """One time step: kernel (F, gates*u), recurrent_kernel (u, gates*u), bias."""
+
+    gates: ClassVar[int] = 1
+    units: int
+    use_bias: bool
+
+    @property
+    def state_size(self) -> StateSize:
+        return self.units
+
+    @property
+    def output_size(self) -> int | None:
+        return self.units
+
+    def check_input(self, input_shape: Shape) -> None:
+        # Keras: calling a cell on a tensor fails ("missing a required argument: 'states'")
+        raise ShapeError(
+            f"a {self.type_name()} is not called on a tensor by itself; wrap it: "
+            f"RNN: {{cell: {{{self.type_name()}: ...}}}}"
+        )
+
+    def bias_shape(self) -> tuple[int, ...]:
+        return (self.gates * self.units,)
+
+    def build(self, input_shape: Shape) -> list[Weight]:
+        features = require_known(input_shape, -1, "the feature axis")
+        width = self.gates * self.units
+        weights = [
+            self.weight("kernel", (features, width), self.kernel_initializer),
+            self.weight("recurrent_kernel", (self.units, width), self.recurrent_initializer),
+        ]
+        if self.use_bias:
+            weights.append(self.weight("bias", self.bias_shape(), self.bias_initializer))
+        return weights
+
+    def explain(self, input_shape: Shape) -> list[str]:
+        u, g, f = self.units, self.gates, input_shape[-1]
+        bias = "" if not self.use_bias else f" + bias {fmt_shape(self.bias_shape())}"
+        return [f"kernel ({f}, {g}*{u}) + recurrent_kernel ({u}, {g}*{u}){bias}"]
+
+
+@register
+class SimpleRNNCell(_Cell):
+    arguments = _cell_arguments(gated=False)
+
+
+@register
+class GRUCell(_Cell):
+    """Gates z, r, h; reset_after (default) keeps separate input and recurrent biases: (2, 3u)."""
+
+    gates = 3
+    arguments = _cell_arguments(
+        gated=True, extra=(Arg("reset_after", A.truthy, True), Arg("implementation", A.anything, 2))
+    )
+
+    def bias_shape(self) -> tuple[int, ...]:
+        return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
+
+
+@register
+class LSTMCell(_Cell):
+    """Gates i, f, c, o; two states (h, c)."""
+
+    gates = 4
+    arguments = _cell_arguments(
+        gated=True, extra=(Arg("unit_forget_bias", A.truthy, True), Arg("implementation", A.anything, 2))
+    )
+
+    @property
+    def state_size(self) -> StateSize:
+        return [self.units, self.units]
+
+
+@register
+class StackedRNNCells(Layer):
+    """Cells applied one after the other at each time step; each sees (B, previous output size)."""
+
+    arguments = (Arg("cells", cell_argument, REQUIRED, nested_layer=True),)
+    cells: list[Layer]
+
+    def configure(self) -> None:
+        if isinstance(self.cells, Layer):
+            self.cells = [self.cells]
+
+    @property
+    def state_size(self) -> StateSize:
+        return [c.state_size for c in self.cells]
+
+    @property
+    def output_size(self) -> int | None:
+        last = self.cells[-1]
+        if getattr(last, "output_size", None) is not None:
+            return last.output_size
+        size = last.state_size
+        return size[0] if isinstance(size, list) else size
+
+    def check_input(self, input_shape: Shape) -> None:
+        raise ShapeError("StackedRNNCells is not called on a tensor by itself; give it as an RNN's cell")
+
+    def build(self, input_shape: Shape) -> list[Weight]:
+        weights: list[Weight] = []
+        shape = input_shape
+        for cell in self.cells:
+            weights += build_sublayer(cell, shape)
+            out = getattr(cell, "output_size", None)
+            if out is None:
+                out = cell.state_size[0] if isinstance(cell.state_size, list) else cell.state_size
+            shape = (shape[0], out)
+        return weights
+
+
+# ----------------------------------------------------------------------------- RNN
+_RNN_FLAGS = (
+    Arg("return_sequences", flag, False, "true: output every step (B, T, u)"),
+    Arg("return_state", flag, False, "true: also output the last states"),
+    Arg("go_backwards", flag, False),
+    Arg("stateful", flag, False, "needs a known batch size"),
+    Arg("unroll", flag, False),
+    Arg("zero_output_for_mask", flag, False),
+)
+
+
+@register
+class RNN(Layer):
+    """Runs ``cell`` over the time axis; a list of cells is stacked (StackedRNNCells)."""
+
+    arguments = (Arg("cell", cell_argument, REQUIRED, nested_layer=True), *_RNN_FLAGS)
+    cell: Any
+
+    def configure(self) -> None:
+        if isinstance(self.cell, list):
+            # Keras names it by its own counter; shapecalc cannot reach the Namer from here
+            self.cell = StackedRNNCells(cells=self.cell, name="stacked_rnn_cells")
+
+    @property
+    def state_size(self) -> list[Any]:
+        # a recurrent layer has a state size (so it can serve as a cell) but no output_size
+        size = self.cell.state_size
+        return list(size) if isinstance(size, list) else [size]
+
+    def check_input(self, input_shape: Shape) -> None:
+        # no InputSpec; the shape rule reads the time axis, so rank 1 fails there
+        require_rank(self, input_shape, min_rank=2)
+
+    def build(self, input_shape: Shape) -> list[Weight]:
+        if self.stateful and input_shape[0] is None:
+            raise ShapeError(
+                f"stateful: true needs a known batch size to hold the states, got {fmt_shape(input_shape)}"
+            )
+        step = (input_shape[0], *input_shape[2:])
+        return build_sublayer(self.cell, step)
+
+    def _output_units(self) -> int:
+        size = getattr(self.cell, "output_size", None)
+        if size is None:
+            size = self.state_size[0]
+        if not isinstance(size, int):
+            raise ShapeError(f"the cell's output size must be an integer, got {size}")
+        return size
+
+    def compute_output_shape(self, input_shape: Shape) -> OutputShape:
+        batch = input_shape[0]
+        units = self._output_units()
+        out: Shape = (batch, input_shape[1], units) if self.return_sequences else (batch, units)
+        if self.return_state:
+            return [out, *flatten_states(batch, self.state_size)]
+        return out
+
+    def explain(self, input_shape: Shape) -> list[str]:
+        units = self._output_units()
+        lines = [f"one step sees {fmt_shape((input_shape[0], *input_shape[2:]))}; output size {units}"]
+        lines += self.cell.explain((input_shape[0], *input_shape[2:]))
+        return lines
+
+
+class _CellRNN(RNN):
+    """SimpleRNN, GRU, LSTM: an RNN over a cell made from the layer's own arguments."""
+
+    cell_class: ClassVar[type[_Cell]]
+    cell_name: ClassVar[str]
+
+    def configure(self) -> None:
+        values = {a.name: getattr(self, a.name) for a in self.cell_class.arguments}
+        self.cell = self.cell_class(**values, name=self.cell_name, dtype=self.dtype, trainable=self.trainable)
+
+    def check_input(self, input_shape: Shape) -> None:
+        require_rank(self, input_shape, rank=3)
+
+    def explain(self, input_shape: Shape) -> list[str]:
+        return self.cell.explain(input_shape)
+
+
+@register
+class SimpleRNN(_CellRNN):
+    cell_class = SimpleRNNCell
+    cell_name = "simple_rnn_cell"
+    arguments = (*SimpleRNNCell.arguments, *_RNN_FLAGS)
+
+
+@register
+class GRU(_CellRNN):
+    cell_class = GRUCell
+    cell_name = "gru_cell"
+    arguments = (*GRUCell.arguments, *_RNN_FLAGS, Arg("use_cudnn", use_cudnn, "auto"))
+
+
+@register
+class LSTM(_CellRNN):
+    cell_class = LSTMCell
+    cell_name = "lstm_cell"
+    arguments = (*LSTMCell.arguments, *_RNN_FLAGS, Arg("use_cudnn", use_cudnn, "auto"))

@@ -1,0 +1,415 @@
+"""Reshaping layers: Flatten, UpSampling1D/2D/3D, ZeroPadding1D/2D/3D, Cropping1D/2D/3D, Reshape,
+Permute, RepeatVector.
+
+None of these create weights; each is a pure shape rule. Keras computes their symbolic output
+with ``compute_output_shape`` alone, so arguments checked only inside ``call`` (UpSampling2D's
+``interpolation``) are not checked when a model is built, and shapecalc accepts them likewise.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..errors import ArgError, ShapeError
+from . import args as A
+from .base import REQUIRED, Arg, Dim, Layer, Shape, fmt_shape, require_rank
+from .registry import register
+
+Factor = int | float
+
+
+def keras_tuple(n: int, allow_zero: bool = False) -> A.Parser:
+    """keras standardize_tuple(value, n) as Keras really applies it: an int (true counts as 1)
+    repeated n times, or n values each accepted by ``int()`` and > 0 (>= 0 with ``allow_zero``).
+
+    Floats pass Keras's check and are kept as given: combined with a known dimension they make
+    a non-integer size, which Keras then refuses (see :func:`_whole`).
+    """
+    bound = "an integer >= 0" if allow_zero else "a positive integer"
+
+    def parse_tuple(value: Any) -> tuple[Factor, ...]:
+        if isinstance(value, bool) or A.is_int(value):
+            values: tuple[Any, ...] = (int(value),) * n
+        elif isinstance(value, (list, tuple, dict)):
+            values = tuple(value)  # a mapping iterates over its keys, as tuple() does in Keras
+            if len(values) != n:
+                raise ArgError(f"expected an integer or a list of {n} integers, got {A.describe(value)}")
+            # int() accepts numeric strings, but Keras then compares them with 0 and fails.
+            if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
+                raise ArgError(f"expected a list of {n} integers, got {A.describe(value)}")
+            values = tuple(int(v) if isinstance(v, bool) else v for v in values)
+        else:
+            raise ArgError(f"expected an integer or a list of {n} integers, got {A.describe(value)}")
+        if any(v < 0 or (v == 0 and not allow_zero) for v in values):
+            raise ArgError(f"every value must be {bound}, got {A.describe(value)}")
+        return values
+
+    return parse_tuple
+
+
+def _whole(size: Factor, rule: str) -> int:
+    """Keras computes sizes with whatever numbers it was given and refuses a non-integer result."""
+    if isinstance(size, float):
+        raise ShapeError(f"{rule} = {size} is not an integer size; use integer arguments")
+    return size
+
+
+def _scale(dim: Dim, factor: Factor, what: str) -> Dim:
+    """A spatial size times an up-sampling factor; None stays None."""
+    if dim is None:
+        return None
+    return _whole(dim * factor, f"{what}: {dim} * {factor}")
+
+
+def _spatial_axes(data_format: str, rank: int) -> range:
+    return range(2, rank) if data_format == "channels_first" else range(1, rank - 1)
+
+
+@register
+class Flatten(Layer):
+    """(B, d1, ..., dk) -> (B, d1*...*dk); any None -> (B, None); (B,) -> (B, 1)."""
+
+    arguments = (Arg("data_format", A.data_format, "channels_last", "only reorders values, not the shape"),)
+
+    def check_input(self, input_shape: Shape) -> None:
+        require_rank(self, input_shape, min_rank=1)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        rest = input_shape[1:]
+        if any(d is None for d in rest):
+            return (input_shape[0], None)
+        return (input_shape[0], math.prod(rest))  # prod of () is 1: a rank-1 input becomes (B, 1)
+
+    def explain(self, input_shape: Shape) -> list[str]:
+        rest = input_shape[1:]
+        if not rest or any(d is None for d in rest):
+            return []
+        return [f"{' * '.join(str(d) for d in rest)} = {math.prod(rest)}"]
+
+
+def _strict_positive_int(value: Any) -> int:
+    # UpSampling1D checks isinstance(size, int) and rejects booleans explicitly.
+    if not A.is_int(value) or value <= 0:
+        raise ArgError(f"expected a positive integer, got {A.describe(value)}")
+    return value
+
+
+@register
+class UpSampling1D(Layer):
+    """(B, steps, C) -> (B, steps*size, C); no data_format."""
+
+    arguments = (Arg("size", _strict_positive_int, 2, "repeat factor of the steps axis"),)
+
+    def check_input(self, input_shape: Shape) -> None:
+        require_rank(self, input_shape, rank=3)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        b, steps, c = input_shape
+        return (b, _scale(steps, self.size, "steps"), c)
+
+
+def _interpolation(value: Any) -> str:
+    # Keras lowercases the string in __init__ but validates it only when resizing real data.
+    if not isinstance(value, str):
+        raise ArgError(f"expected a string such as 'nearest' or 'bilinear', got {A.describe(value)}")
+    return value.lower()
+
+
+class _UpSamplingND(Layer):
+    rank: int = 0
+
+    def check_input(self, input_shape: Shape) -> None:
+        require_rank(self, input_shape, rank=self.rank + 2)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        out = list(input_shape)
+        for axis, factor in zip(_spatial_axes(self.data_format, len(input_shape)), self.size, strict=True):
+            out[axis] = _scale(input_shape[axis], factor, f"axis {axis}")
+        return tuple(out)
+
+    def explain(self, input_shape: Shape) -> list[str]:
+        axes = _spatial_axes(self.data_format, len(input_shape))
+        return [
+            f"axis {a}: {input_shape[a]} * {f} = {input_shape[a] * f}"
+            for a, f in zip(axes, self.size, strict=True)
+            if input_shape[a] is not None
+        ]
+
+
+@register
+class UpSampling2D(_UpSamplingND):
+    """Rows and columns repeated by size = (rows, cols)."""
+
+    rank = 2
+    arguments = (
+        Arg("size", keras_tuple(2), (2, 2)),
+        Arg("data_format", A.data_format, "channels_last"),
+        Arg("interpolation", _interpolation, "nearest", "nearest, bilinear, bicubic, lanczos3, lanczos5"),
+    )
+
+
+@register
+class UpSampling3D(_UpSamplingND):
+    """Three spatial axes repeated by size = (d1, d2, d3)."""
+
+    rank = 3
+    arguments = (
+        Arg("size", keras_tuple(3), (2, 2, 2)),
+        Arg("data_format", A.data_format, "channels_last"),
+    )
+
+
+# ----------------------------------------------------------------------------- padding and cropping
+Pairs = tuple[tuple[Factor, Factor], ...]
+
+
+def pairs(n: int, negative_int_ok: bool) -> A.Parser:
+    """ZeroPadding2D/3D and Cropping2D/3D: one int for every side, or n entries, each an int
+    (both sides) or a [before, after] pair.
+
+    Keras checks a single int only for Cropping (ZeroPadding2D/3D accept a negative int and refuse
+    only a negative resulting size); entries go through standardize_tuple(allow_zero=True).
+    """
+    pair = keras_tuple(2, allow_zero=True)
+
+    def parse_pairs(value: Any) -> Pairs:
+        if isinstance(value, bool) or A.is_int(value):
+            if value < 0 and not negative_int_ok:
+                raise ArgError(f"cannot be negative, got {value}")
+            side = int(value)
+            return ((side, side),) * n
+        if not isinstance(value, (list, tuple, dict, str)):
+            raise ArgError(
+                f"expected an integer, a list of {n} integers, or a list of {n} [before, after] pairs, "
+                f"got {A.describe(value)}"
+            )
+        if len(value) != n:
+            raise ArgError(f"expected {n} entries (one per spatial axis), got {A.describe(value)}")
+        entries = []
+        for i in range(n):
+            if isinstance(value, dict) and i not in value:
+                raise ArgError(f"expected a list of {n} entries, got {A.describe(value)}")
+            try:
+                entries.append(pair(value[i]))
+            except ArgError as err:
+                raise ArgError(f"entry {i}: {err.message}") from None
+        return tuple(entries)
+
+    return parse_pairs
+
+
+class _PadCrop(Layer):
+    """Shared shape rule: each spatial size grows (padding) or shrinks (cropping) by before + after."""
+
+    rank: int = 0
+    cropping_layer: bool = False
+    # Cropping1D has no data_format argument; its steps axis is always axis 1.
+    data_format = "channels_last"
+
+    def amounts(self) -> Pairs:
+        raise NotImplementedError
+
+    def check_input(self, input_shape: Shape) -> None:
+        require_rank(self, input_shape, rank=self.rank + 2)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        out = list(input_shape)
+        axes = _spatial_axes(self.data_format, len(input_shape))
+        for axis, (before, after) in zip(axes, self.amounts(), strict=True):
+            dim = input_shape[axis]
+            if dim is None:
+                continue
+            if self.cropping_layer:
+                size = dim - before - after
+                if size <= 0:
+                    raise ShapeError(
+                        f"cropping must leave something on axis {axis}: "
+                        f"{dim} - {before} - {after} = {size} <= 0"
+                    )
+                out[axis] = _whole(size, f"axis {axis}: {dim} - {before} - {after}")
+            else:
+                size = dim + before + after
+                if size < 0:
+                    raise ShapeError(
+                        f"padding makes axis {axis} negative: {dim} + {before} + {after} = {size}"
+                    )
+                out[axis] = _whole(size, f"axis {axis}: {dim} + {before} + {after}")
+        return tuple(out)
+
+    def explain(self, input_shape: Shape) -> list[str]:
+        op = "-" if self.cropping_layer else "+"
+        axes = _spatial_axes(self.data_format, len(input_shape))
+        lines = []
+        for axis, (before, after) in zip(axes, self.amounts(), strict=True):
+            if input_shape[axis] is not None:
+                size = input_shape[axis] + (-1 if self.cropping_layer else 1) * (before + after)
+                lines.append(f"axis {axis}: {input_shape[axis]} {op} {before} {op} {after} = {size}")
+        return lines
+
+
+@register
+class ZeroPadding1D(_PadCrop):
+    """(B, steps, C): steps + left + right."""
+
+    rank = 1
+    arguments = (
+        Arg("padding", keras_tuple(2, allow_zero=True), (1, 1), "int, or [left, right]"),
+        Arg("data_format", A.data_format, "channels_last"),
+    )
+
+    def amounts(self) -> Pairs:
+        return (self.padding,)
+
+
+@register
+class ZeroPadding2D(_PadCrop):
+    rank = 2
+    arguments = (
+        Arg("padding", pairs(2, negative_int_ok=True), ((1, 1), (1, 1)), "int, [h, w] or 2 pairs"),
+        Arg("data_format", A.data_format, "channels_last"),
+    )
+
+    def amounts(self) -> Pairs:
+        return self.padding
+
+
+@register
+class ZeroPadding3D(_PadCrop):
+    rank = 3
+    arguments = (
+        Arg("padding", pairs(3, negative_int_ok=True), ((1, 1),) * 3, "int, [d1, d2, d3] or three pairs"),
+        Arg("data_format", A.data_format, "channels_last"),
+    )
+
+    def amounts(self) -> Pairs:
+        return self.padding
+
+
+@register
+class Cropping1D(_PadCrop):
+    """(B, steps, C): steps - start - end, which must stay > 0."""
+
+    rank = 1
+    cropping_layer = True
+    arguments = (Arg("cropping", keras_tuple(2, allow_zero=True), (1, 1), "int, or [start, end]"),)
+
+    def amounts(self) -> Pairs:
+        return (self.cropping,)
+
+
+@register
+class Cropping2D(_PadCrop):
+    rank = 2
+    cropping_layer = True
+    arguments = (
+        Arg("cropping", pairs(2, negative_int_ok=False), ((0, 0), (0, 0)), "int, [h, w] or two pairs"),
+        Arg("data_format", A.data_format, "channels_last"),
+    )
+
+    def amounts(self) -> Pairs:
+        return self.cropping
+
+
+@register
+class Cropping3D(_PadCrop):
+    rank = 3
+    cropping_layer = True
+    arguments = (
+        Arg("cropping", pairs(3, negative_int_ok=False), ((1, 1),) * 3, "int, [d1, d2, d3] or three pairs"),
+        Arg("data_format", A.data_format, "channels_last"),
+    )
+
+    def amounts(self) -> Pairs:
+        return self.cropping
+
+
+# ----------------------------------------------------------------------------- Reshape, Permute, RepeatVector
+def _target_shape(value: Any) -> tuple[int | None, ...]:
+    """Reshape's target_shape: ints (one -1 at most); any other entry (null, ...) is an unknown size."""
+    if not isinstance(value, (list, tuple, dict, str)):
+        raise ArgError(f"expected a list of sizes, got {A.describe(value)}")
+    # Keras treats entries that are not integers as sizes known only at run time.
+    dims = tuple(int(d) if isinstance(d, int) else None for d in tuple(value))
+    if any(d is not None and d < -1 for d in dims):
+        raise ArgError(f"sizes must be >= 0, or -1 for one size to infer, got {A.describe(value)}")
+    if dims.count(-1) > 1:
+        raise ArgError(f"at most one size can be -1, got {A.describe(value)}")
+    return dims
+
+
+@register
+class Reshape(Layer):
+    """(B, ...) -> (B, *target_shape); a -1 is solved from the input size when everything is known."""
+
+    arguments = (Arg("target_shape", _target_shape, REQUIRED, "sizes without the batch axis; one may be -1"),)
+
+    def check_input(self, input_shape: Shape) -> None:
+        require_rank(self, input_shape, min_rank=1)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        rest, target = input_shape[1:], self.target_shape
+        if None in rest or None in target:
+            return (input_shape[0], *(None if d == -1 else d for d in target))
+        size = math.prod(rest)
+        if -1 not in target:
+            if math.prod(target) != size:
+                raise ShapeError(
+                    f"the number of values must not change: input {fmt_shape(rest)} holds {size}, "
+                    f"target {fmt_shape(target)} holds {math.prod(target)}"
+                )
+            return (input_shape[0], *target)
+        known = math.prod(d for d in target if d != -1)
+        if known == 0 or size % known:
+            raise ShapeError(
+                f"cannot infer the -1 in {fmt_shape(target)}: input {fmt_shape(rest)} holds {size} values, "
+                f"not a multiple of the other sizes' product {known}"
+            )
+        return (input_shape[0], *(size // known if d == -1 else d for d in target))
+
+    def explain(self, input_shape: Shape) -> list[str]:
+        rest = input_shape[1:]
+        if -1 not in self.target_shape or None in rest or None in self.target_shape:
+            return []
+        known = math.prod(d for d in self.target_shape if d != -1)
+        if not known or math.prod(rest) % known:
+            return []
+        return [f"-1 = {math.prod(rest)} / {known} = {math.prod(rest) // known}"]
+
+
+def _permutation(value: Any) -> tuple[int, ...]:
+    if not isinstance(value, (list, tuple, dict, str)):
+        raise ArgError(f"expected a list such as [2, 1], got {A.describe(value)}")
+    dims = tuple(value)
+    if not all(isinstance(d, int) for d in dims) or sorted(dims) != list(range(1, len(dims) + 1)):
+        raise ArgError(
+            f"expected a permutation of 1..{len(dims)} (axes counted from 1, batch axis excluded), "
+            f"got {A.describe(value)}"
+        )
+    return tuple(int(d) for d in dims)
+
+
+@register
+class Permute(Layer):
+    """Reorders the non-batch axes: output axis i is input axis dims[i-1]."""
+
+    arguments = (Arg("dims", _permutation, REQUIRED, "a permutation of 1..rank-1"),)
+
+    def check_input(self, input_shape: Shape) -> None:
+        require_rank(self, input_shape, rank=len(self.dims) + 1)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return (input_shape[0], *(input_shape[d] for d in self.dims))
+
+
+@register
+class RepeatVector(Layer):
+    """(B, C) -> (B, n, C)."""
+
+    arguments = (Arg("n", _strict_positive_int, REQUIRED, "number of repetitions"),)
+
+    def check_input(self, input_shape: Shape) -> None:
+        require_rank(self, input_shape, rank=2)
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return (input_shape[0], self.n, input_shape[1])

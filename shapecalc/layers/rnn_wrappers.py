@@ -1,0 +1,176 @@
+"""Wrappers of the recurrent family: Bidirectional and TimeDistributed (keras/src/layers/rnn/)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ArgError, ShapeError
+from . import args as A
+from .base import REQUIRED, Arg, Layer, OutputShape, Shape, Weight, fmt_shape, require_rank
+from .recurrent import RNN, build_sublayer
+from .registry import register
+
+
+def clone_layer(layer: Layer, **changes: Any) -> Layer:
+    """A separate, unbuilt copy of a layer, as Keras's get_config / from_config round trip makes.
+
+    Nested layers (an RNN's cell) are copied too, keeping their names, as the serialised config does.
+    """
+
+    def copy_value(value: Any) -> Any:
+        if isinstance(value, Layer):
+            return clone_layer(value)
+        if isinstance(value, list):
+            return [copy_value(v) for v in value]
+        return value
+
+    values = {arg.name: copy_value(getattr(layer, arg.name)) for arg in type(layer).all_arguments()}
+    values.update(changes)
+    return type(layer)(**values)
+
+
+def _remove_prefix(name: str, prefix: str) -> str:
+    return name[len(prefix):] if name.startswith(prefix) else name
+
+
+_MERGE_MODES = ("sum", "mul", "ave", "concat", None)
+
+
+@register
+class Bidirectional(Layer):
+    """Two copies of a recurrent layer, one reading the sequence backwards, merged by ``merge_mode``.
+
+    The copies are named ``forward_<name>`` and ``backward_<name>``; a given ``backward_layer`` is used
+    as it is. Output shapes come from the forward layer alone, as Keras computes them.
+    """
+
+    arguments = (
+        Arg("layer", A.anything, REQUIRED, "the recurrent layer (LSTM, GRU, SimpleRNN, RNN)", nested_layer=True),
+        Arg("merge_mode", A.one_of(*_MERGE_MODES), "concat", "concat doubles the last axis; null: two outputs"),
+        Arg("weights", A.anything, None, "initial weights (ignored for shapes)"),
+        Arg("backward_layer", A.anything, None, "a recurrent layer with go_backwards: true", nested_layer=True),
+    )
+    layer: Layer
+    backward_layer: Layer | None
+    merge_mode: str | None
+
+    def configure(self) -> None:
+        if not isinstance(self.layer, Layer):
+            raise ArgError(f"layer must be a layer, got {A.describe(self.layer)}", argument="layer")
+        if type(self.layer).argument("go_backwards") is None:
+            # Keras re-creates the layer from its config plus go_backwards, which only RNNs accept
+            raise ArgError(
+                f"Bidirectional needs a recurrent layer (one with go_backwards); "
+                f"{self.layer.type_name()} is not one",
+                argument="layer",
+            )
+        name = self.layer.name
+        self.forward_layer = clone_layer(self.layer, name="forward_" + _remove_prefix(name, "forward_"))
+        if self.backward_layer is None:
+            self.backward = clone_layer(
+                self.layer, name="backward_" + _remove_prefix(name, "backward_"), go_backwards=True
+            )
+        else:
+            self.backward = self.backward_layer
+        forward, backward = self.forward_layer, self.backward
+        if not hasattr(backward, "go_backwards"):
+            raise ArgError(
+                f"backward_layer must be a recurrent layer with go_backwards; {backward.type_name()} is not one",
+                argument="backward_layer",
+            )
+        if forward.go_backwards == backward.go_backwards:
+            raise ArgError(
+                "the forward and backward layers must differ in go_backwards, got "
+                f"{A.describe(forward.go_backwards)} for both",
+                argument="backward_layer" if self.backward_layer is not None else "layer",
+            )
+        for attribute in ("stateful", "return_sequences", "return_state"):
+            ahead, behind = getattr(forward, attribute), getattr(backward, attribute)
+            if ahead != behind:
+                raise ArgError(
+                    f"the forward and backward layers must have the same {attribute}, got "
+                    f"{A.describe(ahead)} and {A.describe(behind)}",
+                    argument="backward_layer",
+                )
+        self.return_state = self.layer.return_state
+
+    def check_input(self, input_shape: Shape) -> None:
+        # Keras takes the wrapped layer's InputSpec
+        self.layer.check_input(input_shape)
+
+    def build(self, input_shape: Shape) -> list[Weight]:
+        return build_sublayer(self.forward_layer, input_shape) + build_sublayer(self.backward, input_shape)
+
+    def compute_output_shape(self, input_shape: Shape) -> OutputShape:
+        out = self.forward_layer.compute_output_shape(input_shape)
+        states: list[Shape] = []
+        if self.return_state:
+            assert isinstance(out, list)
+            out, states = out[0], out[1:]
+        assert isinstance(out, tuple)
+        if self.merge_mode == "concat":
+            outputs = [(*out[:-1], None if out[-1] is None else 2 * out[-1])]
+        elif self.merge_mode is None:
+            outputs = [out, out]
+        else:
+            outputs = [out]
+        if len(outputs) == 1 and not self.return_state:
+            return outputs[0]
+        # backward states take the forward layer's shapes, as Keras's compute_output_shape has them
+        return [*outputs, *states, *states]
+
+    def explain(self, input_shape: Shape) -> list[str]:
+        return [f"two copies of {self.layer.type_name()}; merge_mode {A.describe(self.merge_mode)}"]
+
+
+@register
+class TimeDistributed(Layer):
+    """Applies ``layer`` to every time step: the inner layer sees (B, *input[2:])."""
+
+    arguments = (Arg("layer", A.anything, REQUIRED, "the layer applied to each time step", nested_layer=True),)
+    layer: Layer
+
+    def configure(self) -> None:
+        if not isinstance(self.layer, Layer):
+            raise ArgError(f"layer must be a layer, got {A.describe(self.layer)}", argument="layer")
+
+    def check_input(self, input_shape: Shape) -> None:
+        require_rank(self, input_shape, min_rank=3)
+
+    def _step_shape(self, input_shape: Shape) -> Shape:
+        return (input_shape[0], *input_shape[2:])
+
+    def build(self, input_shape: Shape) -> list[Weight]:
+        step = self._step_shape(input_shape)
+        if self.layer.takes_list:
+            raise ShapeError(f"{self.layer.type_name()} takes a list of inputs; TimeDistributed gives it one")
+        # Keras's Wrapper builds the inner layer directly, skipping its InputSpec. For recurrent layers
+        # shapecalc does the same (their build and shape rule are Keras's); for other layers it applies
+        # their input checks, whose absence in Keras only yields errors further on or odd shapes.
+        if not isinstance(self.layer, (RNN, Bidirectional)):
+            self.layer.check_input(step)
+        try:
+            return build_sublayer(self.layer, step)
+        except (IndexError, TypeError, ValueError) as err:
+            if isinstance(err, (ArgError, ShapeError)):
+                raise
+            raise ShapeError(self._unfit(input_shape)) from None
+
+    def _unfit(self, input_shape: Shape) -> str:
+        return f"{self.layer.type_name()} cannot take each step's shape {fmt_shape(self._step_shape(input_shape))}"
+
+    def compute_output_shape(self, input_shape: Shape) -> OutputShape:
+        try:
+            out = self.layer.compute_output_shape(self._step_shape(input_shape))
+        except (IndexError, TypeError, ValueError) as err:
+            if isinstance(err, (ArgError, ShapeError)):
+                raise
+            raise ShapeError(self._unfit(input_shape)) from None
+        if isinstance(out, list):
+            raise ShapeError(
+                f"TimeDistributed needs a layer with one output; {self.layer.type_name()} gives {len(out)}"
+            )
+        return (out[0], input_shape[1], *out[1:])
+
+    def explain(self, input_shape: Shape) -> list[str]:
+        return [f"each of the {input_shape[1]} steps is {fmt_shape(self._step_shape(input_shape))}"]

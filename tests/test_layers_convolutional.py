@@ -1,0 +1,551 @@
+"""Convolution layers against Keras: Conv, ConvTranspose, DepthwiseConv, SeparableConv in every rank.
+
+Each case builds the layer in real Keras and in shapecalc (tests/layer_check.py); numbers
+asserted directly are derived by hand in the test.
+"""
+
+from __future__ import annotations
+
+import gc
+import itertools
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from layer_check import assert_same_as_keras as _assert_same_as_keras
+from oracle import keras
+
+from shapecalc.errors import ArgError, ShapeError
+from shapecalc.layers import create_layer
+from shapecalc.layers.factory import Namer
+
+Shape = tuple[int | None, ...]
+
+
+def assert_same_as_keras(type_name: str, args: dict[str, Any], input_shapes: list[Shape]) -> None:
+    # keras.backend.clear_session() runs gc.collect() on every comparison, which walks the whole
+    # Keras/JAX/hypothesis heap (~80 ms). Freezing what is alive first (O(1)) makes it ~2 ms;
+    # results do not change, only cyclic garbage of earlier comparisons is kept.
+    gc.freeze()
+    _assert_same_as_keras(type_name, args, input_shapes)
+
+
+def batch_shape(spatial: tuple[int | None, ...], channels: int | None, data_format: str | None) -> Shape:
+    if data_format == "channels_first":
+        return (None, channels, *spatial)
+    return (None, *spatial, channels)
+
+
+# ----------------------------------------------------------------------------- hand-derived numbers
+def shapecalc_call(type_name: str, args: dict[str, Any], shape: Shape) -> tuple[Any, Any]:
+    layer = create_layer(type_name, args, Namer())
+    return layer, layer.infer(shape)
+
+
+def test_conv2d_mnist_by_hand() -> None:
+    layer, out = shapecalc_call("Conv2D", {"filters": 32, "kernel_size": 3}, (None, 28, 28, 1))
+    assert out == (None, 26, 26, 32)  # 28 - 3 + 1
+    assert layer.count_params() == (3 * 3 * 1 * 32 + 32, 0)
+    assert layer.explain((None, 28, 28, 1)) == [
+        "axis 1: floor((28 - 1*(3-1) - 1)/1) + 1 = 26",
+        "axis 2: floor((28 - 1*(3-1) - 1)/1) + 1 = 26",
+    ]
+
+
+def test_conv1d_groups_lora_by_hand() -> None:
+    args = {"filters": 6, "kernel_size": 5, "groups": 3, "lora_rank": 2, "padding": "causal"}
+    layer, out = shapecalc_call("Conv1D", args, (None, 10, 9))
+    assert out == (None, 10, 6)
+    # kernel (5, 9/3, 6) = 90 frozen; bias 6; lora_kernel_a (5, 3, 2) = 30; lora_kernel_b (2, 6) = 12
+    assert layer.count_params() == (6 + 30 + 12, 90)
+    assert layer.explain((None, 10, 9)) == ["axis 1: floor((10 - 1)/1) + 1 = 10"]
+
+
+def test_conv_transpose_by_hand() -> None:
+    args = {"filters": 4, "kernel_size": 3, "strides": 2, "padding": "same", "data_format": "channels_first"}
+    layer, out = shapecalc_call("Conv2DTranspose", args, (None, 3, 5, None))
+    assert out == (None, 4, 10, None)
+    assert layer.count_params() == (3 * 3 * 4 * 3 + 4, 0)
+    assert layer.explain((None, 3, 5, None)) == ["axis 2: 5*2 = 10", "axis 3: None*2 = None"]
+
+
+def test_separable_by_hand() -> None:
+    args = {"filters": 8, "kernel_size": 3, "depth_multiplier": 2}
+    layer, out = shapecalc_call("SeparableConv2D", args, (None, 7, 7, 3))
+    assert out == (None, 5, 5, 8)
+    assert layer.count_params() == (3 * 3 * 3 * 2 + 1 * 1 * 6 * 8 + 8, 0)
+
+
+def test_error_messages_state_the_rule() -> None:
+    with pytest.raises(ShapeError, match=r"floor\(\(4 - 1\*\(5-1\) - 1\)/1\) \+ 1 = 0"):
+        shapecalc_call("Conv1D", {"filters": 2, "kernel_size": 5}, (None, 4, 3))
+    with pytest.raises(ArgError, match="filters must be divisible by groups: 4 % 3 = 1") as err:
+        shapecalc_call("Conv2D", {"filters": 4, "kernel_size": 3, "groups": 3}, (None, 8, 8, 3))
+    assert err.value.argument == "groups"
+    with pytest.raises(ArgError) as err:
+        shapecalc_call(
+            "Conv2DTranspose", {"filters": 4, "kernel_size": 3, "output_padding": 1}, (None, 8, 8, 3)
+        )
+    assert err.value.argument == "output_padding"
+    with pytest.raises(ShapeError, match="channel axis"):
+        shapecalc_call("Conv3D", {"filters": 4, "kernel_size": 1}, (None, 8, 8, 8, None))
+
+
+def test_shared_layer_second_call() -> None:
+    """A built Conv2D accepts another spatial size but refuses another channel count, as in Keras."""
+    keras.backend.clear_session()
+    k_layer = keras.layers.Conv2D(4, 3)
+    k_layer(keras.Input(batch_shape=(None, 8, 8, 3)))
+    assert k_layer(keras.Input(batch_shape=(None, 6, 9, 3))).shape == (None, 4, 7, 4)
+    with pytest.raises(ValueError):
+        k_layer(keras.Input(batch_shape=(None, 8, 8, 5)))
+    layer = create_layer("Conv2D", {"filters": 4, "kernel_size": 3}, Namer())
+    layer.infer((None, 8, 8, 3))
+    assert layer.infer((None, 6, 9, 3)) == (None, 4, 7, 4)
+    with pytest.raises(ShapeError):
+        layer.infer((None, 8, 8, 5))
+
+
+# ----------------------------------------------------------------------------- Conv1D/2D/3D grid
+SPATIAL = {1: [(9,), (None,), (4,)], 2: [(9, 7), (None, 6), (3, 11)], 3: [(6, 5, 7), (5, None, 4)]}
+STRIDE_DILATION = [(1, 1), (2, 1), (3, 1), (1, 2), ("mixed", 1), (1, "mixed")]
+
+
+def _per_axis(value: Any, rank: int, mixed: list[int]) -> Any:
+    return mixed[:rank] if value == "mixed" else value
+
+
+def conv_grid() -> list[tuple[str, dict[str, Any], list[Shape]]]:
+    cases = []
+    for rank, data_format in itertools.product((1, 2, 3), ("channels_last", "channels_first")):
+        paddings = ["valid", "same", "causal"] if rank == 1 else ["valid", "same"]
+        kernels = [3, [2, 3, 1][:rank]] if rank > 1 else [3, 1, [5]]
+        for padding, (s, d), kernel, spatial in itertools.product(
+            paddings, STRIDE_DILATION, kernels, SPATIAL[rank]
+        ):
+            args = {
+                "filters": 4,
+                "kernel_size": kernel,
+                "strides": _per_axis(s, rank, [2, 1, 3]),
+                "dilation_rate": _per_axis(d, rank, [1, 2, 3]),
+                "padding": padding,
+                "data_format": data_format,
+            }
+            cases.append((f"Conv{rank}D", args, [batch_shape(spatial, 6, data_format)]))
+    return cases
+
+
+@pytest.mark.parametrize("case", conv_grid(), ids=lambda c: f"{c[0]}-{c[1]}-{c[2]}")
+def test_conv_grid(case: tuple[str, dict[str, Any], list[Shape]]) -> None:
+    assert_same_as_keras(*case)
+
+
+CONV_ARGUMENT_CASES: list[tuple[str, dict[str, Any], list[Shape]]] = [
+    # groups
+    ("Conv2D", {"filters": 6, "kernel_size": 3, "groups": 3}, [(None, 8, 8, 9)]),
+    ("Conv2D", {"filters": 6, "kernel_size": 3, "groups": 6}, [(None, 8, 8, 6)]),
+    ("Conv1D", {"filters": 4, "kernel_size": 3, "groups": 2, "data_format": "channels_first"}, [(2, 6, 9)]),
+    ("Conv3D", {"filters": 8, "kernel_size": 2, "groups": 4, "use_bias": False}, [(None, 4, 4, 4, 8)]),
+    ("Conv2D", {"filters": 4, "kernel_size": 3, "groups": 3}, [(None, 8, 8, 6)]),  # filters % groups
+    ("Conv2D", {"filters": 4, "kernel_size": 3, "groups": 2}, [(None, 8, 8, 5)]),  # C % groups
+    (
+        "Conv2D",
+        {"filters": 4, "kernel_size": 3, "groups": 2, "data_format": "channels_first"},
+        [(None, 5, 8, 8)],
+    ),
+    ("Conv2D", {"filters": 4, "kernel_size": 3, "groups": 0}, [(None, 8, 8, 4)]),
+    ("Conv2D", {"filters": 4, "kernel_size": 3, "groups": 2.0}, [(None, 8, 8, 4)]),
+    # bias, activation, initializers, regularizers, constraints, dtype, trainable, name
+    ("Conv2D", {"filters": 4, "kernel_size": 3, "use_bias": False, "activation": "relu"}, [(None, 8, 8, 3)]),
+    ("Conv2D", {"filters": 4, "kernel_size": 3, "activation": "nope"}, [(None, 8, 8, 3)]),
+    (
+        "Conv2D",
+        {
+            "filters": 4,
+            "kernel_size": 3,
+            "kernel_initializer": "he_normal",
+            "bias_initializer": "ones",
+            "kernel_regularizer": "l2",
+            "bias_regularizer": {"class_name": "L1", "config": {"l1": 0.1}},
+            "activity_regularizer": "l1",
+            "kernel_constraint": "max_norm",
+            "bias_constraint": "non_neg",
+        },
+        [(None, 8, 8, 3)],
+    ),
+    ("Conv2D", {"filters": 4, "kernel_size": 3, "kernel_initializer": "glorot"}, [(None, 8, 8, 3)]),
+    ("Conv2D", {"filters": 4, "kernel_size": 3, "dtype": "mixed_float16", "name": "c"}, [(None, 8, 8, 3)]),
+    ("Conv2D", {"filters": 4, "kernel_size": 3, "trainable": False}, [(None, 8, 8, 3)]),
+    # LoRA
+    ("Conv2D", {"filters": 4, "kernel_size": 3, "lora_rank": 2}, [(None, 8, 8, 3)]),
+    (
+        "Conv2D",
+        {"filters": 4, "kernel_size": 3, "lora_rank": 2, "lora_alpha": 8, "use_bias": False},
+        [(None, 8, 8, 3)],
+    ),
+    (
+        "Conv1D",
+        {"filters": 4, "kernel_size": 3, "lora_rank": 3, "groups": 2, "trainable": False},
+        [(None, 8, 6)],
+    ),
+    (
+        "Conv3D",
+        {"filters": 4, "kernel_size": 2, "lora_rank": 1, "dtype": "mixed_float16"},
+        [(None, 4, 4, 4, 2)],
+    ),
+    ("Conv2D", {"filters": 4, "kernel_size": 3, "lora_rank": 0}, [(None, 8, 8, 3)]),
+    ("Conv2D", {"filters": 4, "kernel_size": 3, "lora_rank": -1}, [(None, 8, 8, 3)]),
+    (
+        "Conv2D",
+        {"filters": 4, "kernel_size": 3, "lora_rank": 2, "kernel_constraint": "unit_norm"},
+        [(None, 8, 8, 3)],
+    ),
+    # case-insensitive padding and data_format
+    ("Conv2D", {"filters": 4, "kernel_size": 3, "padding": "SAME"}, [(None, 8, 8, 3)]),
+    ("Conv1D", {"filters": 4, "kernel_size": 3, "padding": "Causal", "strides": 2}, [(None, 9, 3)]),
+    ("Conv1D", {"filters": 4, "kernel_size": 3, "data_format": "Channels_First"}, [(None, 3, 9)]),
+    ("Conv2D", {"filters": 4, "kernel_size": 3, "data_format": None}, [(None, 8, 8, 3)]),
+    # refusals at construction
+    ("Conv2D", {"filters": 4, "kernel_size": 3, "padding": "causal"}, [(None, 8, 8, 3)]),
+    ("Conv3D", {"filters": 4, "kernel_size": 3, "padding": "causal"}, [(None, 8, 8, 8, 3)]),
+    ("Conv2D", {"filters": 4, "kernel_size": 3, "padding": "full"}, [(None, 8, 8, 3)]),
+    ("Conv1D", {"filters": 4, "kernel_size": 3, "padding": [[1, 1]]}, [(None, 8, 3)]),
+    ("Conv2D", {"filters": 4, "kernel_size": 3, "data_format": "nchw"}, [(None, 8, 8, 3)]),
+    ("Conv2D", {"filters": 0, "kernel_size": 3}, [(None, 8, 8, 3)]),
+    ("Conv2D", {"filters": -2, "kernel_size": 3}, [(None, 8, 8, 3)]),
+    ("Conv2D", {"filters": 4.0, "kernel_size": 3}, [(None, 8, 8, 3)]),
+    ("Conv2D", {"filters": None, "kernel_size": 3}, [(None, 8, 8, 3)]),
+    ("Conv2D", {"kernel_size": 3}, [(None, 8, 8, 3)]),
+    ("Conv2D", {"filters": 4}, [(None, 8, 8, 3)]),
+    ("Conv2D", {"filters": 4, "kernel_size": 0}, [(None, 8, 8, 3)]),
+    ("Conv2D", {"filters": 4, "kernel_size": [3, 0]}, [(None, 8, 8, 3)]),
+    ("Conv2D", {"filters": 4, "kernel_size": [3, 3, 3]}, [(None, 8, 8, 3)]),
+    ("Conv2D", {"filters": 4, "kernel_size": [3.0, 3]}, [(None, 8, 8, 3)]),
+    ("Conv2D", {"filters": 4, "kernel_size": "3"}, [(None, 8, 8, 3)]),
+    ("Conv2D", {"filters": 4, "kernel_size": 3, "strides": 0}, [(None, 8, 8, 3)]),
+    ("Conv2D", {"filters": 4, "kernel_size": 3, "strides": [1, -1]}, [(None, 8, 8, 3)]),
+    ("Conv2D", {"filters": 4, "kernel_size": 3, "dilation_rate": 0}, [(None, 8, 8, 3)]),
+    ("Conv2D", {"filters": 4, "kernel_size": 3, "strides": 2, "dilation_rate": 2}, [(None, 8, 8, 3)]),
+    (
+        "Conv2D",
+        {"filters": 4, "kernel_size": 3, "strides": [2, 1], "dilation_rate": [1, 2]},
+        [(None, 8, 8, 3)],
+    ),
+    ("Conv2D", {"filters": 4, "kernel_size": 3, "filter": 4}, [(None, 8, 8, 3)]),
+    # refusals at call: rank, unknown channels, too-short input
+    ("Conv2D", {"filters": 4, "kernel_size": 3}, [(None, 8, 8)]),
+    ("Conv2D", {"filters": 4, "kernel_size": 3}, [(None, 8, 8, 3, 3)]),
+    ("Conv1D", {"filters": 4, "kernel_size": 3}, [(None, 8, 3, 3)]),
+    ("Conv1D", {"filters": 4, "kernel_size": 3}, [(None, 8, None)]),
+    ("Conv2D", {"filters": 4, "kernel_size": 3, "data_format": "channels_first"}, [(None, None, 8, 8)]),
+    ("Conv2D", {"filters": 4, "kernel_size": 3, "data_format": "channels_first"}, [(None, 3, None, None)]),
+    ("Conv2D", {"filters": 4, "kernel_size": 3}, [(None, 2, 8, 3)]),
+    ("Conv2D", {"filters": 4, "kernel_size": 3}, [(None, 8, 3, 3)]),
+    ("Conv2D", {"filters": 4, "kernel_size": 3, "dilation_rate": 4}, [(None, 9, 9, 3)]),
+    ("Conv2D", {"filters": 4, "kernel_size": 3, "dilation_rate": 4}, [(None, 8, 8, 3)]),
+    ("Conv2D", {"filters": 4, "kernel_size": 5, "padding": "same"}, [(None, 2, 1, 3)]),
+    ("Conv1D", {"filters": 4, "kernel_size": 5, "padding": "causal"}, [(None, 1, 3)]),
+    # 0-long axes: only valid padding refuses
+    ("Conv1D", {"filters": 4, "kernel_size": 3}, [(None, 0, 3)]),
+    ("Conv1D", {"filters": 4, "kernel_size": 3, "padding": "same"}, [(None, 0, 3)]),
+    ("Conv1D", {"filters": 4, "kernel_size": 3, "padding": "causal", "strides": 2}, [(None, 0, 3)]),
+    ("Conv2D", {"filters": 4, "kernel_size": 1}, [(3, 0, 5, 2)]),
+    # batch sizes
+    ("Conv3D", {"filters": 4, "kernel_size": [1, 2, 3]}, [(7, 5, 5, 5, 3)]),
+    ("Conv1D", {"filters": 4, "kernel_size": 3}, [(1, 100, 1)]),
+]
+
+
+@pytest.mark.parametrize("case", CONV_ARGUMENT_CASES, ids=lambda c: f"{c[0]}-{c[1]}-{c[2]}")
+def test_conv_arguments(case: tuple[str, dict[str, Any], list[Shape]]) -> None:
+    assert_same_as_keras(*case)
+
+
+# ----------------------------------------------------------------------------- transposed grid
+def conv_transpose_grid() -> list[tuple[str, dict[str, Any], list[Shape]]]:
+    cases = []
+    strides_padding = [(1, None), (1, 0), (2, None), (2, 0), (2, 1), (3, 2), ("mixed", "mixed")]
+    for rank, data_format in itertools.product((1, 2, 3), ("channels_last", "channels_first")):
+        kernels = [3, 2, [4, 1, 3][:rank]]
+        for padding, (s, op), kernel, spatial in itertools.product(
+            ("valid", "same"), strides_padding, kernels, SPATIAL[rank]
+        ):
+            args: dict[str, Any] = {
+                "filters": 5,
+                "kernel_size": kernel,
+                "strides": _per_axis(s, rank, [3, 1, 2]),
+                "padding": padding,
+                "data_format": data_format,
+            }
+            if op is not None:
+                args["output_padding"] = _per_axis(op, rank, [2, 0, 1])
+            cases.append((f"Conv{rank}DTranspose", args, [batch_shape(spatial, 3, data_format)]))
+    return cases
+
+
+@pytest.mark.parametrize("case", conv_transpose_grid(), ids=lambda c: f"{c[0]}-{c[1]}-{c[2]}")
+def test_conv_transpose_grid(case: tuple[str, dict[str, Any], list[Shape]]) -> None:
+    assert_same_as_keras(*case)
+
+
+CONV_TRANSPOSE_CASES: list[tuple[str, dict[str, Any], list[Shape]]] = [
+    # dilation (only with stride 1), with and without output_padding
+    ("Conv1DTranspose", {"filters": 4, "kernel_size": 3, "dilation_rate": 2}, [(None, 5, 3)]),
+    (
+        "Conv1DTranspose",
+        {"filters": 4, "kernel_size": 3, "dilation_rate": 2, "padding": "same"},
+        [(None, 5, 3)],
+    ),
+    (
+        "Conv1DTranspose",
+        {"filters": 4, "kernel_size": 4, "dilation_rate": 3, "padding": "same", "output_padding": 0},
+        [(None, 5, 3)],
+    ),
+    (
+        "Conv2DTranspose",
+        {"filters": 4, "kernel_size": [2, 3], "dilation_rate": [1, 3], "output_padding": 0},
+        [(None, 5, 6, 3)],
+    ),
+    ("Conv3DTranspose", {"filters": 2, "kernel_size": 2, "dilation_rate": [2, 1, 3]}, [(None, 3, 4, 5, 2)]),
+    # output_padding refusals and its argument form
+    ("Conv1DTranspose", {"filters": 4, "kernel_size": 3, "output_padding": 1}, [(None, 5, 3)]),
+    (
+        "Conv2DTranspose",
+        {"filters": 4, "kernel_size": 3, "strides": [2, 3], "output_padding": [1, 3]},
+        [(None, 5, 5, 3)],
+    ),
+    (
+        "Conv2DTranspose",
+        {"filters": 4, "kernel_size": 3, "strides": 2, "output_padding": -1},
+        [(None, 5, 5, 3)],
+    ),
+    (
+        "Conv2DTranspose",
+        {"filters": 4, "kernel_size": 3, "strides": 2, "output_padding": [1]},
+        [(None, 5, 5, 3)],
+    ),
+    (
+        "Conv2DTranspose",
+        {"filters": 4, "kernel_size": 3, "strides": 2, "output_padding": None},
+        [(None, 5, 5, 3)],
+    ),
+    (
+        "Conv2DTranspose",
+        {"filters": 4, "kernel_size": 3, "strides": 2, "dilation_rate": 2},
+        [(None, 5, 5, 3)],
+    ),
+    # arguments Conv has and the transposed layers do not
+    ("Conv1DTranspose", {"filters": 4, "kernel_size": 3, "groups": 1}, [(None, 5, 3)]),
+    ("Conv1DTranspose", {"filters": 4, "kernel_size": 3, "lora_rank": 1}, [(None, 5, 3)]),
+    ("Conv1DTranspose", {"filters": 4, "kernel_size": 3, "padding": "causal"}, [(None, 5, 3)]),
+    ("Conv2DTranspose", {"filters": 4, "kernel_size": 3, "padding": "Same", "strides": 2}, [(None, 5, 5, 3)]),
+    ("Conv2DTranspose", {"filters": 0, "kernel_size": 3}, [(None, 5, 5, 3)]),
+    ("Conv2DTranspose", {"filters": 4, "kernel_size": 0}, [(None, 5, 5, 3)]),
+    ("Conv2DTranspose", {"filters": 4, "kernel_size": 3, "strides": 0}, [(None, 5, 5, 3)]),
+    # everything else about weights
+    (
+        "Conv2DTranspose",
+        {"filters": 4, "kernel_size": 3, "use_bias": False, "trainable": False},
+        [(None, 5, 5, 3)],
+    ),
+    (
+        "Conv3DTranspose",
+        {
+            "filters": 4,
+            "kernel_size": 3,
+            "kernel_regularizer": "l1l2",
+            "bias_constraint": "max_norm",
+            "kernel_initializer": "orthogonal",
+            "dtype": "float64",
+            "activation": "tanh",
+        },
+        [(None, 2, 2, 2, 3)],
+    ),
+    # input refusals
+    ("Conv1DTranspose", {"filters": 4, "kernel_size": 3}, [(None, 5, None)]),
+    (
+        "Conv2DTranspose",
+        {"filters": 4, "kernel_size": 3, "data_format": "channels_first"},
+        [(None, None, 5, 5)],
+    ),
+    ("Conv1DTranspose", {"filters": 4, "kernel_size": 3}, [(None, 5, 3, 3)]),
+    ("Conv2DTranspose", {"filters": 4, "kernel_size": 3}, [(None, 5, 3)]),
+    # 0-long axes: Keras refuses only a negative result
+    ("Conv1DTranspose", {"filters": 4, "kernel_size": 3}, [(None, 0, 3)]),
+    ("Conv1DTranspose", {"filters": 4, "kernel_size": 1, "strides": 3}, [(None, 0, 3)]),
+    ("Conv1DTranspose", {"filters": 4, "kernel_size": 1, "strides": 3, "output_padding": 0}, [(None, 0, 3)]),
+    (
+        "Conv1DTranspose",
+        {"filters": 4, "kernel_size": 3, "padding": "same", "output_padding": 0},
+        [(None, 0, 3)],
+    ),
+    (
+        "Conv1DTranspose",
+        {"filters": 4, "kernel_size": 2, "strides": 2, "padding": "same", "output_padding": 0},
+        [(None, 0, 3)],
+    ),
+    ("Conv1DTranspose", {"filters": 4, "kernel_size": 2, "strides": 2, "padding": "same"}, [(None, 0, 3)]),
+]
+
+
+@pytest.mark.parametrize("case", CONV_TRANSPOSE_CASES, ids=lambda c: f"{c[0]}-{c[1]}-{c[2]}")
+def test_conv_transpose_arguments(case: tuple[str, dict[str, Any], list[Shape]]) -> None:
+    assert_same_as_keras(*case)
+
+
+# ----------------------------------------------------------------------------- depthwise, separable
+def depthwise_separable_grid() -> list[tuple[str, dict[str, Any], list[Shape]]]:
+    cases = []
+    for rank, data_format, kind in itertools.product(
+        (1, 2), ("channels_last", "channels_first"), ("Depthwise", "Separable")
+    ):
+        for padding, (s, d), dm, spatial in itertools.product(
+            ("valid", "same"), [(1, 1), (2, 1), (1, 2), (2, 2), ("mixed", "mixed")], (1, 3), SPATIAL[rank]
+        ):
+            args: dict[str, Any] = {
+                "kernel_size": 3,
+                "strides": _per_axis(s, rank, [2, 1]),
+                "dilation_rate": _per_axis(d, rank, [1, 3]),
+                "padding": padding,
+                "data_format": data_format,
+                "depth_multiplier": dm,
+            }
+            if kind == "Separable":
+                args["filters"] = 7
+            cases.append((f"{kind}Conv{rank}D", args, [batch_shape(spatial, 4, data_format)]))
+    return cases
+
+
+@pytest.mark.parametrize("case", depthwise_separable_grid(), ids=lambda c: f"{c[0]}-{c[1]}-{c[2]}")
+def test_depthwise_separable_grid(case: tuple[str, dict[str, Any], list[Shape]]) -> None:
+    assert_same_as_keras(*case)
+
+
+DEPTHWISE_SEPARABLE_CASES: list[tuple[str, dict[str, Any], list[Shape]]] = [
+    (
+        "DepthwiseConv2D",
+        {
+            "kernel_size": 3,
+            "use_bias": False,
+            "depthwise_initializer": "he_uniform",
+            "depthwise_regularizer": "l2",
+            "depthwise_constraint": "non_neg",
+        },
+        [(None, 8, 8, 3)],
+    ),
+    (
+        "SeparableConv2D",
+        {
+            "filters": 4,
+            "kernel_size": 3,
+            "use_bias": False,
+            "pointwise_initializer": "zeros",
+            "pointwise_regularizer": "l1",
+            "pointwise_constraint": "unit_norm",
+        },
+        [(None, 8, 8, 3)],
+    ),
+    ("DepthwiseConv2D", {"kernel_size": 3, "kernel_initializer": "zeros"}, [(None, 8, 8, 3)]),
+    ("SeparableConv1D", {"filters": 4, "kernel_size": 3, "groups": 1}, [(None, 8, 3)]),
+    ("DepthwiseConv1D", {"kernel_size": 3, "padding": "causal"}, [(None, 8, 3)]),
+    ("SeparableConv1D", {"filters": 4, "kernel_size": 3, "padding": "causal"}, [(None, 8, 3)]),
+    ("DepthwiseConv2D", {"kernel_size": 3, "padding": "SAME"}, [(None, 8, 8, 3)]),
+    ("DepthwiseConv2D", {"kernel_size": 3, "depth_multiplier": 0}, [(None, 8, 8, 3)]),
+    ("SeparableConv2D", {"filters": 0, "kernel_size": 3}, [(None, 8, 8, 3)]),
+    ("SeparableConv2D", {"filters": 4, "kernel_size": 3, "depth_multiplier": -1}, [(None, 8, 8, 3)]),
+    ("SeparableConv2D", {"kernel_size": 3}, [(None, 8, 8, 3)]),
+    ("DepthwiseConv2D", {"kernel_size": [3, 0]}, [(None, 8, 8, 3)]),
+    ("DepthwiseConv2D", {"kernel_size": 3}, [(None, 8, 8, None)]),
+    (
+        "SeparableConv2D",
+        {"filters": 4, "kernel_size": 3, "data_format": "channels_first"},
+        [(None, None, 8, 8)],
+    ),
+    ("DepthwiseConv2D", {"kernel_size": 3}, [(None, 8, 8, 3, 3)]),
+    ("SeparableConv1D", {"filters": 4, "kernel_size": 3}, [(None, 8)]),
+    ("DepthwiseConv1D", {"kernel_size": 5}, [(None, 4, 3)]),
+    ("SeparableConv2D", {"filters": 4, "kernel_size": 3, "dilation_rate": 3}, [(None, 7, 8, 3)]),
+    ("DepthwiseConv1D", {"kernel_size": 3, "padding": "same"}, [(None, 0, 3)]),
+    (
+        "SeparableConv2D",
+        {"filters": 4, "kernel_size": 3, "trainable": False, "dtype": "mixed_bfloat16"},
+        [(4, 8, 8, 3)],
+    ),
+]
+
+
+@pytest.mark.parametrize("case", DEPTHWISE_SEPARABLE_CASES, ids=lambda c: f"{c[0]}-{c[1]}-{c[2]}")
+def test_depthwise_separable_arguments(case: tuple[str, dict[str, Any], list[Shape]]) -> None:
+    assert_same_as_keras(*case)
+
+
+# ----------------------------------------------------------------------------- random combinations
+def rarely(draw: st.DrawFn) -> bool:
+    """True about one time in ten, so most drawn layers are valid and a few probe a refusal."""
+    return draw(st.integers(0, 9)) == 9
+
+
+def tuple_arg(draw: st.DrawFn, rank: int, low: int, high: int, bad: tuple[Any, ...]) -> Any:
+    """An int or a list of ``rank`` ints in [low, high]; rarely a bad value (0, wrong length, ...)."""
+    if rarely(draw):
+        return draw(st.sampled_from(bad))
+    values = st.integers(low, high)
+    return draw(values | st.lists(values, min_size=rank, max_size=rank))
+
+
+@st.composite
+def random_conv(draw: st.DrawFn) -> tuple[str, dict[str, Any], list[Shape]]:
+    kind = draw(st.sampled_from(("Conv", "Transpose", "Depthwise", "Separable")))
+    rank = draw(st.sampled_from((1, 2) if kind in ("Depthwise", "Separable") else (1, 2, 3)))
+    type_name = {
+        "Conv": f"Conv{rank}D",
+        "Transpose": f"Conv{rank}DTranspose",
+        "Depthwise": f"DepthwiseConv{rank}D",
+        "Separable": f"SeparableConv{rank}D",
+    }[kind]
+    wrong_length = [2] * (rank % 3 + 1)
+    args: dict[str, Any] = {"kernel_size": tuple_arg(draw, rank, 1, 5, (0, -1, wrong_length, [0] * rank))}
+    if kind != "Depthwise":
+        args["filters"] = (
+            draw(st.sampled_from((0, -3))) if rarely(draw) else draw(st.sampled_from((1, 2, 4, 6)))
+        )
+    strided = draw(st.booleans())
+    if strided:
+        args["strides"] = tuple_arg(draw, rank, 1, 3, (0, wrong_length))
+    # Conv and Transpose refuse strides > 1 with dilation > 1; Depthwise/Separable do not.
+    if (not strided or kind in ("Depthwise", "Separable") or rarely(draw)) and draw(st.booleans()):
+        args["dilation_rate"] = tuple_arg(draw, rank, 1, 3, (0, wrong_length))
+    paddings = ["valid", "same", "SAME", "Valid"] + (["causal"] if kind == "Conv" and rank == 1 else [])
+    args["padding"] = (
+        draw(st.sampled_from(("causal", "full"))) if rarely(draw) else draw(st.sampled_from(paddings))
+    )
+    data_format = draw(st.sampled_from((None, "channels_last", "channels_first", "CHANNELS_FIRST")))
+    if data_format is not None:
+        args["data_format"] = data_format
+    if kind == "Conv" and draw(st.booleans()):
+        args["groups"] = draw(st.sampled_from((1, 2, 3, 0)))
+    if kind == "Conv" and rarely(draw):
+        args["lora_rank"] = draw(st.integers(0, 3))
+    if kind == "Transpose" and draw(st.booleans()):
+        args["output_padding"] = tuple_arg(draw, rank, 0, 2, (-1, wrong_length))
+    if kind in ("Depthwise", "Separable") and draw(st.booleans()):
+        args["depth_multiplier"] = 0 if rarely(draw) else draw(st.integers(1, 3))
+    if draw(st.integers(0, 3)) == 0:
+        args["use_bias"] = False
+    in_rank = rank + draw(st.sampled_from((1, -1))) if rarely(draw) else rank
+    length = st.integers(0, 2) if rarely(draw) else st.integers(3, 14)
+    spatial = tuple(draw(st.lists(st.none() | length, min_size=in_rank, max_size=in_rank)))
+    channels = None if rarely(draw) else draw(st.sampled_from((1, 2, 3, 4, 6)))
+    batch = draw(st.sampled_from((None, 1, 3)))
+    if data_format in ("channels_first", "CHANNELS_FIRST"):
+        shape: Shape = (batch, channels, *spatial)
+    else:
+        shape = (batch, *spatial, channels)
+    return type_name, args, [shape]
+
+
+@settings(max_examples=1500, deadline=None, derandomize=True)
+@given(random_conv())
+def test_random_convolutions(case: tuple[str, dict[str, Any], list[Shape]]) -> None:
+    assert_same_as_keras(*case)
