@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 from .errors import ArgError, Location, ShapeError, SpecError
 from .expressions import Expression, ExpressionError, parse
 from .layers import args as A
-from .layers.base import REQUIRED, Arg, Layer, OutputShape, Shape, Weight
+from .layers.base import REQUIRED, Arg, Layer, OutputShape, Shape, Weight, fmt_shape
 from .layers.registry import lookup
 from .source import Node
 
@@ -54,9 +54,35 @@ class LocatedExpression:
 
 
 @dataclass(frozen=True)
+class ShapeExpr:
+    """A shape: a list of dimension expressions (``"*expr"`` splices a shape in), or one
+    expression that gives the whole shape, such as ``(input_shape[1], output_dim)``."""
+
+    parts: tuple[LocatedExpression, ...]
+    whole: bool
+
+    def evaluate(self, names: dict[str, Any], what: str) -> Shape:
+        dims: list[Any] = []
+        for expr in self.parts:
+            value = expr.evaluate(names)
+            splice = self.whole or expr.expression.text.lstrip().startswith("*")
+            if splice and not isinstance(value, tuple):
+                raise LocatedShapeError(f"{expr.expression.text} = {A.describe(value)}; expected a shape", expr.loc)
+            for dim in value if splice else (value,):
+                if dim is not None and (not A.is_int(dim) or dim < 0):
+                    raise LocatedShapeError(
+                        f"{what}: {expr.expression.text} gives {A.describe(dim)}; "
+                        "a dimension must be an integer >= 0 or None",
+                        expr.loc,
+                    )
+                dims.append(dim)
+        return tuple(dims)
+
+
+@dataclass(frozen=True)
 class WeightDecl:
     name: str
-    shape: list[LocatedExpression]
+    shape: ShapeExpr
     trainable: bool
     initializer: Any
     when: LocatedExpression | None
@@ -67,7 +93,7 @@ class CustomLayer(Layer):
 
     custom_name: ClassVar[str]
     weight_decls: ClassVar[tuple[WeightDecl, ...]]
-    output_exprs: ClassVar[tuple[tuple[LocatedExpression, ...], ...]]  # one tuple per output
+    output_exprs: ClassVar[tuple[ShapeExpr, ...]]  # one per output
     multi_output: ClassVar[bool]
     checks: ClassVar[tuple[LocatedExpression, ...]]
 
@@ -96,36 +122,19 @@ class CustomLayer(Layer):
         for decl in self.weight_decls:
             if decl.when is not None and not decl.when.evaluate(names):
                 continue
-            dims = [expr.evaluate(names) for expr in decl.shape]
-            for dim, expr in zip(dims, decl.shape):
-                if not A.is_int(dim) or dim < 0:
-                    raise LocatedShapeError(
-                        f"weight '{decl.name}': {expr.expression.text} = {A.describe(dim)}; "
-                        "weight dimensions must be known integers >= 0",
-                        expr.loc,
-                    )
+            dims = decl.shape.evaluate(names, f"weight '{decl.name}'")
+            if None in dims:
+                raise LocatedShapeError(
+                    f"weight '{decl.name}' would have shape {fmt_shape(dims)}; weight sizes must be known",
+                    decl.shape.parts[0].loc,
+                )
             weights.append(self.weight(decl.name, dims, decl.initializer, decl.trainable))
         return weights
 
     def compute_output_shape(self, input_shape: Any) -> OutputShape:
         names = self._names(input_shape)
-        shapes = [_evaluate_shape(exprs, names) for exprs in self.output_exprs]
+        shapes = [shape.evaluate(names, "output shape") for shape in self.output_exprs]
         return shapes if self.multi_output else shapes[0]
-
-
-def _evaluate_shape(exprs: tuple[LocatedExpression, ...], names: dict[str, Any]) -> Shape:
-    dims: list[int | None] = []
-    for expr in exprs:
-        value = expr.evaluate(names)
-        values = value if isinstance(value, tuple) and expr.expression.text.lstrip().startswith("*") else (value,)
-        for dim in values:
-            if dim is not None and (not A.is_int(dim) or dim < 0):
-                raise LocatedShapeError(
-                    f"{expr.expression.text} = {A.describe(dim)}; a dimension must be an integer >= 0 or None",
-                    expr.loc,
-                )
-            dims.append(dim)
-    return tuple(dims)
 
 
 def _freeze(value: Any) -> Any:
@@ -155,10 +164,15 @@ def _expression(node: Node) -> LocatedExpression:
     return LocatedExpression(Expression(text, expression.tree), node.loc)
 
 
-def _expressions(node: Node, what: str) -> tuple[LocatedExpression, ...]:
-    if not isinstance(node.value, list):
-        raise SpecError(f"{what} is a list of dimension expressions, e.g. [input_shape[0], units]", node.loc)
-    return tuple(_expression(item) for item in node.value)
+def _shape(node: Node, what: str) -> ShapeExpr:
+    if isinstance(node.value, list):
+        return ShapeExpr(tuple(_expression(item) for item in node.value), whole=False)
+    if isinstance(node.value, str):
+        return ShapeExpr((_expression(node),), whole=True)
+    raise SpecError(
+        f"{what} is an expression such as (input_shape[1], units), or a list of dimension expressions",
+        node.loc,
+    )
 
 
 def _mapping(node: Node, what: str) -> dict[str, Node]:
@@ -197,12 +211,12 @@ def _custom_type(name: str, definition: Node) -> type[Layer]:
         raise SpecError(f"custom layer {name} needs output_shape (or output_shapes for several outputs)",
                         definition.loc)
     if "output_shape" in items:
-        outputs = (_expressions(items["output_shape"], "output_shape"),)
+        outputs: tuple[ShapeExpr, ...] = (_shape(items["output_shape"], "output_shape"),)
     else:
         shapes = items["output_shapes"]
         if not isinstance(shapes.value, list) or not shapes.value:
             raise SpecError("output_shapes is a list of shapes", shapes.loc)
-        outputs = tuple(_expressions(item, "each of output_shapes") for item in shapes.value)
+        outputs = tuple(_shape(item, "each of output_shapes") for item in shapes.value)
     checks = ()
     if "checks" in items:
         if not isinstance(items["checks"].value, list):
@@ -233,8 +247,8 @@ def _weights(node: Node | None) -> list[WeightDecl]:
         return []
     decls = []
     for weight_name, spec in _mapping(node, "weights").items():
-        if isinstance(spec.value, list):
-            decls.append(WeightDecl(weight_name, list(_expressions(spec, "a weight shape")), True, "glorot_uniform", None))
+        if not isinstance(spec.value, dict):
+            decls.append(WeightDecl(weight_name, _shape(spec, "a weight shape"), True, "glorot_uniform", None))
             continue
         fields = _mapping(spec, f"weight '{weight_name}'")
         for key, value in fields.items():
@@ -253,7 +267,6 @@ def _weights(node: Node | None) -> list[WeightDecl]:
             except ArgError as err:
                 raise SpecError(err.message, fields["initializer"].loc) from None
         when = _expression(fields["when"]) if "when" in fields else None
-        decls.append(WeightDecl(weight_name, list(_expressions(fields["shape"], "a weight shape")), trainable,
-                                initializer, when))
+        decls.append(WeightDecl(weight_name, _shape(fields["shape"], "a weight shape"), trainable, initializer, when))
     return decls
 

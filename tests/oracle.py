@@ -54,6 +54,10 @@ def _outputs(out: Any) -> Shape | list[Shape]:
     return _shape(out)
 
 
+# Hand-written Keras classes for the custom layers that specs declare (see keras_custom.py).
+EXTRA_LAYERS: dict[str, Any] = {}
+
+
 def make_layer(type_name: str, args: dict[str, Any]) -> Any:
     """Construct a Keras layer from spec arguments; nested one-key layers are built first."""
     kwargs = dict(args)
@@ -64,7 +68,8 @@ def make_layer(type_name: str, args: dict[str, Any]) -> Any:
             kwargs[key] = make_layer(inner_type, inner_args or {})
         elif isinstance(value, list) and key == "cell":
             kwargs[key] = [make_layer(*next(iter(v.items()))) for v in value]
-    return getattr(keras.layers, type_name)(**kwargs)
+    cls = EXTRA_LAYERS.get(type_name) or getattr(keras.layers, type_name)
+    return cls(**kwargs)
 
 
 def _count(weights: list[Any]) -> int:

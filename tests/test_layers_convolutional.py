@@ -1,4 +1,5 @@
-"""Convolution layers against Keras: Conv, ConvTranspose, DepthwiseConv, SeparableConv in every rank.
+"""Convolution layers against Keras: Conv and ConvTranspose in every rank
+(Depthwise and Separable: test_layers_depthwise_separable.py; the random test draws all four).
 
 Each case builds the layer in real Keras and in shapecalc (tests/layer_check.py); numbers
 asserted directly are derived by hand in the test.
@@ -6,43 +7,31 @@ asserted directly are derived by hand in the test.
 
 from __future__ import annotations
 
-import gc
 import itertools
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from layer_check import assert_same_as_keras as _assert_same_as_keras
 from oracle import keras
+from spatial_check import (
+    Case,
+    Shape,
+    assert_same_as_keras,
+    batch_shape,
+    case_id,
+    per_axis,
+    rarely,
+    shapecalc_call,
+    tuple_arg,
+)
 
 from shapecalc.errors import ArgError, ShapeError
 from shapecalc.layers import create_layer
 from shapecalc.layers.factory import Namer
 
-Shape = tuple[int | None, ...]
-
-
-def assert_same_as_keras(type_name: str, args: dict[str, Any], input_shapes: list[Shape]) -> None:
-    # keras.backend.clear_session() runs gc.collect() on every comparison, which walks the whole
-    # Keras/JAX/hypothesis heap (~80 ms). Freezing what is alive first (O(1)) makes it ~2 ms;
-    # results do not change, only cyclic garbage of earlier comparisons is kept.
-    gc.freeze()
-    _assert_same_as_keras(type_name, args, input_shapes)
-
-
-def batch_shape(spatial: tuple[int | None, ...], channels: int | None, data_format: str | None) -> Shape:
-    if data_format == "channels_first":
-        return (None, channels, *spatial)
-    return (None, *spatial, channels)
-
 
 # ----------------------------------------------------------------------------- hand-derived numbers
-def shapecalc_call(type_name: str, args: dict[str, Any], shape: Shape) -> tuple[Any, Any]:
-    layer = create_layer(type_name, args, Namer())
-    return layer, layer.infer(shape)
-
-
 def test_conv2d_mnist_by_hand() -> None:
     layer, out = shapecalc_call("Conv2D", {"filters": 32, "kernel_size": 3}, (None, 28, 28, 1))
     assert out == (None, 26, 26, 32)  # 28 - 3 + 1
@@ -68,13 +57,6 @@ def test_conv_transpose_by_hand() -> None:
     assert out == (None, 4, 10, None)
     assert layer.count_params() == (3 * 3 * 4 * 3 + 4, 0)
     assert layer.explain((None, 3, 5, None)) == ["axis 2: 5*2 = 10", "axis 3: None*2 = None"]
-
-
-def test_separable_by_hand() -> None:
-    args = {"filters": 8, "kernel_size": 3, "depth_multiplier": 2}
-    layer, out = shapecalc_call("SeparableConv2D", args, (None, 7, 7, 3))
-    assert out == (None, 5, 5, 8)
-    assert layer.count_params() == (3 * 3 * 3 * 2 + 1 * 1 * 6 * 8 + 8, 0)
 
 
 def test_error_messages_state_the_rule() -> None:
@@ -112,11 +94,7 @@ SPATIAL = {1: [(9,), (None,), (4,)], 2: [(9, 7), (None, 6), (3, 11)], 3: [(6, 5,
 STRIDE_DILATION = [(1, 1), (2, 1), (3, 1), (1, 2), ("mixed", 1), (1, "mixed")]
 
 
-def _per_axis(value: Any, rank: int, mixed: list[int]) -> Any:
-    return mixed[:rank] if value == "mixed" else value
-
-
-def conv_grid() -> list[tuple[str, dict[str, Any], list[Shape]]]:
+def conv_grid() -> list[Case]:
     cases = []
     for rank, data_format in itertools.product((1, 2, 3), ("channels_last", "channels_first")):
         paddings = ["valid", "same", "causal"] if rank == 1 else ["valid", "same"]
@@ -127,8 +105,8 @@ def conv_grid() -> list[tuple[str, dict[str, Any], list[Shape]]]:
             args = {
                 "filters": 4,
                 "kernel_size": kernel,
-                "strides": _per_axis(s, rank, [2, 1, 3]),
-                "dilation_rate": _per_axis(d, rank, [1, 2, 3]),
+                "strides": per_axis(s, rank, [2, 1, 3]),
+                "dilation_rate": per_axis(d, rank, [1, 2, 3]),
                 "padding": padding,
                 "data_format": data_format,
             }
@@ -136,12 +114,12 @@ def conv_grid() -> list[tuple[str, dict[str, Any], list[Shape]]]:
     return cases
 
 
-@pytest.mark.parametrize("case", conv_grid(), ids=lambda c: f"{c[0]}-{c[1]}-{c[2]}")
-def test_conv_grid(case: tuple[str, dict[str, Any], list[Shape]]) -> None:
+@pytest.mark.parametrize("case", conv_grid(), ids=case_id)
+def test_conv_grid(case: Case) -> None:
     assert_same_as_keras(*case)
 
 
-CONV_ARGUMENT_CASES: list[tuple[str, dict[str, Any], list[Shape]]] = [
+CONV_ARGUMENT_CASES: list[Case] = [
     # groups
     ("Conv2D", {"filters": 6, "kernel_size": 3, "groups": 3}, [(None, 8, 8, 9)]),
     ("Conv2D", {"filters": 6, "kernel_size": 3, "groups": 6}, [(None, 8, 8, 6)]),
@@ -257,13 +235,13 @@ CONV_ARGUMENT_CASES: list[tuple[str, dict[str, Any], list[Shape]]] = [
 ]
 
 
-@pytest.mark.parametrize("case", CONV_ARGUMENT_CASES, ids=lambda c: f"{c[0]}-{c[1]}-{c[2]}")
-def test_conv_arguments(case: tuple[str, dict[str, Any], list[Shape]]) -> None:
+@pytest.mark.parametrize("case", CONV_ARGUMENT_CASES, ids=case_id)
+def test_conv_arguments(case: Case) -> None:
     assert_same_as_keras(*case)
 
 
 # ----------------------------------------------------------------------------- transposed grid
-def conv_transpose_grid() -> list[tuple[str, dict[str, Any], list[Shape]]]:
+def conv_transpose_grid() -> list[Case]:
     cases = []
     strides_padding = [(1, None), (1, 0), (2, None), (2, 0), (2, 1), (3, 2), ("mixed", "mixed")]
     for rank, data_format in itertools.product((1, 2, 3), ("channels_last", "channels_first")):
@@ -274,22 +252,22 @@ def conv_transpose_grid() -> list[tuple[str, dict[str, Any], list[Shape]]]:
             args: dict[str, Any] = {
                 "filters": 5,
                 "kernel_size": kernel,
-                "strides": _per_axis(s, rank, [3, 1, 2]),
+                "strides": per_axis(s, rank, [3, 1, 2]),
                 "padding": padding,
                 "data_format": data_format,
             }
             if op is not None:
-                args["output_padding"] = _per_axis(op, rank, [2, 0, 1])
+                args["output_padding"] = per_axis(op, rank, [2, 0, 1])
             cases.append((f"Conv{rank}DTranspose", args, [batch_shape(spatial, 3, data_format)]))
     return cases
 
 
-@pytest.mark.parametrize("case", conv_transpose_grid(), ids=lambda c: f"{c[0]}-{c[1]}-{c[2]}")
-def test_conv_transpose_grid(case: tuple[str, dict[str, Any], list[Shape]]) -> None:
+@pytest.mark.parametrize("case", conv_transpose_grid(), ids=case_id)
+def test_conv_transpose_grid(case: Case) -> None:
     assert_same_as_keras(*case)
 
 
-CONV_TRANSPOSE_CASES: list[tuple[str, dict[str, Any], list[Shape]]] = [
+CONV_TRANSPOSE_CASES: list[Case] = [
     # dilation (only with stride 1), with and without output_padding
     ("Conv1DTranspose", {"filters": 4, "kernel_size": 3, "dilation_rate": 2}, [(None, 5, 3)]),
     (
@@ -389,113 +367,14 @@ CONV_TRANSPOSE_CASES: list[tuple[str, dict[str, Any], list[Shape]]] = [
 ]
 
 
-@pytest.mark.parametrize("case", CONV_TRANSPOSE_CASES, ids=lambda c: f"{c[0]}-{c[1]}-{c[2]}")
-def test_conv_transpose_arguments(case: tuple[str, dict[str, Any], list[Shape]]) -> None:
-    assert_same_as_keras(*case)
-
-
-# ----------------------------------------------------------------------------- depthwise, separable
-def depthwise_separable_grid() -> list[tuple[str, dict[str, Any], list[Shape]]]:
-    cases = []
-    for rank, data_format, kind in itertools.product(
-        (1, 2), ("channels_last", "channels_first"), ("Depthwise", "Separable")
-    ):
-        for padding, (s, d), dm, spatial in itertools.product(
-            ("valid", "same"), [(1, 1), (2, 1), (1, 2), (2, 2), ("mixed", "mixed")], (1, 3), SPATIAL[rank]
-        ):
-            args: dict[str, Any] = {
-                "kernel_size": 3,
-                "strides": _per_axis(s, rank, [2, 1]),
-                "dilation_rate": _per_axis(d, rank, [1, 3]),
-                "padding": padding,
-                "data_format": data_format,
-                "depth_multiplier": dm,
-            }
-            if kind == "Separable":
-                args["filters"] = 7
-            cases.append((f"{kind}Conv{rank}D", args, [batch_shape(spatial, 4, data_format)]))
-    return cases
-
-
-@pytest.mark.parametrize("case", depthwise_separable_grid(), ids=lambda c: f"{c[0]}-{c[1]}-{c[2]}")
-def test_depthwise_separable_grid(case: tuple[str, dict[str, Any], list[Shape]]) -> None:
-    assert_same_as_keras(*case)
-
-
-DEPTHWISE_SEPARABLE_CASES: list[tuple[str, dict[str, Any], list[Shape]]] = [
-    (
-        "DepthwiseConv2D",
-        {
-            "kernel_size": 3,
-            "use_bias": False,
-            "depthwise_initializer": "he_uniform",
-            "depthwise_regularizer": "l2",
-            "depthwise_constraint": "non_neg",
-        },
-        [(None, 8, 8, 3)],
-    ),
-    (
-        "SeparableConv2D",
-        {
-            "filters": 4,
-            "kernel_size": 3,
-            "use_bias": False,
-            "pointwise_initializer": "zeros",
-            "pointwise_regularizer": "l1",
-            "pointwise_constraint": "unit_norm",
-        },
-        [(None, 8, 8, 3)],
-    ),
-    ("DepthwiseConv2D", {"kernel_size": 3, "kernel_initializer": "zeros"}, [(None, 8, 8, 3)]),
-    ("SeparableConv1D", {"filters": 4, "kernel_size": 3, "groups": 1}, [(None, 8, 3)]),
-    ("DepthwiseConv1D", {"kernel_size": 3, "padding": "causal"}, [(None, 8, 3)]),
-    ("SeparableConv1D", {"filters": 4, "kernel_size": 3, "padding": "causal"}, [(None, 8, 3)]),
-    ("DepthwiseConv2D", {"kernel_size": 3, "padding": "SAME"}, [(None, 8, 8, 3)]),
-    ("DepthwiseConv2D", {"kernel_size": 3, "depth_multiplier": 0}, [(None, 8, 8, 3)]),
-    ("SeparableConv2D", {"filters": 0, "kernel_size": 3}, [(None, 8, 8, 3)]),
-    ("SeparableConv2D", {"filters": 4, "kernel_size": 3, "depth_multiplier": -1}, [(None, 8, 8, 3)]),
-    ("SeparableConv2D", {"kernel_size": 3}, [(None, 8, 8, 3)]),
-    ("DepthwiseConv2D", {"kernel_size": [3, 0]}, [(None, 8, 8, 3)]),
-    ("DepthwiseConv2D", {"kernel_size": 3}, [(None, 8, 8, None)]),
-    (
-        "SeparableConv2D",
-        {"filters": 4, "kernel_size": 3, "data_format": "channels_first"},
-        [(None, None, 8, 8)],
-    ),
-    ("DepthwiseConv2D", {"kernel_size": 3}, [(None, 8, 8, 3, 3)]),
-    ("SeparableConv1D", {"filters": 4, "kernel_size": 3}, [(None, 8)]),
-    ("DepthwiseConv1D", {"kernel_size": 5}, [(None, 4, 3)]),
-    ("SeparableConv2D", {"filters": 4, "kernel_size": 3, "dilation_rate": 3}, [(None, 7, 8, 3)]),
-    ("DepthwiseConv1D", {"kernel_size": 3, "padding": "same"}, [(None, 0, 3)]),
-    (
-        "SeparableConv2D",
-        {"filters": 4, "kernel_size": 3, "trainable": False, "dtype": "mixed_bfloat16"},
-        [(4, 8, 8, 3)],
-    ),
-]
-
-
-@pytest.mark.parametrize("case", DEPTHWISE_SEPARABLE_CASES, ids=lambda c: f"{c[0]}-{c[1]}-{c[2]}")
-def test_depthwise_separable_arguments(case: tuple[str, dict[str, Any], list[Shape]]) -> None:
+@pytest.mark.parametrize("case", CONV_TRANSPOSE_CASES, ids=case_id)
+def test_conv_transpose_arguments(case: Case) -> None:
     assert_same_as_keras(*case)
 
 
 # ----------------------------------------------------------------------------- random combinations
-def rarely(draw: st.DrawFn) -> bool:
-    """True about one time in ten, so most drawn layers are valid and a few probe a refusal."""
-    return draw(st.integers(0, 9)) == 9
-
-
-def tuple_arg(draw: st.DrawFn, rank: int, low: int, high: int, bad: tuple[Any, ...]) -> Any:
-    """An int or a list of ``rank`` ints in [low, high]; rarely a bad value (0, wrong length, ...)."""
-    if rarely(draw):
-        return draw(st.sampled_from(bad))
-    values = st.integers(low, high)
-    return draw(values | st.lists(values, min_size=rank, max_size=rank))
-
-
 @st.composite
-def random_conv(draw: st.DrawFn) -> tuple[str, dict[str, Any], list[Shape]]:
+def random_conv(draw: st.DrawFn) -> Case:
     kind = draw(st.sampled_from(("Conv", "Transpose", "Depthwise", "Separable")))
     rank = draw(st.sampled_from((1, 2) if kind in ("Depthwise", "Separable") else (1, 2, 3)))
     type_name = {
@@ -547,5 +426,5 @@ def random_conv(draw: st.DrawFn) -> tuple[str, dict[str, Any], list[Shape]]:
 
 @settings(max_examples=1500, deadline=None, derandomize=True)
 @given(random_conv())
-def test_random_convolutions(case: tuple[str, dict[str, Any], list[Shape]]) -> None:
+def test_random_convolutions(case: Case) -> None:
     assert_same_as_keras(*case)

@@ -6,42 +6,18 @@ asserted directly are derived by hand in the test.
 
 from __future__ import annotations
 
-import gc
 import itertools
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from layer_check import assert_same_as_keras as _assert_same_as_keras
+from spatial_check import Case, Shape, assert_same_as_keras, batch_shape, case_id, rarely, shapecalc_call
 
 from shapecalc.errors import ArgError, ShapeError
-from shapecalc.layers import create_layer
-from shapecalc.layers.factory import Namer
-
-Shape = tuple[int | None, ...]
-
-
-def assert_same_as_keras(type_name: str, args: dict[str, Any], input_shapes: list[Shape]) -> None:
-    # keras.backend.clear_session() runs gc.collect() on every comparison, which walks the whole
-    # Keras/JAX/hypothesis heap (~80 ms). Freezing what is alive first (O(1)) makes it ~2 ms;
-    # results do not change, only cyclic garbage of earlier comparisons is kept.
-    gc.freeze()
-    _assert_same_as_keras(type_name, args, input_shapes)
-
-
-def batch_shape(spatial: tuple[int | None, ...], channels: int | None, data_format: str | None) -> Shape:
-    if data_format == "channels_first":
-        return (None, channels, *spatial)
-    return (None, *spatial, channels)
 
 
 # ----------------------------------------------------------------------------- hand-derived numbers
-def shapecalc_call(type_name: str, args: dict[str, Any], shape: Shape) -> tuple[Any, Any]:
-    layer = create_layer(type_name, args, Namer())
-    return layer, layer.infer(shape)
-
-
 def test_max_pooling_by_hand() -> None:
     layer, out = shapecalc_call("MaxPooling2D", {}, (None, 27, 28, 5))
     assert out == (None, 13, 14, 5)  # floor((27-2)/2)+1, floor((28-2)/2)+1
@@ -80,7 +56,7 @@ def test_error_messages_state_the_rule() -> None:
 SPATIAL = {1: [(9,), (None,), (2,), (1,)], 2: [(9, 8), (None, 5), (3, 2)], 3: [(6, 5, 7), (4, None, 3)]}
 
 
-def pooling_grid() -> list[tuple[str, dict[str, Any], list[Shape]]]:
+def pooling_grid() -> list[Case]:
     cases = []
     for rank, mode, data_format in itertools.product(
         (1, 2, 3), ("Max", "Average"), ("channels_last", "channels_first")
@@ -99,12 +75,12 @@ def pooling_grid() -> list[tuple[str, dict[str, Any], list[Shape]]]:
     return cases
 
 
-@pytest.mark.parametrize("case", pooling_grid(), ids=lambda c: f"{c[0]}-{c[1]}-{c[2]}")
-def test_pooling_grid(case: tuple[str, dict[str, Any], list[Shape]]) -> None:
+@pytest.mark.parametrize("case", pooling_grid(), ids=case_id)
+def test_pooling_grid(case: Case) -> None:
     assert_same_as_keras(*case)
 
 
-POOLING_CASES: list[tuple[str, dict[str, Any], list[Shape]]] = [
+POOLING_CASES: list[Case] = [
     # defaults: Max has pool_size 2 per axis, Average has none
     ("MaxPooling1D", {}, [(None, 9, 3)]),
     ("MaxPooling3D", {}, [(2, 4, 5, 6, 3)]),
@@ -156,8 +132,8 @@ POOLING_CASES: list[tuple[str, dict[str, Any], list[Shape]]] = [
 
 # Keras divides by a 0 stride in numpy before it refuses.
 @pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")
-@pytest.mark.parametrize("case", POOLING_CASES, ids=lambda c: f"{c[0]}-{c[1]}-{c[2]}")
-def test_pooling_arguments(case: tuple[str, dict[str, Any], list[Shape]]) -> None:
+@pytest.mark.parametrize("case", POOLING_CASES, ids=case_id)
+def test_pooling_arguments(case: Case) -> None:
     assert_same_as_keras(*case)
 
 
@@ -165,7 +141,7 @@ def test_pooling_arguments(case: tuple[str, dict[str, Any], list[Shape]]) -> Non
 GLOBAL_SPATIAL = {1: [(7,), (None,)], 2: [(7, 5), (None, None)], 3: [(3, 4, 5), (None, 2, None)]}
 
 
-def global_grid() -> list[tuple[str, dict[str, Any], list[Shape]]]:
+def global_grid() -> list[Case]:
     cases = []
     for rank, mode, data_format, keepdims in itertools.product(
         (1, 2, 3), ("Max", "Average"), (None, "channels_last", "channels_first"), (None, False, True)
@@ -183,12 +159,12 @@ def global_grid() -> list[tuple[str, dict[str, Any], list[Shape]]]:
     return cases
 
 
-@pytest.mark.parametrize("case", global_grid(), ids=lambda c: f"{c[0]}-{c[1]}-{c[2]}")
-def test_global_pooling_grid(case: tuple[str, dict[str, Any], list[Shape]]) -> None:
+@pytest.mark.parametrize("case", global_grid(), ids=case_id)
+def test_global_pooling_grid(case: Case) -> None:
     assert_same_as_keras(*case)
 
 
-GLOBAL_CASES: list[tuple[str, dict[str, Any], list[Shape]]] = [
+GLOBAL_CASES: list[Case] = [
     ("GlobalMaxPooling1D", {"keepdims": "yes"}, [(None, 8, 3)]),
     ("GlobalMaxPooling1D", {"keepdims": 0}, [(None, 8, 3)]),
     ("GlobalAveragePooling2D", {"keepdims": 1, "data_format": "Channels_First"}, [(2, 3, 8, 8)]),
@@ -199,19 +175,14 @@ GLOBAL_CASES: list[tuple[str, dict[str, Any], list[Shape]]] = [
 ]
 
 
-@pytest.mark.parametrize("case", GLOBAL_CASES, ids=lambda c: f"{c[0]}-{c[1]}-{c[2]}")
-def test_global_pooling_arguments(case: tuple[str, dict[str, Any], list[Shape]]) -> None:
+@pytest.mark.parametrize("case", GLOBAL_CASES, ids=case_id)
+def test_global_pooling_arguments(case: Case) -> None:
     assert_same_as_keras(*case)
 
 
 # ----------------------------------------------------------------------------- random combinations
-def rarely(draw: st.DrawFn) -> bool:
-    """True about one time in ten, so most drawn layers are valid and a few probe a refusal."""
-    return draw(st.integers(0, 9)) == 9
-
-
 @st.composite
-def random_pooling(draw: st.DrawFn) -> tuple[str, dict[str, Any], list[Shape]]:
+def random_pooling(draw: st.DrawFn) -> Case:
     rank = draw(st.sampled_from((1, 2, 3)))
     mode = draw(st.sampled_from(("Max", "Average", "GlobalMax", "GlobalAverage")))
     args: dict[str, Any] = {}
@@ -255,5 +226,5 @@ def random_pooling(draw: st.DrawFn) -> tuple[str, dict[str, Any], list[Shape]]:
 @pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning")
 @settings(max_examples=1000, deadline=None, derandomize=True)
 @given(random_pooling())
-def test_random_pooling(case: tuple[str, dict[str, Any], list[Shape]]) -> None:
+def test_random_pooling(case: Case) -> None:
     assert_same_as_keras(*case)

@@ -102,7 +102,9 @@ def rnn_cases() -> list[Case]:
         cases.append((("GRU", "LSTM")[i % 2], {"units": 4, **args}, [(2, 5, 3)]))
     for reset_after in (True, False, 0, 1, "x"):
         for use_bias in (True, False):
-            cases.append(("GRU", {"units": 5, "reset_after": reset_after, "use_bias": use_bias}, [(2, None, 3)]))
+            cases.append(
+                ("GRU", {"units": 5, "reset_after": reset_after, "use_bias": use_bias}, [(2, None, 3)])
+            )
     cases += [
         ("LSTM", {"units": 4, "unit_forget_bias": False}, [(2, 5, 3)]),
         ("LSTM", {"units": 4, "unit_forget_bias": "x"}, [(2, 5, 3)]),
@@ -117,53 +119,63 @@ def rnn_cases() -> list[Case]:
 
 
 # ----------------------------------------------------------------------------- cells and RNN
+def generic_cell_cases(cell: str) -> list[Case]:
+    return [
+        (cell, {"units": 4}, [(2, 5, 3)]),
+        ("RNN", {"cell": {cell: {"units": 4, "use_bias": False, "name": "c"}}}, [(2, 5, 3)]),
+        ("RNN", {"cell": {cell: {"units": 4, "trainable": False}}}, [(2, 5, 3)]),
+        ("RNN", {"cell": {cell: {"units": 4}}, "trainable": False}, [(2, 5, 3)]),
+        ("RNN", {"cell": {cell: {"units": 4}}, "go_backwards": True, "unroll": True}, [(2, 5, 3)]),
+        ("RNN", {"cell": {cell: {"units": 4}}, "zero_output_for_mask": True}, [(2, 5, 3)]),
+        ("RNN", {"cell": {cell: {"units": 4}}, "return_sequences": True}, [(2, 3)]),
+        ("RNN", {"cell": {cell: {"units": 4}}}, [(2, 3, 4, 5)]),
+        ("RNN", {"cell": {cell: {"units": 4}}}, [(None, 3)]),
+        ("RNN", {"cell": {cell: {"units": 4}}}, [(2,)]),
+        ("RNN", {"cell": {cell: {"units": 4}}}, [(2, 5, None)]),
+        ("RNN", {"cell": {cell: {"units": 4}}, "stateful": True}, [(None, 5, 3)]),
+        ("RNN", {"cell": {cell: {"units": 4}}, "stateful": True}, [(3, 5, 3)]),
+        ("RNN", {"cell": {cell: {"units": 0}}}, [(2, 5, 3)]),
+        ("RNN", {"cell": {cell: {"units": 4, "return_sequences": True}}}, [(2, 5, 3)]),
+        ("RNN", {"cell": {cell: {"units": 4}}, "units": 4}, [(2, 5, 3)]),
+    ]
+
+
 def cell_cases() -> list[Case]:
     cases: list[Case] = []
-    for cell in CELLS.values():
+    names = list(CELLS.values())
+    for cell in names:
         cases += [
             (cell, {"units": 4}, [(2, 3)]),  # a cell is not called on a tensor by itself
             ("RNN", {"cell": {cell: {"units": 4}}}, [(2, 5, 3)]),
             ("RNN", {"cell": {cell: {"units": 4}}, "return_state": True}, [(2, None, 3)]),
-            ("RNN", {"cell": {cell: {"units": 4}}, "return_sequences": True, "return_state": True}, [(None, 6, 2)]),
-            ("RNN", {"cell": {cell: {"units": 4}}}, [(2, 3)]),
-        ]
-    for i, case in enumerate(generic_cell_cases()):
-        cell = list(CELLS.values())[i % 3]
-        cases.append(case(cell))
-    cases += [
-        ("GRUCell", {"units": 4, "reset_after": False}, [(2, 3)]),
-            (cell, {"units": 4}, [(2, 3)]),  # a cell is not called on a tensor by itself
-            (cell, {"units": 4}, [(2, 5, 3)]),
-            ("RNN", {"cell": {cell: {"units": 4}}}, [(2, 5, 3)]),
-            ("RNN", {"cell": {cell: {"units": 4}}, "return_state": True}, [(2, None, 3)]),
-            ("RNN", {"cell": {cell: {"units": 4}}, "return_sequences": True, "return_state": True}, [(None, 6, 2)]),
-            ("RNN", {"cell": {cell: {"units": 4, "use_bias": False, "name": "c"}}}, [(2, 5, 3)]),
-            ("RNN", {"cell": {cell: {"units": 4, "trainable": False}}}, [(2, 5, 3)]),
-            ("RNN", {"cell": {cell: {"units": 4}}, "trainable": False}, [(2, 5, 3)]),
-            ("RNN", {"cell": {cell: {"units": 4}}, "go_backwards": True, "unroll": True}, [(2, 5, 3)]),
-            ("RNN", {"cell": {cell: {"units": 4}}, "zero_output_for_mask": True}, [(2, 5, 3)]),
+            (
+                "RNN",
+                {"cell": {cell: {"units": 4}}, "return_sequences": True, "return_state": True},
+                [(None, 6, 2)],
+            ),
             # no InputSpec: the step shape (B, *input[2:]) sizes the kernel, whatever the rank
             ("RNN", {"cell": {cell: {"units": 4}}}, [(2, 3)]),
-            ("RNN", {"cell": {cell: {"units": 4}}, "return_sequences": True}, [(2, 3)]),
-            ("RNN", {"cell": {cell: {"units": 4}}}, [(2, 3, 4, 5)]),
-            ("RNN", {"cell": {cell: {"units": 4}}}, [(None, 3)]),
-            ("RNN", {"cell": {cell: {"units": 4}}}, [(2,)]),
-            ("RNN", {"cell": {cell: {"units": 4}}}, [(2, 5, None)]),
-            ("RNN", {"cell": {cell: {"units": 4}}, "stateful": True}, [(None, 5, 3)]),
-            ("RNN", {"cell": {cell: {"units": 4}}, "stateful": True}, [(3, 5, 3)]),
-            ("RNN", {"cell": {cell: {"units": 0}}}, [(2, 5, 3)]),
-            ("RNN", {"cell": {cell: {"units": 4, "return_sequences": True}}}, [(2, 5, 3)]),
-            ("RNN", {"cell": {cell: {"units": 4}}, "units": 4}, [(2, 5, 3)]),
         ]
+    # each generic case on one cell type in turn
+    for i in range(len(generic_cell_cases("x"))):
+        cases.append(generic_cell_cases(names[i % 3])[i])
     cases += [
         ("GRUCell", {"units": 4, "reset_after": False}, [(2, 3)]),
         ("RNN", {"cell": {"GRUCell": {"units": 4, "reset_after": False}}}, [(2, 5, 3)]),
-        ("RNN", {"cell": {"LSTMCell": {"units": 4, "implementation": 1, "unit_forget_bias": False}}}, [(2, 5, 3)]),
+        (
+            "RNN",
+            {"cell": {"LSTMCell": {"units": 4, "implementation": 1, "unit_forget_bias": False}}},
+            [(2, 5, 3)],
+        ),
         ("RNN", {"cell": {"SimpleRNNCell": {"units": 4, "implementation": 1}}}, [(2, 5, 3)]),
         # a recurrent layer has a state size, so it serves as a cell (built on the step shape)
         ("RNN", {"cell": {"LSTM": {"units": 4}}}, [(2, 3, 4)]),
         ("RNN", {"cell": {"GRU": {"units": 4}}, "return_state": True}, [(2, 3, 4)]),
-        ("RNN", {"cell": {"RNN": {"cell": {"LSTMCell": {"units": 3}}}}, "return_state": True}, [(2, 3, 4, 5)]),
+        (
+            "RNN",
+            {"cell": {"RNN": {"cell": {"LSTMCell": {"units": 3}}}}, "return_state": True},
+            [(2, 3, 4, 5)],
+        ),
         ("RNN", {"cell": {"Dense": {"units": 4}}}, [(2, 3, 4)]),
         ("RNN", {"cell": {"Bidirectional": {"layer": {"LSTM": {"units": 4}}}}}, [(2, 3, 4)]),
         ("RNN", {}, [(2, 3, 4)]),
@@ -174,63 +186,120 @@ def cell_cases() -> list[Case]:
 # ----------------------------------------------------------------------------- Bidirectional
 def bidirectional_cases() -> list[Case]:
     cases: list[Case] = []
+    i = 0
+    for merge in ("concat", "sum", "mul", "ave", None):
+        for seq in (False, True):
+            for state in (False, True):
+                layer = {RNNS[i % 3]: {"units": 3, "return_sequences": seq, "return_state": state}}
+                cases.append(("Bidirectional", {"layer": layer, "merge_mode": merge}, [(2, None, 4)]))
+                i += 1
     for kind in RNNS:
-        for merge in ("concat", "sum", "mul", "ave", None):
-            for seq in (False, True):
-                for state in (False, True):
-                    layer = {kind: {"units": 3, "return_sequences": seq, "return_state": state}}
-                    cases.append(("Bidirectional", {"layer": layer, "merge_mode": merge}, [(2, None, 4)]))
         cases += [
-            ("Bidirectional", {"layer": {kind: {"units": 3}}}, [(None, 5, 4)]),
             ("Bidirectional", {"layer": {kind: {"units": 3, "go_backwards": True}}}, [(2, 5, 4)]),
             ("Bidirectional", {"layer": {kind: {"units": 3, "go_backwards": 1}}}, [(2, 5, 4)]),
-            ("Bidirectional", {"layer": {kind: {"units": 3, "go_backwards": "y"}}}, [(2, 5, 4)]),
             ("Bidirectional", {"layer": {kind: {"units": 3}}}, [(2, 5)]),
             ("Bidirectional", {"layer": {kind: {"units": 3}}}, [(2, 5, None)]),
-            ("Bidirectional", {"layer": {kind: {"units": 3, "stateful": True}}}, [(None, 5, 4)]),
-            ("Bidirectional", {"layer": {kind: {"units": 3, "stateful": True}}}, [(2, 5, 4)]),
-            ("Bidirectional", {"layer": {kind: {"units": 3, "trainable": False}}}, [(2, 5, 4)]),
-            ("Bidirectional", {"layer": {kind: {"units": 3}}, "trainable": False}, [(2, 5, 4)]),
-            ("Bidirectional", {"layer": {kind: {"units": 3, "name": "forward_x"}}}, [(2, 5, 4)]),
-            ("Bidirectional", {"layer": {kind: {"units": 3, "name": "backward_x"}}}, [(2, 5, 4)]),
-            ("Bidirectional", {"layer": {kind: {"units": 3}}, "name": "bi"}, [(2, 5, 4)]),
-            ("Bidirectional", {"layer": {kind: {"units": 3}}, "weights": [1, 2]}, [(2, 5, 4)]),
-            ("Bidirectional", {"layer": {kind: {"units": 3}}, "merge_mode": "Sum"}, [(2, 5, 4)]),
-            ("Bidirectional", {"layer": {kind: {"units": 3}}, "merge_mode": "max"}, [(2, 5, 4)]),
-            ("Bidirectional", {"layer": {kind: {"units": 3}}, "merge_mode": 0}, [(2, 5, 4)]),
             ("Bidirectional", {"layer": {CELLS[kind]: {"units": 3}}}, [(2, 5, 4)]),
         ]
+    # (inner layer arguments, Bidirectional arguments, input shape), each on one layer type in turn
+    rotated: list[tuple[dict[str, Any], dict[str, Any], tuple[int | None, ...]]] = [
+        ({}, {}, (None, 5, 4)),
+        ({"go_backwards": "y"}, {}, (2, 5, 4)),
+        ({"stateful": True}, {}, (None, 5, 4)),
+        ({"stateful": True}, {}, (2, 5, 4)),
+        ({"trainable": False}, {}, (2, 5, 4)),
+        ({}, {"trainable": False}, (2, 5, 4)),
+        ({"name": "forward_x"}, {}, (2, 5, 4)),
+        ({"name": "backward_x"}, {}, (2, 5, 4)),
+        ({}, {"name": "bi"}, (2, 5, 4)),
+        ({}, {"weights": [1, 2]}, (2, 5, 4)),
+        ({}, {"merge_mode": "Sum"}, (2, 5, 4)),
+        ({}, {"merge_mode": "max"}, (2, 5, 4)),
+        ({}, {"merge_mode": 0}, (2, 5, 4)),
+    ]
+    for i, (inner, outer, shape) in enumerate(rotated):
+        cases.append(("Bidirectional", {"layer": {RNNS[i % 3]: {"units": 3, **inner}}, **outer}, [shape]))
     back = {"units": 6, "go_backwards": True}
     cases += [
         ("Bidirectional", {"layer": {"LSTM": {"units": 4}}, "backward_layer": {"LSTM": back}}, [(2, 5, 3)]),
-        ("Bidirectional", {"layer": {"LSTM": {"units": 4}}, "backward_layer": {"LSTM": back}, "merge_mode": "sum"},
-         [(2, 5, 3)]),
-        ("Bidirectional", {"layer": {"LSTM": {"units": 4}}, "backward_layer": {"GRU": back}, "merge_mode": None},
-         [(2, 5, 3)]),
-        ("Bidirectional", {"layer": {"LSTM": {"units": 4, "return_state": True}},
-                           "backward_layer": {"GRU": {**back, "return_state": True}}}, [(2, 5, 3)]),
-        ("Bidirectional", {"layer": {"LSTM": {"units": 4}},
-                           "backward_layer": {"GRU": {**back, "return_state": True}}}, [(2, 5, 3)]),
-        ("Bidirectional", {"layer": {"LSTM": {"units": 4}},
-                           "backward_layer": {"GRU": {**back, "return_sequences": True}}}, [(2, 5, 3)]),
-        ("Bidirectional", {"layer": {"LSTM": {"units": 4}},
-                           "backward_layer": {"GRU": {**back, "stateful": True}}}, [(2, 5, 3)]),
-        ("Bidirectional", {"layer": {"LSTM": {"units": 4, "go_backwards": True}},
-                           "backward_layer": {"GRU": {"units": 6}}}, [(2, 5, 3)]),
-        ("Bidirectional", {"layer": {"LSTM": {"units": 4}}, "backward_layer": {"GRU": {"units": 6}}}, [(2, 5, 3)]),
-        ("Bidirectional", {"layer": {"LSTM": {"units": 4, "go_backwards": True}},
-                           "backward_layer": {"GRU": {"units": 6, "go_backwards": 1}}}, [(2, 5, 3)]),
-        ("Bidirectional", {"layer": {"LSTM": {"units": 4, "go_backwards": "a"}},
-                           "backward_layer": {"GRU": {"units": 6, "go_backwards": "b"}}}, [(2, 5, 3)]),
-        ("Bidirectional", {"layer": {"LSTM": {"units": 4}}, "backward_layer": {"Dense": {"units": 4}}}, [(2, 5, 3)]),
+        (
+            "Bidirectional",
+            {"layer": {"LSTM": {"units": 4}}, "backward_layer": {"LSTM": back}, "merge_mode": "sum"},
+            [(2, 5, 3)],
+        ),
+        (
+            "Bidirectional",
+            {"layer": {"LSTM": {"units": 4}}, "backward_layer": {"GRU": back}, "merge_mode": None},
+            [(2, 5, 3)],
+        ),
+        (
+            "Bidirectional",
+            {
+                "layer": {"LSTM": {"units": 4, "return_state": True}},
+                "backward_layer": {"GRU": {**back, "return_state": True}},
+            },
+            [(2, 5, 3)],
+        ),
+        (
+            "Bidirectional",
+            {"layer": {"LSTM": {"units": 4}}, "backward_layer": {"GRU": {**back, "return_state": True}}},
+            [(2, 5, 3)],
+        ),
+        (
+            "Bidirectional",
+            {"layer": {"LSTM": {"units": 4}}, "backward_layer": {"GRU": {**back, "return_sequences": True}}},
+            [(2, 5, 3)],
+        ),
+        (
+            "Bidirectional",
+            {"layer": {"LSTM": {"units": 4}}, "backward_layer": {"GRU": {**back, "stateful": True}}},
+            [(2, 5, 3)],
+        ),
+        (
+            "Bidirectional",
+            {"layer": {"LSTM": {"units": 4, "go_backwards": True}}, "backward_layer": {"GRU": {"units": 6}}},
+            [(2, 5, 3)],
+        ),
+        (
+            "Bidirectional",
+            {"layer": {"LSTM": {"units": 4}}, "backward_layer": {"GRU": {"units": 6}}},
+            [(2, 5, 3)],
+        ),
+        (
+            "Bidirectional",
+            {
+                "layer": {"LSTM": {"units": 4, "go_backwards": True}},
+                "backward_layer": {"GRU": {"units": 6, "go_backwards": 1}},
+            },
+            [(2, 5, 3)],
+        ),
+        (
+            "Bidirectional",
+            {
+                "layer": {"LSTM": {"units": 4, "go_backwards": "a"}},
+                "backward_layer": {"GRU": {"units": 6, "go_backwards": "b"}},
+            },
+            [(2, 5, 3)],
+        ),
+        (
+            "Bidirectional",
+            {"layer": {"LSTM": {"units": 4}}, "backward_layer": {"Dense": {"units": 4}}},
+            [(2, 5, 3)],
+        ),
         ("Bidirectional", {"layer": {"LSTM": {"units": 4}}, "backward_layer": {"LSTM": back}}, [(2, 5)]),
         ("Bidirectional", {"layer": {"Dense": {"units": 4}}}, [(2, 5, 3)]),
         ("Bidirectional", {"layer": {"Bidirectional": {"layer": {"LSTM": {"units": 4}}}}}, [(2, 5, 3)]),
         ("Bidirectional", {"layer": {"LSTM": {"units": 0}}}, [(2, 5, 3)]),
         ("Bidirectional", {}, [(2, 5, 3)]),
         ("Bidirectional", {"layer": {"RNN": {"cell": {"LSTMCell": {"units": 4}}}}}, [(2, 5, 3)]),
-        ("Bidirectional", {"layer": {"RNN": {"cell": {"GRUCell": {"units": 4}}, "return_state": True}},
-                           "merge_mode": "ave"}, [(2, 5, 3)]),
+        (
+            "Bidirectional",
+            {
+                "layer": {"RNN": {"cell": {"GRUCell": {"units": 4}}, "return_state": True}},
+                "merge_mode": "ave",
+            },
+            [(2, 5, 3)],
+        ),
         ("Bidirectional", {"layer": {"RNN": {"cell": {"LSTMCell": {"units": 4}}}}}, [(2, 5)]),
         ("Bidirectional", {"layer": {"RNN": {"cell": {"LSTMCell": {"units": 4}}}}}, [(2,)]),
         ("Bidirectional", {"layer": {"RNN": {"cell": {"LSTM": {"units": 4}}}}}, [(2, 5, 3)]),
@@ -336,14 +405,14 @@ def rnn_args(draw: st.DrawFn, kind: str) -> dict[str, Any]:
     return args
 
 
-@settings(max_examples=60, deadline=None, derandomize=True)
+@settings(max_examples=40, deadline=None, derandomize=True)
 @given(kind=st.sampled_from(RNNS), data=st.data())
 def test_random_rnn(kind: str, data: st.DataObject) -> None:
     args = data.draw(rnn_args(kind))
     assert_same_as_keras(kind, args, [data.draw(input_shapes())])
 
 
-@settings(max_examples=40, deadline=None, derandomize=True)
+@settings(max_examples=30, deadline=None, derandomize=True)
 @given(kind=st.sampled_from(RNNS), data=st.data())
 def test_random_bidirectional(kind: str, data: st.DataObject) -> None:
     inner = data.draw(rnn_args(kind))
@@ -360,7 +429,7 @@ def test_random_bidirectional(kind: str, data: st.DataObject) -> None:
     assert_same_as_keras("Bidirectional", args, [data.draw(input_shapes())])
 
 
-@settings(max_examples=30, deadline=None, derandomize=True)
+@settings(max_examples=20, deadline=None, derandomize=True)
 @given(cell=st.sampled_from(sorted(CELLS.values())), data=st.data())
 def test_random_rnn_with_cell(cell: str, data: st.DataObject) -> None:
     kind = {v: k for k, v in CELLS.items()}[cell]

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 from model_check import assert_model_same_as_keras
+import keras_custom  # noqa: F401 - registers the Keras twins of the spec-declared layers
 from oracle import ModelFacts
 
 SPECS = sorted((Path(__file__).parent.parent / "specs").glob("*.yaml"))

@@ -1,1 +1,205 @@
-"""(family module; being written this session)"""
+"""Activation layers (Activation, ReLU, LeakyReLU, PReLU, ELU, Softmax), plus Masking and Identity.
+
+All keep the input shape; only PReLU has a weight. Keras validates little here: ReLU and
+LeakyReLU compare their numbers with 0 (so anything that is not a number fails with a
+TypeError), ELU's alpha and Softmax's axis are never checked on a symbolic call, and
+PReLU's shared_axes are only used as list indices when it builds.
+
+Masking and Identity are "core" layers in Keras (keras/src/layers/core/); they live here
+because nobody else registers them and they are shape-keeping like the rest of this module.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ArgError, ShapeError
+from . import args as A
+from .base import REQUIRED, Arg, Layer, Shape, Weight, fmt_shape, require_rank
+from .registry import register
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return "<not given>"
+
+
+# The default of a legacy alias, so that configure() can tell "given" from "not given".
+UNSET: Any = _Unset()
+
+
+def _is_number(value: Any) -> bool:
+    # Python's `<` with 0 works for int, float and bool alike; NaN passes every `< 0` test.
+    return isinstance(value, (int, float))
+
+
+def _non_negative(what: str, none_ok: bool) -> Any:
+    """A ReLU-style bound: Keras raises on None (unless allowed), on `< 0`, and on non-numbers."""
+
+    def parse(value: Any) -> Any:
+        if value is None:
+            if none_ok:
+                return None
+            raise ArgError(f"{what} cannot be null; expected a number >= 0")
+        if not _is_number(value):
+            raise ArgError(f"expected a number >= 0, got {A.describe(value)}")
+        if value < 0:
+            raise ArgError(f"{what} cannot be negative, got {A.describe(value)}")
+        return value
+
+    return parse
+
+
+class _SameShape(Layer):
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return tuple(input_shape)
+
+
+def check_built_rank(layer: Layer, input_shape: Shape) -> None:
+    """After build Keras pins InputSpec(ndim=rank of the first call): a later call must match."""
+    built_rank = getattr(layer, "built_rank", None)
+    if layer.built_weights is not None and built_rank is not None and len(input_shape) != built_rank:
+        raise ShapeError(
+            f"was built for inputs of rank {built_rank}; this call has rank {len(input_shape)}: "
+            f"{fmt_shape(input_shape)}"
+        )
+
+
+def remember_rank(layer: Layer, input_shape: Shape) -> None:
+    if layer.built_weights is None:
+        layer.built_rank = len(input_shape)  # type: ignore[attr-defined]
+
+
+@register
+class Activation(_SameShape):
+    """Applies a named activation function; ``null`` is the identity (linear)."""
+
+    arguments = (Arg("activation", A.activation, REQUIRED, "name of a keras.activations function"),)
+
+
+@register
+class ReLU(_SameShape):
+    """max(x, 0) with an optional cap, slope below the threshold, and threshold."""
+
+    arguments = (
+        Arg("max_value", _non_negative("max_value", none_ok=True), None, "cap on the output, >= 0"),
+        Arg("negative_slope", _non_negative("negative_slope", none_ok=False), 0.0),
+        Arg("threshold", _non_negative("threshold", none_ok=False), 0.0),
+    )
+
+
+@register
+class LeakyReLU(_SameShape):
+    """x for x >= 0, negative_slope * x below. The legacy ``alpha`` replaces negative_slope."""
+
+    arguments = (
+        Arg("negative_slope", A.anything, 0.3, "slope for x < 0, >= 0"),
+        Arg("alpha", A.anything, UNSET, "deprecated name of negative_slope; wins when given"),
+    )
+
+    def configure(self) -> None:
+        # Keras pops `alpha` first, so a given alpha overrides (and hides) negative_slope.
+        source = "negative_slope"
+        if self.alpha is not UNSET:
+            self.negative_slope, source = self.alpha, "alpha"
+        try:
+            self.negative_slope = _non_negative(source, none_ok=False)(self.negative_slope)
+        except ArgError as err:
+            raise ArgError(f"{source}: {err.message}", argument=source) from None
+
+
+def _shared_axes(value: Any) -> tuple[int, ...] | None:
+    """PReLU: null, one axis or a list of axes; each is used as ``param_shape[axis - 1]``."""
+    if value is None:
+        return None
+    axes = list(value) if isinstance(value, (list, tuple)) else [value]
+    for axis in axes:
+        # Keras computes axis - 1 and indexes a list with it: only integers (true/false are 1/0) work.
+        if not isinstance(axis, int):
+            raise ArgError(f"expected an axis number or a list of axis numbers, got {A.describe(value)}")
+    return tuple(int(a) for a in axes)
+
+
+@register
+class PReLU(_SameShape):
+    """Leaky ReLU with a learned slope: alpha has shape input_shape[1:], shared axes (1-based) -> 1."""
+
+    arguments = (
+        Arg("alpha_initializer", A.initializer, "Zeros"),
+        Arg("alpha_regularizer", A.regularizer, None),
+        Arg("alpha_constraint", A.constraint, None),
+        Arg("shared_axes", _shared_axes, None, "1-based axes sharing one alpha, e.g. [1, 2] for images"),
+    )
+
+    def check_input(self, input_shape: Shape) -> None:
+        check_built_rank(self, input_shape)
+
+    def build(self, input_shape: Shape) -> list[Weight]:
+        remember_rank(self, input_shape)
+        param: list[int | None] = list(input_shape[1:])
+        for axis in self.shared_axes or ():
+            # Keras sets param_shape[axis - 1] = 1, with Python's negative indexing.
+            if not -len(param) <= axis - 1 < len(param):
+                raise ShapeError(
+                    f"shared axis {axis} does not exist: the input {fmt_shape(input_shape)} has axes "
+                    f"1..{len(param)} after the batch axis (alpha index axis-1 = {axis - 1})"
+                )
+            param[axis - 1] = 1
+        if None in param:
+            raise ShapeError(
+                f"alpha would have shape {fmt_shape(param)}: every non-shared axis after the batch "
+                f"axis must be known (share the unknown ones with shared_axes)"
+            )
+        return [self.weight("alpha", [d for d in param if d is not None], self.alpha_initializer)]
+
+    def explain(self, input_shape: Shape) -> list[str]:
+        return [f"alpha: input_shape[1:] = {fmt_shape(input_shape[1:])}, shared axes {self.shared_axes} -> 1"]
+
+
+@register
+class ELU(_SameShape):
+    """alpha * (exp(x) - 1) below 0; Keras never checks alpha."""
+
+    arguments = (Arg("alpha", A.anything, 1.0),)
+
+
+@register
+class Softmax(_SameShape):
+    """Softmax over ``axis``; Keras does not check the axis on a symbolic call."""
+
+    arguments = (Arg("axis", A.anything, -1),)
+
+
+# Serialized objects Keras can rebuild as a mask value, and the config keys each needs.
+_SERIALIZED_VALUES = {"__numpy__": ("value", "dtype"), "__tensor__": ("value", "dtype"), "__bytes__": ("value",)}
+
+
+def _mask_value(value: Any) -> Any:
+    """Any value; a mapping with a non-empty config is deserialized first, as Keras does."""
+    if isinstance(value, dict) and value.get("config") and "class_name" in value:
+        needed = _SERIALIZED_VALUES.get(value["class_name"])
+        if needed is None:
+            raise ArgError(
+                f"a mask value given as a serialized object must be one of "
+                f"{', '.join(_SERIALIZED_VALUES)}, got class_name {A.describe(value['class_name'])}"
+            )
+        config = value["config"]
+        missing = [key for key in needed if not isinstance(config, dict) or key not in config]
+        if missing:
+            raise ArgError(f"a serialized {value['class_name']} mask value needs config keys {missing}")
+    return value
+
+
+@register
+class Masking(_SameShape):
+    """Masks timesteps whose features all equal mask_value; needs rank >= 1 (it reduces the last axis)."""
+
+    arguments = (Arg("mask_value", _mask_value, 0.0),)
+
+    def check_input(self, input_shape: Shape) -> None:
+        require_rank(self, input_shape, min_rank=1)
+
+
+@register
+class Identity(_SameShape):
+    """Returns its input unchanged."""

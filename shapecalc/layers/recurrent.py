@@ -308,7 +308,7 @@ class _CellRNN(RNN):
         require_rank(self, input_shape, rank=3)
 
     def explain(self, input_shape: Shape) -> list[str]:
-        return self.cell.explain(input_shape)
+        return self.cell.explain((input_shape[0], *input_shape[2:]))
 
 
 @register

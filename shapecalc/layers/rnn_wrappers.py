@@ -30,7 +30,7 @@ def clone_layer(layer: Layer, **changes: Any) -> Layer:
 
 
 def _remove_prefix(name: str, prefix: str) -> str:
-    return name[len(prefix):] if name.startswith(prefix) else name
+    return name[len(prefix) :] if name.startswith(prefix) else name
 
 
 _MERGE_MODES = ("sum", "mul", "ave", "concat", None)
@@ -45,10 +45,20 @@ class Bidirectional(Layer):
     """
 
     arguments = (
-        Arg("layer", A.anything, REQUIRED, "the recurrent layer (LSTM, GRU, SimpleRNN, RNN)", nested_layer=True),
-        Arg("merge_mode", A.one_of(*_MERGE_MODES), "concat", "concat doubles the last axis; null: two outputs"),
+        Arg(
+            "layer",
+            A.anything,
+            REQUIRED,
+            "the recurrent layer (LSTM, GRU, SimpleRNN, RNN)",
+            nested_layer=True,
+        ),
+        Arg(
+            "merge_mode", A.one_of(*_MERGE_MODES), "concat", "concat doubles the last axis; null: two outputs"
+        ),
         Arg("weights", A.anything, None, "initial weights (ignored for shapes)"),
-        Arg("backward_layer", A.anything, None, "a recurrent layer with go_backwards: true", nested_layer=True),
+        Arg(
+            "backward_layer", A.anything, None, "a recurrent layer with go_backwards: true", nested_layer=True
+        ),
     )
     layer: Layer
     backward_layer: Layer | None
@@ -75,7 +85,8 @@ class Bidirectional(Layer):
         forward, backward = self.forward_layer, self.backward
         if not hasattr(backward, "go_backwards"):
             raise ArgError(
-                f"backward_layer must be a recurrent layer with go_backwards; {backward.type_name()} is not one",
+                "backward_layer must be a recurrent layer with go_backwards; "
+                f"{backward.type_name()} is not one",
                 argument="backward_layer",
             )
         if forward.go_backwards == backward.go_backwards:
@@ -127,7 +138,9 @@ class Bidirectional(Layer):
 class TimeDistributed(Layer):
     """Applies ``layer`` to every time step: the inner layer sees (B, *input[2:])."""
 
-    arguments = (Arg("layer", A.anything, REQUIRED, "the layer applied to each time step", nested_layer=True),)
+    arguments = (
+        Arg("layer", A.anything, REQUIRED, "the layer applied to each time step", nested_layer=True),
+    )
     layer: Layer
 
     def configure(self) -> None:
@@ -157,7 +170,8 @@ class TimeDistributed(Layer):
             raise ShapeError(self._unfit(input_shape)) from None
 
     def _unfit(self, input_shape: Shape) -> str:
-        return f"{self.layer.type_name()} cannot take each step's shape {fmt_shape(self._step_shape(input_shape))}"
+        step = fmt_shape(self._step_shape(input_shape))
+        return f"{self.layer.type_name()} cannot take each step's shape {step}"
 
     def compute_output_shape(self, input_shape: Shape) -> OutputShape:
         try:

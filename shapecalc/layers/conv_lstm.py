@@ -1,0 +1,142 @@
+"""ConvLSTM1D/2D/3D: an LSTM whose input and recurrent transformations are convolutions.
+
+After keras/src/layers/rnn/conv_lstm.py. Input (B, T, *spatial, C) (or (B, T, C, *spatial) with
+channels_first); each time step is convolved like ConvND with 4*filters output channels.
+Weights (in ``conv_lstm_cell``): kernel (*k, C, 4f), recurrent_kernel (*k, f, 4f), bias (4f,).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from . import args as A
+from ..errors import ShapeError
+from .base import REQUIRED, Arg, Layer, OutputShape, Shape, Weight, fmt_shape, require_rank
+from .convolutional import channel_axis, check_strides_dilation, conv_output_length, spatial_axes, with_channels
+from .recurrent import _RNN_FLAGS, RNN, rate, seed
+from .registry import register
+
+
+def _filters(value: Any) -> int:
+    # Keras does not check filters: 0 gives empty weights, a negative count fails at build
+    if not A.is_int(value) or value < 0:
+        raise ArgError(f"expected an integer >= 0, got {A.describe(value)}")
+    return value
+
+
+def _conv_lstm_arguments(rank: int) -> tuple[Arg, ...]:
+    return (
+        Arg("filters", _filters, REQUIRED, "output channels (each gate has this many)"),
+        Arg("kernel_size", A.int_tuple(rank), REQUIRED, f"window size: an integer or {rank} integers"),
+        Arg("strides", A.int_tuple(rank), (1,) * rank),
+        Arg("padding", A.padding("valid", "same"), "valid", "valid or same (case-insensitive)"),
+        Arg("data_format", A.data_format, "channels_last"),
+        Arg("dilation_rate", A.int_tuple(rank), (1,) * rank),
+        Arg("activation", A.activation, "tanh"),
+        Arg("recurrent_activation", A.activation, "sigmoid"),
+        Arg("use_bias", A.truthy, True),
+        Arg("kernel_initializer", A.initializer, "glorot_uniform"),
+        Arg("recurrent_initializer", A.initializer, "orthogonal"),
+        Arg("bias_initializer", A.initializer, "zeros"),
+        Arg("unit_forget_bias", A.truthy, True),
+        Arg("kernel_regularizer", A.regularizer, None),
+        Arg("recurrent_regularizer", A.regularizer, None),
+        Arg("bias_regularizer", A.regularizer, None),
+        Arg("kernel_constraint", A.constraint, None),
+        Arg("recurrent_constraint", A.constraint, None),
+        Arg("bias_constraint", A.constraint, None),
+        Arg("dropout", rate, 0.0),
+        Arg("recurrent_dropout", rate, 0.0),
+        Arg("seed", seed, None),
+    )
+
+
+class _ConvLSTMCell(Layer):
+    """One step of ConvLSTM (not a Keras layer type of its own); built by its ConvLSTM layer."""
+
+    rank: int
+    filters: int
+    kernel_size: tuple[int, ...]
+    strides: tuple[int, ...]
+    dilation_rate: tuple[int, ...]
+    padding: str
+    data_format: str
+    use_bias: bool
+
+    arguments = (Arg("rank", A.positive_int, REQUIRED), *_conv_lstm_arguments(3))
+
+    # Keras sets state_size = -1 and lets ConvLSTM compute the shapes itself
+    state_size = -1
+    output_size = None
+
+    def spatial_rules(self, step: Shape) -> list[tuple[int, int | None, str]]:
+        rules = []
+        for i, axis in enumerate(spatial_axes(self.rank, self.data_format)):
+            out, formula = conv_output_length(
+                step[axis], self.kernel_size[i], self.strides[i], self.dilation_rate[i], self.padding
+            )
+            rules.append((axis, out, formula))
+        return rules
+
+    def build(self, step: Shape) -> list[Weight]:
+        spatial = [step[axis] for axis in spatial_axes(self.rank, self.data_format)]
+        if None in spatial:
+            raise ShapeError(f"ConvLSTM needs known spatial sizes, got {fmt_shape(step)} for each step")
+        channels = step[channel_axis(self.data_format)]
+        if channels is None:
+            raise ShapeError(f"the channel axis must be known to build weights, got {fmt_shape(step)}")
+        width = 4 * self.filters
+        weights = [
+            self.weight("kernel", (*self.kernel_size, channels, width), self.kernel_initializer),
+            self.weight("recurrent_kernel", (*self.kernel_size, self.filters, width), self.recurrent_initializer),
+        ]
+        if self.use_bias:
+            weights.append(self.weight("bias", (width,), self.bias_initializer))
+        return weights
+
+    def step_output(self, step: Shape) -> Shape:
+        spatial = [out for _, out, _ in self.spatial_rules(step)]
+        return with_channels(step, spatial, self.filters, self.data_format)
+
+
+class _ConvLSTM(RNN):
+    rank: ClassVar[int]
+    cell: _ConvLSTMCell
+
+    def configure(self) -> None:
+        check_strides_dilation(self.strides, self.dilation_rate)
+        values = {a.name: getattr(self, a.name) for a in _conv_lstm_arguments(self.rank)}
+        self.cell = _ConvLSTMCell(rank=self.rank, **values, name="conv_lstm_cell", dtype=self.dtype)
+
+    def check_input(self, input_shape: Shape) -> None:
+        require_rank(self, input_shape, rank=self.rank + 3)
+
+    def compute_output_shape(self, input_shape: Shape) -> OutputShape:
+        step = (input_shape[0], *input_shape[2:])
+        state = self.cell.step_output(step)
+        out: Shape = (state[0], input_shape[1], *state[1:]) if self.return_sequences else state
+        if self.return_state:
+            return [out, state, state]
+        return out
+
+    def explain(self, input_shape: Shape) -> list[str]:
+        step = (input_shape[0], *input_shape[2:])
+        return [f"axis {axis + 1}: {formula}" for axis, _, formula in self.cell.spatial_rules(step)]
+
+
+@register
+class ConvLSTM1D(_ConvLSTM):
+    rank = 1
+    arguments = (*_conv_lstm_arguments(1), *_RNN_FLAGS)
+
+
+@register
+class ConvLSTM2D(_ConvLSTM):
+    rank = 2
+    arguments = (*_conv_lstm_arguments(2), *_RNN_FLAGS)
+
+
+@register
+class ConvLSTM3D(_ConvLSTM):
+    rank = 3
+    arguments = (*_conv_lstm_arguments(3), *_RNN_FLAGS)
