@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
+import rich.console
 import typer
 
 from . import __version__
 from .api import analyze_file
-from .errors import EXIT_SPEC, SpecError
+from .errors import EXIT_SPEC, EXIT_USAGE, SpecError
+from .layers import registry
+from .render.catalog import catalog_data, print_catalog, print_layer
 from .render.json_report import dumps, report
 from .render.summary import print_summary
 
@@ -69,7 +73,7 @@ def summary(
     """
     if not spec.exists():
         typer.echo(f"{spec}: error: no such file", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(EXIT_USAGE)
     try:
         analysis = analyze_file(spec)
     except SpecError as err:
@@ -79,6 +83,33 @@ def summary(
         sys.stdout.write(dumps(report(analysis)) + "\n")
     else:
         print_summary(analysis)
+
+
+@app.command()
+def layers(
+    name: Annotated[
+        str | None, typer.Argument(help="A layer type, e.g. Conv2D: show its arguments.", show_default=False)
+    ] = None,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="text: tables; json: one object on stdout.")
+    ] = OutputFormat.text,
+) -> None:
+    """List the supported Keras layer types, or one type's arguments and defaults."""
+    console = rich.console.Console(highlight=False)
+    if name is None:
+        if output_format is OutputFormat.json:
+            sys.stdout.write(json.dumps(catalog_data(), indent=2) + "\n")
+        else:
+            print_catalog(console)
+        return
+    cls = registry.lookup(name)
+    if cls is None:
+        typer.echo(f"error: unknown layer type '{name}'{registry.suggestion(name)}", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    if output_format is OutputFormat.json:
+        sys.stdout.write(json.dumps({name: catalog_data()[name]}, indent=2) + "\n")
+    else:
+        print_layer(console, cls)
 
 
 def main() -> None:

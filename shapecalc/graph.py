@@ -50,6 +50,7 @@ class Graph:
     calls: list[Call]  # in spec order, which is a topological order
     outputs: list[TensorRef]
     inputs: list[Call] = field(default_factory=list)
+    spec: ModelSpec | None = None  # what the graph was built from, to build it again (--run)
 
     def model_layers(self) -> list[Layer]:
         """The layers of the Keras model, in Keras's order (summary rows, weight totals)."""
@@ -86,7 +87,7 @@ class _Builder:
             else:
                 previous = self._layer_entry(entry, previous)
         name = self.spec.name or ("sequential" if self.spec.sequential else "functional")
-        return Graph(name, self.spec.sequential, self.calls, self._outputs(), self.inputs)
+        return Graph(name, self.spec.sequential, self.calls, self._outputs(), self.inputs, self.spec)
 
     # ------------------------------------------------------------------ entries
     def _add_input(self, layer: InputLayer, loc: Location) -> Call:

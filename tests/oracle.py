@@ -61,12 +61,12 @@ EXTRA_LAYERS: dict[str, Any] = {}
 def make_layer(type_name: str, args: dict[str, Any]) -> Any:
     """Construct a Keras layer from spec arguments; nested one-key layers are built first."""
     kwargs = dict(args)
-    for key in ("layer", "backward_layer", "cell"):
+    for key in ("layer", "backward_layer", "cell", "cells"):
         value = kwargs.get(key)
         if isinstance(value, dict) and len(value) == 1:
             (inner_type, inner_args), = value.items()
             kwargs[key] = make_layer(inner_type, inner_args or {})
-        elif isinstance(value, list) and key == "cell":
+        elif isinstance(value, list) and key in ("cell", "cells"):
             kwargs[key] = [make_layer(*next(iter(v.items()))) for v in value]
     cls = EXTRA_LAYERS.get(type_name) or getattr(keras.layers, type_name)
     return cls(**kwargs)

@@ -228,3 +228,55 @@ def random_pooling(draw: st.DrawFn) -> Case:
 @given(random_pooling())
 def test_random_pooling(case: Case) -> None:
     assert_same_as_keras(*case)
+
+
+# ----------------------------------------------------------------------------- adaptive pooling
+def adaptive_grid() -> list[Case]:
+    cases = []
+    for rank, mode, data_format in itertools.product(
+        (1, 2, 3), ("Max", "Average"), (None, "channels_last", "channels_first")
+    ):
+        for output_size, in_rank, channels in itertools.product(
+            (1, 4, [5, 0, 2][:rank], [None, 3, 1][:rank], 20), (rank, rank - 1, rank + 1), (3, None)
+        ):
+            args: dict[str, Any] = {"output_size": output_size}
+            if data_format is not None:
+                args["data_format"] = data_format
+            shape = batch_shape((7,) * in_rank, channels, data_format)
+            cases.append((f"Adaptive{mode}Pooling{rank}D", args, [shape]))
+    return cases
+
+
+@pytest.mark.parametrize("case", adaptive_grid(), ids=case_id)
+def test_adaptive_pooling_grid(case: Case) -> None:
+    assert_same_as_keras(*case)
+
+
+ADAPTIVE_CASES: list[Case] = [
+    ("AdaptiveAveragePooling2D", {}, [(None, 8, 8, 3)]),
+    ("AdaptiveAveragePooling2D", {"output_size": -1}, [(None, 8, 8, 3)]),
+    ("AdaptiveAveragePooling2D", {"output_size": [2, -1]}, [(None, 8, 8, 3)]),
+    ("AdaptiveAveragePooling2D", {"output_size": [2.0, 2]}, [(None, 8, 8, 3)]),
+    ("AdaptiveAveragePooling2D", {"output_size": [2]}, [(None, 8, 8, 3)]),
+    ("AdaptiveAveragePooling2D", {"output_size": [2, 2, 2]}, [(None, 8, 8, 3)]),
+    ("AdaptiveMaxPooling1D", {"output_size": "4"}, [(None, 8, 3)]),
+    ("AdaptiveMaxPooling1D", {"output_size": None}, [(None, 8, 3)]),
+    ("AdaptiveMaxPooling1D", {"output_size": [None]}, [(None, 8, 3)]),
+    ("AdaptiveMaxPooling1D", {"output_size": 2.5}, [(None, 8, 3)]),
+    # data_format is taken exactly as written
+    ("AdaptiveMaxPooling2D", {"output_size": 2, "data_format": "CHANNELS_FIRST"}, [(None, 3, 8, 8)]),
+    ("AdaptiveMaxPooling2D", {"output_size": 2, "data_format": "Channels_Last"}, [(None, 8, 8, 3)]),
+    ("AdaptiveMaxPooling2D", {"output_size": 2, "data_format": "nchw"}, [(None, 8, 8, 3)]),
+    # no rank check: even a rank-1 input is accepted, except where channels_first needs axis 1
+    ("AdaptiveMaxPooling1D", {"output_size": 4}, [(None,)]),
+    ("AdaptiveMaxPooling1D", {"output_size": 4}, [(5,)]),
+    ("AdaptiveMaxPooling1D", {"output_size": 4, "data_format": "channels_first"}, [(None,)]),
+    ("AdaptiveMaxPooling3D", {"output_size": 1}, [(None, 2, 3)]),
+    ("AdaptiveAveragePooling1D", {"output_size": 3, "name": "ap", "dtype": "float16"}, [(2, 9, 4)]),
+    ("AdaptiveAveragePooling1D", {"output_size": 3, "padding": "same"}, [(2, 9, 4)]),
+]
+
+
+@pytest.mark.parametrize("case", ADAPTIVE_CASES, ids=case_id)
+def test_adaptive_pooling_arguments(case: Case) -> None:
+    assert_same_as_keras(*case)

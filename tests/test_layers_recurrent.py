@@ -213,6 +213,12 @@ def bidirectional_cases() -> list[Case]:
         ({"name": "backward_x"}, {}, (2, 5, 4)),
         ({}, {"name": "bi"}, (2, 5, 4)),
         ({}, {"weights": [1, 2]}, (2, 5, 4)),
+        ({}, {"weights": []}, (2, 5, 4)),
+        ({}, {"weights": 0}, (2, 5, 4)),
+        ({}, {"weights": 5}, (2, 5, 4)),
+        ({}, {"weights": True}, (2, 5, 4)),
+        ({}, {"weights": {"a": 1}}, (2, 5, 4)),
+        ({}, {"weights": "ab"}, (2, 5, 4)),
         ({}, {"merge_mode": "Sum"}, (2, 5, 4)),
         ({}, {"merge_mode": "max"}, (2, 5, 4)),
         ({}, {"merge_mode": 0}, (2, 5, 4)),
@@ -340,7 +346,74 @@ def time_distributed_cases() -> list[Case]:
     ]
 
 
-ALL_CASES = rnn_cases() + cell_cases() + bidirectional_cases() + time_distributed_cases()
+# ----------------------------------------------------------------------------- ConvLSTM1D/2D/3D
+def conv_lstm_cases() -> list[Case]:
+    c1, c2, c3 = "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D"
+    first = {"data_format": "channels_first"}
+    cases: list[Case] = []
+    for seq in (False, True):
+        for state in (False, True):
+            flags = {"return_sequences": seq, "return_state": state}
+            cases += [
+                (c1, {"filters": 4, "kernel_size": 3, **flags}, [(2, None, 8, 3)]),
+                (c2, {"filters": 4, "kernel_size": 3, **flags, **first}, [(2, 5, 3, 8, 7)]),
+                (
+                    c3,
+                    {"filters": 2, "kernel_size": (1, 2, 3), "strides": 2, **flags},
+                    [(None, 5, 8, 8, 8, 3)],
+                ),
+            ]
+    cases += [
+        (c1, {"filters": 4, "kernel_size": 3, "padding": "SAME", "unroll": True}, [(2, 5, 8, 3)]),
+        (c1, {"filters": 4, "kernel_size": 3, "padding": "causal"}, [(2, 5, 8, 3)]),
+        (c1, {"filters": 4, "kernel_size": 5, "dilation_rate": 2, **first}, [(2, 5, 3, 9)]),
+        (c1, {"filters": 4, "kernel_size": 5, "dilation_rate": 2}, [(2, 5, 8, 3)]),  # 8 - 8 = 0: refused
+        (c2, {"filters": 4, "kernel_size": 3}, [(2, 5, 2, 8, 3)]),
+        (c2, {"filters": 4, "kernel_size": 3, "padding": "same"}, [(2, 5, 2, 8, 3)]),
+        (c2, {"filters": 4, "kernel_size": 3, "strides": (2, 1)}, [(2, 5, 9, 8, 3)]),
+        (c2, {"filters": 4, "kernel_size": 3, "strides": 2, "dilation_rate": 2}, [(2, 5, 9, 8, 3)]),
+        (c2, {"filters": 4, "kernel_size": 3, "dilation_rate": (2, 1)}, [(2, 5, 9, 8, 3)]),
+        (c2, {"filters": 4, "kernel_size": 3, "strides": 0}, [(2, 5, 9, 8, 3)]),
+        (c2, {"filters": 0, "kernel_size": 3}, [(2, 5, 9, 8, 3)]),
+        (c2, {"filters": -1, "kernel_size": 3}, [(2, 5, 9, 8, 3)]),
+        (c2, {"filters": 4.0, "kernel_size": 3}, [(2, 5, 9, 8, 3)]),
+        (c2, {"filters": 4, "kernel_size": (3, 3, 3)}, [(2, 5, 9, 8, 3)]),
+        (c2, {"filters": 4}, [(2, 5, 9, 8, 3)]),
+        (
+            c2,
+            {"filters": 4, "kernel_size": 3, "use_bias": False, "unit_forget_bias": False},
+            [(2, 5, 9, 8, 3)],
+        ),
+        (c2, {"filters": 4, "kernel_size": 3, "trainable": False, "dropout": 2}, [(2, 5, 9, 8, 3)]),
+        (c2, {"filters": 4, "kernel_size": 3, "stateful": True}, [(None, 5, 9, 8, 3)]),
+        (c2, {"filters": 4, "kernel_size": 3, "stateful": True}, [(2, 5, 9, 8, 3)]),
+        (c2, {"filters": 4, "kernel_size": 3}, [(2, 5, None, 8, 3)]),
+        (c2, {"filters": 4, "kernel_size": 3}, [(2, 5, 9, 8, None)]),
+        (c2, {"filters": 4, "kernel_size": 3}, [(2, 0, 9, 8, 0)]),
+        (c2, {"filters": 4, "kernel_size": 3}, [(2, 5, 9, 8)]),
+        (c2, {"filters": 4, "kernel_size": 3}, [(2, 5, 9, 8, 3, 3)]),
+        (c2, {"filters": 4, "kernel_size": 3, "use_cudnn": True}, [(2, 5, 9, 8, 3)]),
+        (c2, {"filters": 4, "kernel_size": 3, "implementation": 1}, [(2, 5, 9, 8, 3)]),
+        (c2, {"filters": 4, "kernel_size": 3, "groups": 1}, [(2, 5, 9, 8, 3)]),
+        (c2, {"filters": 4, "kernel_size": 3, "seed": -1}, [(2, 5, 9, 8, 3)]),
+        (c3, {"filters": 4, "kernel_size": 3}, [(2, 5, 4, 4, 4)]),
+        ("RNN", {"cell": {c2: {"filters": 4, "kernel_size": 3}}}, [(2, 5, 9, 8, 3)]),
+        (
+            "Bidirectional",
+            {"layer": {c2: {"filters": 4, "kernel_size": 3, "return_state": True, **first}}},
+            [(2, 5, 3, 9, 8)],
+        ),
+        (
+            "Bidirectional",
+            {"layer": {c1: {"filters": 4, "kernel_size": 3}}, "merge_mode": None},
+            [(2, 5, 9, 3)],
+        ),
+        ("TimeDistributed", {"layer": {c1: {"filters": 4, "kernel_size": 3}}}, [(2, 6, 5, 9, 3)]),
+    ]
+    return cases
+
+
+ALL_CASES = rnn_cases() + cell_cases() + bidirectional_cases() + time_distributed_cases() + conv_lstm_cases()
 
 
 @pytest.mark.parametrize("case", ALL_CASES, ids=ids)
@@ -405,14 +478,14 @@ def rnn_args(draw: st.DrawFn, kind: str) -> dict[str, Any]:
     return args
 
 
-@settings(max_examples=40, deadline=None, derandomize=True)
+@settings(max_examples=80, deadline=None, derandomize=True)
 @given(kind=st.sampled_from(RNNS), data=st.data())
 def test_random_rnn(kind: str, data: st.DataObject) -> None:
     args = data.draw(rnn_args(kind))
     assert_same_as_keras(kind, args, [data.draw(input_shapes())])
 
 
-@settings(max_examples=30, deadline=None, derandomize=True)
+@settings(max_examples=60, deadline=None, derandomize=True)
 @given(kind=st.sampled_from(RNNS), data=st.data())
 def test_random_bidirectional(kind: str, data: st.DataObject) -> None:
     inner = data.draw(rnn_args(kind))
@@ -429,7 +502,7 @@ def test_random_bidirectional(kind: str, data: st.DataObject) -> None:
     assert_same_as_keras("Bidirectional", args, [data.draw(input_shapes())])
 
 
-@settings(max_examples=20, deadline=None, derandomize=True)
+@settings(max_examples=40, deadline=None, derandomize=True)
 @given(cell=st.sampled_from(sorted(CELLS.values())), data=st.data())
 def test_random_rnn_with_cell(cell: str, data: st.DataObject) -> None:
     kind = {v: k for k, v in CELLS.items()}[cell]
@@ -439,3 +512,29 @@ def test_random_rnn_with_cell(cell: str, data: st.DataObject) -> None:
     cell_args.pop("use_cudnn", None)
     args["cell"] = {cell: cell_args}
     assert_same_as_keras("RNN", args, [data.draw(input_shapes())])
+
+
+@settings(max_examples=50, deadline=None, derandomize=True)
+@given(rank=st.sampled_from([1, 2]), data=st.data())
+def test_random_conv_lstm(rank: int, data: st.DataObject) -> None:
+    small = st.integers(1, 3)
+    args: dict[str, Any] = {
+        "filters": data.draw(st.integers(0, 4)),
+        "kernel_size": data.draw(st.one_of(small, st.lists(small, min_size=rank, max_size=rank))),
+        "strides": data.draw(st.one_of(small, st.lists(small, min_size=rank, max_size=rank))),
+        "dilation_rate": data.draw(st.sampled_from([1, 2])),
+        "padding": data.draw(st.sampled_from(["valid", "same", "Same"])),
+        "data_format": data.draw(st.sampled_from(["channels_last", "channels_first"])),
+        "return_sequences": data.draw(st.booleans()),
+        "return_state": data.draw(st.booleans()),
+    }
+    shape = (
+        data.draw(st.sampled_from([None, 2])),
+        data.draw(dims),
+        *(data.draw(st.integers(1, 7)) for _ in range(rank + 1)),
+    )
+    kind = f"ConvLSTM{rank}D"
+    if data.draw(st.booleans()):
+        assert_same_as_keras("Bidirectional", {"layer": {kind: args}}, [shape])
+    else:
+        assert_same_as_keras(kind, args, [shape])

@@ -2,7 +2,10 @@
 
 from . import (  # noqa: F401 - importing a family registers its layers
     activations,
+    adaptive_pooling,
     attention,
+    augmentation,
+    conv_lstm,
     convolutional,
     core,
     einsum,
@@ -11,13 +14,17 @@ from . import (  # noqa: F401 - importing a family registers its layers
     normalization,
     pooling,
     preprocessing,
+    preprocessing_extra,
     recurrent,
     regularization,
     reshaping,
     rnn_wrappers,
 )
 from . import registry
+from .aliases import register_keras_aliases
 from .base import Arg, Layer, Weight
 from .factory import create_layer
+
+register_keras_aliases()
 
 __all__ = ["Arg", "Layer", "Weight", "create_layer", "registry"]

@@ -33,18 +33,18 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float))
 
 
-def _non_negative(what: str, none_ok: bool) -> Any:
+def _non_negative(none_ok: bool) -> Any:
     """A ReLU-style bound: Keras raises on None (unless allowed), on `< 0`, and on non-numbers."""
 
     def parse(value: Any) -> Any:
         if value is None:
             if none_ok:
                 return None
-            raise ArgError(f"{what} cannot be null; expected a number >= 0")
+            raise ArgError("cannot be null; expected a number >= 0")
         if not _is_number(value):
             raise ArgError(f"expected a number >= 0, got {A.describe(value)}")
         if value < 0:
-            raise ArgError(f"{what} cannot be negative, got {A.describe(value)}")
+            raise ArgError(f"cannot be negative, got {A.describe(value)}")
         return value
 
     return parse
@@ -82,9 +82,9 @@ class ReLU(_SameShape):
     """max(x, 0) with an optional cap, slope below the threshold, and threshold."""
 
     arguments = (
-        Arg("max_value", _non_negative("max_value", none_ok=True), None, "cap on the output, >= 0"),
-        Arg("negative_slope", _non_negative("negative_slope", none_ok=False), 0.0),
-        Arg("threshold", _non_negative("threshold", none_ok=False), 0.0),
+        Arg("max_value", _non_negative(none_ok=True), None, "cap on the output, >= 0"),
+        Arg("negative_slope", _non_negative(none_ok=False), 0.0),
+        Arg("threshold", _non_negative(none_ok=False), 0.0),
     )
 
 
@@ -103,7 +103,7 @@ class LeakyReLU(_SameShape):
         if self.alpha is not UNSET:
             self.negative_slope, source = self.alpha, "alpha"
         try:
-            self.negative_slope = _non_negative(source, none_ok=False)(self.negative_slope)
+            self.negative_slope = _non_negative(none_ok=False)(self.negative_slope)
         except ArgError as err:
             raise ArgError(f"{source}: {err.message}", argument=source) from None
 
@@ -171,7 +171,11 @@ class Softmax(_SameShape):
 
 
 # Serialized objects Keras can rebuild as a mask value, and the config keys each needs.
-_SERIALIZED_VALUES = {"__numpy__": ("value", "dtype"), "__tensor__": ("value", "dtype"), "__bytes__": ("value",)}
+_SERIALIZED_VALUES = {
+    "__numpy__": ("value", "dtype"),
+    "__tensor__": ("value", "dtype"),
+    "__bytes__": ("value",),
+}
 
 
 def _mask_value(value: Any) -> Any:

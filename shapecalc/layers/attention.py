@@ -1,1 +1,447 @@
-"""(family module; being written this session)"""
+"""Attention layers: MultiHeadAttention, GroupQueryAttention, Attention, AdditiveAttention.
+
+All four take several tensors. The spec gives them as a list; Keras calls MultiHeadAttention and
+GroupQueryAttention positionally, ``layer(query, value, key, query_mask, value_mask, key_mask,
+attention_mask)``, so 2 to 7 tensors are accepted (the masks only matter at run time), and
+Attention / AdditiveAttention on the list itself, of length 2 or 3.
+
+The projections of the multi-head layers are EinsumDense sublayers (``query/kernel`` ...); their
+shapes come from the einsum analysis in :mod:`.einsum`, with the equations Keras builds. Keras's
+symbolic call never runs the attention einsums, so its checks are only those of ``build`` and
+``compute_output_shape``; a later call of a built layer (a shared layer) is checked by
+``compute_output_shape`` alone.
+"""
+
+from __future__ import annotations
+
+import string
+from typing import Any
+
+from ..errors import ArgError, ShapeError
+from . import args as A
+from .base import REQUIRED, Arg, Dim, Layer, Shape, Weight, fmt_shape
+from .einsum import Equation, analyze, einsum_weights, parse_equation, require_sizes
+from .registry import register
+
+MAX_CALL_TENSORS = 7  # query, value, key, query_mask, value_mask, key_mask, attention_mask
+
+
+# ----------------------------------------------------------------------------- argument parsers
+def _keras_int(least: int, what: str) -> Any:
+    """``isinstance(x, int) and x >= least`` as Keras writes it: true and false count as 1 and 0."""
+
+    def parse(value: Any) -> int:
+        if not isinstance(value, int) or value < least:
+            raise ArgError(f"expected {what}, got {A.describe(value)}")
+        return int(value)
+
+    return parse
+
+
+def _flag(value: Any) -> bool:
+    """Flags Keras only tests for truth: any value, lists and mappings included."""
+    return bool(value)
+
+
+def _seed(value: Any) -> Any:
+    return value  # checked in configure: only a dropout rate > 0 makes Keras look at it
+
+
+def _rate(value: Any) -> float:
+    """Keras's Dropout(rate): ``0 <= rate <= 1``, so a number (true/false count as 1/0)."""
+    if not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ArgError(f"expected a dropout rate between 0 and 1, got {A.describe(value)}")
+    return float(value)
+
+
+def _any_rate(value: Any) -> float:
+    """Attention's dropout is only compared with 0: any number passes."""
+    if not isinstance(value, (int, float)):
+        raise ArgError(f"expected a number, got {A.describe(value)}")
+    return float(value)
+
+
+def _sliding_window(value: Any) -> Any:
+    if value is not None and (not isinstance(value, int) or value <= 0):
+        raise ArgError(f"expected null or a positive integer, got {A.describe(value)}")
+    return value
+
+
+def _mha_output_shape(value: Any) -> tuple[int, ...] | None:
+    """A falsy value means "the query's last size"; else an int or a list of sizes >= 0."""
+    if not value:
+        return None
+    if isinstance(value, int):
+        items: list[Any] = [value]
+    elif isinstance(value, (list, tuple, str, dict)):
+        items = list(value)
+    else:
+        raise ArgError(f"expected an integer or a list of integers, got {A.describe(value)}")
+    for item in items:
+        # every item sizes the attention_output kernel, so it must be a known size
+        if not isinstance(item, int) or item < 0:
+            raise ArgError(
+                f"every output size must be an integer >= 0, got {A.describe(item)} in {A.describe(value)}"
+            )
+    return tuple(int(i) for i in items)
+
+
+def _attention_axes(value: Any) -> tuple[Any, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return (value,)
+    if isinstance(value, (list, tuple)):
+        return tuple(value)
+    if not value and isinstance(value, (str, dict)):
+        return ()  # Keras keeps a falsy value and iterates it at build: no axis at all
+    raise ArgError(f"expected an integer or a list of integers, got {A.describe(value)}")
+
+
+def _check_seed(layer: Layer, rate: float) -> None:
+    if rate > 0 and layer.seed is not None and not isinstance(layer.seed, int):
+        raise ArgError(f"the dropout seed must be an integer, got {A.describe(layer.seed)}", argument="seed")
+
+
+# ----------------------------------------------------------------------------- equations
+def _letter(i: int) -> str:
+    try:
+        return string.ascii_lowercase[i]
+    except IndexError:
+        raise ShapeError(
+            "the input has too many axes: the attention equations run out of letters a-z"
+        ) from None
+
+
+def projection(free: int, bound: int, out: int) -> tuple[Equation, str, int]:
+    """Keras's _build_proj_equation: free axes kept, bound axes contracted, out axes created."""
+    free_s = "".join(_letter(i) for i in range(free))
+    bound_s = "".join(_letter(i + free) for i in range(bound))
+    out_s = "".join(_letter(i + free + bound) for i in range(out))
+    text = f"{free_s}{bound_s},{bound_s}{out_s}->{free_s}{out_s}"
+    try:
+        eq = parse_equation(text)
+    except ArgError:
+        raise ShapeError(f"the projection equation {text!r} is not valid for this input rank") from None
+    return eq, out_s, len(free_s) + out
+
+
+def _padded(rank: int, last: list[Any]) -> tuple[Dim, ...]:
+    """[None, ..., *last] of length ``rank`` (or just ``last`` when it is longer)."""
+    return (*([None] * (rank - len(last))), *last)
+
+
+def _need_tensors(shapes: Any) -> list[Shape]:
+    if not isinstance(shapes, list) or not 2 <= len(shapes) <= MAX_CALL_TENSORS:
+        count = len(shapes) if isinstance(shapes, list) else 1
+        raise ShapeError(
+            f"is called as (query, value[, key[, query_mask, value_mask, key_mask, attention_mask]]): "
+            f"2 to {MAX_CALL_TENSORS} tensors, got {count}"
+        )
+    return [tuple(s) for s in shapes]
+
+
+def _key_matches_value(value: Shape, key: Shape) -> None:
+    if value[1:-1] != key[1:-1]:
+        raise ShapeError(
+            f"value {fmt_shape(value)} and key {fmt_shape(key)} must have the same axes except the last "
+            f"(known and unknown sizes alike): {fmt_shape(value[1:-1])} vs {fmt_shape(key[1:-1])}"
+        )
+
+
+class _BuiltOnce(Layer):
+    """Keras checks a later call of these layers with compute_output_shape only."""
+
+    takes_list = True
+
+    def infer(self, input_shape: Any) -> Any:
+        if self.built_weights is None:
+            return super().infer(input_shape)
+        self.check_later_call(input_shape)
+        return self.compute_output_shape(input_shape)
+
+    def check_later_call(self, input_shape: Any) -> None:
+        _need_tensors(input_shape)
+
+
+_COMMON = (
+    Arg("kernel_initializer", A.initializer, "glorot_uniform"),
+    Arg("bias_initializer", A.initializer, "zeros"),
+    Arg("kernel_regularizer", A.regularizer, None),
+    Arg("bias_regularizer", A.regularizer, None),
+    Arg("activity_regularizer", A.regularizer, None),
+    Arg("kernel_constraint", A.constraint, None),
+    Arg("bias_constraint", A.constraint, None),
+    Arg("use_gate", _flag, False, "adds a sigmoid gate projection of the query"),
+    Arg("seed", _seed, None),
+)
+
+
+# ----------------------------------------------------------------------------- MultiHeadAttention
+@register
+class MultiHeadAttention(_BuiltOnce):
+    """Output: the query shape, its last axis replaced by ``output_shape`` when given.
+
+    Weights (EinsumDense sublayers): query (Dq, H, K), key (Dk, H, K), [gate (Dq, H, V)],
+    value (Dv, H, V), attention_output (H, V, *out); biases (H, K) / (H, V) / out.
+    """
+
+    arguments = (
+        Arg("num_heads", _keras_int(1, "a positive integer"), REQUIRED),
+        Arg("key_dim", _keras_int(1, "a positive integer"), REQUIRED, "size of each head for query and key"),
+        Arg("value_dim", A.optional(_keras_int(1, "a positive integer or null")), None, "default: key_dim"),
+        Arg("dropout", _rate, 0.0),
+        Arg("use_bias", _flag, True),
+        Arg("output_shape", _mha_output_shape, None, "default: the query's last size"),
+        Arg("attention_axes", _attention_axes, None, "default: every axis but batch, heads, features"),
+        Arg("sliding_window", _sliding_window, None),
+        Arg("flash_attention", A.anything, None),
+        *_COMMON,
+    )
+
+    def configure(self) -> None:
+        self.value_dim = self.value_dim or self.key_dim
+        if self.flash_attention and self.dropout > 0:
+            raise ArgError(
+                "dropout is not supported with flash attention: set dropout to 0", argument="dropout"
+            )
+        _check_seed(self, self.dropout)
+
+    def check_input(self, input_shape: Any) -> None:
+        shapes = _need_tensors(input_shape)
+        _key_matches_value(shapes[1], shapes[2] if len(shapes) > 2 else shapes[1])
+
+    def build(self, input_shape: list[Shape]) -> list[Weight]:
+        shapes = _need_tensors(input_shape)
+        query, value = shapes[0], shapes[1]
+        key = shapes[2] if len(shapes) > 2 else value
+        _key_matches_value(value, key)
+        heads, kdim, vdim = self.num_heads, self.key_dim, self.value_dim
+        weights: list[Weight] = []
+
+        def project(name: str, shape: Shape, last: list[int]) -> tuple[Equation, str, int]:
+            eq, bias, out_rank = projection(len(shape) - 1, 1, 2)
+            weights.extend(self._dense(name, eq, bias, shape, _padded(out_rank - 1, last)))
+            return eq, bias, out_rank
+
+        q_eq, q_bias, q_rank = project("query", query, [heads, kdim])
+        project("key", key, [heads, kdim])
+        if self.use_gate:
+            project("gate", query, [heads, vdim])
+        _, _, rank = project("value", value, [heads, vdim])
+        self._check_attention_axes(rank)
+
+        out = list(self.output_shape) if self.output_shape else [query[-1]]
+        o_eq, o_bias, o_rank = projection(len(query) - 1, 2, len(out))
+        projected = list(
+            analyze(q_eq, q_bias if self.use_bias else None, query, _padded(q_rank - 1, [heads, kdim]))[2]
+        )
+        projected[-1] = vdim
+        weights.extend(
+            self._dense("attention_output", o_eq, o_bias, tuple(projected), _padded(o_rank - 1, out))
+        )
+        return weights
+
+    def _dense(self, name: str, eq: Equation, bias: str, shape: Shape, out: tuple[Dim, ...]) -> list[Weight]:
+        return einsum_weights(
+            self,
+            f"{name}/",
+            eq,
+            bias if self.use_bias else None,
+            shape,
+            out,
+            self.kernel_initializer,
+            self.bias_initializer,
+        )
+
+    def _check_attention_axes(self, rank: int) -> None:
+        """Keras normalises the axes against the projected value's rank and deletes them (with the
+        last axis) from range(rank) with numpy, which refuses non-integers and out-of-range axes."""
+        if self.attention_axes is None:
+            axes = list(range(1, rank - 2))  # always in range, but may run out of letters
+            _letter(rank + len(axes) - 1)
+            return
+        axes: list[int] = []
+        for axis in self.attention_axes:
+            if not isinstance(axis, (int, float)):
+                raise ShapeError(f"attention_axes must be integers, got {A.describe(axis)}")
+            axis = axis if axis >= 0 else (rank - 1) + axis
+            if not isinstance(axis, int):
+                raise ShapeError(f"attention_axes must be integers, got {A.describe(axis)}")
+            if not -rank <= axis < rank:
+                raise ShapeError(
+                    f"attention axis {axis} (negative axes count back from {rank - 1}) is out of range "
+                    f"for the projected value of rank {rank} (value axes + heads): -{rank} to {rank - 1}"
+                )
+            axes.append(axis)
+        attended = {a % rank for a in axes} - {rank - 1}
+        _letter(rank + len(attended) - 1)
+
+    def compute_output_shape(self, input_shape: list[Shape]) -> Shape:
+        shapes = _need_tensors(input_shape)
+        query = shapes[0]
+        _key_matches_value(shapes[1], shapes[2] if len(shapes) > 2 else shapes[1])
+        if self.output_shape:
+            return (*query[:-1], *self.output_shape)
+        return query
+
+
+# ----------------------------------------------------------------------------- GroupQueryAttention
+_GQA_QUERY = parse_equation("bqm,muh->bquh")
+_GQA_KEY = parse_equation("bkm,mvh->bkvh")
+_GQA_OUTPUT = parse_equation("bquh,uhm->bqm")
+
+
+@register
+class GroupQueryAttention(_BuiltOnce):
+    """keras.layers.GroupQueryAttention (class GroupedQueryAttention): output = query shape.
+
+    Weights: query (D, Hq, h), key and value (D, Hkv, h), [gate (D, Hq, h)], attention_output
+    (Hq, h, D); biases (Hq, h), (Hkv, h), (D,). The query's last size must equal the value's.
+    """
+
+    arguments = (
+        Arg("head_dim", _keras_int(1, "a positive integer"), REQUIRED),
+        Arg("num_query_heads", _keras_int(0, "an integer >= 0"), REQUIRED),
+        Arg("num_key_value_heads", _keras_int(1, "a positive integer"), REQUIRED),
+        Arg("dropout", _rate, 0.0),
+        Arg("use_bias", _flag, True),
+        Arg("sliding_window", _sliding_window, None),
+        Arg("flash_attention", A.anything, None),
+        *_COMMON,
+    )
+
+    def configure(self) -> None:
+        if self.num_query_heads % self.num_key_value_heads:
+            raise ArgError(
+                f"num_query_heads ({self.num_query_heads}) must be divisible by num_key_value_heads "
+                f"({self.num_key_value_heads})",
+                argument="num_query_heads",
+            )
+        if self.flash_attention and self.dropout > 0:
+            raise ArgError(
+                "dropout is not supported with flash attention: set dropout to 0", argument="dropout"
+            )
+        _check_seed(self, self.dropout)
+
+    def check_input(self, input_shape: Any) -> None:
+        _need_tensors(input_shape)
+
+    def build(self, input_shape: list[Shape]) -> list[Weight]:
+        shapes = _need_tensors(input_shape)
+        query, value = shapes[0], shapes[1]
+        key = shapes[2] if len(shapes) > 2 else value
+        if not query:
+            raise ShapeError("the query needs at least one axis")
+        heads_q, heads_kv, size = self.num_query_heads, self.num_key_value_heads, self.head_dim
+        bias_q, bias_kv = ("uh", "vh") if self.use_bias else (None, None)
+        weights = self._dense("query", _GQA_QUERY, bias_q, query, (None, heads_q, size))
+        weights += self._dense("key", _GQA_KEY, bias_kv, key, (None, heads_kv, size))
+        if self.use_gate:
+            weights += self._dense("gate", _GQA_QUERY, bias_q, query, (None, heads_q, size))
+        weights += self._dense("value", _GQA_KEY, bias_kv, value, (None, heads_kv, size))
+        weights += self._dense(
+            "attention_output",
+            _GQA_OUTPUT,
+            "m" if self.use_bias else None,
+            (None, None, heads_q, size),
+            (None, query[-1]),
+        )
+        return weights
+
+    def _dense(
+        self, name: str, eq: Equation, bias: str | None, shape: Shape, out: tuple[Dim, ...]
+    ) -> list[Weight]:
+        return einsum_weights(
+            self, f"{name}/", eq, bias, shape, out, self.kernel_initializer, self.bias_initializer
+        )
+
+    def compute_output_shape(self, input_shape: list[Shape]) -> Shape:
+        shapes = _need_tensors(input_shape)
+        query, value = shapes[0], shapes[1]
+        key = shapes[2] if len(shapes) > 2 else value
+        if not query or not value:
+            raise ShapeError("query and value need at least one axis")
+        if query[-1] != value[-1]:
+            raise ShapeError(
+                f"the last size of query {fmt_shape(query)} and value {fmt_shape(value)} must be equal "
+                f"(known and unknown alike): {query[-1]} vs {value[-1]}"
+            )
+        _key_matches_value(value, key)
+        return query
+
+
+# ----------------------------------------------------------------------------- Attention, AdditiveAttention
+def _two_or_three(shapes: Any) -> list[Shape]:
+    if not isinstance(shapes, list) or not 2 <= len(shapes) <= 3:
+        count = len(shapes) if isinstance(shapes, list) else 1
+        raise ShapeError(
+            f"is called on a list [query, value] or [query, value, key]: 2 or 3 tensors, got {count}"
+        )
+    return [tuple(s) for s in shapes]
+
+
+class _DotAttention(_BuiltOnce):
+    def check_input(self, input_shape: Any) -> None:
+        _two_or_three(input_shape)
+
+    def check_later_call(self, input_shape: Any) -> None:
+        _two_or_three(input_shape)
+
+    def configure(self) -> None:
+        _check_seed(self, self.dropout)
+
+    def compute_output_shape(self, input_shape: list[Shape]) -> Shape:
+        query, value = _two_or_three(input_shape)[:2]
+        if not value:
+            raise ShapeError("the value needs at least one axis: the output takes its last size")
+        return (*query[:-1], value[-1])
+
+
+@register
+class Attention(_DotAttention):
+    """Dot-product (Luong) attention: output (*query[:-1], value[-1]); scalar weights only.
+
+    ``use_scale`` adds ``scale`` (); score_mode "concat" adds ``concat_score_weight`` ().
+    """
+
+    arguments = (
+        Arg("use_scale", _flag, False),
+        Arg("score_mode", A.one_of("dot", "concat"), "dot"),
+        Arg("dropout", _any_rate, 0.0),
+        Arg("seed", _seed, None),
+    )
+
+    def build(self, input_shape: list[Shape]) -> list[Weight]:
+        _two_or_three(input_shape)
+        weights = []
+        if self.use_scale:
+            weights.append(self.weight("scale", (), "ones"))
+        if self.score_mode == "concat":
+            weights.append(self.weight("concat_score_weight", (), "ones"))
+        return weights
+
+
+@register
+class AdditiveAttention(_DotAttention):
+    """Additive (Bahdanau) attention: output (*query[:-1], value[-1]); ``scale`` (query[-1],).
+
+    Keras passes score_mode and seed on to Attention, so they are accepted (and score_mode
+    checked) although concat adds no weight here.
+    """
+
+    arguments = (
+        Arg("use_scale", _flag, True),
+        Arg("dropout", _any_rate, 0.0),
+        Arg("score_mode", A.one_of("dot", "concat"), "dot"),
+        Arg("seed", _seed, None),
+    )
+
+    def build(self, input_shape: list[Shape]) -> list[Weight]:
+        query = _two_or_three(input_shape)[0]
+        if not query:
+            raise ShapeError("the query needs at least one axis: the scale takes its last size")
+        if not self.use_scale:
+            return []
+        size = require_sizes("scale", [query[-1]], "")
+        return [self.weight("scale", size, "glorot_uniform")]

@@ -14,7 +14,7 @@ receives one shape; a layer with ``takes_list = True`` (merges, attention) recei
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -167,6 +167,23 @@ class Layer:
     def explain(self, input_shape: Any) -> list[str]:
         """Lines deriving the output shape from the input, for people learning the arithmetic."""
         return []
+
+    def forward(self, inputs: Any, weights: Mapping[str, Any]) -> Any:
+        """The layer's computation in inference mode, with NumPy arrays: Keras's numbers.
+
+        ``inputs`` is one array, or a list for ``takes_list`` layers; ``weights`` maps each
+        weight's relative path (as :meth:`build` names it) to its array. Returns an array, or
+        a list of arrays where :meth:`compute_output_shape` returns a list.
+        """
+        raise NotImplementedError(f"{self.type_name()} has no NumPy kernel")
+
+    @classmethod
+    def has_kernel(cls) -> bool:
+        return cls.forward is not Layer.forward
+
+    def integer_input_bound(self) -> int | None:
+        """For layers fed integer ids (Embedding): random test inputs stay below this bound."""
+        return None
 
     # ----------------------------------------------------------------- calling
     def infer(self, input_shape: Any) -> OutputShape:

@@ -9,11 +9,17 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from ..errors import ArgError, ShapeError
 from . import args as A
-from ..errors import ShapeError
 from .base import REQUIRED, Arg, Layer, OutputShape, Shape, Weight, fmt_shape, require_rank
-from .convolutional import channel_axis, check_strides_dilation, conv_output_length, spatial_axes, with_channels
-from .recurrent import _RNN_FLAGS, RNN, rate, seed
+from .convolutional import (
+    channel_axis,
+    check_strides_dilation,
+    conv_output_length,
+    spatial_axes,
+    with_channels,
+)
+from .recurrent import RNN, RNN_FLAGS, rate, seed
 from .registry import register
 
 
@@ -88,7 +94,9 @@ class _ConvLSTMCell(Layer):
         width = 4 * self.filters
         weights = [
             self.weight("kernel", (*self.kernel_size, channels, width), self.kernel_initializer),
-            self.weight("recurrent_kernel", (*self.kernel_size, self.filters, width), self.recurrent_initializer),
+            self.weight(
+                "recurrent_kernel", (*self.kernel_size, self.filters, width), self.recurrent_initializer
+            ),
         ]
         if self.use_bias:
             weights.append(self.weight("bias", (width,), self.bias_initializer))
@@ -127,16 +135,16 @@ class _ConvLSTM(RNN):
 @register
 class ConvLSTM1D(_ConvLSTM):
     rank = 1
-    arguments = (*_conv_lstm_arguments(1), *_RNN_FLAGS)
+    arguments = (*_conv_lstm_arguments(1), *RNN_FLAGS)
 
 
 @register
 class ConvLSTM2D(_ConvLSTM):
     rank = 2
-    arguments = (*_conv_lstm_arguments(2), *_RNN_FLAGS)
+    arguments = (*_conv_lstm_arguments(2), *RNN_FLAGS)
 
 
 @register
 class ConvLSTM3D(_ConvLSTM):
     rank = 3
-    arguments = (*_conv_lstm_arguments(3), *_RNN_FLAGS)
+    arguments = (*_conv_lstm_arguments(3), *RNN_FLAGS)

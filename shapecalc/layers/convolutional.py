@@ -14,8 +14,10 @@ from . import args as A
 from .base import REQUIRED, Arg, Layer, Shape, Weight, fmt_shape, require_known, require_rank
 from .registry import register
 
-
 # ----------------------------------------------------------------------------- shared helpers
+WINDOW_DOC = "window size: an integer, or one per spatial axis"
+
+
 def spatial_axes(rank: int, data_format: str) -> range:
     """Positions of the spatial axes in a batch shape of rank ``rank + 2``."""
     return range(1, rank + 1) if data_format == "channels_last" else range(2, rank + 2)
@@ -95,9 +97,9 @@ def _conv_arguments(rank: int) -> tuple[Arg, ...]:
     paddings = ("valid", "same", "causal") if rank == 1 else ("valid", "same")
     return (
         Arg("filters", A.positive_int, REQUIRED, doc="number of output channels"),
-        Arg("kernel_size", A.int_tuple(rank), REQUIRED, doc=f"window size: an integer or {rank} integers"),
+        Arg("kernel_size", A.int_tuple(rank), REQUIRED, doc=WINDOW_DOC),
         Arg("strides", A.int_tuple(rank), (1,) * rank),
-        Arg("padding", A.padding(*paddings), "valid", "; ".join(paddings) + " (case-insensitive)"),
+        Arg("padding", A.padding(*paddings), "valid", ", ".join(paddings) + " (case-insensitive)"),
         Arg("data_format", A.data_format, "channels_last"),
         Arg("dilation_rate", A.int_tuple(rank), (1,) * rank),
         Arg("groups", A.positive_int, 1, "input channels and filters are split into this many groups"),
@@ -195,7 +197,7 @@ class Conv3D(Conv):
 def _conv_transpose_arguments(rank: int) -> tuple[Arg, ...]:
     return (
         Arg("filters", A.positive_int, REQUIRED, doc="number of output channels"),
-        Arg("kernel_size", A.int_tuple(rank), REQUIRED, doc=f"window size: an integer or {rank} integers"),
+        Arg("kernel_size", A.int_tuple(rank), REQUIRED, doc=WINDOW_DOC),
         Arg("strides", A.int_tuple(rank), (1,) * rank),
         Arg("padding", A.padding("valid", "same"), "valid", "valid or same (case-insensitive)"),
         Arg(
@@ -296,7 +298,7 @@ class Conv3DTranspose(ConvTranspose):
 # ----------------------------------------------------------------------------- depthwise, separable
 def _depthwise_common(rank: int) -> tuple[Arg, ...]:
     return (
-        Arg("kernel_size", A.int_tuple(rank), REQUIRED, doc=f"window size: an integer or {rank} integers"),
+        Arg("kernel_size", A.int_tuple(rank), REQUIRED, doc=WINDOW_DOC),
         Arg("strides", A.int_tuple(rank), (1,) * rank),
         Arg("padding", A.padding("valid", "same"), "valid", "valid or same (case-insensitive)"),
         Arg("data_format", A.data_format, "channels_last"),

@@ -70,10 +70,16 @@ def create_layer(
     values = dict(raw)
     for arg in cls.all_arguments():
         if arg.nested_layer and values.get(arg.name) is not None:
-            values[arg.name] = _create_nested(arg.name, values[arg.name], auto_name, custom_types)
+            entry = values[arg.name]
+            if isinstance(entry, list):  # several layers, e.g. RNN(cell=[LSTMCell, LSTMCell])
+                nested = [_create_nested(arg.name, item, auto_name, custom_types) for item in entry]
+                wrap = getattr(cls, "wrap_nested_list", None)
+                values[arg.name] = wrap(arg.name, nested, auto_name) if wrap else nested
+            else:
+                values[arg.name] = _create_nested(arg.name, entry, auto_name, custom_types)
     parsed = cls.parse_arguments(values)
     if parsed.get("name") is None:
-        parsed["name"] = auto_name(type_name)
+        parsed["name"] = auto_name(cls.type_name())  # Keras names by class, also under an alias
     return cls(**parsed)
 
 

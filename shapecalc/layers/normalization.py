@@ -73,7 +73,9 @@ def axis_dim(input_shape: Shape, axis: int, what: str) -> int:
         )
     dim = input_shape[axis]
     if dim is None:
-        raise ShapeError(f"{what} (axis {axis} of {fmt_shape(input_shape)}) must be known to size the weights")
+        raise ShapeError(
+            f"{what} (axis {axis} of {fmt_shape(input_shape)}) must be known to size the weights"
+        )
     return dim
 
 
@@ -175,7 +177,9 @@ class BatchNormalization(_Normalization):
         if self.center:
             weights.append(self.weight("beta", shape, self.beta_initializer))
         weights.append(self.weight("moving_mean", shape, self.moving_mean_initializer, trainable=False))
-        weights.append(self.weight("moving_variance", shape, self.moving_variance_initializer, trainable=False))
+        weights.append(
+            self.weight("moving_variance", shape, self.moving_variance_initializer, trainable=False)
+        )
         if self.renorm:
             for name in ("moving_stddev", "renorm_mean", "renorm_stddev"):
                 weights.append(self.weight(name, shape, "zeros" if name == "renorm_mean" else "ones", False))
@@ -246,7 +250,10 @@ class GroupNormalization(_Normalization):
         if channels == 0:
             raise ShapeError(f"the channel axis {self.axis} of {fmt_shape(input_shape)} has size 0")
         if channels < groups:
-            raise ShapeError(f"groups ({groups}) cannot be more than the number of channels ({channels})")
+            raise ShapeError(
+                f"groups ({groups}) cannot be more than the number of channels ({channels}); "
+                f"set groups to a divisor of {channels}"
+            )
         if channels % groups:
             raise ShapeError(
                 f"the number of channels ({channels}) must be a multiple of groups ({groups}): "
@@ -282,7 +289,10 @@ def _unit_axes(value: Any) -> tuple[float, ...]:
 class UnitNormalization(_Normalization):
     """Scales to unit L2 norm along ``axis``; no weights. Each axis must lie in [-rank, rank)."""
 
-    arguments = (Arg("axis", _unit_axes, (-1,)),)
+    arguments = (Arg("axis", _unit_axes, -1),)
+
+    def configure(self) -> None:
+        self.axis = _unit_axes(self.axis)  # the default -1 -> (-1,)
 
     def check_input(self, input_shape: Shape) -> None:
         rank = len(input_shape)

@@ -9,6 +9,7 @@ state size. Anything that has a state size can be a cell, recurrent layers inclu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from ..errors import ArgError, ShapeError
@@ -71,6 +72,13 @@ def cell_argument(value: Any) -> Any:
     return value
 
 
+def cell_list(value: Any) -> list[Layer]:
+    """StackedRNNCells's ``cells``: Keras iterates it, so a single cell is refused."""
+    if not isinstance(value, list):
+        raise ArgError(f"cells must be a list of cells, got {A.describe(value)}")
+    return cell_argument(value)
+
+
 def flatten_states(batch: int | None, state_size: list[Any]) -> list[Shape]:
     """One (B, s) per state, nested lists of sizes flattened as the output list is."""
     shapes: list[Shape] = []
@@ -80,6 +88,12 @@ def flatten_states(batch: int | None, state_size: list[Any]) -> list[Shape]:
         else:
             shapes.append((batch, size))
     return shapes
+
+
+def flatten_sizes(state_size: Any) -> list[int]:
+    if isinstance(state_size, list):
+        return [s for size in state_size for s in flatten_sizes(size)]
+    return [state_size]
 
 
 def prefixed(owner: Layer, weights: list[Weight]) -> list[Weight]:
@@ -196,12 +210,8 @@ class LSTMCell(_Cell):
 class StackedRNNCells(Layer):
     """Cells applied one after the other at each time step; each sees (B, previous output size)."""
 
-    arguments = (Arg("cells", cell_argument, REQUIRED, nested_layer=True),)
+    arguments = (Arg("cells", cell_list, REQUIRED, nested_layer=True),)
     cells: list[Layer]
-
-    def configure(self) -> None:
-        if isinstance(self.cells, Layer):
-            self.cells = [self.cells]
 
     @property
     def state_size(self) -> StateSize:
@@ -231,7 +241,7 @@ class StackedRNNCells(Layer):
 
 
 # ----------------------------------------------------------------------------- RNN
-_RNN_FLAGS = (
+RNN_FLAGS = (
     Arg("return_sequences", flag, False, "true: output every step (B, T, u)"),
     Arg("return_state", flag, False, "true: also output the last states"),
     Arg("go_backwards", flag, False),
@@ -245,12 +255,20 @@ _RNN_FLAGS = (
 class RNN(Layer):
     """Runs ``cell`` over the time axis; a list of cells is stacked (StackedRNNCells)."""
 
-    arguments = (Arg("cell", cell_argument, REQUIRED, nested_layer=True), *_RNN_FLAGS)
+    arguments = (Arg("cell", cell_argument, REQUIRED, nested_layer=True), *RNN_FLAGS)
     cell: Any
+
+    @classmethod
+    def wrap_nested_list(cls, argument: str, layers: list[Layer], auto_name: Callable[[str], str]) -> Any:
+        """A list of cells becomes one StackedRNNCells, auto-named as Keras names it.
+
+        For the graph builder: called with the nested layers of a list-valued ``cell``.
+        """
+        return StackedRNNCells(cells=cell_argument(layers), name=auto_name("StackedRNNCells"))
 
     def configure(self) -> None:
         if isinstance(self.cell, list):
-            # Keras names it by its own counter; shapecalc cannot reach the Namer from here
+            # without the graph builder's wrap_nested_list (no Namer here): Keras's first name
             self.cell = StackedRNNCells(cells=self.cell, name="stacked_rnn_cells")
 
     @property
@@ -277,6 +295,9 @@ class RNN(Layer):
             size = self.state_size[0]
         if not isinstance(size, int):
             raise ShapeError(f"the cell's output size must be an integer, got {size}")
+        if size < 0 or any(s < 0 for s in flatten_sizes(self.state_size)):
+            # a ConvLSTM layer reports state size -1: it cannot serve as a plain RNN cell
+            raise ShapeError(f"the cell {self.cell.type_name()} has no usable state size for RNN")
         return size
 
     def compute_output_shape(self, input_shape: Shape) -> OutputShape:
@@ -315,18 +336,18 @@ class _CellRNN(RNN):
 class SimpleRNN(_CellRNN):
     cell_class = SimpleRNNCell
     cell_name = "simple_rnn_cell"
-    arguments = (*SimpleRNNCell.arguments, *_RNN_FLAGS)
+    arguments = (*SimpleRNNCell.arguments, *RNN_FLAGS)
 
 
 @register
 class GRU(_CellRNN):
     cell_class = GRUCell
     cell_name = "gru_cell"
-    arguments = (*GRUCell.arguments, *_RNN_FLAGS, Arg("use_cudnn", use_cudnn, "auto"))
+    arguments = (*GRUCell.arguments, *RNN_FLAGS, Arg("use_cudnn", use_cudnn, "auto"))
 
 
 @register
 class LSTM(_CellRNN):
     cell_class = LSTMCell
     cell_name = "lstm_cell"
-    arguments = (*LSTMCell.arguments, *_RNN_FLAGS, Arg("use_cudnn", use_cudnn, "auto"))
+    arguments = (*LSTMCell.arguments, *RNN_FLAGS, Arg("use_cudnn", use_cudnn, "auto"))

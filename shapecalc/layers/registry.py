@@ -8,6 +8,7 @@ from .args import did_you_mean
 from .base import Layer
 
 _REGISTRY: dict[str, type[Layer]] = {}
+_ALIASES: dict[str, type[Layer]] = {}
 
 L = TypeVar("L", bound=type[Layer])
 
@@ -20,12 +21,24 @@ def register(cls: L) -> L:
     return cls
 
 
+def register_alias(alias: str, cls: type[Layer]) -> None:
+    """Another name Keras exports for the same class (Convolution2D for Conv2D): layers made
+    through it are still named and summarised as the class."""
+    if alias in _REGISTRY or alias in _ALIASES:
+        raise RuntimeError(f"layer type {alias} registered twice")
+    _ALIASES[alias] = cls
+
+
 def lookup(name: str) -> type[Layer] | None:
-    return _REGISTRY.get(name)
+    return _REGISTRY.get(name) or _ALIASES.get(name)
+
+
+def aliases() -> dict[str, str]:
+    return {alias: cls.type_name() for alias, cls in sorted(_ALIASES.items())}
 
 
 def suggestion(name: str) -> str:
-    return did_you_mean(name, _REGISTRY)
+    return did_you_mean(name, [*_REGISTRY, *_ALIASES])
 
 
 def all_layer_types() -> dict[str, type[Layer]]:

@@ -36,6 +36,13 @@ def _remove_prefix(name: str, prefix: str) -> str:
 _MERGE_MODES = ("sum", "mul", "ave", "concat", None)
 
 
+def initial_weights(value: Any) -> Any:
+    """Keras splits a truthy ``weights`` in halves (``weights[: len // 2]``): it must be sliceable."""
+    if value and not isinstance(value, (list, str)):
+        raise ArgError(f"weights must be a list (split between the two layers), got {A.describe(value)}")
+    return value
+
+
 @register
 class Bidirectional(Layer):
     """Two copies of a recurrent layer, one reading the sequence backwards, merged by ``merge_mode``.
@@ -55,7 +62,7 @@ class Bidirectional(Layer):
         Arg(
             "merge_mode", A.one_of(*_MERGE_MODES), "concat", "concat doubles the last axis; null: two outputs"
         ),
-        Arg("weights", A.anything, None, "initial weights (ignored for shapes)"),
+        Arg("weights", initial_weights, None, "initial weights (ignored for shapes)"),
         Arg(
             "backward_layer", A.anything, None, "a recurrent layer with go_backwards: true", nested_layer=True
         ),

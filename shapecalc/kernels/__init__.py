@@ -1,0 +1,1 @@
+"""Vectorised NumPy building blocks shared by the layers' forward kernels."""

@@ -1,0 +1,119 @@
+"""Keras's activation functions by name, in NumPy (float32 in, float32 out)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+Array = np.ndarray
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def sigmoid(x: Array) -> Array:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def softplus(x: Array) -> Array:
+    return np.logaddexp(x, 0.0).astype(x.dtype)
+
+
+def softmax(x: Array, axis: int | tuple[int, ...] = -1) -> Array:
+    shifted = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return shifted / np.sum(shifted, axis=axis, keepdims=True)
+
+
+def log_softmax(x: Array, axis: int = -1) -> Array:
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def elu(x: Array, alpha: float = 1.0) -> Array:
+    return np.where(x >= 0, x, alpha * np.expm1(np.minimum(x, 0))).astype(x.dtype)
+
+
+def hard_sigmoid(x: Array) -> Array:
+    return np.clip(x / 6.0 + 0.5, 0.0, 1.0).astype(x.dtype)
+
+
+def gelu(x: Array, approximate: bool = False) -> Array:
+    if approximate:
+        inner = math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)
+        return (x * 0.5 * (1.0 + np.tanh(inner))).astype(x.dtype)
+    return (x * (erf(x / math.sqrt(2)) + 1.0) / 2.0).astype(x.dtype)
+
+
+def erf(x: Array) -> Array:
+    """Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7, below float32's resolution near 1),
+    computed in float64 so NumPy alone gives Keras's exact GELU."""
+    z = np.abs(x).astype(np.float64)
+    t = 1.0 / (1.0 + 0.3275911 * z)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+    return np.sign(x) * (1.0 - poly * np.exp(-z * z))
+
+
+def sparsemax(x: Array, axis: int = -1) -> Array:
+    ordered = -np.sort(-x, axis=axis)
+    cumulative = np.cumsum(ordered, axis=axis)
+    shape = [1] * x.ndim
+    shape[axis] = -1
+    ranks = np.arange(1, x.shape[axis] + 1).reshape(shape)
+    support = ordered - (cumulative - 1) / ranks > 0
+    k = np.sum(support, axis=axis, keepdims=True)
+    tau = (np.sum(np.where(support, cumulative, 0.0), axis=axis, keepdims=True) - 1) / k
+    return np.maximum(x - tau, 0.0).astype(x.dtype)
+
+
+def glu(x: Array, axis: int = -1) -> Array:
+    a, b = np.split(x, 2, axis=axis)
+    return a * sigmoid(b)
+
+
+ACTIVATIONS: dict[str, Callable[[Array], Array]] = {
+    "linear": lambda x: x,
+    "relu": lambda x: np.maximum(x, 0).astype(x.dtype),
+    "relu6": lambda x: np.clip(x, 0, 6).astype(x.dtype),
+    "sigmoid": sigmoid,
+    "tanh": np.tanh,
+    "softmax": softmax,
+    "log_softmax": log_softmax,
+    "elu": elu,
+    "selu": lambda x: (SELU_SCALE * elu(x, SELU_ALPHA)).astype(x.dtype),
+    "celu": lambda x: (np.maximum(x, 0) + np.expm1(np.minimum(x, 0))).astype(x.dtype),
+    "softplus": softplus,
+    "softsign": lambda x: x / (1.0 + np.abs(x)),
+    "silu": lambda x: x * sigmoid(x),
+    "swish": lambda x: x * sigmoid(x),
+    "gelu": gelu,
+    "exponential": np.exp,
+    "hard_sigmoid": hard_sigmoid,
+    "hard_silu": lambda x: x * hard_sigmoid(x),
+    "hard_swish": lambda x: x * hard_sigmoid(x),
+    "hard_tanh": lambda x: np.clip(x, -1, 1).astype(x.dtype),
+    "leaky_relu": lambda x: np.maximum(x, 0.2 * x).astype(x.dtype),
+    "log_sigmoid": lambda x: -softplus(-x),
+    "mish": lambda x: x * np.tanh(softplus(x)),
+    "hard_shrink": lambda x: np.where(np.abs(x) > 0.5, x, 0).astype(x.dtype),
+    "soft_shrink": lambda x: np.where(x > 0.5, x - 0.5, np.where(x < -0.5, x + 0.5, 0)).astype(x.dtype),
+    "tanh_shrink": lambda x: x - np.tanh(x),
+    "sparse_plus": lambda x: np.where(x <= -1, 0, np.where(x < 1, 0.25 * (x + 1) ** 2, x)).astype(x.dtype),
+    "sparse_sigmoid": lambda x: np.clip(0.5 * (x + 1), 0, 1).astype(x.dtype),
+    "squareplus": lambda x: ((x + np.sqrt(x * x + 4)) / 2).astype(x.dtype),
+    "sparsemax": sparsemax,
+    "glu": glu,
+}
+
+
+def activation(identifier: Any) -> Callable[[Array], Array]:
+    """The function for a Keras activation identifier (a name, None for linear)."""
+    if identifier is None:
+        return ACTIVATIONS["linear"]
+    if isinstance(identifier, dict):
+        identifier = identifier.get("config", {}).get("name", identifier.get("class_name"))
+    if identifier not in ACTIVATIONS:
+        raise NotImplementedError(f"activation '{identifier}' has no kernel (it needs arguments Keras cannot pass)")
+    return ACTIVATIONS[identifier]

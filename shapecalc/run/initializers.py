@@ -1,0 +1,121 @@
+"""Keras's weight initializers in NumPy, seeded: same distributions as Keras, own random stream."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+Array = np.ndarray
+
+
+def compute_fans(shape: tuple[int, ...]) -> tuple[float, float]:
+    """keras.src.initializers.random_initializers.compute_fans."""
+    if len(shape) < 1:
+        return 1.0, 1.0
+    if len(shape) == 1:
+        return float(shape[0]), float(shape[0])
+    if len(shape) == 2:
+        return float(shape[0]), float(shape[1])
+    receptive_field = math.prod(shape[:-2])
+    return float(shape[-2] * receptive_field), float(shape[-1] * receptive_field)
+
+
+def _truncated_normal(rng: np.random.Generator, shape: tuple[int, ...], stddev: float, mean: float = 0.0) -> Array:
+    """Normal samples redrawn until within two standard deviations, as Keras truncates."""
+    out = rng.standard_normal(shape)
+    bad = np.abs(out) > 2.0
+    while bad.any():
+        out[bad] = rng.standard_normal(int(bad.sum()))
+        bad = np.abs(out) > 2.0
+    return out * stddev + mean
+
+
+def variance_scaling(
+    rng: np.random.Generator,
+    shape: tuple[int, ...],
+    scale: float = 1.0,
+    mode: str = "fan_in",
+    distribution: str = "truncated_normal",
+) -> Array:
+    fan_in, fan_out = compute_fans(shape)
+    denominator = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
+    variance = scale / max(1.0, denominator)
+    if distribution == "truncated_normal":
+        # 0.8796... is the stddev of a unit normal truncated to two standard deviations
+        return _truncated_normal(rng, shape, math.sqrt(variance) / 0.87962566103423978)
+    if distribution == "untruncated_normal":
+        return rng.standard_normal(shape) * math.sqrt(variance)
+    limit = math.sqrt(3.0 * variance)
+    return rng.uniform(-limit, limit, shape)
+
+
+def orthogonal(rng: np.random.Generator, shape: tuple[int, ...], gain: float = 1.0) -> Array:
+    rows = math.prod(shape[:-1])
+    cols = shape[-1]
+    a = rng.standard_normal((max(rows, cols), min(rows, cols)))
+    q, r = np.linalg.qr(a)
+    q *= np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return gain * q.reshape(shape)
+
+
+def identity(shape: tuple[int, ...], gain: float = 1.0) -> Array:
+    return gain * np.eye(*shape)
+
+
+_VARIANCE = {
+    "glorot_uniform": (1.0, "fan_avg", "uniform"),
+    "glorot_normal": (1.0, "fan_avg", "truncated_normal"),
+    "he_uniform": (2.0, "fan_in", "uniform"),
+    "he_normal": (2.0, "fan_in", "truncated_normal"),
+    "lecun_uniform": (1.0, "fan_in", "uniform"),
+    "lecun_normal": (1.0, "fan_in", "truncated_normal"),
+}
+_CLASS_NAMES = {
+    "GlorotUniform": "glorot_uniform", "GlorotNormal": "glorot_normal", "HeUniform": "he_uniform",
+    "HeNormal": "he_normal", "LecunUniform": "lecun_uniform", "LecunNormal": "lecun_normal",
+    "Zeros": "zeros", "zero": "zeros", "Ones": "ones", "one": "ones", "Constant": "constant",
+    "RandomNormal": "random_normal", "normal": "random_normal", "RandomUniform": "random_uniform",
+    "uniform": "random_uniform", "TruncatedNormal": "truncated_normal", "Orthogonal": "orthogonal",
+    "OrthogonalInitializer": "orthogonal", "Identity": "identity", "IdentityInitializer": "identity",
+    "VarianceScaling": "variance_scaling",
+}
+
+
+def initialize(identifier: Any, shape: tuple[int, ...], rng: np.random.Generator, dtype: str = "float32") -> Array:
+    """Values for a weight from a Keras initializer identifier (name or {class_name, config})."""
+    config: dict[str, Any] = {}
+    name = identifier
+    if isinstance(identifier, dict):
+        name, config = identifier["class_name"], dict(identifier.get("config") or {})
+    name = _CLASS_NAMES.get(name, name)
+    if name in _VARIANCE:
+        scale, mode, distribution = _VARIANCE[name]
+        values = variance_scaling(rng, shape, scale, mode, distribution)
+    elif name == "variance_scaling":
+        values = variance_scaling(
+            rng, shape, config.get("scale", 1.0), config.get("mode", "fan_in"),
+            config.get("distribution", "truncated_normal"),
+        )
+    elif name == "zeros":
+        values = np.zeros(shape)
+    elif name == "ones":
+        values = np.ones(shape)
+    elif name == "constant":
+        values = np.full(shape, config.get("value", 0.0))
+    elif name == "random_normal":
+        values = rng.normal(config.get("mean", 0.0), config.get("stddev", 0.05), shape)
+    elif name == "random_uniform":
+        values = rng.uniform(config.get("minval", -0.05), config.get("maxval", 0.05), shape)
+    elif name == "truncated_normal":
+        values = _truncated_normal(rng, shape, config.get("stddev", 0.05), config.get("mean", 0.0))
+    elif name == "orthogonal":
+        values = orthogonal(rng, shape, config.get("gain", 1.0))
+    elif name == "identity":
+        values = identity(shape, config.get("gain", 1.0))
+    else:
+        raise NotImplementedError(f"initializer '{name}' has no NumPy version")
+    return np.asarray(values, dtype=dtype)

@@ -1,0 +1,115 @@
+"""The command line: the JSON contract, the plain table when piped, `layers`, exit statuses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+from oracle import ModelFacts, keras_model_facts
+from typer.testing import CliRunner
+
+from shapecalc.cli import app
+from shapecalc.layers import registry
+from shapecalc.layers.aliases import KERAS_ALIASES
+
+SPECS = Path(__file__).parent.parent / "specs"
+runner = CliRunner()
+
+
+def summary_json(path: Path) -> dict:
+    result = runner.invoke(app, ["summary", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_json_contract_for_a_sequential_spec() -> None:
+    spec_path = SPECS / "upsampling_autoencoder.yaml"
+    data = summary_json(spec_path)
+    facts = keras_model_facts(yaml.safe_load(spec_path.read_text()))
+    assert isinstance(facts, ModelFacts)
+    assert data["name"] == facts.name
+    assert [layer["name"] for layer in data["layers"]] == [f.name for f in facts.layers]
+    first = data["layers"][0]
+    assert first == {
+        "name": "conv2d",
+        "type": "Conv2D",
+        "inputs": ["input_layer"],
+        "output_shape": [None, 28, 28, 16],
+        "params": 160,  # 3*3*1*16 + 16
+        "trainable_params": 160,
+        "non_trainable_params": 0,
+    }
+    assert data["outputs"] == [facts.layers[-1].name]
+    assert (data["total_params"], data["trainable_params"], data["non_trainable_params"]) == (3369, 3369, 0)
+
+
+def test_json_contract_for_a_functional_spec() -> None:
+    spec_path = SPECS / "two_inputs_lstm.yaml"
+    data = summary_json(spec_path)
+    facts = keras_model_facts(yaml.safe_load(spec_path.read_text()))
+    assert isinstance(facts, ModelFacts)
+    by_name = {layer["name"]: layer for layer in data["layers"]}
+    assert [layer["name"] for layer in data["layers"]] == [f.name for f in facts.layers]
+    assert by_name["tokens"]["type"] == "InputLayer" and by_name["tokens"]["params"] == 0
+    assert by_name["lstm"]["output_shape"] == [[None, 32], [None, 32], [None, 32]]
+    assert by_name["cat"]["inputs"] == ["lstm.0", "lstm.1", "lstm.2", "gap"]
+    for layer, fact in zip(data["layers"], facts.layers, strict=True):
+        expected = fact.output if isinstance(fact.output, tuple) else [list(s) for s in fact.output]
+        got = layer["output_shape"]
+        assert (tuple(got) if isinstance(expected, tuple) else got) == expected
+        assert (layer["trainable_params"], layer["non_trainable_params"]) == (fact.trainable, fact.non_trainable)
+    assert data["total_params"] == facts.total_params
+
+
+def test_piped_output_has_no_colour_codes_and_matches_keras_at_80_columns() -> None:
+    path = SPECS / "upsampling_autoencoder.yaml"
+    done = subprocess.run(
+        [sys.executable, "-m", "shapecalc", "summary", str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "80", "LINES": "50"},
+    )
+    assert "\x1b[" not in done.stdout
+    facts = keras_model_facts(yaml.safe_load(path.read_text()), columns=80)
+    assert isinstance(facts, ModelFacts)
+    assert done.stdout == facts.summary
+
+
+def test_layers_lists_every_registered_type() -> None:
+    result = runner.invoke(app, ["layers", "--format", "json"])
+    assert result.exit_code == 0
+    assert set(json.loads(result.stdout)) == set(registry.all_layer_types())
+
+
+def test_layers_shows_one_type() -> None:
+    result = runner.invoke(app, ["layers", "Conv2D", "--format", "json"])
+    arguments = json.loads(result.stdout)["Conv2D"]["arguments"]
+    assert arguments["filters"] == "required"
+    assert arguments["padding"] == "valid"
+    assert runner.invoke(app, ["layers", "Conv2d"]).exit_code == 2
+
+
+def test_every_keras_alias_resolves_to_its_class() -> None:
+    for alias, target in KERAS_ALIASES.items():
+        cls = registry.lookup(alias)
+        assert cls is not None and cls.type_name() == target, alias
+
+
+def test_alias_names_layers_by_class(tmp_path: Path) -> None:
+    path = tmp_path / "alias.yaml"
+    path.write_text("input: [8, 8, 3]\nlayers:\n  - Convolution2D: {filters: 2, kernel_size: 3}\n  - MaxPool2D: {}\n")
+    data = summary_json(path)
+    facts = keras_model_facts(yaml.safe_load(path.read_text()))
+    assert isinstance(facts, ModelFacts)
+    assert [(layer["name"], layer["type"]) for layer in data["layers"]] == [(f.name, f.type) for f in facts.layers]
+
+
+def test_version_and_help() -> None:
+    assert runner.invoke(app, ["--version"]).stdout.startswith("shapecalc ")
+    result = runner.invoke(app, ["summary", "--help"])
+    assert result.exit_code == 0
+    assert "--format" in result.stdout
