@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import rich.console
+import rich.progress
 import typer
 
 from . import __version__
 from .api import analyze_file
-from .errors import EXIT_SPEC, EXIT_USAGE, SpecError
+from .errors import EXIT_RUN_MISMATCH, EXIT_SPEC, EXIT_USAGE, SpecError
+from .infer import Analysis
 from .layers import registry
 from .render.catalog import catalog_data, print_catalog, print_layer
-from .render.json_report import dumps, report
+from .render.json_report import dumps
+from .render.json_report import report as report_json
+from .render.run_report import add_run_fields, print_run_report
+from .run.engine import RunOptions, RunReport
 from .render.summary import print_summary
 
 app = typer.Typer(
@@ -55,6 +61,42 @@ def _fail(err: SpecError) -> None:
     raise typer.Exit(EXIT_SPEC)
 
 
+def _memory_size(text: str) -> int:
+    """'8G', '512M', '1.5GiB', '2000000000' -> bytes."""
+    units = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+    cleaned = text.strip().upper().removesuffix("IB").removesuffix("B")
+    number, unit = (cleaned[:-1], cleaned[-1]) if cleaned and cleaned[-1] in units else (cleaned, "")
+    try:
+        value = float(number) * units[unit]
+    except ValueError:
+        raise typer.BadParameter(f"expected a size such as 8G or 512M, got {text!r}") from None
+    if value <= 0:
+        raise typer.BadParameter("must be positive")
+    return int(value)
+
+
+def _default_max_memory() -> str:
+    """Three quarters of this machine's memory."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return "8G"
+    return f"{total * 3 // 4 // 1024**2}M"
+
+
+def _input_files(values: list[str]) -> dict[str | None, Path]:
+    files: dict[str | None, Path] = {}
+    for value in values:
+        name, sep, path = value.partition("=")
+        key = name if sep else None
+        if key in files:
+            raise typer.BadParameter(f"--input for {key or 'the input'} given twice")
+        files[key] = Path(path if sep else value)
+        if not files[key].exists():
+            raise typer.BadParameter(f"no such file: {files[key]}")
+    return files
+
+
 @app.command()
 def summary(
     spec: Annotated[
@@ -65,24 +107,89 @@ def summary(
         OutputFormat,
         typer.Option("--format", "-f", help="text: the Keras-style table; json: one object on stdout."),
     ] = OutputFormat.text,
+    run: Annotated[
+        bool,
+        typer.Option("--run", help="Execute the graph with the bundled NumPy kernels and check every shape."),
+    ] = False,
+    batch: Annotated[int, typer.Option("--batch", min=1, help="Batch size for --run.")] = 1,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the random weights and inputs.")] = 0,
+    weights: Annotated[
+        Path | None,
+        typer.Option("--weights", exists=True, dir_okay=False, help="Weights .npz keyed by Keras paths (conv2d/kernel)."),
+    ] = None,
+    inputs: Annotated[
+        list[str] | None,
+        typer.Option("--input", help="FILE.npy (one input) or NAME=FILE.npy (repeatable) instead of random data."),
+    ] = None,
+    save_outputs: Annotated[
+        Path | None, typer.Option("--save-outputs", help="Write every layer's output to this .npz (NAME, NAME.K).")
+    ] = None,
+    max_memory: Annotated[
+        str, typer.Option("--max-memory", help="Refuse a run estimated to need more (e.g. 8G).")
+    ] = _default_max_memory(),
+    unknown_size: Annotated[
+        int, typer.Option("--unknown-size", min=1, help="Size used for unknown (null) input dims other than the batch.")
+    ] = 8,
 ) -> None:
     """Print the summary Keras's model.summary() would print for SPEC.
 
-    Exit status: 0 all well, 1 the spec is invalid (the message says FILE:LINE:COL and why),
-    2 the command line is wrong.
+    With --run, also execute it with shapecalc's NumPy kernels and check every layer's real
+    output shape against the prediction.
+
+    Exit status: 0 all well; 1 the spec is invalid (the message says FILE:LINE:COL and why);
+    2 the command line is wrong (or a --run input, weight file or memory limit refuses it);
+    3 --run found a layer whose real output disagrees with the prediction.
     """
     if not spec.exists():
         typer.echo(f"{spec}: error: no such file", err=True)
+        raise typer.Exit(EXIT_USAGE)
+    run_only = [flag for flag, used in (("--weights", weights), ("--input", inputs), ("--save-outputs", save_outputs)) if used]
+    if run_only and not run:
+        typer.echo(f"error: {', '.join(run_only)} needs --run", err=True)
         raise typer.Exit(EXIT_USAGE)
     try:
         analysis = analyze_file(spec)
     except SpecError as err:
         _fail(err)
         return
+    report = None
+    if run:
+        options = RunOptions(
+            batch=batch, seed=seed, unknown_size=unknown_size, max_memory=_memory_size(max_memory),
+            weights=weights, inputs=_input_files(inputs or []), save_outputs=save_outputs,
+        )
+        report = _run(analysis, options, show_progress=output_format is OutputFormat.text)
     if output_format is OutputFormat.json:
-        sys.stdout.write(dumps(report(analysis)) + "\n")
+        data = report_json(analysis)
+        if report is not None:
+            add_run_fields(data, analysis, report)
+        sys.stdout.write(dumps(data) + "\n")
     else:
         print_summary(analysis)
+        if report is not None:
+            print_run_report(analysis, report, rich.console.Console(highlight=False))
+    if report is not None and report.failures:
+        raise typer.Exit(EXIT_RUN_MISMATCH)
+
+
+def _run(analysis: Analysis, options: RunOptions, show_progress: bool) -> RunReport:
+    from .run.engine import RunRefused, run
+
+    try:
+        if not (show_progress and sys.stderr.isatty()):
+            return run(analysis, options)
+        with rich.progress.Progress(
+            rich.progress.TextColumn("running {task.description}"),
+            rich.progress.BarColumn(),
+            rich.progress.MofNCompleteColumn(),
+            transient=True,
+            console=rich.console.Console(stderr=True),
+        ) as bar:
+            task = bar.add_task("", total=len(analysis.graph.calls))
+            return run(analysis, options, lambda name: bar.update(task, advance=1, description=name))
+    except RunRefused as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
 
 
 @app.command()

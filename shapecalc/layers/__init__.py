@@ -5,6 +5,7 @@ from . import (  # noqa: F401 - importing a family registers its layers
     adaptive_pooling,
     attention,
     augmentation,
+    augmentation_color,
     conv_lstm,
     convolutional,
     core,

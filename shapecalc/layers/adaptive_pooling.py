@@ -1,1 +1,135 @@
-"""(family module; being written this session)"""
+"""Adaptive pooling: AdaptiveAveragePooling1D/2D/3D and AdaptiveMaxPooling1D/2D/3D.
+
+After keras/src/layers/pooling/base_adaptive_pooling.py and adaptive_*_pooling*d.py. Each
+spatial axis is pooled to a fixed length, whatever the input length; there are no weights.
+Keras declares no InputSpec: its shape rule takes the batch axis (axis 0) and the channel axis
+(the last, or axis 1 for channels_first) of an input of any rank and puts ``output_size``
+between them, so a rank that does not match the layer is not refused.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from ..errors import ArgError, ShapeError
+from . import args as A
+from .base import REQUIRED, Arg, Layer, Shape, fmt_shape
+from .registry import register
+
+
+def _output_size(rank: int) -> A.Parser:
+    """An integer (every axis) or a list of ``rank`` lengths.
+
+    Keras checks only that form; the lengths become dimensions of the output shape, where an
+    integer >= 0 or null (unknown) is all a shape accepts (true/false count as 1/0).
+    """
+
+    def parse(value: Any) -> tuple[int | None, ...]:
+        if isinstance(value, int):
+            sizes: tuple[Any, ...] = (value,) * rank
+        elif isinstance(value, (list, tuple)) and len(value) == rank:
+            sizes = tuple(value)
+        else:
+            raise ArgError(f"expected an integer or a list of {rank} integers, got {A.describe(value)}")
+        for size in sizes:
+            if size is not None and (not isinstance(size, int) or size < 0):
+                raise ArgError(
+                    f"every output length must be an integer >= 0 (or null), got {A.describe(value)}"
+                )
+        return tuple(None if s is None else int(s) for s in sizes)
+
+    return parse
+
+
+def _data_format(value: Any) -> str:
+    """``data_format or image_data_format()``: any false value means channels_last, and the
+    string is compared exactly, not lowercased."""
+    if not value:
+        return "channels_last"
+    return A.one_of("channels_first", "channels_last")(value)
+
+
+def _arguments(rank: int) -> tuple[Arg, ...]:
+    return (
+        Arg(
+            "output_size",
+            _output_size(rank),
+            REQUIRED,
+            f"output length of each spatial axis: {rank} integers",
+        ),
+        Arg("data_format", _data_format, "channels_last", "channels_last or channels_first (exact case)"),
+    )
+
+
+class AdaptivePooling(Layer):
+    """Pools each spatial axis to ``output_size``: (batch, *output_size, channels)."""
+
+    rank: ClassVar[int]
+    output_size: tuple[int | None, ...]
+    data_format: str
+
+    def check_input(self, input_shape: Shape) -> None:
+        # Keras indexes the batch axis and the channel axis without checking the rank.
+        needed = 1 if self.data_format == "channels_last" else 2
+        if len(input_shape) < needed:
+            raise ShapeError(
+                f"reads the batch axis and the channel axis ({self.data_format}), so it needs rank >= "
+                f"{needed}, got rank {len(input_shape)}: {fmt_shape(input_shape)}"
+            )
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        if self.data_format == "channels_last":
+            return (input_shape[0], *self.output_size, input_shape[-1])
+        return (input_shape[0], input_shape[1], *self.output_size)
+
+    def explain(self, input_shape: Shape) -> list[str]:
+        where = "before the last axis" if self.data_format == "channels_last" else "after axis 1"
+        return [f"spatial axes replaced by output_size {list(self.output_size)} ({where})"]
+
+
+@register
+class AdaptiveAveragePooling1D(AdaptivePooling):
+    """Averages each channel over adaptive windows to ``output_size`` steps."""
+
+    rank = 1
+    arguments = _arguments(1)
+
+
+@register
+class AdaptiveAveragePooling2D(AdaptivePooling):
+    """Averages each channel over adaptive windows to an ``output_size`` grid."""
+
+    rank = 2
+    arguments = _arguments(2)
+
+
+@register
+class AdaptiveAveragePooling3D(AdaptivePooling):
+    """Averages each channel over adaptive windows to an ``output_size`` volume."""
+
+    rank = 3
+    arguments = _arguments(3)
+
+
+@register
+class AdaptiveMaxPooling1D(AdaptivePooling):
+    """Max of each channel over adaptive windows to ``output_size`` steps."""
+
+    rank = 1
+    arguments = _arguments(1)
+
+
+@register
+class AdaptiveMaxPooling2D(AdaptivePooling):
+    """Max of each channel over adaptive windows to an ``output_size`` grid."""
+
+    rank = 2
+    arguments = _arguments(2)
+
+
+@register
+class AdaptiveMaxPooling3D(AdaptivePooling):
+    """Max of each channel over adaptive windows to an ``output_size`` volume."""
+
+    rank = 3
+    arguments = _arguments(3)

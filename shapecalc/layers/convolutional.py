@@ -1,7 +1,7 @@
 """Convolution layers: Conv1D/2D/3D, Conv1D/2D/3DTranspose, DepthwiseConv1D/2D, SeparableConv1D/2D.
 
 After keras/src/layers/convolutional/base_conv.py, base_conv_transpose.py, base_depthwise_conv.py
-and base_separable_conv.py. The spatial-axis helpers here are shared with the pooling layers.
+and base_separable_conv.py. The spatial-axis helpers here are shared with pooling and conv_lstm.
 """
 
 from __future__ import annotations

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from ..errors import ArgError
+from ..kernels.activations import activation
 from . import args as A
 from .base import REQUIRED, Arg, Layer, Shape, Weight, require_known, require_rank
 from .registry import register
@@ -24,23 +28,43 @@ class Dense(Layer):
         Arg("bias_regularizer", A.regularizer, None),
         Arg("kernel_constraint", A.constraint, None),
         Arg("bias_constraint", A.constraint, None),
-        Arg("lora_rank", A.optional(A.positive_int), None),
+        # Keras enables LoRA only for a truthy rank, so 0 means no LoRA.
+        Arg("lora_rank", A.optional(A.non_negative_int), None, "LoRA rank: adds two trainable low-rank factors"),
         Arg("lora_alpha", A.optional(A.number), None),
         Arg("quantization_config", A.anything, None),
     )
+
+    def configure(self) -> None:
+        if self.lora_rank and self.kernel_constraint is not None:
+            raise ArgError("LoRA (lora_rank) cannot be used with a kernel_constraint", argument="lora_rank")
 
     def check_input(self, input_shape: Shape) -> None:
         require_rank(self, input_shape, min_rank=2)
 
     def build(self, input_shape: Shape) -> list[Weight]:
         channels = require_known(input_shape, -1, "the last axis")
-        weights = [self.weight("kernel", (channels, self.units), self.kernel_initializer)]
+        # LoRA freezes the kernel and trains a low-rank delta A @ B instead.
+        weights = [self.weight("kernel", (channels, self.units), self.kernel_initializer, not self.lora_rank)]
         if self.use_bias:
             weights.append(self.weight("bias", (self.units,), self.bias_initializer))
+        if self.lora_rank:
+            # LoRA factors are always float32, whatever the dtype policy.
+            weights.append(Weight("lora_kernel_a", (channels, self.lora_rank), True, "he_uniform"))
+            weights.append(Weight("lora_kernel_b", (self.lora_rank, self.units), True, "zeros"))
         return weights
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return (*input_shape[:-1], self.units)
+
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        kernel = weights["kernel"]
+        if self.lora_rank:
+            # Keras's build enables LoRA without passing lora_alpha on, so the scale is rank/rank = 1.
+            kernel = kernel + weights["lora_kernel_a"] @ weights["lora_kernel_b"]
+        y = inputs @ kernel
+        if self.use_bias:
+            y = y + weights["bias"]
+        return activation(self.activation)(y)
 
 
 def _lora_rank(value: Any) -> int | None:

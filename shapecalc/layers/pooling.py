@@ -1,7 +1,6 @@
-"""Pooling layers: Max/Average, GlobalMax/GlobalAverage and AdaptiveMax/AdaptiveAverage, 1D/2D/3D.
+"""Pooling layers: Max/AveragePooling1D/2D/3D and GlobalMax/GlobalAveragePooling1D/2D/3D.
 
-After keras/src/layers/pooling/base_pooling.py, base_global_pooling.py and base_adaptive_pooling.py.
-None of them has weights.
+After keras/src/layers/pooling/base_pooling.py and base_global_pooling.py. None of them has weights.
 """
 
 from __future__ import annotations
@@ -11,7 +10,7 @@ from typing import Any, ClassVar
 from ..arithmetic import pool_rule
 from ..errors import ArgError, ShapeError
 from . import args as A
-from .base import REQUIRED, Arg, Layer, Shape, fmt_shape, require_rank
+from .base import REQUIRED, Arg, Layer, Shape, require_rank
 from .convolutional import WINDOW_DOC, spatial_axes, with_channels
 from .registry import register
 
@@ -185,108 +184,3 @@ class GlobalAveragePooling3D(GlobalPooling):
     """Mean over the three spatial axes: (batch, channels), or 1s in their places with keepdims."""
 
     rank = 3
-
-
-# ----------------------------------------------------------------------------- adaptive pooling
-def _output_size(rank: int) -> A.Parser:
-    """An int (every axis) or ``rank`` values, each an int >= 0 or null (an unknown length).
-
-    Keras checks only the form; a negative or non-integer length fails when the layer is called.
-    """
-
-    def parse(value: Any) -> tuple[int | None, ...]:
-        if A.is_int(value):
-            sizes: tuple[Any, ...] = (value,) * rank
-        elif isinstance(value, (list, tuple)) and len(value) == rank:
-            sizes = tuple(value)
-        else:
-            raise ArgError(f"expected an integer or a list of {rank} integers, got {A.describe(value)}")
-        if not all(s is None or (A.is_int(s) and s >= 0) for s in sizes):
-            raise ArgError(f"every output length must be an integer >= 0 (or null), got {A.describe(value)}")
-        return sizes
-
-    return parse
-
-
-def _exact_data_format(value: Any) -> str:
-    """Adaptive pooling neither lowercases data_format nor uses standardize_data_format."""
-    if value is None:
-        return "channels_last"
-    return A.one_of("channels_first", "channels_last")(value)
-
-
-class AdaptivePooling(Layer):
-    """Pools each spatial axis to a fixed ``output_size``, whatever the input length."""
-
-    rank: ClassVar[int]
-    output_size: tuple[int | None, ...]
-    data_format: str
-
-    # Keras declares no InputSpec here: its shape rule keeps the batch axis and the channel axis
-    # (last, or second) of an input of any rank, so no rank is refused.
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
-        if self.data_format == "channels_last":
-            return (input_shape[0], *self.output_size, input_shape[-1])
-        if len(input_shape) < 2:
-            raise ShapeError(f"channels_first needs a channel axis 1, got input {fmt_shape(input_shape)}")
-        return (input_shape[0], input_shape[1], *self.output_size)
-
-    def explain(self, input_shape: Shape) -> list[str]:
-        return [f"spatial axes pooled to output_size {list(self.output_size)}"]
-
-
-def _adaptive_arguments(rank: int) -> tuple[Arg, ...]:
-    return (
-        Arg("output_size", _output_size(rank), REQUIRED, "an integer, or one per spatial axis"),
-        Arg(
-            "data_format", _exact_data_format, "channels_last", "channels_last or channels_first (exact case)"
-        ),
-    )
-
-
-@register
-class AdaptiveAveragePooling1D(AdaptivePooling):
-    """Average pooling of the steps axis to a fixed output_size."""
-
-    rank = 1
-    arguments = _adaptive_arguments(1)
-
-
-@register
-class AdaptiveAveragePooling2D(AdaptivePooling):
-    """Average pooling of both spatial axes to a fixed output_size."""
-
-    rank = 2
-    arguments = _adaptive_arguments(2)
-
-
-@register
-class AdaptiveAveragePooling3D(AdaptivePooling):
-    """Average pooling of the three spatial axes to a fixed output_size."""
-
-    rank = 3
-    arguments = _adaptive_arguments(3)
-
-
-@register
-class AdaptiveMaxPooling1D(AdaptivePooling):
-    """Max pooling of the steps axis to a fixed output_size."""
-
-    rank = 1
-    arguments = _adaptive_arguments(1)
-
-
-@register
-class AdaptiveMaxPooling2D(AdaptivePooling):
-    """Max pooling of both spatial axes to a fixed output_size."""
-
-    rank = 2
-    arguments = _adaptive_arguments(2)
-
-
-@register
-class AdaptiveMaxPooling3D(AdaptivePooling):
-    """Max pooling of the three spatial axes to a fixed output_size."""
-
-    rank = 3
-    arguments = _adaptive_arguments(3)

@@ -1,0 +1,269 @@
+"""Image augmentation layers acting on colours and intensities, and the pipelines built from them:
+RandomContrast, RandomBrightness, RandomHue, RandomSaturation, RandomSharpness, RandomGrayscale,
+RandomInvert, RandomPosterization, RandomColorDegeneration, RandomColorJitter,
+RandomGaussianBlur, AutoContrast, Equalization, Solarization,
+ContrastLimitedAdaptiveHistogramEqualization, AugMix, RandAugment.
+
+All keep the input shape (RandomGrayscale too: it writes the grey value into every channel).
+Only RandomColorDegeneration checks its input on a symbolic call: rank 3 or 4, 3 channels.
+Validation helpers are in augmentation.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ArgError, ShapeError
+from . import args as A
+from .augmentation import (
+    INTERPOLATIONS,
+    ImageAugmentation,
+    base_factor,
+    each_factor,
+    fails,
+    image_arguments,
+    odd_kernel_size,
+    seed,
+    unit_number,
+    value_range,
+)
+from .base import REQUIRED, Arg, Shape, fmt_shape
+from .registry import register
+
+_RANGE_DOC = "[low, high] of the pixel values"
+
+
+def _seed_arg() -> Arg:
+    return Arg("seed", seed, None, "an integer in [0, 2**32), or null for a random seed")
+
+
+def _checked_range() -> Arg:
+    return Arg("value_range", value_range, (0, 255), _RANGE_DOC + ": a list of two numbers")
+
+
+def _unchecked_range() -> Arg:
+    return Arg("value_range", A.anything, (0, 255), _RANGE_DOC + " (not checked by Keras)")
+
+
+def _factor(low: float, high: float, default: Any = REQUIRED, falsy_is_zero: bool = False) -> Arg:
+    return Arg(
+        "factor",
+        base_factor(low, high, falsy_is_zero),
+        default,
+        f"a number or [low, high] in [{low}, {high}]",
+    )
+
+
+_DATA_FORMAT = Arg("data_format", A.data_format, "channels_last")
+
+
+# ----------------------------------------------------------------------------- single operations
+@register
+class RandomContrast(ImageAugmentation):
+    """Scales the contrast by a factor drawn from [1 - lower, 1 + upper], ``factor`` in [0, 1]."""
+
+    arguments = image_arguments(_factor(0, 1), _unchecked_range(), _seed_arg())
+
+
+@register
+class RandomBrightness(ImageAugmentation):
+    """Adds a brightness delta; ``factor`` in [-1, 1] (null or 0 means no change)."""
+
+    arguments = image_arguments(_factor(-1, 1, falsy_is_zero=True), _checked_range(), _seed_arg())
+
+
+@register
+class RandomHue(ImageAugmentation):
+    """Shifts the hue by up to ``factor`` (in [0, 1]) of a full turn."""
+
+    arguments = image_arguments(_factor(0, 1), _unchecked_range(), _DATA_FORMAT, _seed_arg())
+
+
+@register
+class RandomSaturation(ImageAugmentation):
+    """Scales the saturation; ``factor`` in [-1, 1]."""
+
+    arguments = image_arguments(_factor(-1, 1), _checked_range(), _DATA_FORMAT, _seed_arg())
+
+
+@register
+class RandomSharpness(ImageAugmentation):
+    """Blends with a sharpened image; ``factor`` in [0, 1]."""
+
+    arguments = image_arguments(_factor(0, 1), _checked_range(), _DATA_FORMAT, _seed_arg())
+
+
+@register
+class RandomGrayscale(ImageAugmentation):
+    """Turns a fraction ``factor`` of the images grey, keeping the number of channels."""
+
+    arguments = image_arguments(
+        Arg("factor", unit_number, 0.5, "probability: a number in [0, 1]"), _DATA_FORMAT, _seed_arg()
+    )
+
+
+@register
+class RandomInvert(ImageAugmentation):
+    """Inverts a fraction ``factor`` (in [0, 1]) of the images."""
+
+    arguments = image_arguments(_factor(0, 1, default=1.0), _unchecked_range(), _seed_arg(), _DATA_FORMAT)
+
+
+@register
+class RandomPosterization(ImageAugmentation):
+    """Keeps ``factor`` bits per colour channel; ``factor`` in [1, 8]."""
+
+    arguments = image_arguments(_factor(1, 8), _checked_range(), _DATA_FORMAT, _seed_arg())
+
+
+@register
+class RandomColorDegeneration(ImageAugmentation):
+    """Blends with the greyscale image; needs RGB images: rank 3 or 4 with 3 channels."""
+
+    arguments = image_arguments(_factor(-1, 1), _checked_range(), _DATA_FORMAT, _seed_arg())
+
+    def check_input(self, input_shape: Shape) -> None:
+        if len(input_shape) not in (3, 4):
+            raise ShapeError(
+                f"expects one image (rank 3) or a batch of images (rank 4), got rank {len(input_shape)}: "
+                f"{fmt_shape(input_shape)}"
+            )
+        axis = -1 if self.data_format == "channels_last" else -3
+        channels = input_shape[axis]
+        if channels is not None and channels != 3:
+            raise ShapeError(
+                f"needs RGB images: 3 channels on axis {len(input_shape) + axis} ({self.data_format}), "
+                f"got {channels} in {fmt_shape(input_shape)}"
+            )
+
+
+@register
+class RandomGaussianBlur(ImageAugmentation):
+    """Blurs with an odd ``kernel_size`` and a ``sigma`` drawn from [0, 1]."""
+
+    arguments = image_arguments(
+        _factor(0, 1, default=1.0),
+        Arg("kernel_size", odd_kernel_size, 3, "an odd number, or two odd numbers"),
+        Arg("sigma", base_factor(0, 1), 1.0, "a number or [low, high] in [0, 1]"),
+        _unchecked_range(),
+        _DATA_FORMAT,
+        _seed_arg(),
+    )
+
+
+@register
+class AutoContrast(ImageAugmentation):
+    """Stretches each image's values to the full ``value_range``."""
+
+    arguments = image_arguments(_checked_range(), base_factor_bounds=False)
+
+
+@register
+class Equalization(ImageAugmentation):
+    """Histogram equalisation with ``bins`` bins (not checked by Keras)."""
+
+    arguments = image_arguments(
+        _checked_range(), Arg("bins", A.anything, 256, "not checked by Keras"), _DATA_FORMAT
+    )
+
+
+@register
+class Solarization(ImageAugmentation):
+    """Inverts the values above a threshold; both factors in [0, 1]."""
+
+    arguments = image_arguments(
+        Arg("addition_factor", each_factor(0, 1), 0.0, "a number or [low, high] in [0, 1]"),
+        Arg("threshold_factor", each_factor(0, 1), 0.0, "a number or [low, high] in [0, 1]"),
+        _checked_range(),
+        _seed_arg(),
+        base_factor_bounds=False,
+    )
+
+
+@register
+class ContrastLimitedAdaptiveHistogramEqualization(ImageAugmentation):
+    """CLAHE; Keras checks none of its own arguments but the data format."""
+
+    arguments = image_arguments(
+        _unchecked_range(),
+        Arg("clip_limit", A.anything, 4.0, "not checked by Keras"),
+        Arg("tile_grid_size", A.anything, (8, 8), "not checked by Keras"),
+        _DATA_FORMAT,
+    )
+
+
+# ----------------------------------------------------------------------------- pipelines
+@register
+class RandomColorJitter(ImageAugmentation):
+    """RandomBrightness, RandomContrast, RandomSaturation and RandomHue, each made when its factor
+    is given; they check their factor (and the first and third check ``value_range``)."""
+
+    brightness_factor: Any
+    saturation_factor: Any
+    arguments = image_arguments(
+        Arg(
+            "value_range",
+            A.anything,
+            (0, 255),
+            _RANGE_DOC + "; a list of two numbers with brightness/saturation",
+        ),
+        Arg("brightness_factor", A.optional(base_factor(-1, 1, falsy_is_zero=True)), None, "in [-1, 1]"),
+        Arg("contrast_factor", A.optional(base_factor(0, 1)), None, "in [0, 1]"),
+        Arg("saturation_factor", A.optional(base_factor(-1, 1)), None, "in [-1, 1]"),
+        Arg("hue_factor", A.optional(base_factor(0, 1)), None, "in [0, 1]"),
+        _seed_arg(),
+        _DATA_FORMAT,
+    )
+
+    def configure(self) -> None:
+        if self.brightness_factor is not None or self.saturation_factor is not None:
+            try:
+                value_range(self.value_range)
+            except ArgError as err:
+                raise ArgError(f"value_range: {err.message}", argument="value_range") from None
+
+
+def _mixed_factor(value: Any) -> tuple[Any, Any]:
+    """AugMix/RandAugment check ``factor`` in [0, 1], then hand the sorted pair to their sub-layers:
+    RandomShear wants both ends in [0, 1] and RandomPosterization int(8 * upper) bits."""
+    lower, upper = base_factor(0, 1)(value)
+    if fails(lambda: lower > 1 or lower < 0 or upper > 1 or upper < 0):
+        raise ArgError(
+            f"both ends of the factor range must be in [0, 1] (RandomShear), got {A.describe(value)}"
+        )
+    try:
+        int(8 * upper)
+    except (ValueError, OverflowError):
+        raise ArgError(f"int(8 * {upper}) bits for RandomPosterization is not a number") from None
+    return lower, upper
+
+
+def _pipeline_arguments(*own: Arg, factor_default: float) -> tuple[Arg, ...]:
+    return image_arguments(
+        Arg("value_range", value_range, (0, 255), _RANGE_DOC + ": a list of two numbers"),
+        *own,
+        Arg("factor", _mixed_factor, factor_default, "strength: a number or [low, high] in [0, 1]"),
+        Arg("interpolation", A.one_of(*INTERPOLATIONS), "bilinear", "exact case"),
+        _seed_arg(),
+        _DATA_FORMAT,
+    )
+
+
+@register
+class AugMix(ImageAugmentation):
+    """Mixes ``num_chains`` chains of ``chain_depth`` random operations (not checked by Keras)."""
+
+    arguments = _pipeline_arguments(
+        Arg("num_chains", A.anything, 3, "not checked by Keras"),
+        Arg("chain_depth", A.anything, 3, "not checked by Keras"),
+        Arg("alpha", A.anything, 1.0, "not checked by Keras"),
+        Arg("all_ops", A.anything, True, "only tested for truth"),
+        factor_default=0.3,
+    )
+
+
+@register
+class RandAugment(ImageAugmentation):
+    """Applies ``num_ops`` random operations (not checked by Keras) of strength ``factor``."""
+
+    arguments = _pipeline_arguments(Arg("num_ops", A.anything, 2, "not checked by Keras"), factor_default=0.5)

@@ -1,0 +1,319 @@
+"""Execute the graph with the layers' NumPy kernels and check each call against the prediction.
+
+The plan comes first: the graph is built again with every unknown size filled in (the batch
+from ``--batch`` or the input files, other unknown sizes from ``--unknown-size``), so each call
+has an exact predicted shape. From that plan the peak memory is estimated (weights of the layer
+running, weights kept for shared layers, live activations) and the run is refused when it
+exceeds the limit. Then calls run in order; an activation is freed as soon as its last consumer
+has run, and a layer's weights live only while it runs unless a later call shares them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import SpecError
+from ..graph import Call, build_graph
+from ..infer import Analysis, analyze
+from ..layers.base import Layer, Shape, Weight, fmt_shape
+from ..layers.input_layer import InputLayer
+from .initializers import initialize
+from .weights_io import OutputWriter, WeightStore
+
+FLOAT_DTYPES = {"float16", "bfloat16", "float32", "float64"}
+
+
+class RunRefused(Exception):
+    """The run cannot start (memory limit, bad input or weight files); exit status 2."""
+
+
+@dataclass
+class RunOptions:
+    batch: int = 1
+    seed: int = 0
+    unknown_size: int = 8
+    max_memory: int = 8 * 1024**3
+    weights: Path | None = None
+    inputs: dict[str | None, Path] = field(default_factory=dict)
+    save_outputs: Path | None = None
+
+
+@dataclass
+class CallOutcome:
+    """What running one call gave: its shapes, whether they equal the prediction, its time."""
+
+    run_shapes: list[Shape] | None = None
+    ok: bool | None = None
+    ms: float = 0.0
+    note: str | None = None  # "static only" (no kernel) or the kernel's error
+
+
+@dataclass
+class RunReport:
+    outcomes: dict[int, CallOutcome]  # id(call of the analysed graph) -> outcome
+    predicted: dict[int, list[Shape]]  # id(call) -> exact predicted shapes, sizes filled in
+    peak_bytes: int
+    batch: int
+
+    @property
+    def failures(self) -> list[int]:
+        return [k for k, o in self.outcomes.items() if o.ok is False]
+
+
+# ------------------------------------------------------------------------------------ plan
+def _input_arrays(analysis: Analysis, options: RunOptions) -> dict[str, np.ndarray]:
+    """Arrays from --input files, keyed by input name, checked against the declared shapes."""
+    names = [c.layer.name for c in analysis.graph.inputs]
+    arrays: dict[str, np.ndarray] = {}
+    for key, path in options.inputs.items():
+        name = key if key is not None else (names[0] if len(names) == 1 else None)
+        if name is None:
+            raise RunRefused(f"the model has inputs {', '.join(names)}: write --input NAME=FILE.npy")
+        if name not in names:
+            raise RunRefused(f"--input {name}=...: the model has no input '{name}' (inputs: {', '.join(names)})")
+        try:
+            array = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as err:
+            raise RunRefused(f"--input {path}: cannot read a .npy array ({err})") from None
+        call = next(c for c in analysis.graph.inputs if c.layer.name == name)
+        declared = call.layer.compute_output_shape()
+        if array.ndim != len(declared) or any(d is not None and d != a for d, a in zip(declared, array.shape)):
+            raise RunRefused(f"--input {path}: shape {array.shape} does not fit input '{name}' {fmt_shape(declared)}")
+        arrays[name] = array
+    return arrays
+
+
+def _concrete_analysis(analysis: Analysis, options: RunOptions, arrays: dict[str, np.ndarray]) -> Analysis:
+    """The same spec with every unknown size filled in, analysed again from scratch."""
+    assert analysis.graph.spec is not None
+    graph = build_graph(analysis.graph.spec)
+    for call in graph.inputs:
+        layer = call.layer
+        assert isinstance(layer, InputLayer)
+        if layer.name in arrays:
+            layer.batch_shape = tuple(arrays[layer.name].shape)
+        else:
+            shape = list(layer.batch_shape)
+            if shape and shape[0] is None:
+                shape[0] = options.batch
+            layer.batch_shape = tuple(options.unknown_size if d is None else d for d in shape)
+    try:
+        return analyze(graph)
+    except SpecError as err:
+        raise RunRefused(f"with the sizes filled in for the run, the spec no longer fits: {err}") from None
+
+
+def _model_calls(analysis: Analysis) -> list[Call]:
+    if analysis.graph.sequential:
+        return list(analysis.graph.calls)
+    return [c for c in analysis.graph.calls if id(c) in analysis.call_depth]
+
+
+def _nbytes(shape: Shape, dtype: str = "float32") -> int:
+    return int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+
+
+def estimate_peak(analysis: Analysis, calls: list[Call]) -> int:
+    """Peak bytes of the schedule: live activations, plus the weights of every layer from its
+    first call to its last (one call for a layer that is not shared)."""
+    consumers = _consumer_counts(calls)
+    last_call = {id(c.layer): c for c in calls}
+    live: dict[int, int] = {}
+    resident: dict[int, int] = {}
+    peak = 0
+    for call in calls:
+        out_bytes = sum(_nbytes(s) for s in analysis.shapes[id(call)].outputs)
+        resident.setdefault(id(call.layer), sum(w.nbytes for w in call.layer.layer_weights))
+        peak = max(peak, sum(live.values()) + out_bytes + sum(resident.values()))
+        if last_call[id(call.layer)] is call:
+            del resident[id(call.layer)]
+        if consumers[id(call)]:
+            live[id(call)] = out_bytes
+        for ref in call.inputs:
+            consumers[id(ref.call)] -= 1
+            if consumers[id(ref.call)] == 0:
+                live.pop(id(ref.call), None)
+    return peak
+
+
+def _consumer_counts(calls: list[Call]) -> dict[int, int]:
+    counts = {id(c): 0 for c in calls}
+    for call in calls:
+        for ref in call.inputs:
+            counts[id(ref.call)] = counts.get(id(ref.call), 0) + 1
+    return counts
+
+
+# ------------------------------------------------------------------------------------ run
+class _Weights:
+    """Weights per layer, made (from the file or the initializers) just before the layer runs."""
+
+    def __init__(self, store: WeightStore | None, seed: int) -> None:
+        self.store = store
+        self.seed = seed
+        self.cache: dict[int, dict[str, np.ndarray]] = {}
+
+    def for_layer(self, layer: Layer, index: int) -> dict[str, np.ndarray]:
+        if id(layer) in self.cache:
+            return self.cache[id(layer)]
+        # one random stream per layer, so a layer's values do not depend on what ran before it
+        rng = np.random.default_rng([self.seed, index])
+        arrays = {}
+        for weight in layer.layer_weights:
+            if self.store is not None:
+                arrays[weight.path] = self.store.load(f"{layer.name}/{weight.path}", weight)
+            else:
+                arrays[weight.path] = initialize(weight.initializer, weight.shape, rng, _float(weight))
+        return arrays
+
+    def keep(self, layer: Layer, arrays: dict[str, np.ndarray]) -> None:
+        self.cache[id(layer)] = arrays
+
+    def drop(self, layer: Layer) -> None:
+        self.cache.pop(id(layer), None)
+
+
+def _float(weight: Weight) -> str:
+    return weight.dtype if weight.dtype in FLOAT_DTYPES and weight.dtype != "bfloat16" else "float32"
+
+
+def _random_input(layer: InputLayer, shape: Shape, bound: int | None, rng: np.random.Generator) -> np.ndarray:
+    dtype = layer.input_dtype
+    if dtype == "bool":
+        return rng.integers(0, 2, shape).astype(bool)
+    if dtype in FLOAT_DTYPES:
+        return rng.standard_normal(shape).astype("float32" if dtype == "bfloat16" else dtype)
+    if dtype == "string":
+        raise RunRefused(f"input '{layer.name}' holds strings: give it with --input")
+    return rng.integers(0, bound or 10, shape).astype(dtype)
+
+
+def run(analysis: Analysis, options: RunOptions, progress: Callable[[str], None] | None = None) -> RunReport:
+    arrays = _input_arrays(analysis, options)
+    concrete = _concrete_analysis(analysis, options, arrays)
+    calls = _model_calls(concrete)
+    peak = estimate_peak(concrete, calls)
+    if peak > options.max_memory:
+        raise RunRefused(
+            f"running this spec needs about {_readable(peak)} (weights of the running layer, shared "
+            f"weights and live activations at batch {options.batch}), over --max-memory "
+            f"{_readable(options.max_memory)}; lower --batch or raise --max-memory"
+        )
+    store = WeightStore.open(options.weights, concrete) if options.weights else None
+    writer = OutputWriter(options.save_outputs) if options.save_outputs else None
+    try:
+        outcomes = _execute(concrete, calls, arrays, options, store, writer, progress)
+    finally:
+        if writer:
+            writer.close()
+        if store:
+            store.close()
+    # map back to the calls of the graph the user's summary shows (same order, same spec)
+    by_position = {id(c): i for i, c in enumerate(concrete.graph.calls)}
+    original = analysis.graph.calls
+    return RunReport(
+        {id(original[by_position[k]]): v for k, v in outcomes.items()},
+        {id(original[i]): concrete.shapes[id(c)].outputs for i, c in enumerate(concrete.graph.calls)},
+        peak,
+        options.batch,
+    )
+
+
+def _execute(
+    concrete: Analysis,
+    calls: list[Call],
+    arrays: dict[str, np.ndarray],
+    options: RunOptions,
+    store: WeightStore | None,
+    writer: OutputWriter | None,
+    progress: Callable[[str], None] | None,
+) -> dict[int, CallOutcome]:
+    rng = np.random.default_rng(options.seed)
+    consumers = _consumer_counts(calls)
+    last_call = {id(c.layer): c for c in calls}
+    layer_index = {id(layer): i for i, layer in enumerate(concrete.layers)}
+    weights = _Weights(store, options.seed)
+    values: dict[int, list[np.ndarray]] = {}
+    outcomes: dict[int, CallOutcome] = {}
+    for call in calls:
+        layer = call.layer
+        predicted = concrete.shapes[id(call)].outputs
+        outcome = CallOutcome()
+        started = time.perf_counter()
+        if isinstance(layer, InputLayer):
+            bound = _bound_for(call, calls)
+            data = arrays.get(layer.name)
+            outs = [data if data is not None else _random_input(layer, predicted[0], bound, rng)]
+        else:
+            inputs = [a for ref in call.inputs for a in _select(values[id(ref.call)], ref.index)]
+            layer_weights = weights.for_layer(layer, layer_index.get(id(layer), 0))
+            outs = _call_kernel(layer, inputs, layer_weights, predicted, outcome, rng)
+            if last_call[id(layer)] is call:
+                weights.drop(layer)
+            else:
+                weights.keep(layer, layer_weights)
+        outcome.ms = (time.perf_counter() - started) * 1000
+        outcome.run_shapes = [tuple(int(d) for d in o.shape) for o in outs]
+        if outcome.note is None or outcome.note.startswith("kernel"):
+            outcome.ok = outcome.run_shapes == [tuple(p) for p in predicted]
+        if writer:
+            writer.add(call, outs)
+        if consumers[id(call)]:
+            values[id(call)] = outs
+        outcomes[id(call)] = outcome
+        for ref in call.inputs:
+            consumers[id(ref.call)] -= 1
+            if consumers[id(ref.call)] == 0:
+                del values[id(ref.call)]
+        if progress:
+            progress(layer.name)
+    return outcomes
+
+
+def _select(outputs: list[np.ndarray], index: int | None) -> list[np.ndarray]:
+    return outputs if index is None else [outputs[index]]
+
+
+def _bound_for(input_call: Call, calls: list[Call]) -> int | None:
+    bounds = [
+        b
+        for c in calls
+        if any(ref.call is input_call for ref in c.inputs)
+        for b in [c.layer.integer_input_bound()]
+        if b is not None
+    ]
+    return min(bounds) if bounds else None
+
+
+def _call_kernel(
+    layer: Layer,
+    inputs: list[np.ndarray],
+    weights: dict[str, np.ndarray],
+    predicted: list[Shape],
+    outcome: CallOutcome,
+    rng: np.random.Generator,
+) -> list[np.ndarray]:
+    if not layer.has_kernel():
+        # Checked statically only (custom layers): later layers run on data of the predicted shape.
+        outcome.note = "static only: no kernel"
+        return [rng.standard_normal(shape).astype("float32") for shape in predicted]
+    try:
+        out = layer.forward(inputs if layer.takes_list else inputs[0], weights)
+    except Exception as err:  # noqa: BLE001 - a failing kernel is reported, and the run goes on
+        outcome.note = f"kernel failed: {type(err).__name__}: {err}"
+        return [rng.standard_normal(shape).astype("float32") for shape in predicted]
+    return list(out) if isinstance(out, (list, tuple)) else [out]
+
+
+def _readable(nbytes: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if nbytes < 1024:
+            return f"{nbytes:.1f} {unit}"
+        nbytes /= 1024
+    return f"{nbytes:.1f} PiB"
