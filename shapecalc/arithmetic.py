@@ -2,9 +2,10 @@
 
 Pure functions of integers, after keras/src/ops/operation_utils.py and
 keras/src/backend/common/backend_utils.py. Each ``*_rule`` returns the output length and the
-formula with the numbers substituted, so errors and explanations show their working;
-``*_length`` returns the length alone and raises :class:`ShapeError` where Keras refuses.
-An unknown length (None) stays unknown and never raises.
+formula with the numbers substituted, so errors and explanations show their working, and
+raises :class:`ShapeError` where Keras refuses; ``*_length`` returns the length alone.
+An unknown length (None) stays unknown and never raises. Only valid padding can refuse an
+axis (an output <= 0); same padding of a 0-long axis gives 0, as in Keras.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ def conv_rule(length: Length, kernel: int, stride: int, dilation: int, padding: 
         if length is None:
             return None, f"floor((None - {dilation}*({kernel}-1) - 1)/{stride}) + 1 = None"
         out = (length - dilation * (kernel - 1) - 1) // stride + 1
-        return out, f"floor(({length} - {dilation}*({kernel}-1) - 1)/{stride}) + 1 = {out}"
+        formula = f"floor(({length} - {dilation}*({kernel}-1) - 1)/{stride}) + 1 = {out}"
+        if out <= 0:
+            raise ShapeError(f"valid padding needs input >= dilated kernel: {formula}")
+        return out, formula
     # "same" and "causal" pad so that the kernel and dilation do not matter.
     if length is None:
         return None, f"floor((None - 1)/{stride}) + 1 = None"
@@ -28,10 +32,7 @@ def conv_rule(length: Length, kernel: int, stride: int, dilation: int, padding: 
 
 
 def conv_length(length: Length, kernel: int, stride: int, dilation: int, padding: str) -> Length:
-    out, formula = conv_rule(length, kernel, stride, dilation, padding)
-    if out is not None and out <= 0:
-        raise ShapeError(f"valid padding needs input >= dilated kernel: {formula}")
-    return out
+    return conv_rule(length, kernel, stride, dilation, padding)[0]
 
 
 def pool_rule(length: Length, pool: int, stride: int, padding: str) -> tuple[Length, str]:
@@ -39,7 +40,10 @@ def pool_rule(length: Length, pool: int, stride: int, padding: str) -> tuple[Len
         if length is None:
             return None, f"floor((None - {pool})/{stride}) + 1 = None"
         out = (length - pool) // stride + 1
-        return out, f"floor(({length} - {pool})/{stride}) + 1 = {out}"
+        formula = f"floor(({length} - {pool})/{stride}) + 1 = {out}"
+        if out <= 0:
+            raise ShapeError(f"valid pooling needs input >= pool size: {formula}")
+        return out, formula
     if length is None:
         return None, f"floor((None - 1)/{stride}) + 1 = None"
     out = (length - 1) // stride + 1
@@ -47,10 +51,7 @@ def pool_rule(length: Length, pool: int, stride: int, padding: str) -> tuple[Len
 
 
 def pool_length(length: Length, pool: int, stride: int, padding: str) -> Length:
-    out, formula = pool_rule(length, pool, stride, padding)
-    if out is not None and out <= 0:
-        raise ShapeError(f"valid pooling needs input >= pool size: {formula}")
-    return out
+    return pool_rule(length, pool, stride, padding)[0]
 
 
 def conv_transpose_rule(
@@ -71,13 +72,13 @@ def conv_transpose_rule(
     else:
         formula = f"({size}-1)*{stride} + {dilated} mod 2 + {output_padding}"
         out = None if length is None else (length - 1) * stride + dilated % 2 + output_padding
-    return out, f"{formula} = {'None' if out is None else out}"
+    formula = f"{formula} = {'None' if out is None else out}"
+    if out is not None and out < 0:
+        raise ShapeError(f"transposed convolution output length would be negative: {formula}")
+    return out, formula
 
 
 def conv_transpose_length(
     length: Length, kernel: int, stride: int, dilation: int, padding: str, output_padding: int | None
 ) -> Length:
-    out, formula = conv_transpose_rule(length, kernel, stride, dilation, padding, output_padding)
-    if out is not None and out <= 0:
-        raise ShapeError(f"transposed convolution output would be empty: {formula}")
-    return out
+    return conv_transpose_rule(length, kernel, stride, dilation, padding, output_padding)[0]

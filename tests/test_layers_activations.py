@@ -211,7 +211,7 @@ def test_prelu_arguments(args: dict[str, Any]) -> None:
     assert_same_as_keras("PReLU", args, [(None, 4, 3)])
 
 
-@settings(max_examples=150, deadline=None, derandomize=True)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(
     type_name=st.sampled_from(["ReLU", "LeakyReLU", "ELU", "Softmax", "Masking", "Identity", "Activation"]),
     value=st.sampled_from([None, 0, 1, 0.5, -1, -0.5, 6, True, "x", [1], NAN]),
@@ -233,7 +233,7 @@ def test_activation_property(type_name: str, value: Any, shape: tuple) -> None:
     assert_same_as_keras(type_name, args, [shape])
 
 
-@settings(max_examples=150, deadline=None, derandomize=True)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(
     shared=st.one_of(
         st.none(),

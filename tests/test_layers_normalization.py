@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from layer_check import assert_same_as_keras
+from model_check import assert_model_same_as_keras
 from oracle import keras
 
 from shapecalc.layers import create_layer
@@ -371,7 +372,7 @@ def test_unitnorm_arguments(args: dict[str, Any]) -> None:
 DIMS = st.sampled_from([None, 1, 2, 3, 4, 8, 0])
 
 
-@settings(max_examples=150, deadline=None, derandomize=True)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(
     axis=st.one_of(st.integers(-5, 4), st.sampled_from(["1", 1.5, None, True])),
     center=st.booleans(),
@@ -387,7 +388,7 @@ def test_batchnorm_property(
     assert_same_as_keras("BatchNormalization", args, [shape])
 
 
-@settings(max_examples=150, deadline=None, derandomize=True)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(
     type_name=st.sampled_from(["LayerNormalization", "RMSNormalization", "UnitNormalization"]),
     axis=st.one_of(st.integers(-5, 4), st.lists(st.integers(-5, 4), min_size=0, max_size=3)),
@@ -404,7 +405,7 @@ def test_layernorm_family_property(
     assert_same_as_keras(type_name, args, [shape])
 
 
-@settings(max_examples=150, deadline=None, derandomize=True)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(
     groups=st.sampled_from([-1, 1, 2, 3, 4, 8, 32, 0, -2]),
     axis=st.integers(-4, 3),
@@ -415,3 +416,79 @@ def test_layernorm_family_property(
 def test_groupnorm_property(groups: int, axis: int, center: bool, scale: bool, shape: tuple) -> None:
     args = {"groups": groups, "axis": axis, "center": center, "scale": scale}
     assert_same_as_keras("GroupNormalization", args, [shape])
+
+
+# ----------------------------------------------------------------------------- dtypes and whole models
+@pytest.mark.parametrize("dtype", [None, "float16", "mixed_float16", "bfloat16", "mixed_bfloat16", "float64"])
+@pytest.mark.parametrize(
+    "type_name, args",
+    [
+        ("BatchNormalization", {"renorm": True}),
+        ("LayerNormalization", {}),
+        ("GroupNormalization", {"groups": 1}),
+        ("RMSNormalization", {}),
+        ("PReLU", {}),
+        ("Normalization", {}),
+    ],
+)
+def test_weight_dtypes(type_name: str, args: dict[str, Any], dtype: str | None) -> None:
+    # The oracle compares shapes only; the summary's byte sizes also need each variable's dtype.
+    full = {**args, "dtype": dtype} if dtype else dict(args)
+    keras.backend.clear_session()
+    real = getattr(keras.layers, type_name)(**full)
+    real.build((None, 4))
+    layer = create_layer(type_name, full, Namer())
+    layer.infer((None, 4))
+    assert [(w.path, w.dtype) for w in layer.layer_weights] == [(w.name, w.dtype) for w in real.weights]
+
+
+MODELS = [
+    {
+        "input": [32, 32, 3],
+        "layers": [
+            {"Rescaling": {"scale": 0.00392156862745098}},
+            {"Resizing": {"height": 16, "width": 16}},
+            {"CenterCrop": {"height": 12, "width": 12}},
+            {"Normalization": {}},
+            {"Conv2D": {"filters": 8, "kernel_size": 3}},
+            {"BatchNormalization": {"renorm": True}},
+            {"PReLU": {"shared_axes": [1, 2]}},
+            {"GroupNormalization": {"groups": 4}},
+            {"Flatten": {}},
+            {"Dense": {"units": 10}},
+            {"Softmax": {}},
+        ],
+    },
+    {
+        "input": [None, 16],
+        "layers": [
+            {"Masking": {}},
+            {"LayerNormalization": {}},
+            {"RMSNormalization": {}},
+            {"UnitNormalization": {}},
+            {"Identity": {}},
+            {"Activation": {"activation": "relu"}},
+            {"LeakyReLU": {"alpha": 0.1}},
+            {"ELU": {}},
+            {"ReLU": {"max_value": 6}},
+            {"BatchNormalization": {"trainable": False}},
+            {"Normalization": {"axis": None}},
+            {"Normalization": {"mean": 0.5, "variance": 2}},
+        ],
+    },
+    {
+        "inputs": {"a": [8], "b": [8]},
+        "layers": [
+            {"BatchNormalization": {"name": "bn", "inputs": "a"}},
+            {"Reuse": {"layer": "bn", "inputs": "b", "name": "bn_b"}},
+            {"Add": {"inputs": ["bn", "bn_b"]}},
+        ],
+    },
+    {"input": [8], "layers": [{"BatchNormalization": {"synchronized": True}}]},
+    {"input": [8], "layers": [{"GroupNormalization": {}}]},
+]
+
+
+@pytest.mark.parametrize("spec", MODELS)
+def test_models(spec: dict[str, Any]) -> None:
+    assert_model_same_as_keras(spec)

@@ -163,7 +163,7 @@ def test_normalization_count_is_int32() -> None:
     )
 
 
-@settings(max_examples=200, deadline=None, derandomize=True)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(
     axis=st.one_of(st.none(), st.integers(-4, 3), st.lists(st.integers(-4, 3), min_size=0, max_size=3)),
     mean_shape=st.one_of(st.none(), st.lists(st.sampled_from([1, 2, 3]), min_size=0, max_size=3)),
@@ -272,7 +272,7 @@ def test_image_arguments(type_name: str, args: dict[str, Any]) -> None:
     assert_same_as_keras(type_name, full, [(None, 8, 8, 3)])
 
 
-@settings(max_examples=200, deadline=None, derandomize=True)
+@settings(max_examples=300, deadline=None, derandomize=True)
 @given(
     type_name=st.sampled_from(["Resizing", "CenterCrop"]),
     height=st.sampled_from([1, 4, 16, 0, None, -2]),

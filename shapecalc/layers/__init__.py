@@ -9,6 +9,7 @@ from . import (  # noqa: F401 - importing a family registers its layers
     conv_lstm,
     convolutional,
     core,
+    core_extra,
     einsum,
     input_layer,
     merging,

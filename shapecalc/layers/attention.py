@@ -1,7 +1,7 @@
-"""Attention layers: MultiHeadAttention, GroupQueryAttention, Attention, AdditiveAttention.
+"""Attention layers: MultiHeadAttention, GroupedQueryAttention, Attention, AdditiveAttention.
 
 All four take several tensors. The spec gives them as a list; Keras calls MultiHeadAttention and
-GroupQueryAttention positionally, ``layer(query, value, key, query_mask, value_mask, key_mask,
+GroupedQueryAttention positionally, ``layer(query, value, key, query_mask, value_mask, key_mask,
 attention_mask)``, so 2 to 7 tensors are accepted (the masks only matter at run time), and
 Attention / AdditiveAttention on the list itself, of length 2 or 3.
 
@@ -286,15 +286,16 @@ class MultiHeadAttention(_BuiltOnce):
         return query
 
 
-# ----------------------------------------------------------------------------- GroupQueryAttention
+# ----------------------------------------------------------------------------- GroupedQueryAttention
 _GQA_QUERY = parse_equation("bqm,muh->bquh")
 _GQA_KEY = parse_equation("bkm,mvh->bkvh")
 _GQA_OUTPUT = parse_equation("bquh,uhm->bqm")
 
 
 @register
-class GroupQueryAttention(_BuiltOnce):
-    """keras.layers.GroupQueryAttention (class GroupedQueryAttention): output = query shape.
+class GroupedQueryAttention(_BuiltOnce):
+    """Output = query shape. keras.layers exports this class as GroupQueryAttention only (an alias
+    here, see aliases.py); Keras names and summarises it by the class name.
 
     Weights: query (D, Hq, h), key and value (D, Hkv, h), [gate (D, Hq, h)], attention_output
     (Hq, h, D); biases (Hq, h), (Hkv, h), (D,). The query's last size must equal the value's.

@@ -36,19 +36,8 @@ def with_channels(
     return (input_shape[0], channels, *spatial)
 
 
-def conv_output_length(
-    length: int | None, kernel: int, stride: int, dilation: int, padding: str
-) -> tuple[int | None, str]:
-    """One spatial length of a convolution, with its formula.
-
-    Only valid padding can empty an axis: Keras's compute_conv_output_shape refuses a known
-    result <= 0 there, while same/causal padding of a 0-long axis gives 0 without complaint
-    (which is why arithmetic.conv_length, which also refuses that, is not used).
-    """
-    out, formula = conv_rule(length, kernel, stride, dilation, padding)
-    if padding == "valid" and out is not None and out <= 0:
-        raise ShapeError(f"valid padding needs input >= dilated kernel: {formula}")
-    return out, formula
+# One spatial length of a convolution, with its formula (raises where Keras refuses).
+conv_output_length = conv_rule
 
 
 def check_strides_dilation(strides: tuple[int, ...], dilation_rate: tuple[int, ...]) -> None:
@@ -260,9 +249,6 @@ class ConvTranspose(SpatialConv):
                 self.padding,
                 extra,
             )
-            # Keras accepts an empty (0-long) result and fails only on a negative one.
-            if out is not None and out < 0:
-                raise ShapeError(f"transposed convolution output length would be negative: {formula}")
             rules.append((axis, out, formula))
         return rules
 

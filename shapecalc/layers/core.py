@@ -129,3 +129,18 @@ class Embedding(Layer):
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return (*input_shape, self.output_dim)
+
+    def integer_input_bound(self) -> int:
+        return self.input_dim
+
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        table = weights["embeddings"]
+        if self.lora_rank is not None:
+            # Keras's build calls enable_lora(rank) without lora_alpha, which resets alpha to the
+            # rank: the LoRA scale alpha/rank is 1 whatever lora_alpha the constructor received.
+            table = table + weights["lora_embeddings_a"] @ weights["lora_embeddings_b"]
+        ids = np.asarray(inputs)
+        if ids.dtype not in (np.int32, np.int64):
+            ids = ids.astype(np.int32)  # as Keras: floats are truncated toward zero
+        # np.take, as Keras's numpy backend: negative ids count from the end, too large ones raise.
+        return np.take(table, ids, axis=0).astype(np.float32, copy=False)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from ..arithmetic import pool_rule
-from ..errors import ArgError, ShapeError
+from ..errors import ArgError
 from . import args as A
 from .base import REQUIRED, Arg, Layer, Shape, require_rank
 from .convolutional import WINDOW_DOC, spatial_axes, with_channels
@@ -51,10 +51,6 @@ class Pooling(Layer):
         rules = []
         for i, axis in enumerate(spatial_axes(self.rank, self.data_format)):
             out, formula = pool_rule(input_shape[axis], self.pool_size[i], self.strides[i], self.padding)
-            # Same padding of a 0-long axis gives 0 in Keras, so only valid padding is checked
-            # (arithmetic.pool_length would refuse both).
-            if self.padding == "valid" and out is not None and out <= 0:
-                raise ShapeError(f"valid pooling needs input >= pool size: {formula}")
             rules.append((axis, out, formula))
         return rules
 

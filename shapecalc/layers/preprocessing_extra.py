@@ -122,7 +122,10 @@ class Discretization(Layer):
         Arg("sparse", A.anything, False, "refused on the numpy backend"),
     )
     # Keras's __init__ takes only name and dtype besides its own arguments.
-    excluded_base_arguments = frozenset({"trainable", "autocast", "activity_regularizer", "input_shape", "input_dim"})
+    trainable = True
+    excluded_base_arguments = frozenset(
+        {"trainable", "autocast", "activity_regularizer", "input_shape", "input_dim"}
+    )
 
     def configure(self) -> None:
         if self.sparse:
@@ -248,16 +251,18 @@ class MelSpectrogram(Layer):
 # ----------------------------------------------------------------------------- STFTSpectrogram
 # scipy.signal.get_window names that need no parameter (scipy 1.17), as Keras checks them;
 # each may end in _periodic or _symmetric.
-SCIPY_WINDOWS = frozenset(
+_WINDOW_NAMES = (
     "bart barthann bartlett bkh black blackharr blackman blackmanharris blk bman bmn bohman box "
     "boxcar brt brthan bth cosine exponential flat flattop flt halfcosine ham hamm hamming han hann "
     "lanczos nut nutl nuttall ones par parz parzen poisson rect rectangular sinc taylor taylorwin "
-    "tri triang triangle tuk tukey".split()
+    "tri triang triangle tuk tukey"
 )
-SCIPY_PARAMETRIC_WINDOWS = frozenset(
+_PARAMETRIC_WINDOW_NAMES = (
     "chebwin cheb dpss gaussian gauss gss kaiser ksr ggs kbd general_cosine general_gaussian "
-    "general_gauss general_hamming kaiser_bessel_derived".split()
+    "general_gauss general_hamming kaiser_bessel_derived"
 )
+SCIPY_WINDOWS = frozenset(_WINDOW_NAMES.split())
+SCIPY_PARAMETRIC_WINDOWS = frozenset(_PARAMETRIC_WINDOW_NAMES.split())
 STFT_MODES = ("log", "magnitude", "psd", "real", "imag", "angle", "stft")
 
 
@@ -300,7 +305,9 @@ def _window(value: Any) -> Any:
     if isinstance(value, str):
         base = _window_name(value)
         if base in SCIPY_PARAMETRIC_WINDOWS or base.replace(" ", "_") in SCIPY_PARAMETRIC_WINDOWS:
-            raise ArgError(f"window '{base}' needs parameters, which Keras cannot pass (give the values as a list)")
+            raise ArgError(
+                f"window '{base}' needs parameters, which Keras cannot pass (give the values as a list)"
+            )
         if base not in SCIPY_WINDOWS:
             raise ArgError(f"unknown scipy window '{value}'" + A.did_you_mean(base, SCIPY_WINDOWS))
         return value
@@ -348,12 +355,14 @@ class STFTSpectrogram(Layer):
             )
         if isinstance(self.window, list) and len(self.window) != self.frame_length:
             raise ArgError(
-                f"a window given as numbers needs frame_length = {self.frame_length} of them, got {len(self.window)}",
+                f"a window given as numbers needs frame_length = {self.frame_length} of them, "
+                f"got {len(self.window)}",
                 argument="window",
             )
         if isinstance(self.window, str) and not isinstance(self.periodic, bool):
             raise ArgError(
-                f"with a named window, periodic must be true or false (scipy), got {A.describe(self.periodic)}",
+                "with a named window, periodic must be true or false (scipy), got "
+                + A.describe(self.periodic),
                 argument="periodic",
             )
         self.stride = self.frame_step or self.frame_length // 2

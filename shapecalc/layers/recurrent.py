@@ -9,10 +9,14 @@ state size. Anything that has a state size can be a cell, recurrent layers inclu
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
+import numpy as np
+
 from ..errors import ArgError, ShapeError
+from ..kernels.activations import activation
+from ..kernels.recurrent import run_over_time, sub_weights
 from . import args as A
 from .base import REQUIRED, Arg, Layer, OutputShape, Shape, Weight, fmt_shape, require_known, require_rank
 from .registry import register
@@ -173,10 +177,45 @@ class _Cell(Layer):
         bias = "" if not self.use_bias else f" + bias {fmt_shape(self.bias_shape())}"
         return [f"kernel ({f}, {g}*{u}) + recurrent_kernel ({u}, {g}*{u}){bias}"]
 
+    # ------------------------------------------------------------- kernel (see kernels/recurrent.py)
+    def input_bias(self, weights: Mapping[str, np.ndarray]) -> np.ndarray | None:
+        return weights["bias"] if self.use_bias else None
+
+    def project(self, x: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The input part of every gate, for all time steps at once: x @ kernel (+ input bias)."""
+        z = x @ weights["kernel"]
+        bias = self.input_bias(weights)
+        return z if bias is None else z + bias
+
+    def zero_states(self, projected: np.ndarray) -> list[np.ndarray]:
+        count = len(self.state_size) if isinstance(self.state_size, list) else 1
+        return [np.zeros((projected.shape[0], self.units), projected.dtype) for _ in range(count)]
+
+    def step(
+        self, projected: np.ndarray, states: Sequence[np.ndarray], weights: Mapping[str, np.ndarray]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        raise NotImplementedError
+
+    def forward(self, inputs: Any, weights: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+        """One time step, as Keras's ``cell(x, states)``: ``inputs`` is x (B, F) (zero states) or
+        [x, *states]; returns [output, *new_states]."""
+        x, *states = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+        projected = self.project(x, weights)
+        output, new_states = self.step(projected, states or self.zero_states(projected), weights)
+        return [output, *new_states]
+
 
 @register
 class SimpleRNNCell(_Cell):
+    """h = activation(x @ kernel + bias + h_prev @ recurrent_kernel)."""
+
     arguments = _cell_arguments(gated=False)
+
+    def step(
+        self, projected: np.ndarray, states: Sequence[np.ndarray], weights: Mapping[str, np.ndarray]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        h = activation(self.activation)(projected + states[0] @ weights["recurrent_kernel"])
+        return h, [h]
 
 
 @register
@@ -191,6 +230,34 @@ class GRUCell(_Cell):
     def bias_shape(self) -> tuple[int, ...]:
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
 
+    def input_bias(self, weights: Mapping[str, np.ndarray]) -> np.ndarray | None:
+        if not self.use_bias:
+            return None
+        # reset_after: row 0 is the input bias, row 1 the recurrent bias
+        return weights["bias"][0] if self.reset_after else weights["bias"]
+
+    def step(
+        self, projected: np.ndarray, states: Sequence[np.ndarray], weights: Mapping[str, np.ndarray]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        u, h_prev, recurrent = self.units, states[0], weights["recurrent_kernel"]
+        x_z, x_r, x_h = np.split(projected, 3, axis=-1)
+        gate = activation(self.recurrent_activation)
+        if self.reset_after:
+            inner = h_prev @ recurrent
+            if self.use_bias:
+                inner = inner + weights["bias"][1]
+            r_z, r_r, r_h = np.split(inner, 3, axis=-1)
+            z, r = gate(x_z + r_z), gate(x_r + r_r)
+            # the reset gate scales the recurrent projection (bias included)
+            candidate = x_h + r * r_h
+        else:
+            r_z, r_r = np.split(h_prev @ recurrent[:, : 2 * u], 2, axis=-1)
+            z, r = gate(x_z + r_z), gate(x_r + r_r)
+            # the reset gate scales the previous state before its projection
+            candidate = x_h + (r * h_prev) @ recurrent[:, 2 * u :]
+        h = z * h_prev + (1 - z) * activation(self.activation)(candidate)
+        return h, [h]
+
 
 @register
 class LSTMCell(_Cell):
@@ -204,6 +271,16 @@ class LSTMCell(_Cell):
     @property
     def state_size(self) -> StateSize:
         return [self.units, self.units]
+
+    def step(
+        self, projected: np.ndarray, states: Sequence[np.ndarray], weights: Mapping[str, np.ndarray]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        h_prev, c_prev = states
+        i, f, c, o = np.split(projected + h_prev @ weights["recurrent_kernel"], 4, axis=-1)
+        gate, act = activation(self.recurrent_activation), activation(self.activation)
+        c_new = gate(f) * c_prev + gate(i) * act(c)
+        h = gate(o) * act(c_new)
+        return h, [h, c_new]
 
 
 @register

@@ -1,0 +1,132 @@
+"""ReversibleEmbedding (keras/src/layers/core/) and the SpectralNormalization wrapper
+(keras/src/layers/normalization/)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ArgError, ShapeError
+from . import args as A
+from .base import REQUIRED, Arg, Dim, Layer, OutputShape, Shape, Weight, fmt_shape
+from .core import Embedding
+from .registry import register
+
+
+@register
+class ReversibleEmbedding(Embedding):
+    """An Embedding that can also project back to the vocabulary (``reverse=True`` at call).
+
+    Called forwards, as a spec calls it: output input_shape + (output_dim,). With
+    ``tie_weights: false`` it owns a second matrix reverse_embeddings (output_dim, input_dim).
+    """
+
+    arguments = (
+        *Embedding.arguments[:2],
+        Arg("tie_weights", A.truthy, True, "false adds reverse_embeddings (output_dim, input_dim)"),
+        *Embedding.arguments[2:],
+        Arg("reverse_dtype", A.anything, None),
+        Arg("logit_soft_cap", A.anything, None),
+    )
+
+    def configure(self) -> None:
+        super().configure()
+        if self.lora_rank is not None and not self.tie_weights:
+            # Keras enables LoRA inside Embedding.build, which locks the layer's variables before
+            # ReversibleEmbedding adds reverse_embeddings: the build fails.
+            raise ArgError(
+                "LoRA (lora_rank) cannot be combined with tie_weights: false (Keras cannot add "
+                "reverse_embeddings once LoRA is enabled)",
+                argument="lora_rank",
+            )
+
+    def build(self, input_shape: Shape) -> list[Weight]:
+        weights = super().build(input_shape)
+        if not self.tie_weights:
+            shape = (self.output_dim, self.input_dim)
+            weights.append(self.weight("reverse_embeddings", shape, self.embeddings_initializer))
+        return weights
+
+
+# Keras's recurrent cells have a kernel but no compute_output_shape: the wrapper cannot call them.
+_CELLS = frozenset({"SimpleRNNCell", "LSTMCell", "GRUCell"})
+# Keras skips the wrapped layer's InputSpec. Only Dense's shape rule then accepts more (rank 1);
+# the convolutions' rules refuse a wrong rank themselves, so their check gives Keras's answer.
+_UNCHECKED = frozenset({"Dense"})
+
+
+def _power_iterations(value: Any) -> Any:
+    # Keras only tests `power_iterations <= 0`.
+    if value is None or isinstance(value, (str, list, dict)) or value <= 0:
+        raise ArgError(f"expected a number > 0, got {A.describe(value)}")
+    return value
+
+
+def _sub_weights(owner: Layer, weights: list[Weight]) -> list[Weight]:
+    return [Weight(f"{owner.name}/{w.path}", w.shape, w.trainable, w.initializer, w.dtype) for w in weights]
+
+
+@register
+class SpectralNormalization(Layer):
+    """Wraps a layer with a ``kernel`` (Dense, convolutions, EinsumDense) or ``embeddings``
+    (Embedding) and normalises it by its spectral norm.
+
+    Output: the wrapped layer's. Weights: the wrapped layer's, plus a non-trainable
+    vector_u (1, last axis of the kernel). Keras builds the wrapped layer directly on the
+    input shape, without its input checks (a Dense accepts a rank-1 input here).
+    """
+
+    arguments = (
+        Arg("layer", A.anything, REQUIRED, "a layer with a kernel or embeddings", nested_layer=True),
+        Arg("power_iterations", _power_iterations, 1),
+    )
+    layer: Layer
+
+    def configure(self) -> None:
+        if not isinstance(self.layer, Layer):
+            raise ArgError(f"layer must be a layer, got {A.describe(self.layer)}", argument="layer")
+        self._input_last: Dim | str = "unset"
+
+    def check_input(self, input_shape: Shape) -> None:
+        # After the first build Keras sets InputSpec(min_ndim=1, axes={-1: first last axis}).
+        if self._input_last == "unset":
+            return
+        if not input_shape:
+            raise ShapeError("expects input of rank >= 1, got rank 0: ()")
+        if input_shape[-1] is not None and input_shape[-1] != self._input_last:
+            raise ShapeError(
+                f"was first called with last axis {self._input_last}; got {fmt_shape(input_shape)}"
+            )
+
+    def _inner(self, input_shape: Shape) -> tuple[list[Weight], OutputShape]:
+        """Keras calls the wrapped layer's build() and compute_output_shape() directly."""
+        inner = self.layer
+        if inner.type_name() in _CELLS:
+            raise ShapeError(
+                f"{inner.type_name()} has no compute_output_shape in Keras; wrap a layer, not a cell"
+            )
+        if inner.type_name() not in _UNCHECKED:
+            inner.check_input(input_shape)
+        weights = inner.build(input_shape)
+        out = inner.compute_output_shape(input_shape)
+        if inner.built_weights is None:
+            inner.built_weights = weights
+        return weights, out
+
+    def build(self, input_shape: Shape) -> list[Weight]:
+        if not input_shape:
+            raise ShapeError("expects input of rank >= 1 (it reads the last axis), got rank 0: ()")
+        self._inner(input_shape)
+        inner_weights = self.layer.layer_weights
+        by_path = {w.path: w for w in inner_weights}
+        kernel = by_path.get("kernel") or by_path.get("embeddings")
+        if kernel is None:
+            raise ShapeError(
+                f"{self.layer.type_name()} has no 'kernel' nor 'embeddings' weight to normalise"
+            )
+        if self._input_last == "unset":
+            self._input_last = input_shape[-1]
+        vector_u = Weight("vector_u", (1, kernel.shape[-1]), False, "truncated_normal", kernel.dtype)
+        return [vector_u, *_sub_weights(self.layer, inner_weights)]
+
+    def compute_output_shape(self, input_shape: Shape) -> OutputShape:
+        return self._inner(input_shape)[1]

@@ -1,0 +1,112 @@
+"""--run end to end: outputs equal Keras's, refusals are clean, mismatches exit 3."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from run_check import assert_run_matches_keras
+from typer.testing import CliRunner
+
+from shapecalc.cli import app
+from shapecalc.layers.core import Dense
+
+runner = CliRunner()
+
+DENSE_SPEC = """
+inputs:
+  a: [6]
+  b: [6]
+layers:
+  - Dense: {name: shared, units: 5, activation: tanh, inputs: a}
+  - Reuse: {layer: shared, inputs: b, name: shared_b}
+  - Dense: {name: head, units: 3, activation: softmax, inputs: shared_b}
+outputs: [shared, head]
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "spec.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_dense_graph_with_a_shared_layer_equals_keras(tmp_path: Path) -> None:
+    path = write(tmp_path, DENSE_SPEC)
+    rng = np.random.default_rng(1)
+    inputs = {"a": rng.standard_normal((4, 6)).astype("float32"), "b": rng.standard_normal((4, 6)).astype("float32")}
+    report = assert_run_matches_keras(path, yaml.safe_load(DENSE_SPEC), inputs, tmp_path)
+    assert report["run"]["batch"] == 1  # the batch came from the input files, not --batch
+    assert {layer["name"]: layer["run_shape"] for layer in report["layers"]}["head"] == [4, 3]
+
+
+def run(tmp_path: Path, text: str, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, ["summary", str(write(tmp_path, text)), "--run", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_random_run_reports_every_layer(tmp_path: Path) -> None:
+    code, stdout, _ = run(tmp_path, DENSE_SPEC, "--format", "json", "--batch", "3")
+    assert code == 0
+    data = json.loads(stdout)
+    shapes = {layer["name"]: layer["run_shape"] for layer in data["layers"]}
+    assert shapes == {"a": [3, 6], "b": [3, 6], "shared": [3, 5], "head": [3, 3]}
+    assert all(layer["ok"] for layer in data["layers"])
+    assert all(layer["time_ms"] >= 0 for layer in data["layers"])
+
+
+def test_memory_limit_refuses_with_the_estimate(tmp_path: Path) -> None:
+    spec = "input: [4096]\nlayers:\n  - Dense: {units: 4096}\n  - Dense: {units: 4096}\n"
+    # the running layer's weights alone: (4096*4096 + 4096) floats * 4 bytes = 64.0 MiB
+    code, _, stderr = run(tmp_path, spec, "--max-memory", "32M")
+    assert code == 2
+    assert "needs about 64.0 MiB" in stderr
+    assert "over --max-memory 32.0 MiB" in stderr
+
+
+def test_weights_file_is_checked_before_running(tmp_path: Path) -> None:
+    weights = tmp_path / "w.npz"
+    np.savez(weights, **{"shared/kernel": np.zeros((6, 4), "float32"), "stray/kernel": np.zeros(1, "float32")})
+    code, _, stderr = run(tmp_path, DENSE_SPEC, "--weights", str(weights))
+    assert code == 2
+    assert "missing: shared/bias (5,)" in stderr
+    assert "missing: head/kernel (5, 3)" in stderr
+    assert "not a weight of this model: stray/kernel" in stderr
+    assert "wrong shape: shared/kernel is (6, 4), the model needs (6, 5)" in stderr
+
+
+def test_input_files_are_checked(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.npy"
+    np.save(bad, np.zeros((2, 7), "float32"))
+    code, _, stderr = run(tmp_path, DENSE_SPEC, "--input", f"a={bad}")
+    assert code == 2 and "does not fit input 'a' (None, 6)" in stderr
+    code, _, stderr = run(tmp_path, DENSE_SPEC, "--input", f"c={bad}")
+    assert code == 2 and "has no input 'c'" in stderr
+    code, _, stderr = run(tmp_path, DENSE_SPEC, "--input", str(bad))
+    assert code == 2 and "NAME=FILE.npy" in stderr
+
+
+def test_run_options_need_run(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["summary", str(write(tmp_path, DENSE_SPEC)), "--save-outputs", "x.npz"])
+    assert result.exit_code == 2
+
+
+def test_a_kernel_that_disagrees_exits_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(Dense, "forward", lambda self, x, w: np.zeros((x.shape[0], self.units + 1), "float32"))
+    code, stdout, _ = run(tmp_path, DENSE_SPEC, "--format", "json")
+    assert code == 3
+    data = json.loads(stdout)
+    assert [layer["ok"] for layer in data["layers"]] == [True, True, False, False]
+    assert data["run"]["mismatches"] == 3  # shared twice, head once
+
+
+def test_custom_layers_are_checked_statically_only(tmp_path: Path) -> None:
+    spec = Path(__file__).parent.parent / "specs" / "custom_layer.yaml"
+    result = runner.invoke(app, ["summary", str(spec), "--run", "--format", "json"])
+    assert result.exit_code == 0
+    data = {layer["name"]: layer for layer in json.loads(result.stdout)["layers"]}
+    assert data["my_layer"]["ok"] is None and data["my_layer"]["run_note"] == "static only: no kernel"
+    assert data["dense_1"]["ok"] is True  # runs on data of the predicted shape
