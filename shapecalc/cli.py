@@ -219,5 +219,21 @@ def layers(
         print_layer(console, cls)
 
 
+EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in shapecalc, not in the spec
+
+
 def main() -> None:
-    app()
+    try:
+        app(standalone_mode=True)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        raise SystemExit(130) from None
+    except Exception as err:  # noqa: BLE001 - a bug must still not dump a traceback on users
+        typer.echo(
+            f"shapecalc: internal error: {type(err).__name__}: {err}\n"
+            "This is a bug in shapecalc, not in your spec; please report it with the spec.",
+            err=True,
+        )
+        raise SystemExit(EXIT_INTERNAL) from None

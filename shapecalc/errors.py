@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 EXIT_OK = 0
 EXIT_SPEC = 1  # the spec is invalid: cannot parse, unknown layer or argument, bad value, bad shapes
@@ -10,9 +10,8 @@ EXIT_USAGE = 2  # the command line itself is wrong
 EXIT_RUN_MISMATCH = 3  # --run found a layer whose real output disagrees with the prediction
 
 
-@dataclass(frozen=True)
-class Location:
-    """A 1-based position in a spec file."""
+class Location(NamedTuple):
+    """A 1-based position in a spec file (a tuple: one is made for every value read)."""
 
     file: str
     line: int
@@ -47,6 +46,7 @@ class ArgError(ValueError):
         self.message = message
         self.argument = argument
         self.at_key = at_key  # point at the argument's name (unknown argument), not its value
+        self.layer_name: str | None = None  # set once the layer has its name
 
 
 class ShapeError(ValueError):

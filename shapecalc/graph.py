@@ -148,7 +148,9 @@ class _Builder:
         try:
             layer = create_layer(type_name, raw, self.namer, custom)
         except ArgError as err:
-            who = raw.get("name") if isinstance(raw.get("name"), str) else self.namer.peek(type_name)
+            cls = custom.get(type_name) or registry.lookup(type_name)
+            explicit = raw.get("name") if isinstance(raw.get("name"), str) else None
+            who = err.layer_name or explicit or self.namer.peek(cls.type_name() if cls else type_name)
             loc = entry.loc
             if err.argument:
                 node = entry.args.at(list(err.argument.split(".")))
@@ -252,18 +254,22 @@ def keras_functional_structure(graph: Graph) -> FunctionalStructure:
     finished: set[int] = set()
     post_order: list[Call] = []
     first_seen: dict[int, int] = {}
-
-    def visit(call: Call) -> None:
-        if id(call) in finished:
-            return
-        first_seen.setdefault(id(call.layer), len(first_seen))
-        for ref in call.inputs:  # references only point backwards, so there is no cycle
-            visit(ref.call)
-        finished.add(id(call))
-        post_order.append(call)
-
+    # Depth-first from each output, iteratively (a 10,000-layer chain is deeper than Python's
+    # recursion limit); a call is numbered when first entered, listed once all its inputs are.
     for ref in graph.outputs:
-        visit(ref.call)
+        stack: list[tuple[Call, int]] = [(ref.call, 0)]
+        while stack:
+            call, next_input = stack.pop()
+            if next_input == 0:
+                if id(call) in finished:
+                    continue
+                first_seen.setdefault(id(call.layer), len(first_seen))
+            if next_input < len(call.inputs):
+                stack.append((call, next_input + 1))
+                stack.append((call.inputs[next_input].call, 0))
+            else:
+                finished.add(id(call))
+                post_order.append(call)
 
     call_depth: dict[int, int] = {}
     layer_depth: dict[int, int] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from .errors import ShapeError, SpecError
@@ -26,11 +27,18 @@ class Analysis:
     layers: list[Layer]  # the model's layers in Keras's order (InputLayers included if functional)
     call_depth: dict[int, int]  # functional models: id(call) -> Keras node depth
 
+    @functools.cached_property
+    def _calls_by_layer(self) -> dict[int, list[Call]]:
+        calls: dict[int, list[Call]] = {}
+        for call in self.graph.calls:
+            calls.setdefault(id(call.layer), []).append(call)
+        return calls
+
     def calls_of(self, layer: Layer) -> list[Call]:
-        return [c for c in self.graph.calls if c.layer is layer]
+        return self._calls_by_layer[id(layer)]
 
     def first_call(self, layer: Layer) -> Call:
-        return next(c for c in self.graph.calls if c.layer is layer)
+        return self._calls_by_layer[id(layer)][0]
 
     @property
     def weights(self) -> list[Weight]:

@@ -89,6 +89,7 @@ def parse(text: str, name: str, json_format: bool = False) -> Node:
 
 # ------------------------------------------------------------------------------------------ YAML
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_STR_TAG = "tag:yaml.org,2002:str"
 
 
 class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
@@ -175,6 +176,8 @@ class _YamlConverter:
             return Node(self.mapping(node, depth), self.loc(node))
         if isinstance(node, yaml.SequenceNode):
             return Node([self.convert(item, depth + 1) for item in node.value], self.loc(node))
+        if node.tag == _STR_TAG:  # most scalars: skip the constructor machinery
+            return Node(node.value, self.loc(node))
         try:
             value = self.loader.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as err:

@@ -46,9 +46,17 @@ def keras_run(
         layer(call_args)  # builds the weights
     weights = _randomize(layer, np.random.default_rng(seed))
     kwargs = {"training": False} if "training" in layer.call_signature_parameters else {}
+    if getattr(layer, "stateful", False):
+        layer.reset_state()  # the build call above advanced the states
     out = layer(*inputs, **kwargs) if type_name in POSITIONAL_CALLS else layer(call_args, **kwargs)
-    outs = out if isinstance(out, (list, tuple)) else [out]
-    return [np.asarray(o) for o in outs], weights
+    return [np.asarray(o) for o in _flatten(out)], weights
+
+
+def _flatten(out: Any) -> list[Any]:
+    """Keras may nest outputs (stacked cells' states); shapecalc returns them flat."""
+    if isinstance(out, (list, tuple)):
+        return [leaf for item in out for leaf in _flatten(item)]
+    return [out]
 
 
 def assert_kernel_matches_keras(

@@ -99,7 +99,7 @@ def keras_layer_facts(
     try:
         layer = make_layer(type_name, args)
         inputs = [keras.Input(batch_shape=s, dtype=d) for s, d in zip(input_shapes, dtypes)]
-        if type_name in POSITIONAL_CALLS:
+        if type(layer).__name__ in POSITIONAL_CALLS:
             out = layer(*inputs)
         elif not (as_list or (as_list is None and len(inputs) > 1)):
             out = layer(inputs[0])

@@ -45,6 +45,7 @@ def case_id(case: Case) -> str:
 FACTORS = [
     0, 0.0, 0.5, 1, 1.5, -0.5, -1, -1.5, 8, 9, True, False, None, math.nan,
     [0.2, 0.8], [0.8, 0.2], [-0.5, 0.5], [-2, 0.5], [0.5, 3], [5, -5], [-5, 5], [1, 8], [0, 1],
+    [-1, 0.5], [0, 8], [8, 9], [-0.0, 1.0000001], 1.0000001, -1.0000001, -0.999,
     [0.1], [0.1, 0.2, 0.3], [], [0.1, "a"], ["a", 0.1], [None, 0.5], "0.5", {"a": 1},
 ]  # fmt: skip
 VALUE_RANGES = [
@@ -327,7 +328,11 @@ def random_augmentation(draw: st.DrawFn) -> Case:
             del args[arg]
     for arg, pool in {**pools, **COMMON}.items():
         if draw(st.integers(0, 2)) == 0:
-            args[arg] = draw(st.sampled_from(pool))
+            values = st.sampled_from(pool)
+            if pool is FACTORS:  # also any number near the bounds, alone or in pairs
+                number = st.floats(-2, 9, allow_nan=False)
+                values = values | number | st.lists(number, min_size=2, max_size=2)
+            args[arg] = draw(values)
     rank = draw(st.sampled_from([1, 2, 3, 3, 4, 4, 4, 5]))
     shape = tuple(draw(st.lists(st.sampled_from([None, 1, 3, 3, 4, 8]), min_size=rank, max_size=rank)))
     return name, args, shape
@@ -337,3 +342,81 @@ def random_augmentation(draw: st.DrawFn) -> Case:
 @given(random_augmentation())
 def test_random_augmentation(case: Case) -> None:
     assert_same_as_keras(*case)
+
+
+# ----------------------------------------------------------------------------- in a model
+SUBLAYER_CASES: list[tuple[str, dict[str, Any]]] = [
+    ("AugMix", {}),
+    ("AugMix", {"all_ops": False}),
+    ("AugMix", {"all_ops": 0, "seed": 3}),
+    ("AugMix", {"name": "aug"}),
+    ("RandAugment", {}),
+    ("RandAugment", {"name": "ra"}),
+    ("RandomColorJitter", {}),
+    ("RandomColorJitter", {"brightness_factor": 0.1, "hue_factor": 0.2}),
+    ("RandomColorJitter", {"contrast_factor": 0.1, "saturation_factor": 0.2, "name": "jitter"}),
+    ("RandomFlip", {}),
+]
+
+
+@pytest.mark.parametrize(("type_name", "args"), SUBLAYER_CASES)
+def test_sublayers_take_auto_names(type_name: str, args: dict[str, Any]) -> None:
+    """The layers Keras creates inside __init__ use up auto-names: the counters Keras advances."""
+    import keras
+    from keras.src.backend.common import global_state
+    from keras.src.utils.naming import to_snake_case
+
+    global COMPARISONS
+    COMPARISONS += 1
+    keras.backend.clear_session(free_memory=False)
+    getattr(keras.layers, type_name)(**args)
+    counters = dict(global_state.get_global_attribute("object_name_uids"))
+    counters.pop("seed_generator", None)
+    counters.pop(to_snake_case(type_name), None)
+    layer = create_layer(type_name, args, Namer())
+    inner = layer.auto_named_sublayers(name_given="name" in args)
+    assert {to_snake_case(t): inner.count(t) for t in inner} == counters
+
+
+def test_augmentation_model_summary_matches_keras() -> None:
+    """An augmentation front end in a Sequential model: names, shapes and summary text as Keras's."""
+    from model_check import assert_model_same_as_keras
+
+    global COMPARISONS
+    COMPARISONS += 1
+    spec = {
+        "input": [32, 32, 3],
+        "layers": [
+            {"RandomFlip": {"mode": "horizontal"}},
+            {"RandomRotation": {"factor": 0.1}},
+            {"RandomCrop": {"height": 28, "width": 24}},
+            {"RandomColorDegeneration": {"factor": 0.2}},
+            {"RandomGrayscale": {}},
+            {"RandomFlip": {}},
+            {"Conv2D": {"filters": 4, "kernel_size": 3}},
+            {"AdaptiveAveragePooling2D": {"output_size": [2, 3]}},
+        ],
+    }
+    assert_model_same_as_keras(spec)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="needs the factory to call Layer.auto_named_sublayers after construction (see report)",
+)
+def test_sublayer_names_in_a_model() -> None:
+    """RandAugment creates a RandomColorDegeneration (and more): the model's own is then _1."""
+    from model_check import assert_model_same_as_keras
+
+    spec = {
+        "input": [32, 32, 3],
+        "layers": [
+            {"RandAugment": {}},
+            {"RandomColorDegeneration": {"factor": 0.2}},
+            {"AugMix": {"name": "mix"}},
+            {"RandomColorJitter": {"brightness_factor": 0.1}},
+            {"RandomBrightness": {"factor": 0.1}},
+            {"Solarization": {}},
+        ],
+    }
+    assert_model_same_as_keras(spec)

@@ -424,7 +424,7 @@ def random_conv(draw: st.DrawFn) -> Case:
     return type_name, args, [shape]
 
 
-@settings(max_examples=3000, deadline=None, derandomize=True)
+@settings(max_examples=1500, deadline=None, derandomize=True)
 @given(random_conv())
 def test_random_convolutions(case: Case) -> None:
     assert_same_as_keras(*case)

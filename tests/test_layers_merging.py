@@ -205,7 +205,7 @@ def _shape_lists(min_inputs: int, max_inputs: int) -> st.SearchStrategy[list[tup
     return st.lists(shape, min_size=min_inputs, max_size=max_inputs)
 
 
-@settings(max_examples=300, deadline=None, derandomize=True)
+@settings(max_examples=150, deadline=None, derandomize=True)
 @given(layer=st.sampled_from(ELEMENTWISE), shapes=_shape_lists(1, 4))
 def test_elementwise_property(layer: str, shapes: list[tuple]) -> None:
     assert_same_as_keras(layer, {}, shapes)
@@ -228,13 +228,13 @@ def _related_shapes(draw: st.DrawFn, count: tuple[int, int]) -> list[tuple]:
     return shapes
 
 
-@settings(max_examples=300, deadline=None, derandomize=True)
+@settings(max_examples=150, deadline=None, derandomize=True)
 @given(axis=st.integers(-4, 4), shapes=_related_shapes((1, 4)))
 def test_concatenate_property(axis: int, shapes: list[tuple]) -> None:
     assert_same_as_keras("Concatenate", {"axis": axis}, shapes)
 
 
-@settings(max_examples=300, deadline=None, derandomize=True)
+@settings(max_examples=150, deadline=None, derandomize=True)
 @given(
     axes=st.one_of(st.integers(-4, 4), st.tuples(st.integers(-4, 4), st.integers(-4, 4)).map(list)),
     shapes=_related_shapes((2, 2)),

@@ -10,13 +10,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from layer_check import assert_same_as_keras
+from model_check import assert_model_same_as_keras
 
 from shapecalc.layers import registry
 
 COMPARISONS = [0]
 
 
-def check(type_name: str, args: dict[str, Any], shapes: list[tuple[int | None, ...]], dtypes: Any = None) -> Any:
+def check(
+    type_name: str, args: dict[str, Any], shapes: list[tuple[int | None, ...]], dtypes: Any = None
+) -> Any:
     COMPARISONS[0] += 1
     return assert_same_as_keras(type_name, args, shapes, dtypes)
 
@@ -25,7 +28,18 @@ def teardown_module() -> None:
     print(f"\nKeras comparisons in test_layers_preprocessing_extra: {COMPARISONS[0]}")
 
 
-ENCODING_SHAPES = [(), (None,), (1,), (7,), (None, 1), (None, 3), (None, None), (2, 3, 1), (2, 3, 5), (None, 0)]
+ENCODING_SHAPES = [
+    (),
+    (None,),
+    (1,),
+    (7,),
+    (None, 1),
+    (None, 3),
+    (None, None),
+    (2, 3, 1),
+    (2, 3, 5),
+    (None, 0),
+]
 
 
 # ----------------------------------------------------------------------------- CategoryEncoding
@@ -241,9 +255,30 @@ def test_stft_arguments(args: dict) -> None:
 @pytest.mark.parametrize(
     "window",
     [
-        None, "hann", "hamming", "boxcar", "tukey", "taylor", "exponential", "triang", "hann_periodic",
-        "blackman_symmetric", "kaiser", "gaussian", "general_cosine", "kaiser_symmetric", "Hann", "foo",
-        "_periodic", [1, 2, 3, 4, 5, 6, 7, 8], [1.5] * 8, [True] * 8, [1, 2, 3], [[1] * 8], 3, {"a": 1},
+        None,
+        "hann",
+        "hamming",
+        "boxcar",
+        "tukey",
+        "taylor",
+        "exponential",
+        "triang",
+        "hann_periodic",
+        "blackman_symmetric",
+        "kaiser",
+        "gaussian",
+        "general_cosine",
+        "kaiser_symmetric",
+        "Hann",
+        "foo",
+        "_periodic",
+        [1, 2, 3, 4, 5, 6, 7, 8],
+        [1.5] * 8,
+        [True] * 8,
+        [1, 2, 3],
+        [[1] * 8],
+        3,
+        {"a": 1},
         ["a"] * 8,
     ],
 )
@@ -344,7 +379,9 @@ def test_spectral_normalization_arguments(args: dict) -> None:
 
 
 def test_spectral_normalization_weights_by_hand() -> None:
-    facts = check("SpectralNormalization", {"layer": {"Conv2D": {"filters": 4, "kernel_size": 3}}}, [(None, 8, 8, 3)])
+    facts = check(
+        "SpectralNormalization", {"layer": {"Conv2D": {"filters": 4, "kernel_size": 3}}}, [(None, 8, 8, 3)]
+    )
     # kernel 3*3*3*4 = 108 + bias 4 trainable; vector_u (1, filters) non-trainable
     assert (facts.trainable, facts.non_trainable) == (112, 4)
 
@@ -352,8 +389,19 @@ def test_spectral_normalization_weights_by_hand() -> None:
 def test_not_registered() -> None:
     # Need TensorFlow (ImportError in __init__), a list of layers, or run user/foreign code.
     for name in (
-        "Hashing", "HashedCrossing", "IntegerLookup", "StringLookup", "TextVectorization", "Pipeline",
-        "Lambda", "FlaxLayer", "JaxLayer", "TFSMLayer", "TorchModuleWrapper", "Layer", "Wrapper",
+        "Hashing",
+        "HashedCrossing",
+        "IntegerLookup",
+        "StringLookup",
+        "TextVectorization",
+        "Pipeline",
+        "Lambda",
+        "FlaxLayer",
+        "JaxLayer",
+        "TFSMLayer",
+        "TorchModuleWrapper",
+        "Layer",
+        "Wrapper",
     ):
         assert registry.lookup(name) is None, name
 
@@ -405,7 +453,7 @@ def preprocessing_cases(draw: st.DrawFn) -> tuple[str, dict, list[tuple]]:
     return kind, args, [shape]
 
 
-@settings(max_examples=250, deadline=None, derandomize=True)
+@settings(max_examples=400, deadline=None, derandomize=True)
 @given(preprocessing_cases())
 def test_preprocessing_property(case: tuple[str, dict, list[tuple]]) -> None:
     check(*case)
@@ -428,7 +476,7 @@ def wrapper_cases(draw: st.DrawFn) -> tuple[str, dict, list[tuple]]:
     return "SpectralNormalization", args, [draw(small_shapes)]
 
 
-@settings(max_examples=120, deadline=None, derandomize=True)
+@settings(max_examples=200, deadline=None, derandomize=True)
 @given(wrapper_cases())
 def test_wrapper_property(case: tuple[str, dict, list[tuple]]) -> None:
     check(*case)
@@ -441,3 +489,76 @@ def test_parameter_grid_category_and_discretization() -> None:
     ):
         check("CategoryEncoding", {"num_tokens": tokens, "output_mode": mode}, [shape])
         check("Discretization", {"bin_boundaries": [0.5] * tokens, "output_mode": mode}, [shape])
+
+
+# ----------------------------------------------------------------------------- whole models
+MODELS = [
+    {
+        "name": "audio",
+        "input": [16000],
+        "layers": [
+            {"MelSpectrogram": {"num_mel_bins": 64, "sequence_stride": 256}},
+            {"SpectralNormalization": {"layer": {"Dense": {"units": 8}}}},
+            {"Discretization": {"bin_boundaries": [0.0, 1.0], "output_mode": "one_hot"}},
+        ],
+    },
+    {
+        "name": "stft",
+        "input": [100, 2],
+        "layers": [
+            {"STFTSpectrogram": {"frame_length": 16, "expand_dims": True}},
+            {"CategoryEncoding": {"num_tokens": 3, "output_mode": "one_hot"}},
+        ],
+    },
+    {
+        "name": "embed",
+        "input": [5],
+        "layers": [
+            {"ReversibleEmbedding": {"input_dim": 10, "output_dim": 4, "tie_weights": False}},
+            {"SpectralNormalization": {"layer": {"Embedding": {"input_dim": 4, "output_dim": 3}}}},
+        ],
+    },
+    # A shared wrapper: Keras fixes the last axis at the first call (InputSpec axes).
+    {
+        "name": "shared_dense",
+        "inputs": {"a": [3], "b": [5]},
+        "layers": [
+            {"SpectralNormalization": {"name": "sn", "inputs": "a", "layer": {"Dense": {"units": 2}}}},
+            {"Reuse": {"layer": "sn", "inputs": "b"}},
+        ],
+    },
+    {
+        "name": "shared_embedding",
+        "inputs": {"a": [3, 4], "b": [3, 5]},
+        "layers": [
+            {
+                "SpectralNormalization": {
+                    "name": "sn",
+                    "inputs": "a",
+                    "layer": {"Embedding": {"input_dim": 4, "output_dim": 3}},
+                }
+            },
+            {"Reuse": {"layer": "sn", "inputs": "b"}},
+        ],
+    },
+    {
+        "name": "shared_ok",
+        "inputs": {"a": [3, 4], "b": [7, 4]},
+        "layers": [
+            {
+                "SpectralNormalization": {
+                    "name": "sn",
+                    "inputs": "a",
+                    "layer": {"Embedding": {"input_dim": 4, "output_dim": 3}},
+                }
+            },
+            {"Reuse": {"layer": "sn", "inputs": "b"}},
+        ],
+    },
+]
+
+
+@pytest.mark.parametrize("spec", MODELS, ids=[m["name"] for m in MODELS])
+def test_models(spec: dict) -> None:
+    COMPARISONS[0] += 1
+    assert_model_same_as_keras(spec)

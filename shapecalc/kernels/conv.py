@@ -1,22 +1,24 @@
 """N-d convolution, depthwise convolution and transposed convolution for channels_last arrays.
 
-Every output position is computed at once: the input is padded, and for each kernel offset a
-strided view of it (all batch items and positions) meets the kernel slice in one matrix
-multiply (BLAS). When the patches fit in memory the offsets are gathered first (im2col), so
-the whole convolution is a single large multiply; otherwise the offsets are accumulated one by
-one, which needs no more memory than the output.
+Every output position is computed at once. The input is padded as Keras (XLA) pads it; a
+strided view of it then holds, for each output position, its patch (all kernel taps and
+channels, no copy). The view is copied into a patch matrix and multiplied by the kernel in one
+matrix product (im2col + BLAS GEMM). The patches are gathered a few batch items (or output
+rows) at a time into one reused buffer that stays in cache, and each product is written
+straight into its rows of the output, so memory stays small and no array is copied twice.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 Array = np.ndarray
-IM2COL_LIMIT_BYTES = 256 * 1024**2
+# Patch buffer size (elements): large enough for efficient GEMMs, small enough to stay in cache.
+PATCH_CHUNK_ELEMENTS = 2 * 1024**2
 
 
 def same_padding(length: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
@@ -27,7 +29,11 @@ def same_padding(length: int, kernel: int, stride: int, dilation: int) -> tuple[
 
 
 def padding_pairs(
-    spatial: Sequence[int], kernel: Sequence[int], strides: Sequence[int], dilation: Sequence[int], padding: str
+    spatial: Sequence[int],
+    kernel: Sequence[int],
+    strides: Sequence[int],
+    dilation: Sequence[int],
+    padding: str,
 ) -> list[tuple[int, int]]:
     if padding == "valid":
         return [(0, 0)] * len(spatial)
@@ -42,17 +48,23 @@ def pad_spatial(x: Array, pads: Sequence[tuple[int, int]], value: float = 0.0) -
     return np.pad(x, [(0, 0), *pads, (0, 0)], constant_values=value)
 
 
+def output_lengths(
+    spatial: Sequence[int], kernel: Sequence[int], strides: Sequence[int], dilation: Sequence[int]
+) -> tuple[int, ...]:
+    """Output length per axis of a valid (already padded) window sweep."""
+    return tuple(
+        (n - (k - 1) * d - 1) // s + 1 for n, k, s, d in zip(spatial, kernel, strides, dilation, strict=True)
+    )
+
+
 def windows(
     x: Array, kernel: Sequence[int], strides: Sequence[int], dilation: Sequence[int]
 ) -> tuple[list[tuple[slice, ...]], tuple[int, ...]]:
-    """For each kernel offset, the slices of padded ``x`` that it meets, and the output size."""
-    spatial = x.shape[1:-1]
-    out = tuple(
-        (n - (k - 1) * d - 1) // s + 1 for n, k, s, d in zip(spatial, kernel, strides, dilation, strict=True)
-    )
-    offsets = []
-    for offset in itertools.product(*(range(k) for k in kernel)):
-        offsets.append(
+    """For each kernel tap (row-major), the slices of padded ``x`` that it meets, and the output size."""
+    out = output_lengths(x.shape[1:-1], kernel, strides, dilation)
+    slices = []
+    for offset in np.ndindex(*kernel):
+        slices.append(
             (
                 slice(None),
                 *(
@@ -62,7 +74,45 @@ def windows(
                 slice(None),
             )
         )
-    return offsets, out
+    return slices, out
+
+
+def patch_view(x: Array, kernel: Sequence[int], strides: Sequence[int], dilation: Sequence[int]) -> Array:
+    """A view (B, *out, *kernel, C) of padded ``x``: each output position's patch, tap by tap.
+
+    No copy: the taps along the last kernel axis and the channels are adjacent in memory when
+    the dilation is 1, so copying this view moves runs of k*C values.
+    """
+    rank = len(kernel)
+    out = output_lengths(x.shape[1:-1], kernel, strides, dilation)
+    spans = [(k - 1) * d + 1 for k, d in zip(kernel, dilation, strict=True)]
+    view = sliding_window_view(x, spans, axis=tuple(range(1, rank + 1)))  # (B, *S', C, *spans)
+    view = view[
+        (
+            slice(None),
+            *(slice(None, (m - 1) * s + 1, s) for m, s in zip(out, strides, strict=True)),
+            slice(None),
+            *(slice(None, None, d) for d in dilation),
+        )
+    ]
+    return view.transpose(0, *range(1, rank + 1), *range(rank + 2, 2 * rank + 2), rank + 1)
+
+
+def _chunks(batch: int, out: Sequence[int], per_position: int) -> Iterator[tuple[int, slice, slice]]:
+    """(items, batch slice, first-output-axis slice) blocks of about PATCH_CHUNK_ELEMENTS patch values."""
+    per_item = math.prod(out) * per_position
+    if per_item <= PATCH_CHUNK_ELEMENTS:
+        step = max(1, PATCH_CHUNK_ELEMENTS // per_item)
+        for start in range(0, batch, step):
+            stop = min(batch, start + step)
+            yield stop - start, slice(start, stop), slice(None)
+        return
+    # one item is already large: split it along its first output axis
+    per_row = per_item // out[0]
+    step = max(1, PATCH_CHUNK_ELEMENTS // per_row)
+    for item in range(batch):
+        for start in range(0, out[0], step):
+            yield 1, slice(item, item + 1), slice(start, min(out[0], start + step))
 
 
 def conv(
@@ -73,42 +123,52 @@ def conv(
     dilation: Sequence[int],
     groups: int = 1,
 ) -> Array:
-    """Keras's conv: ``x`` (B, *S, C), ``kernel`` (*K, C/groups, F) -> (B, *O, F)."""
+    """Keras's conv: ``x`` (B, *S, C), ``kernel`` (*K, C/groups, F) -> (B, *O, F).
+
+    ``padding`` is "valid", "same" or "causal"; strides and dilation may both exceed 1.
+    """
     rank = kernel.ndim - 2
-    k_shape = kernel.shape[:rank]
-    x = pad_spatial(x, padding_pairs(x.shape[1:-1], k_shape, strides, dilation, padding))
-    slices, out = windows(x, k_shape, strides, dilation)
-    batch, channels, filters = x.shape[0], x.shape[-1], kernel.shape[-1]
-    positions = batch * math.prod(out)
-    c_group, f_group = channels // groups, filters // groups
-    taps = len(slices)
+    k_shape = tuple(kernel.shape[:rank])
     dtype = np.result_type(x.dtype, kernel.dtype)
-    if positions * taps * channels * dtype.itemsize <= IM2COL_LIMIT_BYTES:
-        # im2col: (positions, taps, groups, c_group) against (groups, taps*c_group, f_group)
-        patches = np.empty((positions, taps, channels), dtype=dtype)
-        for t, window in enumerate(slices):
-            patches[:, t, :] = x[window].reshape(positions, channels)
-        if groups == 1:
-            y = patches.reshape(positions, taps * channels) @ kernel.reshape(taps * channels, filters)
-        else:
-            grouped = patches.reshape(positions, taps, groups, c_group).transpose(2, 0, 1, 3)
-            weights = kernel.reshape(taps, c_group, groups, f_group).transpose(2, 0, 1, 3)
-            y = np.matmul(
-                grouped.reshape(groups, positions, taps * c_group), weights.reshape(groups, taps * c_group, f_group)
-            )
-            y = y.transpose(1, 0, 2).reshape(positions, filters)
-        return y.reshape(batch, *out, filters)
-    y = np.zeros((positions, filters), dtype=dtype)
-    flat_kernel = kernel.reshape(taps, c_group, filters)
-    for t, window in enumerate(slices):
-        part = x[window].reshape(positions, channels)
-        if groups == 1:
-            y += part @ flat_kernel[t]
-        else:
-            pieces = part.reshape(positions, groups, c_group).transpose(1, 0, 2)
-            w = flat_kernel[t].reshape(c_group, groups, f_group).transpose(1, 0, 2)
-            y += np.matmul(pieces, w).transpose(1, 0, 2).reshape(positions, filters)
-    return y.reshape(batch, *out, filters)
+    x = pad_spatial(
+        x.astype(dtype, copy=False), padding_pairs(x.shape[1:-1], k_shape, strides, dilation, padding)
+    )
+    kernel = kernel.astype(dtype, copy=False)
+    out = output_lengths(x.shape[1:-1], k_shape, strides, dilation)
+    batch, channels, filters = x.shape[0], x.shape[-1], kernel.shape[-1]
+    c_group, f_group = channels // groups, filters // groups
+    taps = math.prod(k_shape)
+    if taps == 1 and groups == 1 and all(s == 1 for s in strides):
+        # pointwise: the input already is the patch matrix
+        flat = np.ascontiguousarray(x).reshape(-1, channels)
+        return (flat @ kernel.reshape(channels, filters)).reshape(batch, *out, filters)
+    y = np.empty((batch, *out, filters), dtype=dtype)
+    if y.size == 0:
+        return y
+    view = patch_view(x, k_shape, strides, dilation)
+    blocks = list(_chunks(batch, out, taps * c_group))
+    per_row = math.prod(out[1:]) * taps * c_group
+    buffer = np.empty(
+        max(items * len(range(*rows.indices(out[0]))) for items, _, rows in blocks) * per_row, dtype
+    )
+    for g in range(groups):
+        channel_slice = slice(g * c_group, (g + 1) * c_group)
+        weights = np.ascontiguousarray(kernel[..., g * f_group : (g + 1) * f_group]).reshape(
+            taps * c_group, f_group
+        )
+        for _, items, rows in blocks:
+            source = view[items, rows, ..., channel_slice] if groups > 1 else view[items, rows]
+            patches = buffer[: source.size].reshape(source.shape)
+            np.copyto(patches, source)
+            rows_out = source.size // (taps * c_group)
+            target = y[items, rows].reshape(rows_out, filters)
+            if groups == 1:
+                np.matmul(patches.reshape(rows_out, taps * c_group), weights, out=target)
+            else:
+                target[:, g * f_group : (g + 1) * f_group] = (
+                    patches.reshape(rows_out, taps * c_group) @ weights
+                )
+    return y
 
 
 def depthwise_conv(
@@ -116,18 +176,25 @@ def depthwise_conv(
 ) -> Array:
     """``x`` (B, *S, C), ``kernel`` (*K, C, M) -> (B, *O, C*M), channel c giving outputs c*M..c*M+M-1."""
     rank = kernel.ndim - 2
-    k_shape = kernel.shape[:rank]
-    x = pad_spatial(x, padding_pairs(x.shape[1:-1], k_shape, strides, dilation, padding))
+    k_shape = tuple(kernel.shape[:rank])
+    dtype = np.result_type(x.dtype, kernel.dtype)
+    x = pad_spatial(
+        x.astype(dtype, copy=False), padding_pairs(x.shape[1:-1], k_shape, strides, dilation, padding)
+    )
     slices, out = windows(x, k_shape, strides, dilation)
     channels, multiplier = kernel.shape[-2], kernel.shape[-1]
-    flat_kernel = kernel.reshape(len(slices), channels, multiplier)
-    y = np.zeros((x.shape[0], *out, channels, multiplier), dtype=np.result_type(x.dtype, kernel.dtype))
+    flat_kernel = kernel.astype(dtype, copy=False).reshape(len(slices), channels, multiplier)
+    y = np.zeros((x.shape[0], *out, channels, multiplier), dtype=dtype)
+    term = np.empty_like(y)
     for t, window in enumerate(slices):
-        y += x[window][..., None] * flat_kernel[t]
+        np.multiply(x[window][..., None], flat_kernel[t], out=term)
+        y += term
     return y.reshape(x.shape[0], *out, channels * multiplier)
 
 
-def transpose_padding(kernel: int, stride: int, dilation: int, padding: str, output_padding: int | None) -> tuple[int, int]:
+def transpose_padding(
+    kernel: int, stride: int, dilation: int, padding: str, output_padding: int | None
+) -> tuple[int, int]:
     """Keras's padding of the stride-dilated input for a transposed convolution
     (keras.src.backend.common.backend_utils, the JAX form)."""
     dilated = (kernel - 1) * dilation + 1
@@ -153,7 +220,11 @@ def conv_transpose(
     and convolve with the kernel flipped in space and with its channel axes swapped.
     """
     rank = kernel.ndim - 2
-    spread_shape = [x.shape[0], *((n - 1) * s + 1 for n, s in zip(x.shape[1:-1], strides, strict=True)), x.shape[-1]]
+    spread_shape = [
+        x.shape[0],
+        *((n - 1) * s + 1 for n, s in zip(x.shape[1:-1], strides, strict=True)),
+        x.shape[-1],
+    ]
     spread = np.zeros(spread_shape, dtype=x.dtype)
     spread[(slice(None), *(slice(None, None, s) for s in strides), slice(None))] = x
     pads = [

@@ -11,7 +11,7 @@ operation before the loop and only the recurrent part runs step by step:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -61,4 +61,3 @@ def run_over_time(
     if return_sequences:
         return np.stack(outputs, axis=1), states
     return output, states
-

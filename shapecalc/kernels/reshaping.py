@@ -64,7 +64,8 @@ def resize_weights(in_size: int, out_size: int, kernel: Kernel) -> Array:
 def resize(x: Array, size: Sequence[int], axes: Sequence[int], interpolation: str) -> Array:
     """Resize ``x`` along ``axes`` to ``size`` with Keras's interpolation named ``interpolation``."""
     if interpolation not in RESIZE_INTERPOLATIONS:
-        raise ValueError(f"interpolation must be one of {', '.join(RESIZE_INTERPOLATIONS)}; got {interpolation!r}")
+        names = ", ".join(RESIZE_INTERPOLATIONS)
+        raise ValueError(f"interpolation must be one of {names}; got {interpolation!r}")
     if interpolation == "nearest":
         for axis, n in zip(axes, size, strict=True):
             m = x.shape[axis]

@@ -153,7 +153,10 @@ class PReLU(_SameShape):
         return [self.weight("alpha", [d for d in param if d is not None], self.alpha_initializer)]
 
     def explain(self, input_shape: Shape) -> list[str]:
-        return [f"alpha: input_shape[1:] = {fmt_shape(input_shape[1:])}, shared axes {self.shared_axes} -> 1"]
+        line = f"alpha: input_shape[1:] = {fmt_shape(input_shape[1:])}"
+        if self.shared_axes:
+            line += f", with shared axes {list(self.shared_axes)} set to 1"
+        return [line]
 
 
 @register

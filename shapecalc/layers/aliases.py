@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .registry import lookup, register_alias
+from .registry import register_alias, registered
 
 KERAS_ALIASES = {
     **{f"AvgPool{n}D": f"AveragePooling{n}D" for n in (1, 2, 3)},
@@ -18,6 +18,4 @@ KERAS_ALIASES = {
 
 def register_keras_aliases() -> None:
     for alias, target in KERAS_ALIASES.items():
-        cls = lookup(target)
-        if cls is not None:  # every target is registered once its family module is imported
-            register_alias(alias, cls)
+        register_alias(alias, registered(target))

@@ -81,9 +81,7 @@ def strict_bool(value: Any) -> bool:
 
 
 def truthy(value: Any) -> bool:
-    """Flags Keras only tests for truth (use_bias, center, ...): any YAML scalar is accepted."""
-    if isinstance(value, (dict, list)):
-        raise ArgError(f"expected true or false, got {describe(value)}")
+    """Flags Keras only tests for truth (use_bias, center, ...): any value is accepted, as there."""
     return bool(value)
 
 
@@ -224,7 +222,14 @@ def _identifier(kind: str, names: frozenset[str]) -> Parser:
     return parse_identifier
 
 
-activation = _identifier("activation", ACTIVATIONS)
+_activation_identifier = _identifier("activation", ACTIVATIONS)
+
+
+def activation(value: Any) -> Any:
+    # Keras deserializes a mapping as a serialized object; {class_name: relu} names no class.
+    if isinstance(value, dict):
+        raise ArgError(f"an activation is given by name, e.g. relu; got {describe(value)}")
+    return _activation_identifier(value)
 initializer = _identifier("initializer", INITIALIZERS)
 regularizer = _identifier("regularizer", REGULARIZERS)
 constraint = _identifier("constraint", CONSTRAINTS)

@@ -301,6 +301,8 @@ class GroupedQueryAttention(_BuiltOnce):
     (Hq, h, D); biases (Hq, h), (Hkv, h), (D,). The query's last size must equal the value's.
     """
 
+    exported = False
+
     arguments = (
         Arg("head_dim", _keras_int(1, "a positive integer"), REQUIRED),
         Arg("num_query_heads", _keras_int(0, "an integer >= 0"), REQUIRED),

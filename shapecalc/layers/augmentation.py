@@ -124,7 +124,7 @@ def value_range(value: Any) -> tuple[Any, Any]:
             pass
         else:
             return low, high
-    raise ArgError(f"expected a list of two numbers [low, high], got {A.describe(value)}")
+    raise ArgError(f"expected a list of two numbers (low and high), got {A.describe(value)}")
 
 
 def python_int(value: Any) -> int:
@@ -198,6 +198,15 @@ class ImageAugmentation(Layer):
     def explain(self, input_shape: Shape) -> list[str]:
         return ["the values change, the shape does not: output shape = input shape"]
 
+    def auto_named_sublayers(self, name_given: bool) -> tuple[str, ...]:
+        """Types of the Keras layers this layer's ``__init__`` creates without a name, in order.
+
+        Each takes an auto-name (``random_brightness``, ...), so a later layer of that type in
+        the model is numbered after it. ``name_given``: the spec named this layer, and layers
+        that pass their keyword arguments on (AugMix, RandAugment) give that name to theirs.
+        """
+        return ()
+
 
 def _seed_arg() -> Arg:
     return Arg("seed", seed, None, "an integer in [0, 2**32), or null for a random seed")
@@ -230,7 +239,12 @@ class RandomRotation(ImageAugmentation):
     """Rotates by a random fraction of 2*pi drawn from ``factor`` (in [-1, 1])."""
 
     arguments = image_arguments(
-        Arg("factor", base_factor(-1, 1, falsy_is_zero=True), REQUIRED, "a number or [low, high] in [-1, 1]"),
+        Arg(
+            "factor",
+            base_factor(-1, 1, falsy_is_zero=True),
+            REQUIRED,
+            "a number, or a pair of numbers, in [-1, 1]",
+        ),
         *_fill_args(),
         _seed_arg(),
         Arg("data_format", A.data_format, "channels_last"),
@@ -243,7 +257,10 @@ class RandomZoom(ImageAugmentation):
 
     arguments = image_arguments(
         Arg(
-            "height_factor", each_factor(-1, 1, low_open=True), REQUIRED, "a number or [low, high] in (-1, 1]"
+            "height_factor",
+            each_factor(-1, 1, low_open=True),
+            REQUIRED,
+            "a number, or a pair of numbers, in (-1, 1]",
         ),
         Arg("width_factor", A.optional(each_factor(-1, 1, low_open=True)), None),
         *_fill_args(),
@@ -258,8 +275,8 @@ class RandomTranslation(ImageAugmentation):
     """Shifts by fractions of the height and width, each in [-1, 1]."""
 
     arguments = image_arguments(
-        Arg("height_factor", each_factor(-1, 1), REQUIRED, "a number or [low, high] in [-1, 1]"),
-        Arg("width_factor", each_factor(-1, 1), REQUIRED, "a number or [low, high] in [-1, 1]"),
+        Arg("height_factor", each_factor(-1, 1), REQUIRED, "a number, or a pair of numbers, in [-1, 1]"),
+        Arg("width_factor", each_factor(-1, 1), REQUIRED, "a number, or a pair of numbers, in [-1, 1]"),
         *_fill_args(),
         _seed_arg(),
         Arg("data_format", A.data_format, "channels_last"),
@@ -272,8 +289,8 @@ class RandomShear(ImageAugmentation):
     """Shears along x and y by factors in [0, 1]."""
 
     arguments = image_arguments(
-        Arg("x_factor", each_factor(0, 1), 0.0, "a number or [low, high] in [0, 1]"),
-        Arg("y_factor", each_factor(0, 1), 0.0, "a number or [low, high] in [0, 1]"),
+        Arg("x_factor", each_factor(0, 1), 0.0, "a number, or a pair of numbers, in [0, 1]"),
+        Arg("y_factor", each_factor(0, 1), 0.0, "a number, or a pair of numbers, in [0, 1]"),
         *_fill_args(),
         Arg("data_format", A.data_format, "channels_last"),
         _seed_arg(),
@@ -286,7 +303,7 @@ class RandomPerspective(ImageAugmentation):
     """Random perspective warp; ``scale`` in [0, 1] bounds how far the corners move."""
 
     arguments = image_arguments(
-        Arg("factor", base_factor(0, 1), 1.0, "probability: a number or [low, high] in [0, 1]"),
+        Arg("factor", base_factor(0, 1), 1.0, "probability: a number, or a pair of numbers, in [0, 1]"),
         Arg("scale", unit_number, 1.0, "a number in [0, 1]"),
         *_fill_args(with_mode=False),
         _seed_arg(),
@@ -299,8 +316,8 @@ class RandomElasticTransform(ImageAugmentation):
     """Elastic distortion; its fill modes include 'mirror'."""
 
     arguments = image_arguments(
-        Arg("factor", base_factor(0, 1), 1.0, "a number or [low, high] in [0, 1]"),
-        Arg("scale", base_factor(0, 1), 1.0, "a number or [low, high] in [0, 1]"),
+        Arg("factor", base_factor(0, 1), 1.0, "a number, or a pair of numbers, in [0, 1]"),
+        Arg("scale", base_factor(0, 1), 1.0, "a number, or a pair of numbers, in [0, 1]"),
         Arg("interpolation", A.one_of(*INTERPOLATIONS), "bilinear", "exact case"),
         Arg(
             "fill_mode", A.one_of("constant", "nearest", "wrap", "mirror", "reflect"), "reflect", "exact case"
@@ -317,8 +334,13 @@ class RandomErasing(ImageAugmentation):
     """Erases a random rectangle whose area fraction is drawn from ``scale``."""
 
     arguments = image_arguments(
-        Arg("factor", base_factor(0, 1), 1.0, "probability: a number or [low, high] in [0, 1]"),
-        Arg("scale", base_factor(0, 1), (0.02, 0.33), "area fraction: a number or [low, high] in [0, 1]"),
+        Arg("factor", base_factor(0, 1), 1.0, "probability: a number, or a pair of numbers, in [0, 1]"),
+        Arg(
+            "scale",
+            base_factor(0, 1),
+            (0.02, 0.33),
+            "area fraction: a number, or a pair of numbers, in [0, 1]",
+        ),
         Arg("fill_value", A.anything, None, "not checked by Keras"),
         Arg("value_range", A.anything, (0, 255), "not checked by Keras"),
         _seed_arg(),
@@ -328,12 +350,11 @@ class RandomErasing(ImageAugmentation):
 
 @register
 class RandomCrop(ImageAugmentation):
-    """Crops (height, width) out of each image: those two axes take the given sizes.
+    """Crops (height, width) out of each image: the height and width axes take those sizes."""
 
-    Keras counts the axes from the end, (-3, -2) for channels_last and (-2, -1) for channels_first,
-    whatever the rank; a rank too small for them fails. The sizes are not checked at
-    construction but must be valid shape dimensions once placed in the output.
-    """
+    # Keras counts the axes from the end, (-3, -2) for channels_last and (-2, -1) for
+    # channels_first, whatever the rank; a rank too small for them fails. The sizes are not
+    # checked at construction but must be valid shape dimensions once placed in the output.
 
     height: int | None
     width: int | None
@@ -372,7 +393,7 @@ class CutMix(ImageAugmentation):
     """Pastes a patch of another image of the batch; ``factor`` in [0, 1]."""
 
     arguments = image_arguments(
-        Arg("factor", base_factor(0, 1), 1.0, "a number or [low, high] in [0, 1]"),
+        Arg("factor", base_factor(0, 1), 1.0, "a number, or a pair of numbers, in [0, 1]"),
         _seed_arg(),
         Arg("data_format", A.data_format, "channels_last"),
     )

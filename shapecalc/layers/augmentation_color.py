@@ -30,7 +30,7 @@ from .augmentation import (
 from .base import REQUIRED, Arg, Shape, fmt_shape
 from .registry import register
 
-_RANGE_DOC = "[low, high] of the pixel values"
+_RANGE_DOC = "the range of the pixel values"
 
 
 def _seed_arg() -> Arg:
@@ -50,7 +50,7 @@ def _factor(low: float, high: float, default: Any = REQUIRED, falsy_is_zero: boo
         "factor",
         base_factor(low, high, falsy_is_zero),
         default,
-        f"a number or [low, high] in [{low}, {high}]",
+        f"a number, or a pair of numbers, in [{low}, {high}]",
     )
 
 
@@ -144,7 +144,7 @@ class RandomGaussianBlur(ImageAugmentation):
     arguments = image_arguments(
         _factor(0, 1, default=1.0),
         Arg("kernel_size", odd_kernel_size, 3, "an odd number, or two odd numbers"),
-        Arg("sigma", base_factor(0, 1), 1.0, "a number or [low, high] in [0, 1]"),
+        Arg("sigma", base_factor(0, 1), 1.0, "a number, or a pair of numbers, in [0, 1]"),
         _unchecked_range(),
         _DATA_FORMAT,
         _seed_arg(),
@@ -172,8 +172,8 @@ class Solarization(ImageAugmentation):
     """Inverts the values above a threshold; both factors in [0, 1]."""
 
     arguments = image_arguments(
-        Arg("addition_factor", each_factor(0, 1), 0.0, "a number or [low, high] in [0, 1]"),
-        Arg("threshold_factor", each_factor(0, 1), 0.0, "a number or [low, high] in [0, 1]"),
+        Arg("addition_factor", each_factor(0, 1), 0.0, "a number, or a pair of numbers, in [0, 1]"),
+        Arg("threshold_factor", each_factor(0, 1), 0.0, "a number, or a pair of numbers, in [0, 1]"),
         _checked_range(),
         _seed_arg(),
         base_factor_bounds=False,
@@ -195,11 +195,14 @@ class ContrastLimitedAdaptiveHistogramEqualization(ImageAugmentation):
 # ----------------------------------------------------------------------------- pipelines
 @register
 class RandomColorJitter(ImageAugmentation):
-    """RandomBrightness, RandomContrast, RandomSaturation and RandomHue, each made when its factor
-    is given; they check their factor (and the first and third check ``value_range``)."""
+    """RandomBrightness, RandomContrast, RandomSaturation and RandomHue, each used if its factor is given."""
+
+    # Each sub-layer checks its factor; RandomBrightness and RandomSaturation check value_range too.
 
     brightness_factor: Any
+    contrast_factor: Any
     saturation_factor: Any
+    hue_factor: Any
     arguments = image_arguments(
         Arg(
             "value_range",
@@ -214,6 +217,15 @@ class RandomColorJitter(ImageAugmentation):
         _seed_arg(),
         _DATA_FORMAT,
     )
+
+    def auto_named_sublayers(self, name_given: bool) -> tuple[str, ...]:
+        factors = {
+            "RandomBrightness": self.brightness_factor,
+            "RandomContrast": self.contrast_factor,
+            "RandomSaturation": self.saturation_factor,
+            "RandomHue": self.hue_factor,
+        }
+        return tuple(kind for kind, factor in factors.items() if factor is not None)
 
     def configure(self) -> None:
         if self.brightness_factor is not None or self.saturation_factor is not None:
@@ -242,11 +254,17 @@ def _pipeline_arguments(*own: Arg, factor_default: float) -> tuple[Arg, ...]:
     return image_arguments(
         Arg("value_range", value_range, (0, 255), _RANGE_DOC + ": a list of two numbers"),
         *own,
-        Arg("factor", _mixed_factor, factor_default, "strength: a number or [low, high] in [0, 1]"),
+        Arg("factor", _mixed_factor, factor_default, "strength: a number, or a pair of numbers, in [0, 1]"),
         Arg("interpolation", A.one_of(*INTERPOLATIONS), "bilinear", "exact case"),
         _seed_arg(),
         _DATA_FORMAT,
     )
+
+
+# The sub-layers AugMix and RandAugment create in __init__, in Keras's order.
+_GEOMETRIC_OPS = ("RandomShear", "RandomTranslation", "RandomRotation")
+_AUGMIX_OPS = (*_GEOMETRIC_OPS, "Solarization", "RandomPosterization", "AutoContrast", "Equalization")
+_COLOUR_OPS = ("RandomBrightness", "RandomColorDegeneration", "RandomContrast", "RandomSharpness")
 
 
 @register
@@ -260,6 +278,12 @@ class AugMix(ImageAugmentation):
         Arg("all_ops", A.anything, True, "only tested for truth"),
         factor_default=0.3,
     )
+    all_ops: Any
+
+    def auto_named_sublayers(self, name_given: bool) -> tuple[str, ...]:
+        if name_given:
+            return ()
+        return (*_AUGMIX_OPS, *_COLOUR_OPS) if self.all_ops else _AUGMIX_OPS
 
 
 @register
@@ -267,3 +291,15 @@ class RandAugment(ImageAugmentation):
     """Applies ``num_ops`` random operations (not checked by Keras) of strength ``factor``."""
 
     arguments = _pipeline_arguments(Arg("num_ops", A.anything, 2, "not checked by Keras"), factor_default=0.5)
+
+    def auto_named_sublayers(self, name_given: bool) -> tuple[str, ...]:
+        if name_given:
+            return ()
+        return (
+            *_GEOMETRIC_OPS,
+            *_COLOUR_OPS,
+            "Solarization",
+            "RandomPosterization",
+            "AutoContrast",
+            "Equalization",
+        )

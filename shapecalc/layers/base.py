@@ -95,6 +95,8 @@ class Layer:
     takes_list: ClassVar[bool] = False
     # Arguments of Layer.__init__ that this type does not accept (Keras passes some explicitly).
     excluded_base_arguments: ClassVar[frozenset[str]] = frozenset()
+    # False for a class keras.layers exports only under another name (see aliases.py).
+    exported: ClassVar[bool] = True
 
     name: str
     trainable: bool
@@ -102,8 +104,8 @@ class Layer:
 
     def __init__(self, **values: Any) -> None:
         """Set already-parsed argument values (see :meth:`parse_arguments`), then configure."""
-        for arg in self.all_arguments():
-            setattr(self, arg.name, values.get(arg.name, arg.default))
+        for name, arg in self.arguments_by_name().items():
+            setattr(self, name, values.get(name, arg.default))
         self.built_weights: list[Weight] | None = None
         self.configure()
 
@@ -114,23 +116,27 @@ class Layer:
 
     @classmethod
     def all_arguments(cls) -> tuple[Arg, ...]:
-        own = {arg.name for arg in cls.arguments}
-        base = tuple(
-            a for a in BASE_ARGUMENTS if a.name not in own and a.name not in cls.excluded_base_arguments
-        )
-        return cls.arguments + base
+        return tuple(cls.arguments_by_name().values())
+
+    @classmethod
+    def arguments_by_name(cls) -> dict[str, Arg]:
+        """Own arguments, then the base ones it does not override; computed once per class."""
+        cached = cls.__dict__.get("_arguments_by_name")
+        if cached is None:
+            own = {arg.name for arg in cls.arguments}
+            base = [a for a in BASE_ARGUMENTS if a.name not in own and a.name not in cls.excluded_base_arguments]
+            cached = {arg.name: arg for arg in (*cls.arguments, *base)}
+            cls._arguments_by_name = cached  # type: ignore[attr-defined]
+        return cached
 
     @classmethod
     def argument(cls, name: str) -> Arg | None:
-        for arg in cls.all_arguments():
-            if arg.name == name:
-                return arg
-        return None
+        return cls.arguments_by_name().get(name)
 
     @classmethod
     def parse_arguments(cls, raw: dict[str, Any]) -> dict[str, Any]:
         """Check and normalise spec values; unknown names and missing required ones are errors."""
-        known = {arg.name: arg for arg in cls.all_arguments()}
+        known = cls.arguments_by_name()
         for key in raw:
             if key not in known:
                 raise ArgError(

@@ -7,9 +7,15 @@ Weights (in ``conv_lstm_cell``): kernel (*k, C, 4f), recurrent_kernel (*k, f, 4f
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+import numpy as np
+
 from ..errors import ArgError, ShapeError
+from ..kernels.activations import activation
+from ..kernels.conv import conv
+from ..kernels.recurrent import run_over_time, sub_weights
 from . import args as A
 from .base import REQUIRED, Arg, Layer, OutputShape, Shape, Weight, fmt_shape, require_rank
 from .convolutional import (
@@ -106,6 +112,33 @@ class _ConvLSTMCell(Layer):
         spatial = [out for _, out, _ in self.spatial_rules(step)]
         return with_channels(step, spatial, self.filters, self.data_format)
 
+    # ------------------------------------------------------------- kernel, on channels_last arrays
+    def project(self, x: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The input convolution of every time step at once (steps folded into the batch axis)."""
+        batch, steps = x.shape[:2]
+        folded = x.reshape(batch * steps, *x.shape[2:])
+        z = conv(folded, weights["kernel"], self.strides, self.padding, self.dilation_rate)
+        if self.use_bias:
+            z = z + weights["bias"]
+        return z.reshape(batch, steps, *z.shape[1:])
+
+    def zero_states(self, projected: np.ndarray) -> list[np.ndarray]:
+        shape = (*projected.shape[:-1], self.filters)
+        return [np.zeros(shape, projected.dtype), np.zeros(shape, projected.dtype)]
+
+    def step(
+        self, projected: np.ndarray, states: Sequence[np.ndarray], weights: Mapping[str, np.ndarray]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        h_prev, c_prev = states
+        # the recurrent convolution: always 'same' padding, stride 1, no dilation
+        ones = (1,) * self.rank
+        recurrent = conv(h_prev, weights["recurrent_kernel"], ones, "same", ones)
+        i, f, c, o = np.split(projected + recurrent, 4, axis=-1)
+        gate, act = activation(self.recurrent_activation), activation(self.activation)
+        c_new = gate(f) * c_prev + gate(i) * act(c)
+        h = gate(o) * act(c_new)
+        return h, [h, c_new]
+
 
 class _ConvLSTM(RNN):
     rank: ClassVar[int]
@@ -130,6 +163,23 @@ class _ConvLSTM(RNN):
     def explain(self, input_shape: Shape) -> list[str]:
         step = (input_shape[0], *input_shape[2:])
         return [f"axis {axis + 1}: {formula}" for axis, _, formula in self.cell.spatial_rules(step)]
+
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> Any:
+        first = self.data_format == "channels_first"
+        if first:
+            # (B, T, C, *S) -> (B, T, *S, C); the cell computes channels_last
+            inputs = np.moveaxis(inputs, 2, -1)
+        output, states = run_over_time(
+            self.cell,
+            sub_weights(weights, self.cell.name),
+            inputs,
+            bool(self.go_backwards),
+            bool(self.return_sequences),
+        )
+        if first:
+            output = np.moveaxis(output, -1, 2 if self.return_sequences else 1)
+            states = [np.moveaxis(s, -1, 1) for s in states]
+        return [output, *states] if self.return_state else output
 
 
 @register

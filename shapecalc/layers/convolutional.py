@@ -6,10 +6,15 @@ and base_separable_conv.py. The spatial-axis helpers here are shared with poolin
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
+
+import numpy as np
 
 from ..arithmetic import conv_rule, conv_transpose_rule
 from ..errors import ArgError, ShapeError
+from ..kernels.activations import activation
+from ..kernels.conv import conv, conv_transpose, depthwise_conv
 from . import args as A
 from .base import REQUIRED, Arg, Layer, Shape, Weight, fmt_shape, require_known, require_rank
 from .registry import register
@@ -50,6 +55,15 @@ def check_strides_dilation(strides: tuple[int, ...], dilation_rate: tuple[int, .
         )
 
 
+def to_channels_last(x: np.ndarray, data_format: str) -> np.ndarray:
+    """The kernels work on channels_last arrays: move the channel axis of channels_first data last."""
+    return x if data_format == "channels_last" else np.moveaxis(x, 1, -1)
+
+
+def from_channels_last(y: np.ndarray, data_format: str) -> np.ndarray:
+    return y if data_format == "channels_last" else np.ascontiguousarray(np.moveaxis(y, -1, 1))
+
+
 class SpatialConv(Layer):
     """What every convolution shares: rank, the input check and the per-axis output lengths."""
 
@@ -79,6 +93,16 @@ class SpatialConv(Layer):
 
     def explain(self, input_shape: Shape) -> list[str]:
         return [f"axis {axis}: {formula}" for axis, _, formula in self.spatial_rules(input_shape)]
+
+    def finish(self, y: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Bias and activation of a channels_last kernel result, in the layer's data format.
+
+        The activation runs on the data_format layout, as in Keras (softmax takes the last axis
+        even when that is a spatial one).
+        """
+        if getattr(self, "use_bias", False):
+            y += weights["bias"]  # y is the kernel's own fresh array
+        return activation(getattr(self, "activation", None))(from_channels_last(y, self.data_format))
 
 
 # ----------------------------------------------------------------------------- Conv1D/2D/3D
@@ -156,6 +180,18 @@ class Conv(SpatialConv):
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         spatial = [out for _, out, _ in self.spatial_rules(input_shape)]
         return with_channels(input_shape, spatial, self.filters, self.data_format)
+
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        kernel = weights["kernel"]
+        if self.lora_rank:
+            # Unlike Dense, Conv's build passes lora_alpha on (default: the rank), scaling by alpha/rank.
+            alpha = self.lora_alpha if self.lora_alpha is not None else self.lora_rank
+            delta = weights["lora_kernel_a"] @ weights["lora_kernel_b"]
+            kernel = (kernel + (alpha / self.lora_rank) * delta).astype(kernel.dtype)
+        x = to_channels_last(inputs, self.data_format)
+        # causal padding: all (k-1)*d before, then a valid convolution, as Conv1D.call pads
+        y = conv(x, kernel, self.strides, self.padding, self.dilation_rate, self.groups)
+        return self.finish(y, weights)
 
 
 @register
@@ -256,6 +292,13 @@ class ConvTranspose(SpatialConv):
         spatial = [out for _, out, _ in self.spatial_rules(input_shape)]
         return with_channels(input_shape, spatial, self.filters, self.data_format)
 
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        x = to_channels_last(inputs, self.data_format)
+        y = conv_transpose(
+            x, weights["kernel"], self.strides, self.padding, self.output_padding, self.dilation_rate
+        )
+        return self.finish(y, weights)
+
 
 @register
 class Conv1DTranspose(ConvTranspose):
@@ -338,6 +381,11 @@ class DepthwiseConv(SpatialConv):
         spatial = [out for _, out, _ in self.spatial_rules(input_shape)]
         return with_channels(input_shape, spatial, channels, self.data_format)
 
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        x = to_channels_last(inputs, self.data_format)
+        y = depthwise_conv(x, weights["kernel"], self.strides, self.padding, self.dilation_rate)
+        return self.finish(y, weights)
+
 
 class SeparableConv(SpatialConv):
     """Depthwise then 1x1 pointwise: depthwise_kernel (*k, C, dm), pointwise_kernel (1.., C*dm, filters)."""
@@ -365,6 +413,15 @@ class SeparableConv(SpatialConv):
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         spatial = [out for _, out, _ in self.spatial_rules(input_shape)]
         return with_channels(input_shape, spatial, self.filters, self.data_format)
+
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        x = to_channels_last(inputs, self.data_format)
+        depthwise = depthwise_conv(
+            x, weights["depthwise_kernel"], self.strides, self.padding, self.dilation_rate
+        )
+        ones = (1,) * self.rank
+        y = conv(depthwise, weights["pointwise_kernel"], ones, "valid", ones)
+        return self.finish(y, weights)
 
 
 @register

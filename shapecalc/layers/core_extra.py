@@ -120,9 +120,7 @@ class SpectralNormalization(Layer):
         by_path = {w.path: w for w in inner_weights}
         kernel = by_path.get("kernel") or by_path.get("embeddings")
         if kernel is None:
-            raise ShapeError(
-                f"{self.layer.type_name()} has no 'kernel' nor 'embeddings' weight to normalise"
-            )
+            raise ShapeError(f"{self.layer.type_name()} has no 'kernel' nor 'embeddings' weight to normalise")
         if self._input_last == "unset":
             self._input_last = input_shape[-1]
         vector_u = Weight("vector_u", (1, kernel.shape[-1]), False, "truncated_normal", kernel.dtype)

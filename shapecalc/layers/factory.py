@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping
@@ -15,6 +16,7 @@ from .base import Layer
 AutoName = Callable[[str], str]
 
 
+@functools.lru_cache(maxsize=1024)
 def to_snake_case(name: str) -> str:
     """keras.src.utils.naming.to_snake_case."""
     name = re.sub(r"\W+", "", name)
@@ -80,7 +82,11 @@ def create_layer(
     parsed = cls.parse_arguments(values)
     if parsed.get("name") is None:
         parsed["name"] = auto_name(cls.type_name())  # Keras names by class, also under an alias
-    return cls(**parsed)
+    try:
+        return cls(**parsed)
+    except ArgError as err:
+        err.layer_name = parsed["name"]
+        raise
 
 
 def _create_nested(

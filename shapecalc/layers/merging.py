@@ -4,16 +4,22 @@ Concatenate, Dot. None of them has weights.
 The rules follow Keras's symbolic path (``build`` + ``compute_output_shape``), which is what a
 model is built with; it is not always what ``call`` would do on real data:
 
-* element-wise merges align the non-batch axes on the RIGHT and broadcast 1s (``call`` would
-  instead insert the missing axes after the batch axis), and a None on either side gives None;
+* element-wise merges align the non-batch axes on the RIGHT and broadcast 1s (``call`` gets the
+  same alignment by inserting the missing axes right after the batch axis), and a None on either
+  side gives None;
 * Concatenate compares every other axis, the batch axis included, and treats None as matching
   anything; the output copies the first input's other axes;
-* Dot contracts the two given axes (the batch axis is not protected) and keeps the rest.
+* Dot contracts the two given axes and keeps the rest; the batch axis is not protected (``call``
+  refuses it: batch_dot cannot contract axis 0).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+from functools import reduce
 from typing import Any
+
+import numpy as np
 
 from ..errors import ArgError, ShapeError
 from . import args as A
@@ -40,6 +46,23 @@ def _index(shape: Shape, axis: Any, what: str) -> int:
 
 
 # ----------------------------------------------------------------------------- element-wise
+def _common_dtype(arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Keras's promotion of mixed inputs: integers meet floats in the float type (not float64)."""
+    dtypes = {a.dtype for a in arrays}
+    if len(dtypes) == 1:
+        return list(arrays)
+    floats = [d for d in dtypes if np.issubdtype(d, np.floating)]
+    target = np.result_type(*floats) if floats else np.result_type(*dtypes)
+    return [a.astype(target, copy=False) for a in arrays]
+
+
+def _aligned(arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Keras's call inserts the missing axes right after the batch axis, so the non-batch axes of
+    inputs of different ranks align on the right (as the shape rule does) and batch meets batch."""
+    rank = max(a.ndim for a in arrays)
+    return _common_dtype([a.reshape(a.shape[:1] + (1,) * (rank - a.ndim) + a.shape[1:]) for a in arrays])
+
+
 def broadcast(a: Shape, b: Shape) -> Shape:
     """Keras Merge._compute_elemwise_op_output_shape: right-aligned, 1 broadcasts, None wins."""
     longer, shorter = (a, b) if len(a) >= len(b) else (b, a)
@@ -67,6 +90,8 @@ class _Merge(Layer):
 
     takes_list = True
     exact_inputs: int | None = None
+    # The binary operation folded left over the inputs (Keras applies it pairwise, in order).
+    combine: Callable[[np.ndarray, np.ndarray], np.ndarray] = staticmethod(np.add)
 
     def check_input(self, input_shape: list[Shape]) -> None:
         _need_list(input_shape)
@@ -88,6 +113,9 @@ class _Merge(Layer):
         batch = next(iter(batches)) if len(batches) == 1 else None
         return (batch, *out)
 
+    def forward(self, inputs: list[np.ndarray], weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        return reduce(self.combine, _aligned(inputs))
+
 
 @register
 class Add(_Merge):
@@ -99,26 +127,37 @@ class Subtract(_Merge):
     """inputs[0] - inputs[1]: exactly two inputs."""
 
     exact_inputs = 2
+    combine = staticmethod(np.subtract)
 
 
 @register
 class Multiply(_Merge):
     """Product of the inputs."""
 
+    combine = staticmethod(np.multiply)
+
 
 @register
 class Average(_Merge):
     """Mean of the inputs."""
+
+    def forward(self, inputs: list[np.ndarray], weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        # Keras divides the running sum by the Python int count (float32 stays float32).
+        return reduce(np.add, _aligned(inputs)) / len(inputs)
 
 
 @register
 class Maximum(_Merge):
     """Element-wise maximum of the inputs."""
 
+    combine = staticmethod(np.maximum)
+
 
 @register
 class Minimum(_Merge):
     """Element-wise minimum of the inputs."""
+
+    combine = staticmethod(np.minimum)
 
 
 # ----------------------------------------------------------------------------- Concatenate
@@ -186,6 +225,9 @@ class Concatenate(_Merge):
             return []
         return [f"axis {self.axis}: {' + '.join(str(d) for d in sizes)} = {sum(sizes)}"]
 
+    def forward(self, inputs: list[np.ndarray], weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        return np.concatenate(_common_dtype(inputs), axis=int(self.axis))
+
 
 # ----------------------------------------------------------------------------- Dot
 def _dot_axes(value: Any) -> int | tuple[int, int]:
@@ -249,3 +291,31 @@ class Dot(Layer):
         del shape2[0]  # the second input's batch axis
         out = shape1 + shape2
         return (*out, 1) if len(out) == 1 else tuple(out)
+
+    def forward(self, inputs: list[np.ndarray], weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        x, y = _common_dtype(inputs)
+        axes = self.axes if isinstance(self.axes, tuple) else (self.axes, self.axes)
+        a1, a2 = (a % arr.ndim if a < 0 else a for a, arr in zip(axes, (x, y), strict=True))
+        if 0 in (a1, a2):
+            # The shape rule lets the batch axis be contracted; Keras's batch_dot refuses it in call.
+            raise ValueError(f"Keras's batch_dot cannot contract the batch axis (axes {self.axes})")
+        if self.normalize:
+            x, y = _l2_normalize(x, a1), _l2_normalize(y, a2)
+        # Per batch item: x's contracted axis last, y's first, the remaining axes flattened.
+        x = np.moveaxis(x, a1, -1)
+        y = np.moveaxis(y, a2, 1)
+        x_rest, y_rest = x.shape[1:-1], y.shape[2:]
+        batch, depth = x.shape[0], x.shape[-1]
+        out = np.matmul(x.reshape(batch, -1, depth), y.reshape(batch, depth, -1))
+        out = out.reshape(batch, *x_rest, *y_rest)
+        return out[:, np.newaxis] if out.ndim == 1 else out
+
+
+def _l2_normalize(x: np.ndarray, axis: int) -> np.ndarray:
+    """Keras's numpy backend divides by the L2 norm, a zero norm counting as 1 (no epsilon).
+
+    (The other backends clamp instead: x * min(1/sqrt(sum x^2), 1e7); the two differ only when
+    0 < norm < 1e-7.)
+    """
+    norm = np.linalg.norm(x, 2, axis, keepdims=True)
+    return x / np.where(norm == 0, np.ones_like(norm), norm)

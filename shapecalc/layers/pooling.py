@@ -5,13 +5,17 @@ After keras/src/layers/pooling/base_pooling.py and base_global_pooling.py. None 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
+
+import numpy as np
 
 from ..arithmetic import pool_rule
 from ..errors import ArgError
+from ..kernels.pooling import average_pool, max_pool
 from . import args as A
 from .base import REQUIRED, Arg, Layer, Shape, require_rank
-from .convolutional import WINDOW_DOC, spatial_axes, with_channels
+from .convolutional import WINDOW_DOC, from_channels_last, spatial_axes, to_channels_last, with_channels
 from .registry import register
 
 
@@ -30,6 +34,7 @@ class Pooling(Layer):
     """A window of ``pool_size`` slides by ``strides`` over each spatial axis; channels are kept."""
 
     rank: ClassVar[int]
+    mode: ClassVar[str]  # "max" or "average"
     pool_size: tuple[int, ...]
     strides: tuple[int, ...] | None
     padding: str
@@ -62,12 +67,19 @@ class Pooling(Layer):
     def explain(self, input_shape: Shape) -> list[str]:
         return [f"axis {axis}: {formula}" for axis, _, formula in self.spatial_rules(input_shape)]
 
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        assert self.strides is not None
+        x = to_channels_last(inputs, self.data_format)
+        pool = max_pool if self.mode == "max" else average_pool
+        return from_channels_last(pool(x, self.pool_size, self.strides, self.padding), self.data_format)
+
 
 @register
 class MaxPooling1D(Pooling):
     """Max over windows of ``pool_size`` steps (default 2)."""
 
     rank = 1
+    mode = "max"
     arguments = _pooling_arguments(1, (2,))
 
 
@@ -76,6 +88,7 @@ class MaxPooling2D(Pooling):
     """Max over ``pool_size`` windows (default 2x2)."""
 
     rank = 2
+    mode = "max"
     arguments = _pooling_arguments(2, (2, 2))
 
 
@@ -84,6 +97,7 @@ class MaxPooling3D(Pooling):
     """Max over ``pool_size`` windows (default 2x2x2)."""
 
     rank = 3
+    mode = "max"
     arguments = _pooling_arguments(3, (2, 2, 2))
 
 
@@ -92,6 +106,7 @@ class AveragePooling1D(Pooling):
     """Mean over windows of ``pool_size`` steps (required: Keras gives no default)."""
 
     rank = 1
+    mode = "average"
     arguments = _pooling_arguments(1, REQUIRED)
 
 
@@ -100,6 +115,7 @@ class AveragePooling2D(Pooling):
     """Mean over ``pool_size`` windows (required: Keras gives no default)."""
 
     rank = 2
+    mode = "average"
     arguments = _pooling_arguments(2, REQUIRED)
 
 
@@ -108,6 +124,7 @@ class AveragePooling3D(Pooling):
     """Mean over ``pool_size`` windows (required: Keras gives no default)."""
 
     rank = 3
+    mode = "average"
     arguments = _pooling_arguments(3, REQUIRED)
 
 
@@ -122,6 +139,7 @@ class GlobalPooling(Layer):
     """Reduces every spatial axis: (batch, channels), or 1s in the spatial places with keepdims."""
 
     rank: ClassVar[int]
+    mode: ClassVar[str]  # "max" or "average"
     arguments = _GLOBAL_ARGUMENTS
     data_format: str
     keepdims: bool
@@ -139,12 +157,18 @@ class GlobalPooling(Layer):
         what = "kept with length 1 (keepdims)" if self.keepdims else "removed"
         return [f"axes {axes} reduced over and {what}"]
 
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        axes = tuple(spatial_axes(self.rank, self.data_format))
+        reduce = np.max if self.mode == "max" else np.mean
+        return reduce(inputs, axis=axes, keepdims=bool(self.keepdims))
+
 
 @register
 class GlobalMaxPooling1D(GlobalPooling):
     """Max over the steps axis: (batch, channels), or 1s in their places with keepdims."""
 
     rank = 1
+    mode = "max"
 
 
 @register
@@ -152,6 +176,7 @@ class GlobalMaxPooling2D(GlobalPooling):
     """Max over both spatial axes: (batch, channels), or 1s in their places with keepdims."""
 
     rank = 2
+    mode = "max"
 
 
 @register
@@ -159,6 +184,7 @@ class GlobalMaxPooling3D(GlobalPooling):
     """Max over the three spatial axes: (batch, channels), or 1s in their places with keepdims."""
 
     rank = 3
+    mode = "max"
 
 
 @register
@@ -166,6 +192,7 @@ class GlobalAveragePooling1D(GlobalPooling):
     """Mean over the steps axis: (batch, channels), or 1s in their places with keepdims."""
 
     rank = 1
+    mode = "average"
 
 
 @register
@@ -173,6 +200,7 @@ class GlobalAveragePooling2D(GlobalPooling):
     """Mean over both spatial axes: (batch, channels), or 1s in their places with keepdims."""
 
     rank = 2
+    mode = "average"
 
 
 @register
@@ -180,3 +208,4 @@ class GlobalAveragePooling3D(GlobalPooling):
     """Mean over the three spatial axes: (batch, channels), or 1s in their places with keepdims."""
 
     rank = 3
+    mode = "average"

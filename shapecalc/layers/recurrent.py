@@ -316,6 +316,50 @@ class StackedRNNCells(Layer):
             shape = (shape[0], out)
         return weights
 
+    # ------------------------------------------------------------- kernel (see kernels/recurrent.py)
+    def _state_counts(self) -> list[int]:
+        return [len(flatten_sizes(cell.state_size)) for cell in self.cells]
+
+    def project(self, x: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        # only the first cell sees the sequence; the others see the previous cell's output per step
+        first = steppable(self.cells[0])
+        return first.project(x, sub_weights(weights, first.name))
+
+    def zero_states(self, projected: np.ndarray) -> list[np.ndarray]:
+        return [s for cell in self.cells for s in steppable(cell).zero_states(projected)]
+
+    def step(
+        self, projected: np.ndarray, states: Sequence[np.ndarray], weights: Mapping[str, np.ndarray]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The cells in turn; the states are the cells' states one after the other, flattened."""
+        new_states: list[np.ndarray] = []
+        output, start = projected, 0
+        for k, (cell, count) in enumerate(zip(self.cells, self._state_counts(), strict=True)):
+            cell_weights = sub_weights(weights, cell.name)
+            x = projected if k == 0 else steppable(cell).project(output, cell_weights)
+            output, cell_states = steppable(cell).step(x, states[start : start + count], cell_weights)
+            new_states += cell_states
+            start += count
+        return output, new_states
+
+    def forward(self, inputs: Any, weights: Mapping[str, np.ndarray]) -> list[np.ndarray]:
+        """One time step: ``inputs`` is x (B, F) or [x, *flattened states]; returns [output, *new_states]."""
+        x, *states = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+        projected = self.project(x, weights)
+        output, new_states = self.step(projected, states or self.zero_states(projected), weights)
+        return [output, *new_states]
+
+
+def steppable(cell: Any) -> Any:
+    """A cell the time loop can run; Keras cannot run a recurrent layer as a cell either."""
+    if not hasattr(cell, "step"):
+        # Keras's RNN would call the layer on one step (B, F) and fail on its rank
+        raise ShapeError(
+            f"{cell.type_name()} cannot be run as a cell: Keras calls it on a single step "
+            "(batch, features), where it expects a sequence"
+        )
+    return cell
+
 
 # ----------------------------------------------------------------------------- RNN
 RNN_FLAGS = (
@@ -384,6 +428,28 @@ class RNN(Layer):
         if self.return_state:
             return [out, *flatten_states(batch, self.state_size)]
         return out
+
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> Any:
+        """From zero states (stateful layers start from zeros too); masking needs no kernel here."""
+        cell = steppable(self.cell)
+        if (
+            isinstance(cell, StackedRNNCells)
+            and len(cell.cells) == 1
+            and len(flatten_sizes(cell.cells[0].state_size)) > 1
+            and inputs.shape[1] > 1
+        ):
+            # StackedRNNCells unwraps the state list of a single cell after the first step, so the
+            # next step hands an LSTMCell one state: Keras fails with "list index out of range"
+            raise ShapeError(
+                f"Keras cannot run a one-cell stack whose cell has several states "
+                f"({cell.cells[0].type_name()}) over more than one step: after the first step it "
+                "passes the cell a single state (give the cell itself, not a list of one cell)"
+            )
+        cell_weights = sub_weights(weights, cell.name)
+        output, states = run_over_time(
+            cell, cell_weights, inputs, bool(self.go_backwards), bool(self.return_sequences)
+        )
+        return [output, *states] if self.return_state else output
 
     def explain(self, input_shape: Shape) -> list[str]:
         units = self._output_units()

@@ -15,7 +15,7 @@ L = TypeVar("L", bound=type[Layer])
 
 def register(cls: L) -> L:
     name = cls.type_name()
-    if name in _REGISTRY:
+    if name in _REGISTRY or name in _ALIASES:
         raise RuntimeError(f"layer type {name} registered twice")
     _REGISTRY[name] = cls
     return cls
@@ -24,13 +24,22 @@ def register(cls: L) -> L:
 def register_alias(alias: str, cls: type[Layer]) -> None:
     """Another name Keras exports for the same class (Convolution2D for Conv2D): layers made
     through it are still named and summarised as the class."""
-    if alias in _REGISTRY or alias in _ALIASES:
+    if (alias in _REGISTRY and _REGISTRY[alias].exported) or alias in _ALIASES:
         raise RuntimeError(f"layer type {alias} registered twice")
     _ALIASES[alias] = cls
 
 
+def registered(class_name: str) -> type[Layer]:
+    """A registered class by its own name, exported or not."""
+    return _REGISTRY[class_name]
+
+
 def lookup(name: str) -> type[Layer] | None:
-    return _REGISTRY.get(name) or _ALIASES.get(name)
+    """The class a spec names: an exported class name or one of its aliases."""
+    cls = _REGISTRY.get(name)
+    if cls is not None and cls.exported:
+        return cls
+    return _ALIASES.get(name)
 
 
 def aliases() -> dict[str, str]:
@@ -38,8 +47,11 @@ def aliases() -> dict[str, str]:
 
 
 def suggestion(name: str) -> str:
-    return did_you_mean(name, [*_REGISTRY, *_ALIASES])
+    return did_you_mean(name, [*all_layer_types(), *_ALIASES])
 
 
 def all_layer_types() -> dict[str, type[Layer]]:
-    return dict(sorted(_REGISTRY.items()))
+    """Every spec-usable type name -> class (a class exported only under an alias, by that alias)."""
+    types = {name: cls for name, cls in _REGISTRY.items() if cls.exported}
+    types.update({alias: cls for alias, cls in _ALIASES.items() if not cls.exported})
+    return dict(sorted(types.items()))

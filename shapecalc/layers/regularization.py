@@ -7,7 +7,10 @@ which goes to a SeedGenerator (and must fit its uint32 state) only when the rate
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any, ClassVar
+
+import numpy as np
 
 from ..errors import ArgError
 from . import args as A
@@ -62,6 +65,11 @@ def _check_seed(layer: Layer, rate: float) -> None:
 class _Identity(Layer):
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return tuple(input_shape)
+
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        # Dropout and noise act only while training, and an activity penalty only adds a loss:
+        # at inference every one of these layers returns its input unchanged.
+        return inputs
 
 
 @register

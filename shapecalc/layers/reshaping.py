@@ -1,17 +1,22 @@
 """Reshaping layers: Flatten, UpSampling1D/2D/3D, ZeroPadding1D/2D/3D, Cropping1D/2D/3D, Reshape,
 Permute, RepeatVector.
 
-None of these create weights; each is a pure shape rule. Keras computes their symbolic output
-with ``compute_output_shape`` alone, so arguments checked only inside ``call`` (UpSampling2D's
-``interpolation``) are not checked when a model is built, and shapecalc accepts them likewise.
+None of these create weights; each is a pure shape rule plus a NumPy kernel (``forward``).
+Keras computes their symbolic output with ``compute_output_shape`` alone, so arguments checked
+only inside ``call`` (UpSampling2D's ``interpolation``) are not checked when a model is built,
+and shapecalc accepts them likewise; the kernels refuse them as Keras's call does.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from ..errors import ArgError, ShapeError
+from ..kernels.reshaping import resize
 from . import args as A
 from .base import REQUIRED, Arg, Dim, Layer, Shape, fmt_shape, require_rank
 from .registry import register
@@ -87,6 +92,12 @@ class Flatten(Layer):
             return []
         return [f"{' * '.join(str(d) for d in rest)} = {math.prod(rest)}"]
 
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        if self.data_format == "channels_first" and inputs.ndim > 2:
+            # Keras moves the channels last first, so the values come out in channels_last order.
+            inputs = np.moveaxis(inputs, 1, -1)
+        return inputs.reshape(inputs.shape[0], -1)
+
 
 def _strict_positive_int(value: Any) -> int:
     # UpSampling1D checks isinstance(size, int) and rejects booleans explicitly.
@@ -108,6 +119,9 @@ class UpSampling1D(Layer):
         b, steps, c = input_shape
         return (b, _scale(steps, self.size, "steps"), c)
 
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        return np.repeat(inputs, self.size, axis=1)
+
 
 def _interpolation(value: Any) -> str:
     # Keras lowercases the string in __init__ but validates it only when resizing real data.
@@ -118,6 +132,7 @@ def _interpolation(value: Any) -> str:
 
 class _UpSamplingND(Layer):
     rank: int = 0
+    interpolation: str = "nearest"  # UpSampling3D has no choice; UpSampling2D's argument overrides
 
     def check_input(self, input_shape: Shape) -> None:
         require_rank(self, input_shape, rank=self.rank + 2)
@@ -135,6 +150,17 @@ class _UpSamplingND(Layer):
             for a, f in zip(axes, self.size, strict=True)
             if input_shape[a] is not None
         ]
+
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        axes = _spatial_axes(self.data_format, inputs.ndim)
+        if self.interpolation == "nearest":
+            # Keras repeats each sample (ops.repeat) rather than resizing.
+            for axis, factor in zip(axes, self.size, strict=True):
+                inputs = np.repeat(inputs, factor, axis=axis)
+            return inputs
+        # Other interpolations go through ops.image.resize; Keras checks the name only here.
+        size = [inputs.shape[a] * f for a, f in zip(axes, self.size, strict=True)]
+        return resize(inputs, size, axes, self.interpolation)
 
 
 @register
@@ -246,6 +272,24 @@ class _PadCrop(Layer):
                 size = input_shape[axis] + (-1 if self.cropping_layer else 1) * (before + after)
                 lines.append(f"axis {axis}: {input_shape[axis]} {op} {before} {op} {after} = {size}")
         return lines
+
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        axes = list(_spatial_axes(self.data_format, inputs.ndim))
+        amounts = dict(zip(axes, self.amounts(), strict=True))
+        if self.cropping_layer:
+            index = tuple(
+                slice(amounts[a][0], inputs.shape[a] - amounts[a][1]) if a in amounts else slice(None)
+                for a in range(inputs.ndim)
+            )
+            return inputs[index]
+        if any(v < 0 for pair in amounts.values() for v in pair):
+            # compute_output_shape subtracts, but the call pads with ops.pad, which refuses negative
+            # widths on the numpy and jax backends: Keras fails at run time (torch's F.pad would crop).
+            raise ValueError(
+                f"negative padding {self.amounts()} is accepted when Keras builds the model, "
+                "but its call (ops.pad) refuses negative widths (numpy and jax backends)"
+            )
+        return np.pad(inputs, [amounts.get(a, (0, 0)) for a in range(inputs.ndim)])
 
 
 @register
@@ -376,6 +420,11 @@ class Reshape(Layer):
             return []
         return [f"-1 = {math.prod(rest)} / {known} = {math.prod(rest) // known}"]
 
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        # Sizes unknown when the model was built become -1, as in Keras's call.
+        target = tuple(-1 if d is None else d for d in self.target_shape)
+        return inputs.reshape(inputs.shape[0], *target)
+
 
 def _permutation(value: Any) -> tuple[int, ...]:
     if not isinstance(value, (list, tuple, dict, str)):
@@ -401,6 +450,9 @@ class Permute(Layer):
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return (input_shape[0], *(input_shape[d] for d in self.dims))
 
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        return np.transpose(inputs, (0, *self.dims))
+
 
 @register
 class RepeatVector(Layer):
@@ -413,3 +465,6 @@ class RepeatVector(Layer):
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return (input_shape[0], self.n, input_shape[1])
+
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        return np.repeat(inputs[:, np.newaxis, :], self.n, axis=1)

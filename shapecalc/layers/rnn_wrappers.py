@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from ..errors import ArgError, ShapeError
+from ..kernels.recurrent import sub_weights
 from . import args as A
 from .base import REQUIRED, Arg, Layer, OutputShape, Shape, Weight, fmt_shape, require_rank
 from .recurrent import RNN, build_sublayer
@@ -140,6 +144,33 @@ class Bidirectional(Layer):
     def explain(self, input_shape: Shape) -> list[str]:
         return [f"two copies of {self.layer.type_name()}; merge_mode {A.describe(self.merge_mode)}"]
 
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> Any:
+        forward, backward = self.forward_layer, self.backward
+        ahead = forward.forward(inputs, sub_weights(weights, forward.name))
+        behind = backward.forward(inputs, sub_weights(weights, backward.name))
+        states: list[np.ndarray] = []
+        if self.return_state:
+            # forward states first, then backward ones
+            states = [*ahead[1:], *behind[1:]]
+            ahead, behind = ahead[0], behind[0]
+        if forward.return_sequences:
+            # the backward sequence comes in processing order; Keras turns it back to input order,
+            # whichever of the two layers has go_backwards
+            behind = behind[:, ::-1]
+        if self.merge_mode == "concat":
+            outputs = [np.concatenate([ahead, behind], axis=-1)]
+        elif self.merge_mode == "sum":
+            outputs = [ahead + behind]
+        elif self.merge_mode == "ave":
+            outputs = [(ahead + behind) / 2]
+        elif self.merge_mode == "mul":
+            outputs = [ahead * behind]
+        else:
+            outputs = [ahead, behind]
+        if len(outputs) == 1 and not self.return_state:
+            return outputs[0]
+        return [*outputs, *states]
+
 
 @register
 class TimeDistributed(Layer):
@@ -195,3 +226,15 @@ class TimeDistributed(Layer):
 
     def explain(self, input_shape: Shape) -> list[str]:
         return [f"each of the {input_shape[1]} steps is {fmt_shape(self._step_shape(input_shape))}"]
+
+    def integer_input_bound(self) -> int | None:
+        # TimeDistributed(Embedding) is fed the same ids as the Embedding
+        return self.layer.integer_input_bound()
+
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Keras calls the layer once per time step; with the steps folded into the batch axis
+        (B*T, ...) one call computes the same numbers."""
+        batch, steps = inputs.shape[:2]
+        folded = inputs.reshape(batch * steps, *inputs.shape[2:])
+        out = self.layer.forward(folded, sub_weights(weights, self.layer.name))
+        return out.reshape(batch, steps, *out.shape[1:])

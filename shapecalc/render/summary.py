@@ -12,10 +12,10 @@ from typing import IO
 
 import rich.console
 import rich.markup
-import rich.table
 
 from ..infer import Analysis
 from ..layers.base import Layer, Shape
+from . import table
 
 
 def _number(x: object) -> str:
@@ -92,9 +92,9 @@ def _row(analysis: Analysis, layer: Layer, with_connections: bool) -> list[str]:
     return fields
 
 
-def summary_table(analysis: Analysis, line_length: int | None = None) -> rich.table.Table:
-    sequential_like = is_sequential_like(analysis)
-    if sequential_like:
+def _columns(analysis: Analysis, line_length: int | None) -> tuple[list[str], list[str], list[int], int]:
+    """Keras's header, alignment, requested column widths and table width."""
+    if is_sequential_like(analysis):
         default_length, positions = 88, [0.45, 0.80, 1.0]
         header = ["Layer (type)", "Output Shape", "Param #"]
         alignment = ["left", "left", "right"]
@@ -110,20 +110,18 @@ def summary_table(analysis: Analysis, line_length: int | None = None) -> rich.ta
         current += widths[-1]
     if min(widths) < 4:
         raise ValueError("the terminal is too narrow to print the summary")
-    columns = [
-        rich.table.Column(title, justify=justify, width=width)  # type: ignore[arg-type]
-        for title, justify, width in zip(header, alignment, widths)
-    ]
-    table = rich.table.Table(*columns, width=line_length, show_lines=True)
-    for layer in analysis.layers:
-        table.add_row(*_row(analysis, layer, not sequential_like))
-    return table
+    return header, alignment, widths, line_length
 
 
 def print_summary(analysis: Analysis, file: IO[str] | None = None, line_length: int | None = None) -> None:
     console = rich.console.Console(highlight=False, file=file)
+    header, alignment, widths, total = _columns(analysis, line_length)
+    with_connections = len(header) == 4
+    rows = [_row(analysis, layer, with_connections) for layer in analysis.layers]
+    layout = table.measure(console, header, alignment, widths, total)
+    color = console.is_terminal and console.color_system is not None
     console.print(_bold(f'Model: "{rich.markup.escape(analysis.graph.name)}"'))
-    console.print(summary_table(analysis, line_length))
+    console.file.write(table.render(console, layout, header, rows, color))
     weights = analysis.weights
     trainable = [w for w in weights if w.trainable]
     frozen = [w for w in weights if not w.trainable]

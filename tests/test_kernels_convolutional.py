@@ -1,0 +1,291 @@
+"""Convolution kernels against Keras: Conv1D/2D/3D (groups, causal, dilation, LoRA),
+Conv1D/2D/3DTranspose (output_padding, dilation), DepthwiseConv1D/2D and SeparableConv1D/2D,
+in both data formats, with bias, activations (softmax shows the channels_first axis order), and
+random argument combinations drawn by hypothesis. Also the patch-chunking paths of the kernel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from kernel_check import assert_kernel_matches_keras
+
+from shapecalc.errors import ArgError, ShapeError
+from shapecalc.kernels import conv as conv_kernels
+from shapecalc.layers import create_layer, registry
+from shapecalc.layers.factory import Namer
+
+CONV_LAYERS = [
+    "Conv1D",
+    "Conv2D",
+    "Conv3D",
+    "Conv1DTranspose",
+    "Conv2DTranspose",
+    "Conv3DTranspose",
+    "DepthwiseConv1D",
+    "DepthwiseConv2D",
+    "SeparableConv1D",
+    "SeparableConv2D",
+]
+
+
+def data(shape: tuple[int, ...], seed: int = 1) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal(shape).astype("float32")
+
+
+def test_every_convolution_has_a_kernel() -> None:
+    assert all(registry.lookup(name).has_kernel() for name in CONV_LAYERS)
+
+
+# ----------------------------------------------------------------------------- Conv1D/2D/3D
+CONV1D = [
+    {"filters": 3, "kernel_size": 3},
+    {"filters": 4, "kernel_size": 1},
+    {"filters": 2, "kernel_size": 3, "strides": 2},
+    {"filters": 2, "kernel_size": 4, "strides": 3, "padding": "same"},
+    {"filters": 3, "kernel_size": 3, "padding": "same"},
+    {"filters": 3, "kernel_size": 4, "padding": "same"},  # even kernel: the extra pad goes after
+    {"filters": 3, "kernel_size": 3, "padding": "causal"},
+    {"filters": 3, "kernel_size": 2, "padding": "causal", "dilation_rate": 3},
+    {"filters": 3, "kernel_size": 3, "padding": "causal", "strides": 2},
+    {"filters": 2, "kernel_size": 3, "dilation_rate": 2},
+    {"filters": 2, "kernel_size": 2, "dilation_rate": 2, "padding": "same"},
+    {"filters": 4, "kernel_size": 3, "groups": 2},
+    {"filters": 6, "kernel_size": 2, "groups": 6, "padding": "same"},
+    {"filters": 3, "kernel_size": 3, "use_bias": False},
+    {"filters": 3, "kernel_size": 3, "activation": "relu"},
+    {"filters": 3, "kernel_size": 3, "activation": "softmax"},
+    {"filters": 3, "kernel_size": 1, "strides": 2},
+    {"filters": 3, "kernel_size": 3, "padding": "CAUSAL"},
+]
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("args", CONV1D)
+def test_conv1d(args: dict[str, Any], data_format: str) -> None:
+    shape = (2, 9, 6) if data_format == "channels_last" else (2, 6, 9)
+    assert_kernel_matches_keras("Conv1D", {**args, "data_format": data_format}, [data(shape)])
+
+
+CONV2D = [
+    {"filters": 3, "kernel_size": 3},
+    {"filters": 5, "kernel_size": (2, 3), "strides": (2, 1)},
+    {"filters": 4, "kernel_size": 3, "padding": "same"},
+    {"filters": 4, "kernel_size": (2, 4), "padding": "same", "strides": (3, 2)},
+    {"filters": 2, "kernel_size": 3, "dilation_rate": (2, 1)},
+    {"filters": 2, "kernel_size": 2, "dilation_rate": 2, "padding": "same"},
+    {"filters": 4, "kernel_size": 3, "groups": 2, "padding": "same"},
+    {"filters": 4, "kernel_size": 1, "groups": 4},
+    {"filters": 3, "kernel_size": 1},
+    {"filters": 3, "kernel_size": 1, "padding": "same"},
+    {"filters": 3, "kernel_size": 3, "activation": "tanh", "use_bias": False},
+    {"filters": 3, "kernel_size": 2, "activation": "softmax"},
+    {"filters": 3, "kernel_size": 3, "lora_rank": 2},
+    {"filters": 4, "kernel_size": 2, "lora_rank": 3, "lora_alpha": 6},
+    {"filters": 4, "kernel_size": 2, "lora_rank": 2, "groups": 2, "lora_alpha": 0.5},
+    {"filters": 4, "kernel_size": 2, "lora_rank": 0, "lora_alpha": 5},  # rank 0: no LoRA
+    {"filters": 3, "kernel_size": 5, "padding": "SAME"},
+]
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("args", CONV2D)
+def test_conv2d(args: dict[str, Any], data_format: str) -> None:
+    shape = (2, 7, 8, 4) if data_format == "channels_last" else (2, 4, 7, 8)
+    assert_kernel_matches_keras("Conv2D", {**args, "data_format": data_format}, [data(shape)])
+
+
+CONV3D = [
+    {"filters": 2, "kernel_size": 2},
+    {"filters": 3, "kernel_size": (3, 2, 1), "strides": (1, 2, 2), "padding": "same"},
+    {"filters": 2, "kernel_size": 2, "dilation_rate": (1, 2, 1)},
+    {"filters": 4, "kernel_size": 2, "groups": 2, "activation": "relu"},
+    {"filters": 2, "kernel_size": 2, "lora_rank": 1, "padding": "same"},
+]
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("args", CONV3D)
+def test_conv3d(args: dict[str, Any], data_format: str) -> None:
+    shape = (2, 5, 4, 6, 2) if data_format == "channels_last" else (2, 2, 5, 4, 6)
+    assert_kernel_matches_keras("Conv3D", {**args, "data_format": data_format}, [data(shape)])
+
+
+# ----------------------------------------------------------------------------- transposed
+TRANSPOSE1D = [
+    {"filters": 3, "kernel_size": 3},
+    {"filters": 3, "kernel_size": 3, "strides": 2},
+    {"filters": 2, "kernel_size": 2, "strides": 3},  # stride > kernel: output (n-1)*s + max(k, s)
+    {"filters": 2, "kernel_size": 3, "strides": 2, "padding": "same"},
+    {"filters": 2, "kernel_size": 4, "strides": 2, "padding": "same"},
+    {"filters": 2, "kernel_size": 3, "strides": 3, "output_padding": 2},
+    {"filters": 2, "kernel_size": 3, "strides": 3, "output_padding": 1, "padding": "same"},
+    {"filters": 2, "kernel_size": 4, "strides": 2, "output_padding": 0, "padding": "same"},
+    {"filters": 2, "kernel_size": 1, "strides": 2, "output_padding": 1, "padding": "same"},
+    {"filters": 2, "kernel_size": 3, "dilation_rate": 2},
+    {"filters": 2, "kernel_size": 2, "dilation_rate": 3, "padding": "same"},
+    {"filters": 3, "kernel_size": 3, "activation": "softmax", "use_bias": False},
+]
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("args", TRANSPOSE1D)
+def test_conv1d_transpose(args: dict[str, Any], data_format: str) -> None:
+    shape = (2, 5, 3) if data_format == "channels_last" else (2, 3, 5)
+    assert_kernel_matches_keras("Conv1DTranspose", {**args, "data_format": data_format}, [data(shape)])
+
+
+TRANSPOSE2D = [
+    {"filters": 3, "kernel_size": 3},
+    {"filters": 3, "kernel_size": (3, 2), "strides": (2, 1)},
+    {"filters": 2, "kernel_size": 3, "strides": 2, "padding": "same"},
+    {"filters": 2, "kernel_size": (2, 3), "strides": (2, 3), "output_padding": (1, 2)},
+    {"filters": 2, "kernel_size": 3, "strides": 2, "output_padding": (0, 1), "padding": "same"},
+    {"filters": 2, "kernel_size": 2, "dilation_rate": (2, 1), "padding": "same"},
+    {"filters": 2, "kernel_size": 3, "dilation_rate": 2, "activation": "relu"},
+]
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("args", TRANSPOSE2D)
+def test_conv2d_transpose(args: dict[str, Any], data_format: str) -> None:
+    shape = (2, 4, 5, 3) if data_format == "channels_last" else (2, 3, 4, 5)
+    assert_kernel_matches_keras("Conv2DTranspose", {**args, "data_format": data_format}, [data(shape)])
+
+
+TRANSPOSE3D = [
+    {"filters": 2, "kernel_size": 2, "strides": 2},
+    {
+        "filters": 2,
+        "kernel_size": (3, 2, 2),
+        "strides": (1, 2, 3),
+        "padding": "same",
+        "output_padding": (0, 1, 1),
+    },
+    {"filters": 3, "kernel_size": 2, "dilation_rate": 2},
+]
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("args", TRANSPOSE3D)
+def test_conv3d_transpose(args: dict[str, Any], data_format: str) -> None:
+    shape = (1, 3, 4, 2, 3) if data_format == "channels_last" else (1, 3, 3, 4, 2)
+    assert_kernel_matches_keras("Conv3DTranspose", {**args, "data_format": data_format}, [data(shape)])
+
+
+# ----------------------------------------------------------------------------- depthwise, separable
+DEPTHWISE = [
+    {"kernel_size": 3},
+    {"kernel_size": 2, "depth_multiplier": 3},
+    {"kernel_size": 3, "strides": 2, "padding": "same"},
+    {"kernel_size": 2, "dilation_rate": 2, "depth_multiplier": 2},
+    {"kernel_size": 3, "strides": 2, "dilation_rate": 2},  # Keras does not refuse both here
+    {"kernel_size": 4, "padding": "same", "use_bias": False, "activation": "relu"},
+    {"kernel_size": 1, "depth_multiplier": 2, "activation": "softmax"},
+]
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("args", DEPTHWISE)
+@pytest.mark.parametrize("rank", [1, 2])
+def test_depthwise(rank: int, args: dict[str, Any], data_format: str) -> None:
+    spatial = (9,) if rank == 1 else (7, 6)
+    shape = (2, *spatial, 3) if data_format == "channels_last" else (2, 3, *spatial)
+    type_name = f"DepthwiseConv{rank}D"
+    assert_kernel_matches_keras(type_name, {**args, "data_format": data_format}, [data(shape)])
+
+
+SEPARABLE = [
+    {"filters": 4, "kernel_size": 3},
+    {"filters": 2, "kernel_size": 2, "depth_multiplier": 3, "padding": "same"},
+    {"filters": 3, "kernel_size": 3, "strides": 2, "padding": "same", "activation": "relu"},
+    {"filters": 3, "kernel_size": 2, "dilation_rate": 2, "use_bias": False},
+    {"filters": 5, "kernel_size": 3, "activation": "softmax"},
+]
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("args", SEPARABLE)
+@pytest.mark.parametrize("rank", [1, 2])
+def test_separable(rank: int, args: dict[str, Any], data_format: str) -> None:
+    spatial = (9,) if rank == 1 else (7, 6)
+    shape = (2, *spatial, 3) if data_format == "channels_last" else (2, 3, *spatial)
+    type_name = f"SeparableConv{rank}D"
+    assert_kernel_matches_keras(type_name, {**args, "data_format": data_format}, [data(shape)])
+
+
+# ----------------------------------------------------------------------------- chunking paths
+@pytest.mark.parametrize("chunk", [1, 50, 200, 10_000])
+@pytest.mark.parametrize(
+    "type_name, args, shape",
+    [
+        ("Conv2D", {"filters": 3, "kernel_size": 3, "padding": "same"}, (3, 6, 5, 4)),
+        ("Conv2D", {"filters": 4, "kernel_size": 2, "groups": 2, "strides": 2}, (3, 6, 5, 4)),
+        ("Conv1D", {"filters": 2, "kernel_size": 3, "padding": "causal"}, (3, 11, 2)),
+        ("Conv3D", {"filters": 2, "kernel_size": 2, "padding": "same"}, (2, 4, 3, 3, 2)),
+    ],
+)
+def test_patches_gathered_in_small_blocks(
+    monkeypatch: pytest.MonkeyPatch, chunk: int, type_name: str, args: dict[str, Any], shape: tuple[int, ...]
+) -> None:
+    # A tiny buffer forces several batch blocks, then blocks of output rows within one item.
+    monkeypatch.setattr(conv_kernels, "PATCH_CHUNK_ELEMENTS", chunk)
+    assert_kernel_matches_keras(type_name, args, [data(shape)])
+
+
+# ----------------------------------------------------------------------------- random combinations
+def _accepted(type_name: str, args: dict[str, Any], shape: tuple[int, ...]) -> bool:
+    try:
+        create_layer(type_name, args, Namer()).infer(shape)
+    except (ArgError, ShapeError):
+        return False
+    return True
+
+
+@st.composite
+def conv_cases(draw: st.DrawFn) -> tuple[str, dict[str, Any], tuple[int, ...]]:
+    family = draw(st.sampled_from(["Conv", "ConvTranspose", "DepthwiseConv", "SeparableConv"]))
+    rank = draw(st.sampled_from([1, 2] if family in ("DepthwiseConv", "SeparableConv") else [1, 2, 3]))
+    type_name = {"Conv": f"Conv{rank}D", "ConvTranspose": f"Conv{rank}DTranspose"}.get(
+        family, f"{family}{rank}D"
+    )
+    channels = draw(st.integers(1, 4))
+    spatial = tuple(draw(st.lists(st.integers(1, 7 if rank < 3 else 4), min_size=rank, max_size=rank)))
+    args: dict[str, Any] = {
+        "kernel_size": tuple(draw(st.lists(st.integers(1, 4), min_size=rank, max_size=rank)))
+    }
+    if family != "DepthwiseConv":
+        args["filters"] = draw(st.integers(1, 4))
+    paddings = ["valid", "same", "causal"] if type_name == "Conv1D" else ["valid", "same"]
+    args["padding"] = draw(st.sampled_from(paddings))
+    if draw(st.booleans()):
+        args["strides"] = tuple(draw(st.lists(st.integers(1, 3), min_size=rank, max_size=rank)))
+    else:
+        args["dilation_rate"] = tuple(draw(st.lists(st.integers(1, 3), min_size=rank, max_size=rank)))
+    if family == "Conv" and draw(st.booleans()):
+        groups = draw(st.sampled_from([g for g in (1, 2, 3, 4) if channels % g == 0]))
+        args["groups"] = groups
+        args["filters"] = groups * draw(st.integers(1, 2))
+    if family == "ConvTranspose" and "strides" in args and draw(st.booleans()):
+        args["output_padding"] = tuple(draw(st.integers(0, s - 1)) for s in args["strides"])
+    if family in ("DepthwiseConv", "SeparableConv"):
+        args["depth_multiplier"] = draw(st.integers(1, 3))
+    args["use_bias"] = draw(st.booleans())
+    args["activation"] = draw(st.sampled_from([None, "relu", "sigmoid"]))
+    data_format = draw(st.sampled_from(["channels_last", "channels_first"]))
+    args["data_format"] = data_format
+    batch = draw(st.integers(1, 3))
+    shape = (batch, *spatial, channels) if data_format == "channels_last" else (batch, channels, *spatial)
+    return type_name, args, shape
+
+
+@settings(max_examples=120, deadline=None, derandomize=True)
+@given(conv_cases())
+def test_random_convolutions(case: tuple[str, dict[str, Any], tuple[int, ...]]) -> None:
+    type_name, args, shape = case
+    if not _accepted(type_name, args, shape):
+        return  # shapecalc refuses; the layer tests check that Keras refuses too
+    assert_kernel_matches_keras(type_name, args, [data(shape)])
