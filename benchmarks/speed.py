@@ -33,6 +33,8 @@ from typing import Any
 import numpy as np
 
 BATCH_A, BATCH_B, BATCH_C = 64, 16, 64
+# Pause between the two sides: idle BLAS / XLA worker threads spin for a while after a call.
+SETTLE_SECONDS = 0.2
 CONV = {"kernel_size": 3, "padding": "same", "activation": "relu"}
 
 WORKLOADS: dict[str, dict[str, Any]] = {
@@ -240,7 +242,9 @@ def measure(name: str, repeats: int, with_keras: bool) -> dict[str, Any]:
         for _ in range(repeats):
             mine.append(ours())
             if theirs is not None and theirs.skipped is None:
+                time.sleep(SETTLE_SECONDS)
                 keras_ms.append(theirs())
+                time.sleep(SETTLE_SECONDS)
     finally:
         if theirs is not None:
             theirs.close()

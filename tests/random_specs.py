@@ -97,8 +97,82 @@ def layer_for_rank(r: random.Random, rank: int) -> tuple[Entry, int]:
             lambda: ({f"GlobalMaxPooling{n}D": {}}, 1),
             lambda: ({f"UpSampling{n}D": {"size": _pick(r, 2, [2] * n) if n > 1 else _pick(r, 2, 3)}}, rank),
         ]
+    if rank >= 1:  # issue 3's shape-keeping and reshaping layers, on any rank
+        choices += [
+            lambda: (
+                {"BatchNormalization": {"center": _pick(r, True, False), "scale": _pick(r, True, False)}},
+                rank,
+            ),
+            lambda: ({"LayerNormalization": {"axis": _pick(r, -1, [-1])}}, rank),
+            lambda: ({"Activation": {"activation": _pick(r, "relu", "gelu", "softmax")}}, rank),
+            lambda: (
+                {_pick(r, "ReLU", "LeakyReLU", "ELU", "Softmax", "GaussianNoise", "Identity"): {}}
+                if r.random() < 0.8
+                else {"GaussianNoise": {"stddev": 0.1}},
+                rank,
+            ),
+            lambda: ({"PReLU": {"shared_axes": _pick(r, None, [1])}}, rank),
+            lambda: ({"UnitNormalization": {}}, rank),
+            lambda: ({"Rescaling": {"scale": 0.5, "offset": 1}}, rank),
+            lambda: (
+                {
+                    "EinsumDense": {
+                        "equation": "...a,ab->...b",
+                        "output_shape": _pick(r, 4, 6),
+                        "bias_axes": "b",
+                    }
+                },
+                rank,
+            ),
+        ]
+    if rank >= 2:
+        choices += [
+            lambda: ({"Reshape": {"target_shape": [-1]}}, 1),
+            lambda: ({"Permute": {"dims": list(range(rank, 0, -1))}}, rank),
+            lambda: ({"Masking": {}}, rank),
+        ]
+    if 1 <= spatial <= 3:
+        n = spatial
+        choices += [
+            lambda: ({f"ZeroPadding{n}D": {"padding": _pick(r, 1, 2)}}, rank),
+            lambda: ({f"Cropping{n}D": {"cropping": _pick(r, 1, 0)}}, rank),
+            lambda: ({f"SpatialDropout{n}D": {"rate": 0.2}}, rank),
+            lambda: ({f"AdaptiveAveragePooling{n}D": {"output_size": _pick(r, 1, 2)}}, rank),
+        ]
+    if spatial in (1, 2):
+        n = spatial
+        choices += [
+            lambda: (
+                {
+                    f"DepthwiseConv{n}D": {
+                        "kernel_size": _pick(r, 1, 3),
+                        "depth_multiplier": _pick(r, 1, 2),
+                        "padding": _pick(r, "valid", "same"),
+                    }
+                },
+                rank,
+            ),
+            lambda: (
+                {
+                    f"SeparableConv{n}D": {
+                        "filters": _pick(r, 2, 4),
+                        "kernel_size": _pick(r, 1, 3),
+                        "padding": _pick(r, "valid", "same"),
+                    }
+                },
+                rank,
+            ),
+        ]
+    if spatial == 2:
+        choices += [
+            lambda: ({"RandomFlip": {}}, rank),
+            lambda: ({"Resizing": {"height": _pick(r, 4, 8), "width": _pick(r, 4, 8)}}, rank),
+            lambda: ({"CenterCrop": {"height": 3, "width": 3}}, rank),
+        ]
     if rank == 2:
         choices += [
+            lambda: ({"TimeDistributed": {"layer": {"Dense": {"units": _pick(r, 2, 3)}}}}, 2),
+            lambda: ({"GroupNormalization": {"groups": _pick(r, 1, 2)}}, 2),
             lambda: (_rnn(r, sequences=True), 2),
             lambda: (_rnn(r, sequences=False), 1),
             lambda: (
@@ -122,7 +196,10 @@ def sequential_spec(seed: int) -> dict[str, Any]:
         spec["name"] = f"model_{seed}"
     if r.random() < 0.15:
         spec["batch_size"] = r.choice([1, 8])
-    if rank == 1 and r.random() < 0.4:
+    if rank == 1 and r.random() < 0.1:
+        spec["layers"].append({"RepeatVector": {"n": 3}})
+        rank = 2
+    elif rank == 1 and r.random() < 0.4:
         # token ids: an Embedding first, then sequence layers
         spec["input"] = [r.choice([None, 6])]
         spec["layers"].append({"Embedding": {"input_dim": 50, "output_dim": _pick(r, 4, 8)}})
@@ -143,7 +220,9 @@ def functional_spec(seed: int) -> dict[str, Any]:
     r = random.Random(seed)
     rank = r.choice([1, 2, 3])
     shape = INPUT_SHAPES[rank](r)
-    spec: dict[str, Any] = {"inputs": {"a": shape, "b": list(shape) if r.random() < 0.8 else INPUT_SHAPES[rank](r)}}
+    spec: dict[str, Any] = {
+        "inputs": {"a": shape, "b": list(shape) if r.random() < 0.8 else INPUT_SHAPES[rank](r)}
+    }
     layers: list[Entry] = []
     tensors = ["a", "b"]
     width = shape[-1]
@@ -153,7 +232,11 @@ def functional_spec(seed: int) -> dict[str, Any]:
         roll = r.random()
         if roll < 0.3:
             merge = r.choice(MERGES)
-            picks = r.sample(tensors, 2) if merge != "Concatenate" or r.random() < 0.7 else r.sample(tensors, 2)[:1]
+            picks = (
+                r.sample(tensors, 2)
+                if merge != "Concatenate" or r.random() < 0.7
+                else r.sample(tensors, 2)[:1]
+            )
             args: dict[str, Any] = {"name": name, "inputs": picks}
             if merge == "Concatenate" and r.random() < 0.3:
                 args["axis"] = _pick(r, 1, -1)

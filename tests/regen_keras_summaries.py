@@ -25,6 +25,7 @@ import yaml
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import keras_custom  # noqa: E402, F401 - the Keras twins of spec-declared custom layers
 from oracle import SUMMARY_COLUMNS, Refusal, keras_model_facts  # noqa: E402
 
 ROOT = HERE.parent

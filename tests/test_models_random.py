@@ -10,11 +10,11 @@ from model_check import assert_model_same_as_keras
 from random_specs import functional_spec, sequential_spec
 
 
-@pytest.mark.parametrize("seed", range(150))
+@pytest.mark.parametrize("seed", range(400))
 def test_random_sequential_model(seed: int) -> None:
     assert_model_same_as_keras(sequential_spec(seed))
 
 
-@pytest.mark.parametrize("seed", range(100))
+@pytest.mark.parametrize("seed", range(150))
 def test_random_functional_model(seed: int) -> None:
     assert_model_same_as_keras(functional_spec(seed))

@@ -11,14 +11,15 @@ straight into its rows of the output, so memory stays small and no array is copi
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 Array = np.ndarray
-# Patch buffer size (elements): large enough for efficient GEMMs, small enough to stay in cache.
-PATCH_CHUNK_ELEMENTS = 2 * 1024**2
+# Patch buffer size (elements, 32 MiB of float32): large products keep BLAS efficient (its threads
+# start and meet once per product), and the buffer stays far below the size of a full im2col.
+PATCH_CHUNK_ELEMENTS = 8 * 1024**2
 
 
 def same_padding(length: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
@@ -122,10 +123,13 @@ def conv(
     padding: str,
     dilation: Sequence[int],
     groups: int = 1,
+    epilogue: Callable[[Array], object] | None = None,
 ) -> Array:
     """Keras's conv: ``x`` (B, *S, C), ``kernel`` (*K, C/groups, F) -> (B, *O, F).
 
     ``padding`` is "valid", "same" or "causal"; strides and dilation may both exceed 1.
+    ``epilogue`` (bias, activation) is applied in place to each finished block of output rows
+    (an (n, F) array) while it is still in cache, instead of in further passes over the output.
     """
     rank = kernel.ndim - 2
     k_shape = tuple(kernel.shape[:rank])
@@ -138,12 +142,20 @@ def conv(
     batch, channels, filters = x.shape[0], x.shape[-1], kernel.shape[-1]
     c_group, f_group = channels // groups, filters // groups
     taps = math.prod(k_shape)
+    y = np.empty((batch, *out, filters), dtype=dtype)
+    if y.size == 0:
+        return y
+    weights = [
+        np.ascontiguousarray(kernel[..., g * f_group : (g + 1) * f_group]).reshape(taps * c_group, f_group)
+        for g in range(groups)
+    ]
     if taps == 1 and groups == 1 and all(s == 1 for s in strides):
         # pointwise: the input already is the patch matrix
         flat = np.ascontiguousarray(x).reshape(-1, channels)
-        return (flat @ kernel.reshape(channels, filters)).reshape(batch, *out, filters)
-    y = np.empty((batch, *out, filters), dtype=dtype)
-    if y.size == 0:
+        target = y.reshape(-1, filters)
+        np.matmul(flat, weights[0], out=target)
+        if epilogue is not None:
+            epilogue(target)
         return y
     view = patch_view(x, k_shape, strides, dilation)
     blocks = list(_chunks(batch, out, taps * c_group))
@@ -151,23 +163,21 @@ def conv(
     buffer = np.empty(
         max(items * len(range(*rows.indices(out[0]))) for items, _, rows in blocks) * per_row, dtype
     )
-    for g in range(groups):
-        channel_slice = slice(g * c_group, (g + 1) * c_group)
-        weights = np.ascontiguousarray(kernel[..., g * f_group : (g + 1) * f_group]).reshape(
-            taps * c_group, f_group
-        )
-        for _, items, rows in blocks:
-            source = view[items, rows, ..., channel_slice] if groups > 1 else view[items, rows]
+    for _, items, rows in blocks:
+        target = y[items, rows].reshape(-1, filters)  # a view: y is contiguous, items/rows are leading
+        for g in range(groups):
+            source = (
+                view[items, rows, ..., g * c_group : (g + 1) * c_group] if groups > 1 else view[items, rows]
+            )
             patches = buffer[: source.size].reshape(source.shape)
             np.copyto(patches, source)
-            rows_out = source.size // (taps * c_group)
-            target = y[items, rows].reshape(rows_out, filters)
+            flat = patches.reshape(target.shape[0], taps * c_group)
             if groups == 1:
-                np.matmul(patches.reshape(rows_out, taps * c_group), weights, out=target)
+                np.matmul(flat, weights[0], out=target)
             else:
-                target[:, g * f_group : (g + 1) * f_group] = (
-                    patches.reshape(rows_out, taps * c_group) @ weights
-                )
+                target[:, g * f_group : (g + 1) * f_group] = flat @ weights[g]
+        if epilogue is not None:
+            epilogue(target)
     return y
 
 
@@ -213,6 +223,7 @@ def conv_transpose(
     padding: str,
     output_padding: Sequence[int] | None,
     dilation: Sequence[int],
+    epilogue: Callable[[Array], object] | None = None,
 ) -> Array:
     """Keras's transposed conv: ``x`` (B, *S, C), ``kernel`` (*K, F, C) -> (B, *O, F).
 
@@ -233,4 +244,4 @@ def conv_transpose(
     ]
     spread = pad_spatial(spread, pads)
     flipped = np.flip(kernel, axis=tuple(range(rank))).swapaxes(-1, -2)
-    return conv(spread, np.ascontiguousarray(flipped), (1,) * rank, "valid", dilation)
+    return conv(spread, np.ascontiguousarray(flipped), (1,) * rank, "valid", dilation, epilogue=epilogue)

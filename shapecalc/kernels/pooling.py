@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from .conv import output_lengths, pad_spatial, padding_pairs, windows
+from .conv import output_lengths, padding_pairs
 
 Array = np.ndarray
 
@@ -25,33 +25,34 @@ def _reduce_windows(
     fill: float,
     combine: Callable[..., Array],
 ) -> Array:
-    """Combine (np.maximum or np.add) the pool's taps, each a strided view of the padded input."""
+    """Combine (np.maximum or np.add) each window's elements, one spatial axis after the other.
+
+    A max or a sum over a box is the same reduction done axis by axis, so each axis costs its
+    own pool length in combines of strided views (k1 + k2 + ... passes instead of k1 * k2 * ...),
+    on data already shrunk by the axes before it.
+    """
     ones = (1,) * len(pool_size)
-    x = pad_spatial(x, padding_pairs(x.shape[1:-1], pool_size, strides, ones, padding), fill)
-    slices, _ = windows(x, pool_size, strides, ones)
-    y = np.array(x[slices[0]], copy=True)
-    for window in slices[1:]:
-        combine(y, x[window], out=y)
-    return y
-
-
-def _blocks(x: Array, pool_size: Sequence[int]) -> Array:
-    """Non-overlapping windows that tile the input from its start (stride = pool, no padding),
-    as a view (B, O1, p1, O2, p2, ..., C): splitting an axis in two never needs a copy."""
-    out = [n // p for n, p in zip(x.shape[1:-1], pool_size, strict=True)]
-    cropped = x[(slice(None), *(slice(0, o * p) for o, p in zip(out, pool_size, strict=True)), slice(None))]
-    shape = [x.shape[0]]
-    for o, p in zip(out, pool_size, strict=True):
-        shape += [o, p]
-    return cropped.reshape((*shape, x.shape[-1]))
+    pads = padding_pairs(x.shape[1:-1], pool_size, strides, ones, padding)
+    for axis, (k, s, (before, after)) in enumerate(zip(pool_size, strides, pads, strict=True), start=1):
+        if before or after:
+            widths = [(0, 0)] * x.ndim
+            widths[axis] = (before, after)
+            x = np.pad(x, widths, constant_values=fill)
+        m = (x.shape[axis] - k) // s + 1
+        lead = (slice(None),) * axis
+        taps = [x[(*lead, slice(t, t + (m - 1) * s + 1, s))] for t in range(k)]
+        if k == 1:
+            x = taps[0]
+            continue
+        y = combine(taps[0], taps[1])
+        for tap in taps[2:]:
+            combine(y, tap, out=y)
+        x = y
+    return np.ascontiguousarray(x) if x.base is None else x.copy()
 
 
 def max_pool(x: Array, pool_size: Sequence[int], strides: Sequence[int], padding: str) -> Array:
     """Keras's max pooling: ``x`` (B, *S, C) -> (B, *O, C)."""
-    ones = (1,) * len(pool_size)
-    unpadded = all(p == (0, 0) for p in padding_pairs(x.shape[1:-1], pool_size, strides, ones, padding))
-    if unpadded and tuple(strides) == tuple(pool_size):
-        return _blocks(x, pool_size).max(axis=tuple(range(2, 2 * len(pool_size) + 1, 2)))
     return _reduce_windows(x, pool_size, strides, padding, -np.inf, np.maximum)
 
 

@@ -3,7 +3,8 @@
 Every resized axis is one matrix product with a (input, output) weight matrix: output sample j
 sits at input coordinate (j + 0.5) / scale - 0.5, and its weights are the interpolation kernel
 at the distances to every input sample, renormalised to sum to 1 (which clamps the borders).
-Used by UpSampling2D's non-nearest interpolations; Resizing could share it.
+Used by UpSampling2D's non-nearest interpolations and by Resizing/CenterCrop; with ``antialias``
+a downsampling kernel is widened by the scale (its support covers every input sample it averages).
 """
 
 from __future__ import annotations
@@ -47,11 +48,14 @@ KERNELS: dict[str, Kernel] = {
 }
 
 
-def resize_weights(in_size: int, out_size: int, kernel: Kernel) -> Array:
+def resize_weights(in_size: int, out_size: int, kernel: Kernel, antialias: bool = False) -> Array:
     """The (in_size, out_size) float64 matrix taking one axis from in_size to out_size samples."""
     scale = out_size / in_size
     centres = (np.arange(out_size, dtype=np.float64) + 0.5) / scale - 0.5
-    weights = kernel(np.abs(centres[np.newaxis, :] - np.arange(in_size, dtype=np.float64)[:, np.newaxis]))
+    # Antialiasing stretches the kernel by 1/scale when downsampling (never shrinks it).
+    stretch = max(1.0 / scale, 1.0) if antialias else 1.0
+    distances = np.abs(centres[np.newaxis, :] - np.arange(in_size, dtype=np.float64)[:, np.newaxis])
+    weights = kernel(distances / stretch)
     total = weights.sum(axis=0, keepdims=True)
     # A column whose weights nearly cancel is zeroed rather than blown up (jax's rule).
     weights = np.where(
@@ -61,8 +65,13 @@ def resize_weights(in_size: int, out_size: int, kernel: Kernel) -> Array:
     return np.where(inside[np.newaxis, :], weights, 0.0)
 
 
-def resize(x: Array, size: Sequence[int], axes: Sequence[int], interpolation: str) -> Array:
-    """Resize ``x`` along ``axes`` to ``size`` with Keras's interpolation named ``interpolation``."""
+def resize(
+    x: Array, size: Sequence[int], axes: Sequence[int], interpolation: str, antialias: bool = False
+) -> Array:
+    """Resize ``x`` along ``axes`` to ``size`` with Keras's interpolation named ``interpolation``.
+
+    ``antialias`` widens the kernel when downsampling; nearest ignores it, as Keras does.
+    """
     if interpolation not in RESIZE_INTERPOLATIONS:
         names = ", ".join(RESIZE_INTERPOLATIONS)
         raise ValueError(f"interpolation must be one of {names}; got {interpolation!r}")
@@ -80,7 +89,7 @@ def resize(x: Array, size: Sequence[int], axes: Sequence[int], interpolation: st
         m = x.shape[axis]
         if m == n:
             continue  # Keras leaves an axis whose size does not change untouched
-        w = resize_weights(m, n, KERNELS[interpolation]).astype(out.dtype)
+        w = resize_weights(m, n, KERNELS[interpolation], antialias).astype(out.dtype)
         out = np.moveaxis(np.tensordot(out, w, axes=(axis, 0)), -1, axis)
     if integer:
         out = np.clip(np.round(out), x.min(), x.max()).astype(x.dtype)

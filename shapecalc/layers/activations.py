@@ -11,9 +11,13 @@ because nobody else registers them and they are shape-keeping like the rest of t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from ..errors import ArgError, ShapeError
+from ..kernels import activations as K
 from . import args as A
 from .base import REQUIRED, Arg, Layer, Shape, Weight, fmt_shape, require_rank
 from .registry import register
@@ -55,6 +59,10 @@ class _SameShape(Layer):
         return tuple(input_shape)
 
 
+def _float32(x: np.ndarray) -> np.ndarray:
+    return x if x.dtype == np.float32 else np.asarray(x, np.float32)
+
+
 def check_built_rank(layer: Layer, input_shape: Shape) -> None:
     """After build Keras pins InputSpec(ndim=rank of the first call): a later call must match."""
     built_rank = getattr(layer, "built_rank", None)
@@ -76,6 +84,9 @@ class Activation(_SameShape):
 
     arguments = (Arg("activation", A.activation, REQUIRED, "name of a keras.activations function"),)
 
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        return K.activation(self.activation)(inputs)
+
 
 @register
 class ReLU(_SameShape):
@@ -86,6 +97,9 @@ class ReLU(_SameShape):
         Arg("negative_slope", _non_negative(none_ok=False), 0.0),
         Arg("threshold", _non_negative(none_ok=False), 0.0),
     )
+
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        return relu(_float32(inputs), self.negative_slope, self.max_value, self.threshold)
 
 
 @register
@@ -106,6 +120,9 @@ class LeakyReLU(_SameShape):
             self.negative_slope = _non_negative(none_ok=False)(self.negative_slope)
         except ArgError as err:
             raise ArgError(f"{source}: {err.message}", argument=source) from None
+
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        return leaky_relu(_float32(inputs), self.negative_slope)
 
 
 def _shared_axes(value: Any) -> tuple[int, ...] | None:
@@ -158,6 +175,12 @@ class PReLU(_SameShape):
             line += f", with shared axes {list(self.shared_axes)} set to 1"
         return [line]
 
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        x = _float32(inputs)
+        # Keras: relu(x) - alpha * relu(-x); alpha (input_shape[1:], shared axes 1) broadcasts.
+        zero = np.float32(0)
+        return np.maximum(x, zero) + (-weights["alpha"]) * np.maximum(-x, zero)
+
 
 @register
 class ELU(_SameShape):
@@ -165,12 +188,38 @@ class ELU(_SameShape):
 
     arguments = (Arg("alpha", A.anything, 1.0),)
 
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        x = _float32(inputs)
+        # alpha is cast to the input dtype; expm1 of every x (the where picks x for x >= 0).
+        with np.errstate(over="ignore"):
+            return np.where(x >= 0, x, np.asarray(self.alpha, x.dtype) * np.expm1(x))
+
 
 @register
 class Softmax(_SameShape):
     """Softmax over ``axis``; Keras does not check the axis on a symbolic call."""
 
     arguments = (Arg("axis", A.anything, -1),)
+
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        x = _float32(inputs)
+        if isinstance(self.axis, (list, tuple)):
+            if len(self.axis) > 1:
+                if isinstance(self.axis, list):
+                    # Keras hands the list to scipy's logsumexp, whose np.max needs an int or a
+                    # tuple: on the numpy backend a list of several axes fails at call time.
+                    raise ValueError(
+                        f"Softmax over several axes given as a list {self.axis} fails in Keras "
+                        "(TypeError: a list cannot be interpreted as an integer axis)"
+                    )
+                # Several axes: exp(x - logsumexp(x)) over all of them at once.
+                return np.exp(x - logsumexp(x, tuple(self.axis))).astype(x.dtype)
+            if not self.axis:
+                raise ValueError("Softmax axis is an empty list: Keras takes axis[0] and fails")
+            return K.softmax(x, self.axis[0])
+        if not isinstance(self.axis, int):
+            raise ValueError(f"Softmax axis must be an integer or a list of integers, got {self.axis!r}")
+        return K.softmax(x, self.axis)
 
 
 # Serialized objects Keras can rebuild as a mask value, and the config keys each needs.
@@ -206,7 +255,51 @@ class Masking(_SameShape):
     def check_input(self, input_shape: Shape) -> None:
         require_rank(self, input_shape, min_rank=1)
 
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        # A step is kept when any feature differs from mask_value (NaN differs from everything).
+        keep = np.any(inputs != self._comparable_mask_value(), axis=-1, keepdims=True)
+        return np.where(keep, inputs, np.zeros((), inputs.dtype))
+
+    def _comparable_mask_value(self) -> Any:
+        value = self.mask_value
+        if isinstance(value, dict) and value.get("config"):
+            # A serialized NumPy array or tensor: its value (a nested list) with its dtype.
+            config = value["config"]
+            if value["class_name"] == "__bytes__":
+                raise ValueError("a bytes mask value cannot be compared with numeric inputs")
+            return np.asarray(config["value"], dtype=config["dtype"])
+        return np.asarray(value)
+
 
 @register
 class Identity(_SameShape):
     """Returns its input unchanged."""
+
+    def forward(self, inputs: Any, weights: Mapping[str, np.ndarray]) -> Any:
+        return inputs
+
+
+def leaky_relu(x: np.ndarray, negative_slope: float) -> np.ndarray:
+    """Keras's leaky_relu is max(x, slope * x): a slope above 1 also scales the positive side."""
+    return np.maximum(x, np.asarray(negative_slope, x.dtype) * x)
+
+
+def relu(x: np.ndarray, negative_slope: float, max_value: float | None, threshold: float) -> np.ndarray:
+    """keras.activations.relu with its three parameters, branch for branch as Keras computes it."""
+    zero = np.float32(0)
+    if negative_slope != 0 and max_value is None and threshold == 0:
+        return leaky_relu(x, negative_slope)
+    # Below the threshold the output is 0 (x <= threshold), then minus slope * (threshold - x).
+    y = np.where(x > np.float32(threshold), x, zero) if threshold != 0 else np.maximum(x, zero)
+    if max_value is not None:
+        y = np.clip(y, zero, np.float32(max_value))
+    if negative_slope != 0:
+        y = y - np.float32(negative_slope) * np.maximum(np.float32(threshold) - x, zero)
+    return y.astype(x.dtype)
+
+
+def logsumexp(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:
+    """log(sum(exp(x))) over ``axes`` with keepdims, shifted by the max for stability."""
+    peak = np.max(x, axis=axes, keepdims=True)
+    peak = np.where(np.isfinite(peak), peak, np.zeros((), x.dtype))
+    return np.log(np.sum(np.exp(x - peak), axis=axes, keepdims=True)) + peak

@@ -14,10 +14,17 @@ symbolic call never runs the attention einsums, so its checks are only those of 
 
 from __future__ import annotations
 
+import math
 import string
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from ..errors import ArgError, ShapeError
+from ..kernels import attention as K
+from ..kernels.activations import softmax
+from ..kernels.einsum import einsum_dense
 from . import args as A
 from .base import REQUIRED, Arg, Dim, Layer, Shape, Weight, fmt_shape
 from .einsum import Equation, analyze, einsum_weights, parse_equation, require_sizes
@@ -103,6 +110,20 @@ def _check_seed(layer: Layer, rate: float) -> None:
         raise ArgError(f"the dropout seed must be an integer, got {A.describe(layer.seed)}", argument="seed")
 
 
+def _call_tensors(inputs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Any]]:
+    """(query, value, key, [query_mask, value_mask, key_mask, attention_mask]) of a positional call."""
+    if not 2 <= len(inputs) <= MAX_CALL_TENSORS:
+        raise ValueError(f"expected 2 to {MAX_CALL_TENSORS} tensors, got {len(inputs)}")
+    query, value = (np.asarray(t, dtype=np.float32) for t in inputs[:2])
+    key = np.asarray(inputs[2], dtype=np.float32) if len(inputs) > 2 else value
+    masks = [*inputs[3:], *[None] * (MAX_CALL_TENSORS - max(len(inputs), 3))]
+    return query, value, key, masks
+
+
+def _text(eq: Equation) -> str:
+    return f"{eq.inputs},{eq.kernel}->{eq.outputs}"
+
+
 # ----------------------------------------------------------------------------- equations
 def _letter(i: int) -> str:
     try:
@@ -185,6 +206,9 @@ class MultiHeadAttention(_BuiltOnce):
     Weights (EinsumDense sublayers): query (Dq, H, K), key (Dk, H, K), [gate (Dq, H, V)],
     value (Dv, H, V), attention_output (H, V, *out); biases (H, K) / (H, V) / out.
     """
+
+    # the weights belong to its EinsumDense sublayers
+    trainable_flag_reaches_weights = False
 
     arguments = (
         Arg("num_heads", _keras_int(1, "a positive integer"), REQUIRED),
@@ -277,6 +301,50 @@ class MultiHeadAttention(_BuiltOnce):
         attended = {a % rank for a in axes} - {rank - 1}
         _letter(rank + len(attended) - 1)
 
+    def forward(self, inputs: Sequence[np.ndarray], weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Keras's call with use_causal_mask=False (a call argument a spec cannot give).
+
+        Extra tensors are Keras's positional masks. Keras's call overwrites ``query_mask`` with
+        the query's own Keras mask, so a 4th tensor is ignored; value_mask, key_mask (nonzero =
+        attend) and attention_mask (B, T, S) are applied as Keras applies them.
+        """
+        query, value, key, (_, value_mask, key_mask, attention_mask) = _call_tensors(inputs)
+        mask = K.call_mask(query, value, (None, value_mask, key_mask), self.sliding_window)
+        if attention_mask is not None:
+            given = K.as_bool(attention_mask)
+            mask = given if mask is None else given & mask
+
+        def project(name: str, x: np.ndarray, free: int, bound: int, out: int, act: str | None = None) -> np.ndarray:
+            eq = projection(free, bound, out)[0]
+            return einsum_dense(x, _text(eq), weights[f"{name}/kernel"], weights.get(f"{name}/bias"), act)
+
+        gate = project("gate", query, query.ndim - 1, 1, 2, "sigmoid") if self.use_gate else None
+        q = project("query", query, query.ndim - 1, 1, 2)
+        k = project("key", key, key.ndim - 1, 1, 2)
+        v = project("value", value, value.ndim - 1, 1, 2)
+        rank = v.ndim
+        if self.attention_axes is None:
+            axes = tuple(range(1, rank - 2))
+        else:
+            axes = tuple(int(a) if a >= 0 else int((rank - 1) + a) for a in self.attention_axes)
+        scores_eq, combine_eq, scores_rank = K.attention_equations(rank, axes)
+        out = K.attend(
+            q,
+            k,
+            v,
+            mask,
+            1.0 / math.sqrt(float(self.key_dim)),
+            # Keras fuses (ignoring attention_axes) for rank-4 projections when the rate is 0
+            fused=self.dropout == 0 and q.ndim == 4,
+            equations=(scores_eq, combine_eq),
+            softmax_axes=tuple(range(scores_rank - len(axes), scores_rank)),
+            expand_axis=-len(axes) * 2 - 1,
+        )
+        if gate is not None:
+            out = out * gate
+        n_out = len(self.output_shape) if self.output_shape else 1
+        return project("attention_output", out, query.ndim - 1, 2, n_out)
+
     def compute_output_shape(self, input_shape: list[Shape]) -> Shape:
         shapes = _need_tensors(input_shape)
         query = shapes[0]
@@ -300,6 +368,9 @@ class GroupedQueryAttention(_BuiltOnce):
     Weights: query (D, Hq, h), key and value (D, Hkv, h), [gate (D, Hq, h)], attention_output
     (Hq, h, D); biases (Hq, h), (Hkv, h), (D,). The query's last size must equal the value's.
     """
+
+    # the weights belong to its EinsumDense sublayers
+    trainable_flag_reaches_weights = False
 
     exported = False
 
@@ -359,6 +430,42 @@ class GroupedQueryAttention(_BuiltOnce):
             self, f"{name}/", eq, bias, shape, out, self.kernel_initializer, self.bias_initializer
         )
 
+    def forward(self, inputs: Sequence[np.ndarray], weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Keras's call with use_causal_mask=False. Extra tensors are the positional masks, all
+        used here (query_mask included, unlike MultiHeadAttention); an attention_mask given
+        alone stays as it is, so the einsum route (dropout > 0) thresholds it at 0.5 where the
+        fused route takes any nonzero value."""
+        query, value, key, (query_mask, value_mask, key_mask, attention_mask) = _call_tensors(inputs)
+        mask = K.call_mask(query, value, (query_mask, value_mask, key_mask), self.sliding_window)
+        if mask is not None and attention_mask is not None:
+            mask = K.as_bool(attention_mask) & mask
+        elif attention_mask is not None:
+            mask = np.asarray(attention_mask)
+
+        def project(name: str, x: np.ndarray, eq: Equation, act: str | None = None) -> np.ndarray:
+            return einsum_dense(x, _text(eq), weights[f"{name}/kernel"], weights.get(f"{name}/bias"), act)
+
+        gate = project("gate", query, _GQA_QUERY, "sigmoid") if self.use_gate else None
+        q = project("query", query, _GQA_QUERY)
+        # each key/value head serves num_query_heads / num_key_value_heads consecutive query heads
+        repeats = self.num_query_heads // self.num_key_value_heads
+        k = np.repeat(project("key", key, _GQA_KEY), repeats, axis=2)
+        v = np.repeat(project("value", value, _GQA_KEY), repeats, axis=2)
+        out = K.attend(
+            q,
+            k,
+            v,
+            mask,
+            1.0 / math.sqrt(float(self.head_dim)),
+            fused=self.dropout == 0 and q.ndim == 4,
+            equations=("bkuh,bquh->buqk", "buqk,bkuh->bquh"),
+            softmax_axes=(-1,),
+            expand_axis=-3,
+        )
+        if gate is not None:
+            out = out * gate
+        return project("attention_output", out, _GQA_OUTPUT)
+
     def compute_output_shape(self, input_shape: list[Shape]) -> Shape:
         shapes = _need_tensors(input_shape)
         query, value = shapes[0], shapes[1]
@@ -382,6 +489,20 @@ def _two_or_three(shapes: Any) -> list[Shape]:
             f"is called on a list [query, value] or [query, value, key]: 2 or 3 tensors, got {count}"
         )
     return [tuple(s) for s in shapes]
+
+
+def _query_value_key(inputs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if not 2 <= len(inputs) <= 3:
+        raise ValueError(f"expected [query, value] or [query, value, key], got {len(inputs)} tensors")
+    query, value = (np.asarray(t, dtype=np.float32) for t in inputs[:2])
+    key = np.asarray(inputs[2], dtype=np.float32) if len(inputs) > 2 else value
+    return query, value, key
+
+
+def _apply_scores(scores: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """softmax over the value positions, then the weighted sum of the values (no mask: Keras's
+    masks come from the inputs' Keras masks, which a kernel does not receive)."""
+    return np.matmul(softmax(scores.astype(np.float32, copy=False), axis=-1), value).astype(np.float32)
 
 
 class _DotAttention(_BuiltOnce):
@@ -424,6 +545,20 @@ class Attention(_DotAttention):
             weights.append(self.weight("concat_score_weight", (), "ones"))
         return weights
 
+    def forward(self, inputs: Sequence[np.ndarray], weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Keras's call with use_causal_mask=False (a call argument a spec cannot give)."""
+        query, value, key = _query_value_key(inputs)
+        if self.score_mode == "dot":
+            scores = np.matmul(query, np.swapaxes(key, -2, -1))
+            if self.use_scale:
+                scores = scores * weights["scale"]
+        else:
+            summed = np.expand_dims(query, -2) + np.expand_dims(key, -3)
+            if self.use_scale:
+                summed = weights["scale"] * summed  # the scale goes inside the tanh
+            scores = weights["concat_score_weight"] * np.sum(np.tanh(summed), axis=-1)
+        return _apply_scores(scores, value)
+
 
 @register
 class AdditiveAttention(_DotAttention):
@@ -448,3 +583,10 @@ class AdditiveAttention(_DotAttention):
             return []
         size = require_sizes("scale", [query[-1]], "")
         return [self.weight("scale", size, "glorot_uniform")]
+
+    def forward(self, inputs: Sequence[np.ndarray], weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        query, value, key = _query_value_key(inputs)
+        terms = np.tanh(np.expand_dims(query, -2) + np.expand_dims(key, -3))
+        if self.use_scale:
+            terms = weights["scale"] * terms  # the scale goes outside the tanh here
+        return _apply_scores(np.sum(terms, axis=-1), value)

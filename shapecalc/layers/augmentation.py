@@ -158,7 +158,10 @@ def odd_kernel_size(value: Any) -> Any:
             # Python's `str % 2` formats a string; widths only change the length of the result,
             # so they are shortened before trying (a huge width would only exhaust memory).
             x = re.sub(r"\d{4,}", "999", x)
-        return fails(lambda: x % 2 == 0)
+        try:
+            return bool(x % 2 == 0)
+        except (TypeError, ValueError):  # ValueError: a bad conversion character in a string
+            return True
 
     if isinstance(value, (list, tuple)):
         if len(value) == 2 and not even(value[0]) and not even(value[1]):

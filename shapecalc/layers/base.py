@@ -97,6 +97,10 @@ class Layer:
     excluded_base_arguments: ClassVar[frozenset[str]] = frozenset()
     # False for a class keras.layers exports only under another name (see aliases.py).
     exported: ClassVar[bool] = True
+    # Keras's trainable=False freezes the variables a layer creates, and those of sublayers it
+    # passes the flag to (LSTM to its cell). Layers whose weights all live in sublayers that do
+    # not get the flag (wrappers, attention, RNN around a given cell) set this to False.
+    trainable_flag_reaches_weights: ClassVar[bool] = True
 
     name: str
     trainable: bool
@@ -187,6 +191,11 @@ class Layer:
     def has_kernel(cls) -> bool:
         return cls.forward is not Layer.forward
 
+    def auto_named_sublayers(self, name_given: bool) -> tuple[str, ...]:
+        """Types of the layers Keras's ``__init__`` creates unnamed inside this one, in order:
+        each takes an auto-name, so later layers of that type are numbered after it."""
+        return ()
+
     def integer_input_bound(self) -> int | None:
         """For layers fed integer ids (Embedding): random test inputs stay below this bound."""
         return None
@@ -210,16 +219,21 @@ class Layer:
 
     @property
     def layer_weights(self) -> list[Weight]:
-        """The built weights; a frozen layer (trainable: false) makes all of them non-trainable."""
+        """The built weights, each trainable as its variable is in Keras: what the model's
+        totals count. A frozen layer (trainable: false) freezes the weights its flag reaches."""
         built = self.built_weights or []
-        if self.trainable:
+        if self.trainable or not self.trainable_flag_reaches_weights:
             return list(built)
         return [Weight(w.path, w.shape, False, w.initializer, w.dtype) for w in built]
 
     def count_params(self) -> tuple[int, int]:
-        """(trainable, non-trainable) parameter counts."""
+        """(trainable, non-trainable) counts as Keras's layer.trainable_weights gives them:
+        a frozen layer has no trainable weights, whoever owns the variables."""
+        total = sum(w.size for w in self.layer_weights)
+        if not self.trainable:
+            return 0, total
         trainable = sum(w.size for w in self.layer_weights if w.trainable)
-        return trainable, sum(w.size for w in self.layer_weights) - trainable
+        return trainable, total - trainable
 
     # ----------------------------------------------------------------- helpers for subclasses
     @property

@@ -6,7 +6,7 @@ and base_separable_conv.py. The spatial-axis helpers here are shared with poolin
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import numpy as np
@@ -104,6 +104,34 @@ class SpatialConv(Layer):
             y += weights["bias"]  # y is the kernel's own fresh array
         return activation(getattr(self, "activation", None))(from_channels_last(y, self.data_format))
 
+    def fused_epilogue(self, weights: Mapping[str, np.ndarray]) -> Callable[[np.ndarray], None] | None:
+        """Bias and relu/linear done in place on each block of channels_last output rows as the
+        kernel finishes it (same numbers as :meth:`finish`, without more passes over the output)."""
+        if self.data_format != "channels_last" or getattr(self, "activation", None) not in (
+            None,
+            "linear",
+            "relu",
+        ):
+            return None
+        bias = weights["bias"] if getattr(self, "use_bias", False) else None
+        relu = self.activation == "relu"
+
+        def apply(block: np.ndarray) -> None:
+            if bias is not None:
+                block += bias
+            if relu:
+                np.maximum(block, 0, out=block)
+
+        return apply
+
+    def run_kernel(
+        self, kernel: Callable[..., np.ndarray], weights: Mapping[str, np.ndarray], *args: Any
+    ) -> np.ndarray:
+        """``kernel(*args, epilogue=...)``, then bias and activation unless the kernel applied them."""
+        epilogue = self.fused_epilogue(weights)
+        y = kernel(*args, epilogue=epilogue)
+        return y if epilogue is not None else self.finish(y, weights)
+
 
 # ----------------------------------------------------------------------------- Conv1D/2D/3D
 def _conv_arguments(rank: int) -> tuple[Arg, ...]:
@@ -190,8 +218,9 @@ class Conv(SpatialConv):
             kernel = (kernel + (alpha / self.lora_rank) * delta).astype(kernel.dtype)
         x = to_channels_last(inputs, self.data_format)
         # causal padding: all (k-1)*d before, then a valid convolution, as Conv1D.call pads
-        y = conv(x, kernel, self.strides, self.padding, self.dilation_rate, self.groups)
-        return self.finish(y, weights)
+        return self.run_kernel(
+            conv, weights, x, kernel, self.strides, self.padding, self.dilation_rate, self.groups
+        )
 
 
 @register
@@ -294,10 +323,8 @@ class ConvTranspose(SpatialConv):
 
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         x = to_channels_last(inputs, self.data_format)
-        y = conv_transpose(
-            x, weights["kernel"], self.strides, self.padding, self.output_padding, self.dilation_rate
-        )
-        return self.finish(y, weights)
+        args = (x, weights["kernel"], self.strides, self.padding, self.output_padding, self.dilation_rate)
+        return self.run_kernel(conv_transpose, weights, *args)
 
 
 @register
@@ -420,8 +447,7 @@ class SeparableConv(SpatialConv):
             x, weights["depthwise_kernel"], self.strides, self.padding, self.dilation_rate
         )
         ones = (1,) * self.rank
-        y = conv(depthwise, weights["pointwise_kernel"], ones, "valid", ones)
-        return self.finish(y, weights)
+        return self.run_kernel(conv, weights, depthwise, weights["pointwise_kernel"], ones, "valid", ones)
 
 
 @register

@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from ..errors import ArgError, ShapeError
+from ..kernels.recurrent import sub_weights
 from . import args as A
 from .base import REQUIRED, Arg, Dim, Layer, OutputShape, Shape, Weight, fmt_shape
 from .core import Embedding
@@ -18,6 +22,8 @@ class ReversibleEmbedding(Embedding):
 
     Called forwards, as a spec calls it: output input_shape + (output_dim,). With
     ``tie_weights: false`` it owns a second matrix reverse_embeddings (output_dim, input_dim).
+    The forward call is Embedding's (row gather, LoRA delta included), so its kernel and its
+    integer_input_bound (input_dim) are inherited; reverse_embeddings only serves reverse=True.
     """
 
     arguments = (
@@ -75,6 +81,9 @@ class SpectralNormalization(Layer):
     input shape, without its input checks (a Dense accepts a rank-1 input here).
     """
 
+    # the wrapped layer keeps its own flag
+    trainable_flag_reaches_weights = False
+
     arguments = (
         Arg("layer", A.anything, REQUIRED, "a layer with a kernel or embeddings", nested_layer=True),
         Arg("power_iterations", _power_iterations, 1),
@@ -128,3 +137,17 @@ class SpectralNormalization(Layer):
 
     def compute_output_shape(self, input_shape: Shape) -> OutputShape:
         return self._inner(input_shape)[1]
+
+    def integer_input_bound(self) -> int | None:
+        return self.layer.integer_input_bound()
+
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        # At training=False Keras neither updates vector_u nor normalises: the wrapped layer runs
+        # with its stored kernel (normalised by the last training step). Keras's __call__ casts a
+        # float input to the compute dtype (integers are left alone), and call() casts the output
+        # to the input's dtype: integer ids through a wrapped Embedding give truncated integers.
+        x = np.asarray(inputs)
+        if x.dtype.kind == "f":
+            x = x.astype(np.float32, copy=False)
+        out = np.asarray(self.layer.forward(x, sub_weights(weights, self.layer.name)))
+        return out.astype(x.dtype, copy=False)

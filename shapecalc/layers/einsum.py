@@ -26,10 +26,14 @@ rule above; the kernel is not compared again (Keras's symbolic call does not run
 from __future__ import annotations
 
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..errors import ArgError, ShapeError
+from ..kernels.einsum import einsum_dense, lora_kernel
 from . import args as A
 from .base import REQUIRED, Arg, Dim, Layer, Shape, Weight, fmt_shape
 from .registry import register
@@ -350,6 +354,19 @@ class EinsumDense(Layer):
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return analyze(self.parsed, self.bias_axes, input_shape, self.output_shape)[2]
+
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        kernel = weights["kernel"]
+        if self.lora_rank is not None:
+            # Unlike Dense, EinsumDense's build passes lora_alpha on to enable_lora: the delta
+            # is scaled by lora_alpha / lora_rank (alpha defaults to the rank, a scale of 1).
+            alpha = self.lora_rank if self.lora_alpha is None else self.lora_alpha
+            if not isinstance(alpha, (int, float)):
+                raise ValueError(f"lora_alpha must be a number to scale the LoRA delta, got {alpha!r}")
+            lora_a, lora_b = weights["lora_kernel_a"], weights["lora_kernel_b"]
+            kernel = lora_kernel(kernel, lora_a, lora_b, alpha / self.lora_rank)
+        # Keras runs the equation exactly as written (not the parsed form).
+        return einsum_dense(inputs, self.equation, kernel, weights.get("bias"), self.activation)
 
     def explain(self, input_shape: Shape) -> list[str]:
         eq = self.parsed

@@ -80,13 +80,17 @@ def create_layer(
             else:
                 values[arg.name] = _create_nested(arg.name, entry, auto_name, custom_types)
     parsed = cls.parse_arguments(values)
-    if parsed.get("name") is None:
+    name_given = parsed.get("name") is not None
+    if not name_given:
         parsed["name"] = auto_name(cls.type_name())  # Keras names by class, also under an alias
     try:
-        return cls(**parsed)
+        layer = cls(**parsed)
     except ArgError as err:
         err.layer_name = parsed["name"]
         raise
+    for inner_type in layer.auto_named_sublayers(name_given):
+        auto_name(inner_type)
+    return layer
 
 
 def _create_nested(

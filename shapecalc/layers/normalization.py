@@ -10,13 +10,20 @@ its axes with the rank (so 1.5 is accepted).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+
+import numpy as np
 
 from ..errors import ArgError, ShapeError
 from . import args as A
 from .activations import check_built_rank, remember_rank
 from .base import Arg, Layer, Shape, Weight, fmt_shape
 from .registry import register
+
+Array = np.ndarray
+# keras.config.epsilon(): the fallback of LayerNormalization's epsilon=None.
+KERAS_EPSILON = 1e-7
 
 
 # ----------------------------------------------------------------------------- parsers
@@ -185,6 +192,20 @@ class BatchNormalization(_Normalization):
                 weights.append(self.weight(name, shape, "zeros" if name == "renorm_mean" else "ones", False))
         return weights
 
+    def forward(self, inputs: Array, weights: Mapping[str, Array]) -> Array:
+        # Inference uses the moving statistics; renorm only changes training, so it plays no part.
+        x = float32(inputs)
+        shape = [1] * x.ndim
+        shape[self.axis] = x.shape[self.axis]
+        inv = np.float32(1.0) / np.sqrt(weights["moving_variance"].reshape(shape) + np.float32(self.epsilon))
+        if self.scale:
+            inv = inv * weights["gamma"].reshape(shape)
+        # The numpy backend folds the affine map: x * inv + (beta - mean * inv).
+        offset = -weights["moving_mean"].reshape(shape) * inv
+        if self.center:
+            offset = offset + weights["beta"].reshape(shape)
+        return (x * inv + offset).astype(np.float32)
+
 
 @register
 class LayerNormalization(_Normalization):
@@ -208,6 +229,26 @@ class LayerNormalization(_Normalization):
             weights.append(self.weight("beta", shape, self.beta_initializer))
         return weights
 
+    def forward(self, inputs: Array, weights: Mapping[str, Array]) -> Array:
+        x = float32(inputs)
+        axes = keras_sorted_axes(self.axis)
+        epsilon = np.float32(KERAS_EPSILON if self.epsilon is None else self.epsilon)
+        gamma = weight_broadcast(weights.get("gamma"), x.shape, axes)
+        beta = weight_broadcast(weights.get("beta"), x.shape, axes)
+        if self.rms_scaling:
+            # Deprecated mode: divides by the standard deviation (np.var), not the RMS; no beta.
+            variance = np.var(x, axis=axes, keepdims=True, dtype=np.float32)
+            out = x * (np.float32(1.0) / np.sqrt(variance + epsilon))
+            return (out if gamma is None else out * gamma).astype(np.float32)
+        mean, variance = moments(x, axes)
+        inv = np.float32(1.0) / np.sqrt(variance + epsilon)
+        if gamma is not None:
+            inv = inv * gamma
+        offset = -mean * inv
+        if beta is not None:
+            offset = offset + beta
+        return (x * inv + offset).astype(np.float32)
+
 
 @register
 class RMSNormalization(_Normalization):
@@ -217,6 +258,15 @@ class RMSNormalization(_Normalization):
 
     def build(self, input_shape: Shape) -> list[Weight]:
         return [self.weight("scale", sorted_axes_shape(input_shape, self.axis, "a normalised axis"), "ones")]
+
+    def forward(self, inputs: Array, weights: Mapping[str, Array]) -> Array:
+        x = float32(inputs)
+        axes = keras_sorted_axes(self.axis)
+        epsilon = np.float32(KERAS_EPSILON if self.epsilon is None else self.epsilon)
+        mean_square = np.mean(np.square(x), axis=axes, keepdims=True)
+        out = x * (np.float32(1.0) / np.sqrt(mean_square + epsilon))
+        # The scale multiplies as is, by plain broadcasting (no reshape to the normalised axes).
+        return (out * weights["scale"]).astype(np.float32)
 
 
 def _groups(value: Any) -> int:
@@ -273,6 +323,30 @@ class GroupNormalization(_Normalization):
             return [f"{channels} channels in {groups} groups of {channels // groups}"]
         return []
 
+    def forward(self, inputs: Array, weights: Mapping[str, Array]) -> Array:
+        x = float32(inputs)
+        channels = x.shape[self.axis]
+        groups = channels if self.groups == -1 else self.groups
+        # Keras's list surgery, kept literally: the channel axis becomes (groups, channels/groups)
+        # by inserting at self.axis, and the reduction skips the group axis found the same way.
+        grouped = list(x.shape)
+        grouped[self.axis] = channels // groups
+        grouped.insert(self.axis, groups)
+        reduce = list(range(1, len(grouped)))
+        reduce.pop(-2 if self.axis == -1 else self.axis - 1)
+        broadcast = [1] * x.ndim
+        broadcast[self.axis] = channels // groups
+        broadcast.insert(self.axis, groups)
+        y = x.reshape(grouped)
+        mean, variance = moments(y, tuple(reduce))
+        inv = np.float32(1.0) / np.sqrt(variance + np.float32(self.epsilon))
+        if self.scale:
+            inv = inv * weights["gamma"].reshape(broadcast)
+        offset = -mean * inv
+        if self.center:
+            offset = offset + weights["beta"].reshape(broadcast)
+        return (y * inv + offset).astype(np.float32).reshape(x.shape)
+
 
 def _unit_axes(value: Any) -> tuple[float, ...]:
     """UnitNormalization only compares each axis with the rank: any number (even 1.5) passes."""
@@ -303,3 +377,45 @@ class UnitNormalization(_Normalization):
                     f"axis {axis} is out of range for input {fmt_shape(input_shape)} of rank {rank} "
                     f"(valid: {-rank}..{rank - 1})"
                 )
+
+    def forward(self, inputs: Array, weights: Mapping[str, Array]) -> Array:
+        x = float32(inputs)
+        axes = tuple(self.axis)
+        if not all(isinstance(a, int) for a in axes):
+            raise ValueError(f"UnitNormalization axes must be integers to run, got {list(axes)}")
+        squares = np.sum(np.square(x), axis=axes, keepdims=True)
+        with np.errstate(divide="ignore"):
+            inverse_norm = np.float32(1.0) / np.sqrt(squares)
+        # L2 normalisation as x * min(1/||x||, 1/epsilon) with Keras's epsilon 1e-12.
+        return (x * np.minimum(inverse_norm, np.float32(1e12))).astype(np.float32)
+
+
+# ----------------------------------------------------------------------------- numeric helpers
+def float32(x: Array) -> Array:
+    return x if x.dtype == np.float32 else np.asarray(x, np.float32)
+
+
+def moments(x: Array, axes: tuple[int, ...]) -> tuple[Array, Array]:
+    """Keras's numpy-backend moments (keepdims): the variance as E[x^2] - E[x]^2."""
+    mean = np.mean(x, axis=axes, keepdims=True)
+    return mean, np.mean(np.square(x), axis=axes, keepdims=True) - np.square(mean)
+
+
+def keras_sorted_axes(axis: int | tuple[int, ...]) -> tuple[int, ...]:
+    """LayerNormalization/RMSNormalization sort their axes as given: [-1, 1] stays [-1, 1]."""
+    return tuple(sorted(axis)) if isinstance(axis, tuple) else (axis,)
+
+
+def weight_broadcast(value: Array | None, shape: tuple[int, ...], axes: tuple[int, ...]) -> Array | None:
+    """LayerNormalization's gamma/beta, reshaped (not transposed) onto the normalised axes.
+
+    Keras fills a broadcast shape at each sorted axis and reshapes the weight into it, unless the
+    weight already has the input's rank or the only axis is written as the last positive index.
+    """
+    rank = len(shape)
+    if value is None or value.ndim == rank or list(axes) == [rank - 1]:
+        return value
+    target = [1] * rank
+    for a in axes:
+        target[a] = shape[a]
+    return value.reshape(target)

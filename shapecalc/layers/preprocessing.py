@@ -8,12 +8,20 @@ unbatched image and its first axis is replaced by the height. shapecalc gives Ke
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from ..errors import ArgError, ShapeError
+from ..kernels.reshaping import RESIZE_INTERPOLATIONS, resize
 from . import args as A
 from .base import REQUIRED, Arg, Layer, Shape, Weight, fmt_shape
 from .registry import register
+
+Array = np.ndarray
+# keras.config.epsilon(): Normalization's floor on the standard deviation.
+KERAS_EPSILON = 1e-7
 
 
 class _SameShape(Layer):
@@ -139,12 +147,47 @@ class Normalization(_SameShape):
                     f"{fmt_shape(input_shape)}: axis {d} has {have}, needs 1 or {want}"
                 )
 
+    def forward(self, inputs: Array, weights: Mapping[str, Array]) -> Array:
+        x = np.asarray(inputs, np.float32)
+        rank = x.ndim
+        keep = sorted(a % rank for a in self.axis)
+        broadcast = [x.shape[d] if d in keep else 1 for d in range(rank)]
+        if self.mean is None:
+            # Adapted (or loaded) statistics, laid out on the kept axes.
+            mean = weights["mean"].reshape(broadcast)
+            variance = weights["variance"].reshape(broadcast)
+        else:
+            mean = self._given_stat(self.mean[0], keep, broadcast)
+            variance = self._given_stat(self.variance[0], keep, broadcast)
+        stddev = np.maximum(np.sqrt(variance), np.float32(KERAS_EPSILON))
+        if self.invert:
+            return (mean + x * stddev).astype(np.float32)
+        return ((x - mean) / stddev).astype(np.float32)
+
+    @staticmethod
+    def _given_stat(value: Any, keep: list[int], broadcast: list[int]) -> Array:
+        """A given mean/variance: its dims aligned with the kept axes from the right."""
+        stat = np.asarray(value, np.float32)
+        if stat.ndim:
+            expanded = [1] * len(broadcast)
+            for i in range(1, stat.ndim + 1):
+                expanded[keep[-i]] = stat.shape[-i]
+            stat = stat.reshape(expanded)
+        return np.broadcast_to(stat, broadcast)
+
 
 @register
 class Rescaling(_SameShape):
     """x * scale + offset; Keras does not check either value."""
 
     arguments = (Arg("scale", A.anything, REQUIRED), Arg("offset", A.anything, 0.0))
+
+    def forward(self, inputs: Array, weights: Mapping[str, Array]) -> Array:
+        # A list scale broadcasts against the last axis: Keras reshapes it for channels_first only
+        # when the global image_data_format says so, which a spec cannot set (channels_last).
+        scale = np.asarray(self.scale, np.float32)
+        offset = np.asarray(self.offset, np.float32)
+        return (np.asarray(inputs, np.float32) * scale + offset).astype(np.float32)
 
 
 # ----------------------------------------------------------------------------- image layers
@@ -211,6 +254,29 @@ class Resizing(_ImageSize):
                 f"({self.data_format})"
             )
 
+    def forward(self, inputs: Array, weights: Mapping[str, Array]) -> Array:
+        images = batch_of_images(inputs)
+        if self.interpolation not in RESIZE_INTERPOLATIONS:
+            raise ValueError(
+                f"interpolation must be one of {', '.join(RESIZE_INTERPOLATIONS)} (case-sensitive), "
+                f"got {self.interpolation!r}"
+            )
+        if self.fill_mode != "constant":
+            raise ValueError(f"fill_mode: only 'constant' is supported, got {self.fill_mode!r}")
+        if self.pad_to_aspect_ratio and self.crop_to_aspect_ratio:
+            raise ValueError("only one of pad_to_aspect_ratio and crop_to_aspect_ratio can be true")
+        h_axis, w_axis = self.spatial_axes(4)
+        size = (self.height, self.width)
+        if self.crop_to_aspect_ratio:
+            images = crop_to_aspect(images, size, h_axis, w_axis)
+        elif self.pad_to_aspect_ratio:
+            images = pad_to_aspect(images, size, h_axis, w_axis, self.fill_value)
+        if self.interpolation != "nearest" and 0 in size and images.shape[h_axis] * images.shape[w_axis]:
+            # Keras computes 1 / (new / old) in Python for each resized axis: a zero size divides by zero.
+            raise ValueError(f"cannot resize to {size} with {self.interpolation} interpolation (scale 0)")
+        out = resize(images, size, (h_axis, w_axis), self.interpolation, antialias=bool(self.antialias))
+        return unbatch(out, inputs)
+
 
 @register
 class CenterCrop(_ImageSize):
@@ -230,3 +296,67 @@ class CenterCrop(_ImageSize):
                 f"expects an image (rank 3) or a batch of images (rank 4), got rank {len(input_shape)}: "
                 f"{fmt_shape(input_shape)}"
             )
+
+    def forward(self, inputs: Array, weights: Mapping[str, Array]) -> Array:
+        images = np.asarray(batch_of_images(inputs), np.float32)
+        h_axis, w_axis = self.spatial_axes(4)
+        height, width = images.shape[h_axis], images.shape[w_axis]
+        if height >= self.height and width >= self.width:
+            # Big enough: the centred window, the extra pixel (odd difference) cut at the far end.
+            top, left = (height - self.height) // 2, (width - self.width) // 2
+            window = [slice(None)] * 4
+            window[h_axis] = slice(top, top + self.height)
+            window[w_axis] = slice(left, left + self.width)
+            return unbatch(images[tuple(window)], inputs)
+        # Too small on an axis: Keras's smart_resize, a centred crop to the target aspect ratio
+        # then a bilinear resize (so a too-small image is stretched, never padded).
+        size = (self.height, self.width)
+        cropped = crop_to_aspect(images, size, h_axis, w_axis)
+        return unbatch(resize(cropped, size, (h_axis, w_axis), "bilinear"), inputs)
+
+
+# ----------------------------------------------------------------------------- image kernels
+def batch_of_images(inputs: Array) -> Array:
+    """Keras's image layers run on rank 4; one image (rank 3) gets a batch axis for the call."""
+    if inputs.ndim == 3:
+        return inputs[np.newaxis]
+    if inputs.ndim == 4:
+        return inputs
+    raise ValueError(f"expected an image (rank 3) or a batch of images (rank 4), got shape {inputs.shape}")
+
+
+def unbatch(out: Array, inputs: Array) -> Array:
+    return out[0] if inputs.ndim == 3 else out
+
+
+def crop_to_aspect(images: Array, size: tuple[int, int], h_axis: int, w_axis: int) -> Array:
+    """The largest centred window with the target's aspect ratio (at least 1 pixel each way)."""
+    height, width = images.shape[h_axis], images.shape[w_axis]
+    target_h, target_w = size
+    # Keras truncates float quotients with int(), in this order.
+    crop_h = max(min(height, int(float(width * target_h) / target_w)), 1)
+    crop_w = max(min(width, int(float(height * target_w) / target_h)), 1)
+    top, left = int(float(height - crop_h) / 2), int(float(width - crop_w) / 2)
+    window = [slice(None)] * images.ndim
+    window[h_axis] = slice(top, top + crop_h)
+    window[w_axis] = slice(left, left + crop_w)
+    return images[tuple(window)]
+
+
+def pad_to_aspect(images: Array, size: tuple[int, int], h_axis: int, w_axis: int, fill_value: Any) -> Array:
+    """Pads with fill_value to the target's aspect ratio: the same band above and below (or
+    left and right), so an odd shortfall leaves the result one pixel short of the ratio."""
+    height, width = images.shape[h_axis], images.shape[w_axis]
+    target_h, target_w = size
+    pad_h = max(height, int(float(width * target_h) / target_w))
+    pad_w = max(width, int(float(height * target_w) / target_h))
+    top, left = int(float(pad_h - height) / 2), int(float(pad_w - width) / 2)
+    # Only one axis is padded: the height when it falls short, else the width.
+    axis, band = (h_axis, top) if top > 0 else (w_axis, left)
+    if band <= 0:
+        return images
+    widths = [(0, 0)] * images.ndim
+    widths[axis] = (band, band)
+    fill = np.asarray(fill_value, np.float64).astype(images.dtype) if images.dtype.kind == "f" else fill_value
+    return np.pad(images, widths, constant_values=fill)
+

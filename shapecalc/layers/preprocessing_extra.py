@@ -12,9 +12,14 @@ so the judge cannot build them; Pipeline takes a list of layers.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from ..errors import ArgError, ShapeError
+from ..kernels import spectral
+from ..kernels.conv import conv
 from . import args as A
 from .base import Arg, Dim, Layer, Shape, Weight, fmt_shape, require_rank
 from .registry import register
@@ -46,6 +51,33 @@ def _ordered(value: Any) -> Any:
     if isinstance(value, (list, dict, str)) or value is None:
         raise ArgError(f"expected a number, got {A.describe(value)}")
     return value
+
+
+def encode_categories(ids: np.ndarray, mode: str, depth: int, dtype: Any = np.float32) -> np.ndarray:
+    """Keras's encode_categorical_inputs (numpy backend) for one_hot, multi_hot and count.
+
+    A scalar becomes one sample. multi_hot and count reduce axis 1 when the rank is > 1 (not
+    the last axis: Keras's result differs from its symbolic shape for rank >= 3), else axis 0.
+    Negative ids give an all-zero row; ids >= depth are refused (an IndexError in Keras).
+    """
+    ids = np.asarray(ids)
+    if ids.ndim == 0:
+        ids = ids[None]
+    if mode == "multi_hot":
+        ids = ids.astype(np.int32)  # Keras casts only here; one_hot and count index with the ids as given
+    elif mode == "one_hot" and ids.ndim > 1 and ids.shape[-1] == 1:
+        ids = ids[..., 0]
+    if ids.dtype.kind not in "iub":
+        raise TypeError(f"{mode} encoding needs integer ids, got {ids.dtype} (Keras indexes with them)")
+    if ids.size and int(ids.max()) >= depth:
+        raise ValueError(f"id {int(ids.max())} is out of range: ids must be < {depth}")
+    hot = ids[..., None] == np.arange(depth)
+    if mode == "one_hot":
+        return hot.astype(dtype)
+    axis = 1 if ids.ndim > 1 else 0
+    if mode == "multi_hot":
+        return hot.any(axis=axis).astype(dtype)
+    return hot.sum(axis=axis, dtype=dtype)
 
 
 # ----------------------------------------------------------------------------- CategoryEncoding
@@ -92,6 +124,13 @@ class CategoryEncoding(Layer):
         if self.output_mode == "one_hot" and (shape[-1] != 1 or len(shape) == 1):
             return (*shape, self.num_tokens)
         return (*shape[:-1], self.num_tokens)
+
+    def integer_input_bound(self) -> int:
+        return self.num_tokens
+
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        # Keras does not convert the inputs (_convert_input_args is False): the ids keep their dtype.
+        return encode_categories(inputs, self.output_mode, self.num_tokens)
 
 
 # ----------------------------------------------------------------------------- Discretization
@@ -157,6 +196,22 @@ class Discretization(Layer):
         if len(shape) >= 2:
             return (shape[0], *shape[2:], self.depth)
         return (self.depth,)
+
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        if self.bin_boundaries is None:
+            raise ValueError(
+                "Discretization with num_bins needs adapt() before it can run (Keras refuses too)"
+            )
+        # Keras's __call__ casts a float input to float32 (integers are left as they are), then
+        # np.digitize compares with the boundaries as float64: bins[i-1] <= x < bins[i], so a value
+        # equal to a boundary goes to the bin above, and float32(0.1) > 0.1 goes above 0.1.
+        values = np.asarray(inputs)
+        if values.dtype.kind == "f":
+            values = values.astype(np.float32, copy=False)
+        indices = np.digitize(values, self.bin_boundaries).astype(np.int32)
+        if self.output_mode == "int":
+            return indices
+        return encode_categories(indices, self.output_mode, len(self.bin_boundaries) + 1)
 
 
 # ----------------------------------------------------------------------------- MelSpectrogram
@@ -246,6 +301,34 @@ class MelSpectrogram(Layer):
             f"frames = (samples + sequence_stride + 1) // sequence_stride = ({samples} + "
             f"{self.sequence_stride} + 1) // {self.sequence_stride} = {self.frames(samples)}"
         ]
+
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        # Keras transforms the LAST axis (its shape rule reads axis 1): frames = samples // stride + 1
+        # for an even fft_length (reflect padding by fft_length // 2 on both sides), which differs
+        # from the shape rule's (samples + stride + 1) // stride when stride divides samples + 1.
+        x = np.asarray(inputs).astype(np.float32, copy=False)
+        real, imag = spectral.stft(
+            x, self.sequence_length or self.fft_length, self.sequence_stride, self.fft_length, self.window
+        )
+        spec = np.power(np.sqrt(np.square(real) + np.square(imag)), np.float32(self.mag_exp))
+        mel = spectral.mel_weight_matrix(
+            self.num_mel_bins,
+            spec.shape[-1],
+            self.sampling_rate,
+            self.min_freq,
+            self.max_freq or int(self.sampling_rate / 2),
+        )
+        out = np.tensordot(spec, mel, axes=1)
+        if self.power_to_db:
+            out = self._decibels(out)
+        return np.swapaxes(out, -1, -2).astype(np.float32, copy=False)
+
+    def _decibels(self, power: np.ndarray) -> np.ndarray:
+        floor = np.float32(self.min_power)
+        db = np.float32(10.0) * np.log10(np.maximum(power, floor))
+        db -= np.float32(10.0) * np.log10(np.maximum(np.abs(np.float32(self.ref_power)), floor))
+        # top_db clips against the maximum of the whole tensor: over every batch item at once.
+        return np.maximum(db, db.max() - np.float32(self.top_db))
 
 
 # ----------------------------------------------------------------------------- STFTSpectrogram
@@ -386,7 +469,24 @@ class STFTSpectrogram(Layer):
     def build(self, input_shape: Shape) -> list[Weight]:
         shape = (self.frame_length, 1, self.freq_bins)
         sides = [s for s in ("real", "imag") if self.mode != ("imag" if s == "real" else "real")]
-        return [self.weight(f"{side}_kernel", shape, "stft") for side in sides]
+        # The initializer in Keras's config form, so --run can make the cos/sin kernels
+        # (kernels.spectral.stft_kernel) with this layer's window, scaling and periodic.
+        return [
+            self.weight(
+                f"{side}_kernel",
+                shape,
+                {
+                    "class_name": "STFT",
+                    "config": {
+                        "side": side,
+                        "window": self.window,
+                        "periodic": self.periodic,
+                        "scaling": self.scaling,
+                    },
+                },
+            )
+            for side in sides
+        ]
 
     def _frames(self, time: Dim) -> Dim:
         if time is None:
@@ -419,3 +519,50 @@ class STFTSpectrogram(Layer):
             f"frames: kernel {self.frame_length}, stride {self.stride}, padding {self.padding}: "
             f"{time} -> {self._frames(time)}",
         ]
+
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        # Keras's __call__ casts float inputs to the compute dtype; integers reach call(), which refuses them.
+        x = np.asarray(inputs)
+        if x.dtype.kind != "f":
+            raise TypeError(f"STFTSpectrogram needs a float input, got {x.dtype}")
+        x = x.astype(np.float32, copy=False)
+        last = self.data_format == "channels_last"
+        batch, channels, time = (x.shape[0], x.shape[2], x.shape[1]) if last else x.shape
+        # Every channel is one signal: (B*C, T, 1) through the (frame_length, 1, F) kernels.
+        signals = (np.swapaxes(x, 1, 2) if last else x).reshape(batch * channels, time, 1)
+
+        def spectrum(side: str) -> np.ndarray:  # -> (B, C, F, frames), as Keras's _apply_conv
+            kernel = weights[f"{side}_kernel"].astype(np.float32, copy=False)
+            out = conv(signals, kernel, (self.stride,), self.padding, (1,))
+            return np.swapaxes(out, 1, 2).reshape(batch, channels, kernel.shape[-1], -1)
+
+        if self.mode == "real":
+            return self._arrange(spectrum("real"))
+        if self.mode == "imag":
+            return self._arrange(spectrum("imag"))
+        real, imag = spectrum("real"), spectrum("imag")
+        if self.mode == "angle":
+            return self._arrange(np.arctan2(imag, real))
+        if self.mode == "stft":
+            return self._arrange(np.concatenate([real, imag], axis=2))
+        power = np.square(real) + np.square(imag)
+        if self.mode == "psd":
+            # One-sided PSD: every bin but the first and the last counts twice.
+            doubled = np.pad(power[:, :, 1:-1, :], [(0, 0), (0, 0), (1, 1), (0, 0)])
+            return self._arrange(power + doubled)
+        eps = np.asarray(1e-7, power.dtype)  # keras.backend.epsilon()
+        magnitude = self._arrange(np.sqrt(np.maximum(power, eps)))
+        if self.mode == "magnitude":
+            return magnitude
+        return np.log(np.maximum(magnitude, eps))
+
+    def _arrange(self, out: np.ndarray) -> np.ndarray:
+        """(B, C, F, frames) -> the layer's layout (Keras's _adjust_shapes)."""
+        batch, channels, freq, frames = out.shape
+        if self.data_format == "channels_last":
+            if self.expand_dims:
+                return out.transpose(0, 3, 2, 1)
+            return out.reshape(batch, channels * freq, frames).transpose(0, 2, 1)
+        if self.expand_dims:
+            return out.transpose(0, 1, 3, 2)
+        return out.reshape(batch, channels * freq, frames)

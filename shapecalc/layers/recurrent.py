@@ -376,6 +376,9 @@ RNN_FLAGS = (
 class RNN(Layer):
     """Runs ``cell`` over the time axis; a list of cells is stacked (StackedRNNCells)."""
 
+    # Keras's RNN keeps the flag to itself: a given cell's weights stay trainable
+    trainable_flag_reaches_weights = False
+
     arguments = (Arg("cell", cell_argument, REQUIRED, nested_layer=True), *RNN_FLAGS)
     cell: Any
 
@@ -460,6 +463,9 @@ class RNN(Layer):
 
 class _CellRNN(RNN):
     """SimpleRNN, GRU, LSTM: an RNN over a cell made from the layer's own arguments."""
+
+    # SimpleRNN, GRU and LSTM pass the flag to the cell they make
+    trainable_flag_reaches_weights = True
 
     cell_class: ClassVar[type[_Cell]]
     cell_name: ClassVar[str]

@@ -55,6 +55,9 @@ class Bidirectional(Layer):
     as it is. Output shapes come from the forward layer alone, as Keras computes them.
     """
 
+    # the flag stays on the wrapper; the copies keep the inner layer's own
+    trainable_flag_reaches_weights = False
+
     arguments = (
         Arg(
             "layer",
@@ -175,6 +178,9 @@ class Bidirectional(Layer):
 @register
 class TimeDistributed(Layer):
     """Applies ``layer`` to every time step: the inner layer sees (B, *input[2:])."""
+
+    # the flag stays on the wrapper; the inner layer keeps its own
+    trainable_flag_reaches_weights = False
 
     arguments = (
         Arg("layer", A.anything, REQUIRED, "the layer applied to each time step", nested_layer=True),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import rich.console
+import rich.markup
 import rich.table
 
 from ..layers import registry
@@ -64,5 +65,5 @@ def print_layer(console: rich.console.Console, cls: type[Layer]) -> None:
     own = {arg.name for arg in cls.arguments}
     for arg in cls.all_arguments():
         note = arg.doc or ("" if arg.name in own else "common to every layer")
-        table.add_row(arg.name, show_default(arg), note)
+        table.add_row(arg.name, rich.markup.escape(show_default(arg)), rich.markup.escape(note))
     console.print(table)

@@ -1,0 +1,174 @@
+"""Attention building blocks as Keras computes them (numpy backend), float32 throughout.
+
+Keras's multi-head layers take one of two routes at inference, and they differ where a whole
+row is masked out, so both are kept:
+
+* the fused route (``ops.dot_product_attention``: projected query of rank 4 and dropout rate 0):
+  logits are scaled AFTER the query-key product, masked positions get -0.7 * 3.38953e38, and a
+  fully masked row becomes a uniform distribution;
+* the einsum route (anything else): the query is scaled BEFORE the product, masked positions
+  get -1e9 (Keras's Softmax layer) and are zeroed after the softmax, so a fully masked row
+  attends to nothing (output 0 before the output projection).
+"""
+
+from __future__ import annotations
+
+import string
+
+import numpy as np
+
+Array = np.ndarray
+
+SOFTMAX_LAYER_NEGATIVE = np.float32(-1e9)  # keras.layers.Softmax's fill for masked positions
+FUSED_NEGATIVE = np.float32(3.38953e38 * -0.7)  # numpy backend's dot_product_attention fill
+
+
+def softmax(x: Array, axes: int | tuple[int, ...]) -> Array:
+    """Softmax over one or several axes, in float32."""
+    x = x.astype(np.float32, copy=False)
+    shifted = np.exp(x - np.max(x, axis=axes, keepdims=True))
+    return (shifted / np.sum(shifted, axis=axes, keepdims=True)).astype(np.float32, copy=False)
+
+
+def as_bool(mask: Array) -> Array:
+    """ops.cast(mask, "bool"): any nonzero value is True."""
+    return np.asarray(mask).astype(bool)
+
+
+def expand_mask(mask: Array, target_rank: int, axis: int) -> Array:
+    """Keras's mask expansion: insert size-1 axes at ``axis`` until the mask has the target rank
+    (np.expand_dims refuses an axis out of range, as Keras's call does)."""
+    for _ in range(target_rank - mask.ndim):
+        mask = np.expand_dims(mask, axis)
+    return mask
+
+
+def softmax_layer(x: Array, axes: tuple[int, ...], mask: Array | None) -> Array:
+    """keras.layers.Softmax(axis=axes)(x, mask=mask)."""
+    if mask is not None:
+        mask = np.asarray(mask)
+        if mask.ndim > x.ndim or any(
+            m != 1 and m != i for m, i in zip(mask.shape[::-1], x.shape[::-1], strict=False)
+        ):
+            raise ValueError(
+                f"the attention mask {mask.shape} must broadcast to the attention scores {x.shape} "
+                "(each mask axis 1 or equal, no more axes)"
+            )
+        if mask.dtype != bool:
+            mask = mask > 0.5  # Keras's Softmax thresholds a non-boolean mask at 0.5
+        x = np.where(mask, x, SOFTMAX_LAYER_NEGATIVE)
+    if not axes:
+        raise ValueError("the softmax over the attention axes needs an axis: attention_axes is empty")
+    out = softmax(x, axes)
+    if mask is not None:
+        out = np.where(mask, out, np.float32(0.0))  # a fully masked row attends to nothing
+    return out.astype(np.float32, copy=False)
+
+
+def fused_attention(query: Array, key: Array, value: Array, mask: Array | None, scale: float) -> Array:
+    """ops.dot_product_attention on (B, T, N, H) / (B, S, N, H) tensors -> (B, T, N, H)."""
+    for name, tensor in (("query", query), ("key", key), ("value", value)):
+        if tensor.ndim != 4:
+            raise ValueError(
+                f"dot-product attention needs projected tensors of rank 4 (batch, positions, heads, "
+                f"size): the {name} has shape {tensor.shape}"
+            )
+    logits = np.einsum("btnh,bsnh->bnts", query, key).astype(np.float32) * np.float32(scale)
+    if mask is not None:
+        logits = np.where(np.asarray(mask, dtype=bool), logits, FUSED_NEGATIVE)
+    probs = softmax(logits, -1)
+    return np.einsum("bnts,bsnh->btnh", probs, value).astype(np.float32, copy=False)
+
+
+def causal_mask(query_length: int, value_length: int) -> Array:
+    """(1, T, S): position t sees positions s <= t."""
+    return np.tril(np.ones((query_length, value_length), dtype=bool))[None]
+
+
+def sliding_window_mask(query_length: int, value_length: int, window: int) -> Array:
+    """(1, T, S): |t - s| < window, the symmetric band Keras builds for sliding_window."""
+    rows = np.arange(query_length)[:, None]
+    cols = np.arange(value_length)[None, :]
+    return (np.abs(rows - cols) < window)[None]
+
+
+def attention_equations(rank: int, axes: tuple[int, ...]) -> tuple[str, str, int]:
+    """MultiHeadAttention's (score equation for (key, query), combine equation, scores rank) for
+    projected tensors of ``rank`` attending over ``axes``.
+
+    Every axis that is neither attended over nor the channel axis (batch, other positions, heads)
+    is carried through; the scores are laid out as (carried, query axes, key axes). Axes are
+    indexed as Keras does: np.delete normalises negative ones, but the layout indexes the letter
+    strings with them directly.
+    """
+    letters = string.ascii_lowercase
+    if rank + len(axes) > len(letters):
+        raise ValueError("the input has too many axes: the attention equations run out of letters a-z")
+    removed = {a % rank for a in (*axes, rank - 1)}
+    carried = [i for i in range(rank) if i not in removed]
+    target = letters[:rank]
+    source = ""
+    extra = rank
+    for i in range(rank):
+        if i in carried or i == rank - 1:
+            source += target[i]
+        else:
+            source += letters[extra]
+            extra += 1
+    product = "".join([target[i] for i in carried] + [target[i] for i in axes] + [source[i] for i in axes])
+    return f"{source},{target}->{product}", f"{product},{source}->{target}", len(product)
+
+
+def call_mask(
+    query: Array,
+    value: Array,
+    masks: tuple[Array | None, Array | None, Array | None],
+    sliding_window: int | None,
+) -> Array | None:
+    """The mask Keras builds from (query_mask, value_mask, key_mask) and sliding_window, before
+    any attention_mask: query_mask (B, T) -> (B, T, 1), value/key masks (B, S) -> (B, 1, S), the
+    band (1, T, S) over the raw inputs' axis 1; combined with logical and."""
+    query_mask, value_mask, key_mask = masks
+    parts: list[Array] = []
+    if query_mask is not None:
+        parts.append(np.expand_dims(as_bool(query_mask), -1))
+    for mask in (value_mask, key_mask):
+        if mask is not None:
+            parts.append(np.expand_dims(as_bool(mask), -2))
+    if sliding_window is not None:
+        parts.append(sliding_window_mask(query.shape[1], value.shape[1], sliding_window))
+    if not parts:
+        return None
+    combined = parts[0]
+    for part in parts[1:]:
+        combined = combined & part
+    return combined
+
+
+def attend(
+    query: Array,
+    key: Array,
+    value: Array,
+    mask: Array | None,
+    scale: float,
+    fused: bool,
+    equations: tuple[str, str],
+    softmax_axes: tuple[int, ...],
+    expand_axis: int,
+) -> Array:
+    """Scaled dot-product attention of projected tensors, by Keras's fused or einsum route.
+
+    ``equations`` are (scores from (key, query), combine (scores, value)); ``expand_axis`` is
+    where the mask gets its missing axes.
+    """
+    if fused:
+        if mask is not None:
+            mask = as_bool(expand_mask(np.asarray(mask), 4, expand_axis))
+        return fused_attention(query, key, value, mask, scale)
+    score_eq, combine_eq = equations
+    scaled = (query * np.float32(scale)).astype(np.float32, copy=False)  # scaled before the product
+    scores = np.einsum(score_eq, key, scaled).astype(np.float32, copy=False)
+    if mask is not None:
+        mask = expand_mask(np.asarray(mask), scores.ndim, expand_axis)
+    probs = softmax_layer(scores, softmax_axes, mask)
+    return np.einsum(combine_eq, probs, value).astype(np.float32, copy=False)
