@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import math
 import os
 import statistics
@@ -96,15 +95,6 @@ def input_array(workload: dict[str, Any]) -> np.ndarray:
     return rng.standard_normal((workload["batch"], *declared)).astype("float32")
 
 
-def median_ms(fn: Any, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
-
-
 # ------------------------------------------------------------------------------------ shapecalc
 def prepare_shapecalc(workload: dict[str, Any]) -> tuple[list[Any], list[dict[str, np.ndarray]], list[str]]:
     """(layers in call order, their initialised weights, names of layers without a kernel)."""
@@ -142,10 +132,11 @@ class ShapecalcModel:
         return (time.perf_counter() - started) * 1000
 
     def layer_rows(self) -> list[dict[str, Any]]:
+        """Name and type of each layer, and for each convolution its equivalent matrix product."""
         rows = []
         x = self.x0
-        for layer, w, times in zip(self.layers, self.weights, self.per_layer, strict=True):
-            row = {"name": layer.name, "type": layer.type_name(), "ms": statistics.median(times)}
+        for layer, w in zip(self.layers, self.weights, strict=True):
+            row: dict[str, Any] = {"name": layer.name, "type": layer.type_name()}
             y = layer.forward(x, w)
             if layer.type_name().startswith("Conv") and "Transpose" not in layer.type_name():
                 m = int(np.prod(y.shape[:-1]))
@@ -156,12 +147,20 @@ class ShapecalcModel:
         return rows
 
 
-def matmul_floor_ms(m: int, k: int, n: int, repeats: int) -> float:
-    rng = np.random.default_rng(1)
-    a = rng.standard_normal((m, k), dtype=np.float32)
-    b = rng.standard_normal((k, n), dtype=np.float32)
-    a @ b
-    return median_ms(lambda: a @ b, repeats)
+class MatmulFloor:
+    """numpy ``@`` of an (m, k) by a (k, n) float32 matrix; one call = its milliseconds."""
+
+    def __init__(self, m: int, k: int, n: int) -> None:
+        rng = np.random.default_rng(1)
+        self.a = rng.standard_normal((m, k), dtype=np.float32)
+        self.b = rng.standard_normal((k, n), dtype=np.float32)
+        self.times: list[float] = []
+        self.a @ self.b
+
+    def __call__(self) -> None:
+        started = time.perf_counter()
+        self.a @ self.b
+        self.times.append((time.perf_counter() - started) * 1000)
 
 
 # ------------------------------------------------------------------------------------ Keras
@@ -229,14 +228,14 @@ class KerasModel:
 
 
 def measure(name: str, repeats: int, with_keras: bool) -> dict[str, Any]:
-    """Both sides, alternating call by call, so that a busy moment of the (shared) machine
-    falls on both alike; medians of ``repeats`` calls each."""
+    """Both sides and the matmul floors, alternating round by round, so that a busy moment of
+    the (shared) machine falls on all alike; medians of ``repeats`` rounds."""
     ours = ShapecalcModel(WORKLOADS[name])
     if ours.missing:
         return {"skipped": "no NumPy kernel yet for " + ", ".join(ours.missing)}
+    rows = ours.layer_rows()  # also the warm-up: first-touch page faults, BLAS threads
+    floors = {k: MatmulFloor(*row["gemm"]) for k, row in enumerate(rows) if "gemm" in row}
     theirs = KerasModel(name) if with_keras else None
-    ours()  # warm-up: first-touch page faults, BLAS threads
-    ours.per_layer = [[] for _ in ours.layers]
     mine, keras_ms = [], []
     try:
         for _ in range(repeats):
@@ -245,12 +244,19 @@ def measure(name: str, repeats: int, with_keras: bool) -> dict[str, Any]:
                 time.sleep(SETTLE_SECONDS)
                 keras_ms.append(theirs())
                 time.sleep(SETTLE_SECONDS)
+            for floor in floors.values():
+                floor()
     finally:
         if theirs is not None:
             theirs.close()
-    result: dict[str, Any] = {"ms": statistics.median(mine), "layers": ours.layer_rows()}
+    for k, row in enumerate(rows):
+        row["ms"] = statistics.median(ours.per_layer[k])
+        if k in floors:
+            row["floor_ms"] = statistics.median(floors[k].times)
+    result: dict[str, Any] = {"ms": statistics.median(mine), "min_ms": min(mine), "layers": rows}
     if keras_ms:
         result["keras_ms"] = statistics.median(keras_ms)
+        result["keras_min_ms"] = min(keras_ms)
     else:
         result["keras_skipped"] = "--no-keras" if theirs is None else theirs.skipped
     return result
@@ -283,7 +289,7 @@ def openblas_runtime() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--only", default="a,b,c", help="workloads to run, e.g. a,b")
     parser.add_argument("--no-keras", action="store_true")
     parser.add_argument("--keras-worker", help=argparse.SUPPRESS)
@@ -302,6 +308,7 @@ def main() -> None:
         "Keras: predict_on_batch, JAX backend, jit, after warm-up\n"
     )
     header = f"{'workload':46} {'shapecalc ms':>13} {'Keras-JAX ms':>13} {'ratio':>7}"
+    header += "   (fastest: shapecalc, Keras)"
     lines = [header, "-" * len(header)]
     details = []
     for name in options.only.split(","):
@@ -312,14 +319,17 @@ def main() -> None:
             continue
         if "keras_ms" in result:
             ratio = result["ms"] / result["keras_ms"]
-            lines.append(f"{title:46} {result['ms']:13.1f} {result['keras_ms']:13.1f} {ratio:7.2f}")
+            lines.append(
+                f"{title:46} {result['ms']:13.1f} {result['keras_ms']:13.1f} {ratio:7.2f}   "
+                f"({result['min_ms']:.1f}, {result['keras_min_ms']:.1f})"
+            )
         else:
             lines.append(f"{title:46} {result['ms']:13.1f} {'-':>13} {'-':>7}  ({result['keras_skipped']})")
         for row in result["layers"]:
             text = f"    {name}: {row['name']:24} {row['type']:24} {row['ms']:9.2f} ms"
             if "gemm" in row:
                 m, k, n = row["gemm"]
-                floor = matmul_floor_ms(m, k, n, options.repeats)
+                floor = row["floor_ms"]
                 text += f"   matmul {m}x{k}x{n}: {floor:8.2f} ms, ratio {row['ms'] / floor:5.2f}"
             details.append(text)
     print("\n".join(lines))

@@ -31,6 +31,8 @@ def _randomize(layer: Any, rng: np.random.Generator) -> dict[str, np.ndarray]:
         value = value.astype(weight.dtype)
         weight.assign(value)
         values[relative] = value
+    if hasattr(layer, "finalize_state"):
+        layer.finalize_state()  # Normalization copies its statistics into constants here
     return values
 
 
@@ -40,7 +42,8 @@ def keras_run(
     keras.backend.clear_session(free_memory=False)
     layer = make_layer(type_name, args)
     call_args = inputs if as_list else inputs[0]
-    if type_name in POSITIONAL_CALLS:
+    positional = type(layer).__name__ in POSITIONAL_CALLS
+    if positional:
         layer(*inputs)
     else:
         layer(call_args)  # builds the weights
@@ -48,7 +51,7 @@ def keras_run(
     kwargs = {"training": False} if "training" in layer.call_signature_parameters else {}
     if getattr(layer, "stateful", False):
         layer.reset_state()  # the build call above advanced the states
-    out = layer(*inputs, **kwargs) if type_name in POSITIONAL_CALLS else layer(call_args, **kwargs)
+    out = layer(*inputs, **kwargs) if positional else layer(call_args, **kwargs)
     return [np.asarray(o) for o in _flatten(out)], weights
 
 

@@ -189,3 +189,34 @@ def test_identity(shape: tuple[int, ...]) -> None:
     x = data(*shape)
     out = assert_kernel_matches_keras("Identity", {}, [x])[0]
     np.testing.assert_array_equal(out, x)
+
+
+# ----------------------------------------------------------------------------- loose arguments
+# Keras checks none of these values; NumPy converts them where Keras's backend does.
+@pytest.mark.parametrize(
+    ("type_name", "args"),
+    [
+        ("ELU", {"alpha": "0.5"}),
+        ("ELU", {"alpha": None}),  # np.array(None, float32) is NaN: every negative input gives NaN
+        ("Masking", {"mask_value": None}),  # x != None everywhere: nothing is masked
+        ("Masking", {"mask_value": [0.0, 1.0, 2.0, 3.0]}),  # compared feature by feature
+        ("Masking", {"mask_value": float("inf")}),
+        ("Masking", {"mask_value": True}),
+    ],
+)
+def test_loose_arguments(type_name: str, args: dict[str, Any]) -> None:
+    x = data(3, 2, 4)
+    x[0, 1] = [0.0, 1.0, 2.0, 3.0]
+    x[1, 0] = np.inf
+    x[2, 1] = 1.0
+    assert_kernel_matches_keras(type_name, args, [x])
+
+
+def test_masking_string_value_fails_at_run_as_in_keras() -> None:
+    x = data(2, 3, 4)
+    layer = create_layer("Masking", {"mask_value": "a"}, Namer())
+    layer.infer(x.shape)
+    with pytest.raises(Exception):  # noqa: B017 - numpy's ufunc error, wrapped by Keras
+        keras_run("Masking", {"mask_value": "a"}, [x], as_list=False)
+    with pytest.raises(Exception):  # noqa: B017
+        layer.forward(x, {})

@@ -217,23 +217,43 @@ def test_separable(rank: int, args: dict[str, Any], data_format: str) -> None:
     assert_kernel_matches_keras(type_name, {**args, "data_format": data_format}, [data(shape)])
 
 
-# ----------------------------------------------------------------------------- chunking paths
+# ----------------------------------------------------------------------------- blocks and lanes
+@pytest.mark.parametrize("lanes", [1, 2, 3])
 @pytest.mark.parametrize("chunk", [1, 50, 200, 10_000])
 @pytest.mark.parametrize(
     "type_name, args, shape",
     [
-        ("Conv2D", {"filters": 3, "kernel_size": 3, "padding": "same"}, (3, 6, 5, 4)),
+        ("Conv2D", {"filters": 3, "kernel_size": 3, "padding": "same", "activation": "relu"}, (3, 6, 5, 4)),
         ("Conv2D", {"filters": 4, "kernel_size": 2, "groups": 2, "strides": 2}, (3, 6, 5, 4)),
         ("Conv1D", {"filters": 2, "kernel_size": 3, "padding": "causal"}, (3, 11, 2)),
         ("Conv3D", {"filters": 2, "kernel_size": 2, "padding": "same"}, (2, 4, 3, 3, 2)),
     ],
 )
-def test_patches_gathered_in_small_blocks(
-    monkeypatch: pytest.MonkeyPatch, chunk: int, type_name: str, args: dict[str, Any], shape: tuple[int, ...]
+def test_patches_gathered_in_blocks_and_lanes(
+    monkeypatch: pytest.MonkeyPatch,
+    lanes: int,
+    chunk: int,
+    type_name: str,
+    args: dict[str, Any],
+    shape: tuple[int, ...],
 ) -> None:
-    # A tiny buffer forces several batch blocks, then blocks of output rows within one item.
+    # Tiny blocks force several batch blocks, then blocks of output rows within one item; the
+    # lanes split them between threads (the real lane count is the BLAS thread count).
     monkeypatch.setattr(conv_kernels, "PATCH_CHUNK_ELEMENTS", chunk)
+    monkeypatch.setattr(conv_kernels, "LANE_CHUNK_ELEMENTS", chunk)
+    monkeypatch.setattr(conv_kernels, "MIN_BLOCK_ROWS", 1)
+    monkeypatch.setattr(conv_kernels, "LANE_MIN_BLOCKS", 1)
+    monkeypatch.setattr(conv_kernels._BLAS, "lanes", lambda: lanes)
     assert_kernel_matches_keras(type_name, args, [data(shape)])
+
+
+def test_blas_thread_count_is_restored() -> None:
+    blas = conv_kernels._BLAS
+    if blas.get is None:
+        pytest.skip("NumPy's BLAS is not an OpenBLAS whose threads can be set")
+    before = blas.get()
+    conv_kernels.conv(data((4, 40, 40, 8)), data((3, 3, 8, 8)), (1, 1), "same", (1, 1))
+    assert blas.get() == before
 
 
 # ----------------------------------------------------------------------------- random combinations

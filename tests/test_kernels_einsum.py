@@ -43,6 +43,8 @@ CASES: list[tuple[str, Any, tuple[int, ...], dict[str, Any]]] = [
     ("...x,xy->...y", 6, (2, 5), {"bias_axes": "y"}),
     ("...x,xy->...y", 6, (2, 3, 4, 5), {"bias_axes": "y", "activation": "gelu"}),
     ("...bc,cd->...bd", [3, 4], (2, 2, 3, 5), {"bias_axes": "bd"}),
+    # two elided axes: Keras's static shape reverses them (2, 16, 6, 4); its einsum does not
+    ("...a,ab->...b", 4, (2, 6, 16, 3), {"bias_axes": "b"}),
     ("...bc,cd->...bd", [None, 4], (2, 3, 5), {"bias_axes": "d"}),
     ("ab...,bc->ac...", 8, (2, 4, 5, 6), {"bias_axes": "c"}),  # bias (8, 1, 1)
     ("ab...,bc->ac...", 8, (2, 4), {"bias_axes": "c"}),

@@ -175,7 +175,8 @@ def test_group_normalization_groups_are_consecutive_channels() -> None:
     # Hand derivation: channels [0, 1] form group 0 and [2, 3] group 1, each normalised
     # over its own spatial positions and channels.
     x = data(1, 5, 4)
-    out = assert_kernel_matches_keras("GroupNormalization", {"groups": 2, "center": False, "scale": False}, [x])[0]
+    args = {"groups": 2, "center": False, "scale": False}
+    out = assert_kernel_matches_keras("GroupNormalization", args, [x])[0]
     for g in range(2):
         part = x[0, :, 2 * g : 2 * g + 2]
         want = (part - part.mean()) / np.sqrt(part.var() + 1e-3)
@@ -206,3 +207,43 @@ def test_unit_normalization_zero_vector_and_tiny_norms() -> None:
     out = assert_kernel_matches_keras("UnitNormalization", {}, [x])[0]
     np.testing.assert_allclose(out[2], [0.6, 0.8, 0.0], rtol=1e-6)
     assert (out[0] == 0).all()
+
+
+# ----------------------------------------------------------------------------- loose epsilons
+# Keras never checks epsilon in these layers: it is added to the variance as it is.
+@pytest.mark.parametrize(
+    ("type_name", "args"),
+    [
+        ("LayerNormalization", {"epsilon": True}),
+        ("LayerNormalization", {"epsilon": [0.1, 0.2, 0.3, 0.4]}),  # broadcast over the last axis
+        ("RMSNormalization", {"epsilon": [0.1]}),
+        ("GroupNormalization", {"groups": 2, "epsilon": 1}),
+    ],
+)
+def test_epsilon_taken_as_given(type_name: str, args: dict[str, Any]) -> None:
+    assert_kernel_matches_keras(type_name, args, [data(2, 4)])
+
+
+@pytest.mark.parametrize(
+    ("type_name", "args"),
+    [
+        ("LayerNormalization", {"epsilon": "0.1"}),
+        ("RMSNormalization", {"epsilon": "0.1"}),
+        ("GroupNormalization", {"groups": 2, "epsilon": "0.1"}),
+        ("GroupNormalization", {"groups": 2, "epsilon": None}),  # no keras.config.epsilon() fallback here
+    ],
+)
+def test_epsilon_that_fails_at_run_in_keras(type_name: str, args: dict[str, Any]) -> None:
+    from kernel_check import keras_run
+
+    from shapecalc.layers import create_layer
+    from shapecalc.layers.factory import Namer
+
+    x = data(2, 4)
+    layer = create_layer(type_name, args, Namer())
+    layer.infer(x.shape)
+    with pytest.raises(Exception):  # noqa: B017 - numpy's ufunc error, wrapped by Keras
+        _, weights = keras_run(type_name, args, [x], as_list=False)
+    weights = {w.path: np.ones(w.shape, "float32") for w in layer.layer_weights}
+    with pytest.raises(ValueError):
+        layer.forward(x, weights)

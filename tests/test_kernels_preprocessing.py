@@ -157,7 +157,9 @@ def test_resizing_antialias(interpolation: str, size: tuple[int, int]) -> None:
 @pytest.mark.parametrize("interpolation", ["bilinear", "nearest", "bicubic"])
 @pytest.mark.parametrize("size", [(4, 4), (2, 6), (6, 2), (3, 5), (5, 10), (8, 5)])
 @pytest.mark.parametrize("data_format", FORMATS)
-def test_resizing_to_aspect_ratio(mode: str, interpolation: str, size: tuple[int, int], data_format: str) -> None:
+def test_resizing_to_aspect_ratio(
+    mode: str, interpolation: str, size: tuple[int, int], data_format: str
+) -> None:
     args = {"height": size[0], "width": size[1], "interpolation": interpolation, "data_format": data_format}
     args[mode] = True
     assert_kernel_matches_keras("Resizing", args, [image(True, data_format, 5, 7)])
@@ -166,7 +168,8 @@ def test_resizing_to_aspect_ratio(mode: str, interpolation: str, size: tuple[int
 @pytest.mark.parametrize("fill_value", [0.0, 1.5, -3, 255])
 @pytest.mark.parametrize("data_format", FORMATS)
 def test_resizing_pad_fill_value(fill_value: float, data_format: str) -> None:
-    args = {"height": 4, "width": 4, "pad_to_aspect_ratio": True, "fill_value": fill_value, "data_format": data_format}
+    args = {"height": 4, "width": 4, "pad_to_aspect_ratio": True, "fill_value": fill_value}
+    args["data_format"] = data_format
     out = assert_kernel_matches_keras("Resizing", args, [image(True, data_format, 2, 5)])[0]
     # Hand check, channels_last: 2x5 padded to 5x5 (bands of 1 above and below: 4x5, one short
     # of square), then resized to 4x4 bilinear: the top row is pure fill.
@@ -176,7 +179,9 @@ def test_resizing_pad_fill_value(fill_value: float, data_format: str) -> None:
 
 @pytest.mark.parametrize("data_format", FORMATS)
 @pytest.mark.parametrize("interpolation", ["bilinear", "nearest", "lanczos3"])
-@pytest.mark.parametrize("extra", [{}, {"crop_to_aspect_ratio": True}, {"pad_to_aspect_ratio": True, "fill_value": 2}])
+@pytest.mark.parametrize(
+    "extra", [{}, {"crop_to_aspect_ratio": True}, {"pad_to_aspect_ratio": True, "fill_value": 2}]
+)
 def test_resizing_unbatched_image(data_format: str, interpolation: str, extra: dict[str, Any]) -> None:
     args = {"height": 3, "width": 6, "interpolation": interpolation, "data_format": data_format, **extra}
     assert_kernel_matches_keras("Resizing", args, [image(False, data_format, 4, 5)])
@@ -185,14 +190,16 @@ def test_resizing_unbatched_image(data_format: str, interpolation: str, extra: d
 @pytest.mark.parametrize("data_format", FORMATS)
 def test_resizing_same_size_is_identity(data_format: str) -> None:
     x = image(True, data_format, 4, 5)
-    out = assert_kernel_matches_keras("Resizing", {"height": 4, "width": 5, "data_format": data_format}, [x])[0]
+    args = {"height": 4, "width": 5, "data_format": data_format}
+    out = assert_kernel_matches_keras("Resizing", args, [x])[0]
     np.testing.assert_array_equal(out, x)
 
 
 def test_resizing_upsample_exact_by_hand() -> None:
     # Nearest upsampling by 2 repeats every pixel: Keras's index floor((j + 0.5) * m / n).
     x = np.arange(4, dtype="float32").reshape(1, 2, 2, 1)
-    out = assert_kernel_matches_keras("Resizing", {"height": 4, "width": 4, "interpolation": "nearest"}, [x])[0]
+    args = {"height": 4, "width": 4, "interpolation": "nearest"}
+    out = assert_kernel_matches_keras("Resizing", args, [x])[0]
     np.testing.assert_array_equal(out[0, :, :, 0], np.repeat(np.repeat([[0, 1], [2, 3]], 2, 0), 2, 1))
 
 
@@ -227,3 +234,52 @@ def test_center_crop_odd_difference_by_hand() -> None:
     x = np.arange(5, dtype="float32").reshape(1, 5, 1, 1)
     out = assert_kernel_matches_keras("CenterCrop", {"height": 2, "width": 1}, [x])[0]
     np.testing.assert_array_equal(out.ravel(), [1.0, 2.0])
+
+
+@pytest.mark.parametrize("args", [{"scale": "0.5"}, {"scale": 2, "offset": "1"}, {"scale": True}])
+def test_rescaling_values_numpy_converts(args: dict[str, Any]) -> None:
+    assert_kernel_matches_keras("Rescaling", args, [data(2, 3)])
+
+
+@pytest.mark.parametrize(
+    ("type_name", "args"),
+    [
+        ("Resizing", {"height": 0, "width": 3}),  # Keras divides by the scale 0
+        ("Resizing", {"height": 0, "width": 3, "crop_to_aspect_ratio": True}),
+        ("Resizing", {"height": 2, "width": 0, "pad_to_aspect_ratio": True}),
+        ("CenterCrop", {"height": 0, "width": 7}),  # too narrow: smart_resize divides by 0
+    ],
+)
+def test_zero_target_sizes_fail_at_run_as_in_keras(type_name: str, args: dict[str, Any]) -> None:
+    assert_both_refuse_at_run(type_name, args, data(2, 4, 5, 1))
+
+
+@pytest.mark.parametrize(
+    ("type_name", "args"),
+    [
+        ("Resizing", {"height": 0, "width": 3, "interpolation": "nearest"}),
+        ("CenterCrop", {"height": 0, "width": 3}),
+    ],
+)
+def test_zero_target_sizes_that_keras_runs(type_name: str, args: dict[str, Any]) -> None:
+    assert_kernel_matches_keras(type_name, args, [data(2, 4, 5, 1)])
+
+
+@pytest.mark.parametrize("data_format", FORMATS)
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"interpolation": "nearest"},
+        {"interpolation": "bicubic"},  # overshoots: rounded and clipped back into uint8
+        {"crop_to_aspect_ratio": True},
+        {"pad_to_aspect_ratio": True},
+        {"pad_to_aspect_ratio": True, "fill_value": 300.5},  # saturates at 255
+        {"pad_to_aspect_ratio": True, "fill_value": 7},
+    ],
+)
+def test_resizing_integer_images_stay_integers(data_format: str, extra: dict[str, Any]) -> None:
+    shape = (2, 3, 6, 2) if data_format == "channels_last" else (2, 2, 3, 6)
+    x = np.random.default_rng(4).integers(0, 256, shape).astype("uint8")
+    args = {"height": 4, "width": 4, "data_format": data_format, **extra}
+    assert_kernel_matches_keras("Resizing", args, [x], rtol=0, atol=0)  # integers: exactly Keras's

@@ -14,6 +14,8 @@ row is masked out, so both are kept:
 from __future__ import annotations
 
 import string
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -21,6 +23,22 @@ Array = np.ndarray
 
 SOFTMAX_LAYER_NEGATIVE = np.float32(-1e9)  # keras.layers.Softmax's fill for masked positions
 FUSED_NEGATIVE = np.float32(3.38953e38 * -0.7)  # numpy backend's dot_product_attention fill
+
+
+def call_tensors(inputs: Sequence[Any], most: int) -> tuple[Array, Array, Array, list[Any]]:
+    """(query, value, key, the rest padded with None to 4) of a call on 2 to ``most`` tensors;
+    the key defaults to the value."""
+    if not 2 <= len(inputs) <= most:
+        raise ValueError(f"expected 2 to {most} tensors (query, value, key, masks), got {len(inputs)}")
+    query, value = (np.asarray(t, dtype=np.float32) for t in inputs[:2])
+    key = np.asarray(inputs[2], dtype=np.float32) if len(inputs) > 2 else value
+    return query, value, key, [*inputs[3:], *[None] * (7 - max(len(inputs), 3))]
+
+
+def apply_scores(scores: Array, value: Array) -> Array:
+    """Attention/AdditiveAttention: softmax over the value positions, then the weighted sum of
+    the values (unmasked: those layers' masks are the inputs' Keras masks, not tensors)."""
+    return np.matmul(softmax(scores, -1), value).astype(np.float32, copy=False)
 
 
 def softmax(x: Array, axes: int | tuple[int, ...]) -> Array:
@@ -80,11 +98,6 @@ def fused_attention(query: Array, key: Array, value: Array, mask: Array | None, 
     return np.einsum("bnts,bsnh->btnh", probs, value).astype(np.float32, copy=False)
 
 
-def causal_mask(query_length: int, value_length: int) -> Array:
-    """(1, T, S): position t sees positions s <= t."""
-    return np.tril(np.ones((query_length, value_length), dtype=bool))[None]
-
-
 def sliding_window_mask(query_length: int, value_length: int, window: int) -> Array:
     """(1, T, S): |t - s| < window, the symmetric band Keras builds for sliding_window."""
     rows = np.arange(query_length)[:, None]
@@ -120,15 +133,16 @@ def attention_equations(rank: int, axes: tuple[int, ...]) -> tuple[str, str, int
 
 
 def call_mask(
-    query: Array,
-    value: Array,
-    masks: tuple[Array | None, Array | None, Array | None],
-    sliding_window: int | None,
+    query: Array, value: Array, masks: Sequence[Any], sliding_window: int | None, cast_alone: bool
 ) -> Array | None:
-    """The mask Keras builds from (query_mask, value_mask, key_mask) and sliding_window, before
-    any attention_mask: query_mask (B, T) -> (B, T, 1), value/key masks (B, S) -> (B, 1, S), the
-    band (1, T, S) over the raw inputs' axis 1; combined with logical and."""
-    query_mask, value_mask, key_mask = masks
+    """The attention mask Keras builds from (query_mask, value_mask, key_mask, attention_mask) and
+    sliding_window: query_mask (B, T) -> (B, T, 1), value/key masks (B, S) -> (B, 1, S), the band
+    (1, T, S) over the raw inputs' axis 1, and the attention mask, combined with logical and.
+
+    An attention mask with nothing to combine is cast to bool only when ``cast_alone``
+    (MultiHeadAttention); GroupQueryAttention passes it on as it is.
+    """
+    query_mask, value_mask, key_mask, attention_mask = masks
     parts: list[Array] = []
     if query_mask is not None:
         parts.append(np.expand_dims(as_bool(query_mask), -1))
@@ -137,6 +151,10 @@ def call_mask(
             parts.append(np.expand_dims(as_bool(mask), -2))
     if sliding_window is not None:
         parts.append(sliding_window_mask(query.shape[1], value.shape[1], sliding_window))
+    if attention_mask is not None:
+        if not parts and not cast_alone:
+            return np.asarray(attention_mask)
+        parts.insert(0, as_bool(attention_mask))
     if not parts:
         return None
     combined = parts[0]

@@ -17,9 +17,7 @@ def lora_kernel(kernel: Array, lora_a: Array, lora_b: Array, scale: float) -> Ar
     return (kernel + np.float32(scale) * delta).astype(np.float32)
 
 
-def einsum_dense(
-    x: Array, equation: str, kernel: Array, bias: Array | None = None, act: Any = None
-) -> Array:
+def einsum_dense(x: Array, equation: str, kernel: Array, bias: Array | None = None, act: Any = None) -> Array:
     """``act(einsum(equation, x, kernel) + bias)`` in float32.
 
     ``equation`` is handed to np.einsum as written, as Keras does: a trailing part that the

@@ -268,7 +268,11 @@ class Masking(_SameShape):
             if value["class_name"] == "__bytes__":
                 raise ValueError("a bytes mask value cannot be compared with numeric inputs")
             return np.asarray(config["value"], dtype=config["dtype"])
-        return np.asarray(value)
+        array = np.asarray(value)
+        if array.dtype.kind in "USV":
+            # NumPy would just say "not equal" everywhere; Keras's not_equal fails on text.
+            raise ValueError(f"mask_value must be numeric to compare with the inputs, got {value!r}")
+        return array
 
 
 @register

@@ -9,9 +9,13 @@ between them, so a rank that does not match the layer is not refused.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
+import numpy as np
+
 from ..errors import ArgError, ShapeError
+from ..kernels.adaptive_pooling import adaptive_pool
 from . import args as A
 from .base import REQUIRED, Arg, Layer, Shape, fmt_shape
 from .registry import register
@@ -65,6 +69,7 @@ class AdaptivePooling(Layer):
     """Pools each spatial axis to ``output_size``: (batch, *output_size, channels)."""
 
     rank: ClassVar[int]
+    mode: ClassVar[str]  # "average" or "max"
     output_size: tuple[int | None, ...]
     data_format: str
 
@@ -82,6 +87,27 @@ class AdaptivePooling(Layer):
             return (input_shape[0], *self.output_size, input_shape[-1])
         return (input_shape[0], input_shape[1], *self.output_size)
 
+    def forward(self, inputs: Any, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        x = np.asarray(inputs)
+        if x.dtype.kind == "f":
+            x = x.astype(np.float32, copy=False)  # Keras casts float inputs to the compute dtype
+        spatial = x.ndim - 2
+        # Keras's op picks its 1-D, 2-D or 3-D form from the input's rank, not from the layer:
+        # the 1-D form reads only the first length, the others unpack exactly `spatial` lengths.
+        if spatial == 1:
+            sizes = self.output_size[:1]
+        elif spatial in (2, 3) and len(self.output_size) == spatial:
+            sizes = self.output_size
+        else:
+            raise ValueError(
+                f"adaptive pooling runs on rank 3, 4 or 5 inputs with one output length per spatial axis; "
+                f"got rank {x.ndim} {x.shape} and output_size {list(self.output_size)}"
+            )
+        if any(size is None for size in sizes):
+            raise ValueError(f"output_size {list(self.output_size)} has an unknown (null) length")
+        first = 1 if self.data_format == "channels_last" else 2
+        return adaptive_pool(x, sizes, range(first, first + spatial), self.mode)
+
     def explain(self, input_shape: Shape) -> list[str]:
         where = "before the last axis" if self.data_format == "channels_last" else "after axis 1"
         return [f"spatial axes replaced by output_size {list(self.output_size)} ({where})"]
@@ -92,6 +118,7 @@ class AdaptiveAveragePooling1D(AdaptivePooling):
     """Averages each channel over adaptive windows to ``output_size`` steps."""
 
     rank = 1
+    mode = "average"
     arguments = _arguments(1)
 
 
@@ -100,6 +127,7 @@ class AdaptiveAveragePooling2D(AdaptivePooling):
     """Averages each channel over adaptive windows to an ``output_size`` grid."""
 
     rank = 2
+    mode = "average"
     arguments = _arguments(2)
 
 
@@ -108,6 +136,7 @@ class AdaptiveAveragePooling3D(AdaptivePooling):
     """Averages each channel over adaptive windows to an ``output_size`` volume."""
 
     rank = 3
+    mode = "average"
     arguments = _arguments(3)
 
 
@@ -116,6 +145,7 @@ class AdaptiveMaxPooling1D(AdaptivePooling):
     """Max of each channel over adaptive windows to ``output_size`` steps."""
 
     rank = 1
+    mode = "max"
     arguments = _arguments(1)
 
 
@@ -124,6 +154,7 @@ class AdaptiveMaxPooling2D(AdaptivePooling):
     """Max of each channel over adaptive windows to an ``output_size`` grid."""
 
     rank = 2
+    mode = "max"
     arguments = _arguments(2)
 
 
@@ -132,4 +163,5 @@ class AdaptiveMaxPooling3D(AdaptivePooling):
     """Max of each channel over adaptive windows to an ``output_size`` volume."""
 
     rank = 3
+    mode = "max"
     arguments = _arguments(3)

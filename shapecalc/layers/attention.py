@@ -10,6 +10,11 @@ shapes come from the einsum analysis in :mod:`.einsum`, with the equations Keras
 symbolic call never runs the attention einsums, so its checks are only those of ``build`` and
 ``compute_output_shape``; a later call of a built layer (a shared layer) is checked by
 ``compute_output_shape`` alone.
+
+Kernels (inference, ``use_causal_mask`` False as a spec cannot pass it): the extra tensors are
+applied as Keras applies them (MultiHeadAttention ignores its query_mask, GroupQueryAttention
+does not); the Keras masks that tensors carry from layer to layer (Embedding mask_zero) are not
+seen, as for every --run kernel. See :mod:`shapecalc.kernels.attention` for Keras's two routes.
 """
 
 from __future__ import annotations
@@ -23,7 +28,6 @@ import numpy as np
 
 from ..errors import ArgError, ShapeError
 from ..kernels import attention as K
-from ..kernels.activations import softmax
 from ..kernels.einsum import einsum_dense
 from . import args as A
 from .base import REQUIRED, Arg, Dim, Layer, Shape, Weight, fmt_shape
@@ -110,18 +114,9 @@ def _check_seed(layer: Layer, rate: float) -> None:
         raise ArgError(f"the dropout seed must be an integer, got {A.describe(layer.seed)}", argument="seed")
 
 
-def _call_tensors(inputs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[Any]]:
-    """(query, value, key, [query_mask, value_mask, key_mask, attention_mask]) of a positional call."""
-    if not 2 <= len(inputs) <= MAX_CALL_TENSORS:
-        raise ValueError(f"expected 2 to {MAX_CALL_TENSORS} tensors, got {len(inputs)}")
-    query, value = (np.asarray(t, dtype=np.float32) for t in inputs[:2])
-    key = np.asarray(inputs[2], dtype=np.float32) if len(inputs) > 2 else value
-    masks = [*inputs[3:], *[None] * (MAX_CALL_TENSORS - max(len(inputs), 3))]
-    return query, value, key, masks
-
-
-def _text(eq: Equation) -> str:
-    return f"{eq.inputs},{eq.kernel}->{eq.outputs}"
+def _project(weights: Mapping[str, Any], name: str, x: np.ndarray, eq: Equation, act: Any = None) -> Any:
+    """The EinsumDense sublayer ``name`` (weights ``name/kernel``, ``name/bias``) applied to x."""
+    return einsum_dense(x, eq.text, weights[f"{name}/kernel"], weights.get(f"{name}/bias"), act)
 
 
 # ----------------------------------------------------------------------------- equations
@@ -308,42 +303,30 @@ class MultiHeadAttention(_BuiltOnce):
         the query's own Keras mask, so a 4th tensor is ignored; value_mask, key_mask (nonzero =
         attend) and attention_mask (B, T, S) are applied as Keras applies them.
         """
-        query, value, key, (_, value_mask, key_mask, attention_mask) = _call_tensors(inputs)
-        mask = K.call_mask(query, value, (None, value_mask, key_mask), self.sliding_window)
-        if attention_mask is not None:
-            given = K.as_bool(attention_mask)
-            mask = given if mask is None else given & mask
+        query, value, key, masks = K.call_tensors(inputs, MAX_CALL_TENSORS)
+        mask = K.call_mask(query, value, [None, *masks[1:]], self.sliding_window, cast_alone=True)
 
-        def project(name: str, x: np.ndarray, free: int, bound: int, out: int, act: str | None = None) -> np.ndarray:
-            eq = projection(free, bound, out)[0]
-            return einsum_dense(x, _text(eq), weights[f"{name}/kernel"], weights.get(f"{name}/bias"), act)
+        def project(name: str, x: np.ndarray, act: Any = None) -> np.ndarray:
+            return _project(weights, name, x, projection(x.ndim - 1, 1, 2)[0], act)
 
-        gate = project("gate", query, query.ndim - 1, 1, 2, "sigmoid") if self.use_gate else None
-        q = project("query", query, query.ndim - 1, 1, 2)
-        k = project("key", key, key.ndim - 1, 1, 2)
-        v = project("value", value, value.ndim - 1, 1, 2)
+        gate = project("gate", query, "sigmoid") if self.use_gate else None
+        q, k, v = project("query", query), project("key", key), project("value", value)
         rank = v.ndim
         if self.attention_axes is None:
             axes = tuple(range(1, rank - 2))
         else:
             axes = tuple(int(a) if a >= 0 else int((rank - 1) + a) for a in self.attention_axes)
         scores_eq, combine_eq, scores_rank = K.attention_equations(rank, axes)
-        out = K.attend(
-            q,
-            k,
-            v,
-            mask,
-            1.0 / math.sqrt(float(self.key_dim)),
-            # Keras fuses (ignoring attention_axes) for rank-4 projections when the rate is 0
-            fused=self.dropout == 0 and q.ndim == 4,
-            equations=(scores_eq, combine_eq),
-            softmax_axes=tuple(range(scores_rank - len(axes), scores_rank)),
-            expand_axis=-len(axes) * 2 - 1,
-        )
+        # Keras fuses (ignoring attention_axes) for rank-4 projections when the rate is 0
+        fused = self.dropout == 0 and q.ndim == 4
+        softmax_axes = tuple(range(scores_rank - len(axes), scores_rank))
+        scale = 1.0 / math.sqrt(float(self.key_dim))
+        equations = (scores_eq, combine_eq)
+        out = K.attend(q, k, v, mask, scale, fused, equations, softmax_axes, -len(axes) * 2 - 1)
         if gate is not None:
             out = out * gate
         n_out = len(self.output_shape) if self.output_shape else 1
-        return project("attention_output", out, query.ndim - 1, 2, n_out)
+        return _project(weights, "attention_output", out, projection(query.ndim - 1, 2, n_out)[0])
 
     def compute_output_shape(self, input_shape: list[Shape]) -> Shape:
         shapes = _need_tensors(input_shape)
@@ -435,36 +418,19 @@ class GroupedQueryAttention(_BuiltOnce):
         used here (query_mask included, unlike MultiHeadAttention); an attention_mask given
         alone stays as it is, so the einsum route (dropout > 0) thresholds it at 0.5 where the
         fused route takes any nonzero value."""
-        query, value, key, (query_mask, value_mask, key_mask, attention_mask) = _call_tensors(inputs)
-        mask = K.call_mask(query, value, (query_mask, value_mask, key_mask), self.sliding_window)
-        if mask is not None and attention_mask is not None:
-            mask = K.as_bool(attention_mask) & mask
-        elif attention_mask is not None:
-            mask = np.asarray(attention_mask)
-
-        def project(name: str, x: np.ndarray, eq: Equation, act: str | None = None) -> np.ndarray:
-            return einsum_dense(x, _text(eq), weights[f"{name}/kernel"], weights.get(f"{name}/bias"), act)
-
-        gate = project("gate", query, _GQA_QUERY, "sigmoid") if self.use_gate else None
-        q = project("query", query, _GQA_QUERY)
+        query, value, key, masks = K.call_tensors(inputs, MAX_CALL_TENSORS)
+        mask = K.call_mask(query, value, masks, self.sliding_window, cast_alone=False)
+        gate = _project(weights, "gate", query, _GQA_QUERY, "sigmoid") if self.use_gate else None
+        q = _project(weights, "query", query, _GQA_QUERY)
         # each key/value head serves num_query_heads / num_key_value_heads consecutive query heads
         repeats = self.num_query_heads // self.num_key_value_heads
-        k = np.repeat(project("key", key, _GQA_KEY), repeats, axis=2)
-        v = np.repeat(project("value", value, _GQA_KEY), repeats, axis=2)
-        out = K.attend(
-            q,
-            k,
-            v,
-            mask,
-            1.0 / math.sqrt(float(self.head_dim)),
-            fused=self.dropout == 0 and q.ndim == 4,
-            equations=("bkuh,bquh->buqk", "buqk,bkuh->bquh"),
-            softmax_axes=(-1,),
-            expand_axis=-3,
-        )
+        k = np.repeat(_project(weights, "key", key, _GQA_KEY), repeats, axis=2)
+        v = np.repeat(_project(weights, "value", value, _GQA_KEY), repeats, axis=2)
+        scale, equations = 1.0 / math.sqrt(float(self.head_dim)), ("bkuh,bquh->buqk", "buqk,bkuh->bquh")
+        out = K.attend(q, k, v, mask, scale, self.dropout == 0 and q.ndim == 4, equations, (-1,), -3)
         if gate is not None:
             out = out * gate
-        return project("attention_output", out, _GQA_OUTPUT)
+        return _project(weights, "attention_output", out, _GQA_OUTPUT)
 
     def compute_output_shape(self, input_shape: list[Shape]) -> Shape:
         shapes = _need_tensors(input_shape)
@@ -489,20 +455,6 @@ def _two_or_three(shapes: Any) -> list[Shape]:
             f"is called on a list [query, value] or [query, value, key]: 2 or 3 tensors, got {count}"
         )
     return [tuple(s) for s in shapes]
-
-
-def _query_value_key(inputs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    if not 2 <= len(inputs) <= 3:
-        raise ValueError(f"expected [query, value] or [query, value, key], got {len(inputs)} tensors")
-    query, value = (np.asarray(t, dtype=np.float32) for t in inputs[:2])
-    key = np.asarray(inputs[2], dtype=np.float32) if len(inputs) > 2 else value
-    return query, value, key
-
-
-def _apply_scores(scores: np.ndarray, value: np.ndarray) -> np.ndarray:
-    """softmax over the value positions, then the weighted sum of the values (no mask: Keras's
-    masks come from the inputs' Keras masks, which a kernel does not receive)."""
-    return np.matmul(softmax(scores.astype(np.float32, copy=False), axis=-1), value).astype(np.float32)
 
 
 class _DotAttention(_BuiltOnce):
@@ -547,7 +499,7 @@ class Attention(_DotAttention):
 
     def forward(self, inputs: Sequence[np.ndarray], weights: Mapping[str, np.ndarray]) -> np.ndarray:
         """Keras's call with use_causal_mask=False (a call argument a spec cannot give)."""
-        query, value, key = _query_value_key(inputs)
+        query, value, key, _ = K.call_tensors(inputs, 3)
         if self.score_mode == "dot":
             scores = np.matmul(query, np.swapaxes(key, -2, -1))
             if self.use_scale:
@@ -557,7 +509,7 @@ class Attention(_DotAttention):
             if self.use_scale:
                 summed = weights["scale"] * summed  # the scale goes inside the tanh
             scores = weights["concat_score_weight"] * np.sum(np.tanh(summed), axis=-1)
-        return _apply_scores(scores, value)
+        return K.apply_scores(scores, value)
 
 
 @register
@@ -585,8 +537,8 @@ class AdditiveAttention(_DotAttention):
         return [self.weight("scale", size, "glorot_uniform")]
 
     def forward(self, inputs: Sequence[np.ndarray], weights: Mapping[str, np.ndarray]) -> np.ndarray:
-        query, value, key = _query_value_key(inputs)
+        query, value, key, _ = K.call_tensors(inputs, 3)
         terms = np.tanh(np.expand_dims(query, -2) + np.expand_dims(key, -3))
         if self.use_scale:
             terms = weights["scale"] * terms  # the scale goes outside the tanh here
-        return _apply_scores(np.sum(terms, axis=-1), value)
+        return K.apply_scores(np.sum(terms, axis=-1), value)

@@ -12,14 +12,18 @@ fails. Keras compares and sorts the values it is given without checking their ty
 value Python cannot compare with a number (a string, a list) fails with a TypeError, and any
 number, booleans included, passes ``isinstance(x, (int, float))``. The helpers below run the
 same comparisons on the plain spec values and turn a TypeError into a refusal.
+In inference mode (the NumPy kernels) the random augmentations return their images unchanged;
+RandomCrop does too, so its real output keeps the input's size, unlike its static shape.
 The colour layers are in augmentation_color.py.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+import numpy as np
 
 from ..errors import ArgError, ShapeError
 from . import args as A
@@ -190,10 +194,30 @@ def image_arguments(*own: Arg, base_factor_bounds: bool = True) -> tuple[Arg, ..
     return (*own, *extra)
 
 
+def image_input(inputs: Any) -> np.ndarray:
+    """The images a layer runs on: one image (rank 3) or a batch (rank 4), as Keras's call
+    demands on real data; float images in float32 (Keras casts them to the compute dtype)."""
+    images = np.asarray(inputs)
+    if images.ndim not in (3, 4):
+        raise ValueError(
+            f"image layers run on one image (rank 3) or a batch of images (rank 4), got rank "
+            f"{images.ndim}: {images.shape}"
+        )
+    return images.astype(np.float32, copy=False) if images.dtype.kind == "f" else images
+
+
 class ImageAugmentation(Layer):
     """Keeps the input shape: Keras's compute_output_shape returns it for any rank."""
 
     data_format: str
+    # In inference mode Keras's transform_images casts the images to float32 before returning
+    # them (True), or returns them as they came (False: integer images stay integer).
+    casts_at_inference: ClassVar[bool] = True
+
+    def forward(self, inputs: Any, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        """Inference mode: a random augmentation leaves the images unchanged."""
+        images = image_input(inputs)
+        return images.astype(np.float32, copy=False) if self.casts_at_inference else images
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return tuple(input_shape)
@@ -368,6 +392,19 @@ class RandomCrop(ImageAugmentation):
         Arg("data_format", A.data_format, "channels_last"),
     )
 
+    casts_at_inference = False
+
+    def forward(self, inputs: Any, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        # In inference mode Keras does not crop: transform_images returns the images whole, so
+        # the output keeps the input's height and width, unlike compute_output_shape. It still
+        # works out a centred crop box first, dividing by both sizes.
+        if not self.height or not self.width:
+            raise ValueError(
+                f"Keras's centred crop box divides by the height and width, got height {self.height} "
+                f"and width {self.width}"
+            )
+        return super().forward(inputs, weights)
+
     def axes(self) -> tuple[int, int]:
         return (-3, -2) if self.data_format == "channels_last" else (-2, -1)
 
@@ -406,6 +443,7 @@ class CutMix(ImageAugmentation):
 class MixUp(ImageAugmentation):
     """Blends pairs of images of the batch; ``alpha`` is not checked by Keras."""
 
+    casts_at_inference = False
     arguments = image_arguments(
         Arg("alpha", A.anything, 0.2, "Beta distribution parameter (not checked by Keras)"),
         Arg("data_format", A.data_format, "channels_last"),
@@ -417,6 +455,7 @@ class MixUp(ImageAugmentation):
 class MaxNumBoundingBoxes(ImageAugmentation):
     """Pads or trims bounding boxes to ``max_number``; an image tensor passes through unchanged."""
 
+    casts_at_inference = False
     arguments = image_arguments(
         Arg("max_number", python_int, REQUIRED, "boxes kept per image (Keras applies int())"),
         Arg("fill_value", python_int, -1, "label of padding boxes (Keras applies int())"),

@@ -6,14 +6,19 @@ ContrastLimitedAdaptiveHistogramEqualization, AugMix, RandAugment.
 
 All keep the input shape (RandomGrayscale too: it writes the grey value into every channel).
 Only RandomColorDegeneration checks its input on a symbolic call: rank 3 or 4, 3 channels.
-Validation helpers are in augmentation.py.
+In inference mode only AutoContrast and CLAHE change the images (kernels/augmentation.py);
+the others return them unchanged. Validation helpers are in augmentation.py.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from ..errors import ArgError, ShapeError
+from ..kernels.augmentation import auto_contrast, clahe
 from . import args as A
 from .augmentation import (
     INTERPOLATIONS,
@@ -22,6 +27,7 @@ from .augmentation import (
     each_factor,
     fails,
     image_arguments,
+    image_input,
     odd_kernel_size,
     seed,
     unit_number,
@@ -62,6 +68,7 @@ _DATA_FORMAT = Arg("data_format", A.data_format, "channels_last")
 class RandomContrast(ImageAugmentation):
     """Scales the contrast by a factor drawn from [1 - lower, 1 + upper], ``factor`` in [0, 1]."""
 
+    casts_at_inference = False
     arguments = image_arguments(_factor(0, 1), _unchecked_range(), _seed_arg())
 
 
@@ -69,6 +76,7 @@ class RandomContrast(ImageAugmentation):
 class RandomBrightness(ImageAugmentation):
     """Adds a brightness delta; ``factor`` in [-1, 1] (null or 0 means no change)."""
 
+    casts_at_inference = False
     arguments = image_arguments(_factor(-1, 1, falsy_is_zero=True), _checked_range(), _seed_arg())
 
 
@@ -76,6 +84,7 @@ class RandomBrightness(ImageAugmentation):
 class RandomHue(ImageAugmentation):
     """Shifts the hue by up to ``factor`` (in [0, 1]) of a full turn."""
 
+    casts_at_inference = False
     arguments = image_arguments(_factor(0, 1), _unchecked_range(), _DATA_FORMAT, _seed_arg())
 
 
@@ -83,6 +92,7 @@ class RandomHue(ImageAugmentation):
 class RandomSaturation(ImageAugmentation):
     """Scales the saturation; ``factor`` in [-1, 1]."""
 
+    casts_at_inference = False
     arguments = image_arguments(_factor(-1, 1), _checked_range(), _DATA_FORMAT, _seed_arg())
 
 
@@ -97,6 +107,7 @@ class RandomSharpness(ImageAugmentation):
 class RandomGrayscale(ImageAugmentation):
     """Turns a fraction ``factor`` of the images grey, keeping the number of channels."""
 
+    casts_at_inference = False
     arguments = image_arguments(
         Arg("factor", unit_number, 0.5, "probability: a number in [0, 1]"), _DATA_FORMAT, _seed_arg()
     )
@@ -106,6 +117,7 @@ class RandomGrayscale(ImageAugmentation):
 class RandomInvert(ImageAugmentation):
     """Inverts a fraction ``factor`` (in [0, 1]) of the images."""
 
+    casts_at_inference = False
     arguments = image_arguments(_factor(0, 1, default=1.0), _unchecked_range(), _seed_arg(), _DATA_FORMAT)
 
 
@@ -113,6 +125,7 @@ class RandomInvert(ImageAugmentation):
 class RandomPosterization(ImageAugmentation):
     """Keeps ``factor`` bits per colour channel; ``factor`` in [1, 8]."""
 
+    casts_at_inference = False
     arguments = image_arguments(_factor(1, 8), _checked_range(), _DATA_FORMAT, _seed_arg())
 
 
@@ -120,6 +133,7 @@ class RandomPosterization(ImageAugmentation):
 class RandomColorDegeneration(ImageAugmentation):
     """Blends with the greyscale image; needs RGB images: rank 3 or 4 with 3 channels."""
 
+    casts_at_inference = False
     arguments = image_arguments(_factor(-1, 1), _checked_range(), _DATA_FORMAT, _seed_arg())
 
     def check_input(self, input_shape: Shape) -> None:
@@ -153,15 +167,23 @@ class RandomGaussianBlur(ImageAugmentation):
 
 @register
 class AutoContrast(ImageAugmentation):
-    """Stretches each image's values to the full ``value_range``."""
+    """Stretches each image's values to the full ``value_range``, in inference mode too."""
 
+    value_range: tuple[Any, Any]
     arguments = image_arguments(_checked_range(), base_factor_bounds=False)
+
+    def forward(self, inputs: Any, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        images = image_input(inputs)
+        if images.ndim == 3:  # one image: Keras adds the batch axis around the computation
+            return auto_contrast(images[np.newaxis], self.value_range)[0]
+        return auto_contrast(images, self.value_range)
 
 
 @register
 class Equalization(ImageAugmentation):
     """Histogram equalisation with ``bins`` bins (not checked by Keras)."""
 
+    casts_at_inference = False
     arguments = image_arguments(
         _checked_range(), Arg("bins", A.anything, 256, "not checked by Keras"), _DATA_FORMAT
     )
@@ -182,14 +204,46 @@ class Solarization(ImageAugmentation):
 
 @register
 class ContrastLimitedAdaptiveHistogramEqualization(ImageAugmentation):
-    """CLAHE; Keras checks none of its own arguments but the data format."""
+    """CLAHE, applied in inference mode too; Keras checks none of its own arguments but the data format."""
 
+    value_range: Any
+    clip_limit: Any
+    tile_grid_size: Any
     arguments = image_arguments(
         _unchecked_range(),
         Arg("clip_limit", A.anything, 4.0, "not checked by Keras"),
         Arg("tile_grid_size", A.anything, (8, 8), "not checked by Keras"),
         _DATA_FORMAT,
     )
+
+    def forward(self, inputs: Any, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        images = image_input(inputs)
+        # The unchecked arguments are only used here, where Keras's arithmetic needs numbers
+        # (and whole numbers of tiles: its reshapes take no float sizes).
+        grid = self.tile_grid_size
+        try:
+            value_range = tuple(float(v) for v in self.value_range)
+        except (TypeError, ValueError):
+            value_range = ()
+        clip_limit = self.clip_limit
+        valid_grid = isinstance(grid, (list, tuple)) and len(grid) == 2
+        if (
+            not valid_grid
+            or not all(isinstance(g, int) and g > 0 for g in grid)
+            or len(value_range) != 2
+            or not isinstance(clip_limit, (int, float))
+        ):
+            raise ValueError(
+                f"CLAHE needs value_range as two numbers, tile_grid_size as two integers >= 1 and "
+                f"clip_limit as a number; got {self.value_range!r}, {grid!r}, {self.clip_limit!r}"
+            )
+        batch = images if images.ndim == 4 else images[np.newaxis]
+        if self.data_format == "channels_first":
+            batch = batch.transpose(0, 2, 3, 1)
+        out = clahe(batch, value_range, clip_limit, grid)
+        if self.data_format == "channels_first":
+            out = out.transpose(0, 3, 1, 2)
+        return out if images.ndim == 4 else out[0]
 
 
 # ----------------------------------------------------------------------------- pipelines
@@ -203,6 +257,7 @@ class RandomColorJitter(ImageAugmentation):
     contrast_factor: Any
     saturation_factor: Any
     hue_factor: Any
+    casts_at_inference = False
     arguments = image_arguments(
         Arg(
             "value_range",

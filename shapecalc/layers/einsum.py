@@ -19,6 +19,11 @@ path, including its quirks, because that is what a model is built with:
 * ``bias_axes`` letters must be output letters; the bias spans the output from the first bias
   letter on, 1 where a letter is not a bias axis (plus a 1 per trailing elided axis).
 
+Keras's call runs np.einsum on the equation as written, so at run time the elided axes of a
+leading ``...`` keep their input order (Keras's static shape reverses them), and input axes the
+equation does not name without ``...`` make the call fail: --run reports both, as Keras's own
+run disagrees with its summary.
+
 A later call of a built layer is checked only for the input rank (its InputSpec) and the shape
 rule above; the kernel is not compared again (Keras's symbolic call does not run the einsum).
 """
@@ -49,6 +54,11 @@ class Equation:
     kernel: str
     outputs: str
     ellipsis: str
+
+    @property
+    def text(self) -> str:
+        """The equation without ``...`` (for the equations built here, which have none)."""
+        return f"{self.inputs},{self.kernel}->{self.outputs}"
 
 
 def _letters(text: str, start: int) -> int:

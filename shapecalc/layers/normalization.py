@@ -232,7 +232,7 @@ class LayerNormalization(_Normalization):
     def forward(self, inputs: Array, weights: Mapping[str, Array]) -> Array:
         x = float32(inputs)
         axes = keras_sorted_axes(self.axis)
-        epsilon = np.float32(KERAS_EPSILON if self.epsilon is None else self.epsilon)
+        epsilon = epsilon_value(self.epsilon)
         gamma = weight_broadcast(weights.get("gamma"), x.shape, axes)
         beta = weight_broadcast(weights.get("beta"), x.shape, axes)
         if self.rms_scaling:
@@ -262,7 +262,7 @@ class RMSNormalization(_Normalization):
     def forward(self, inputs: Array, weights: Mapping[str, Array]) -> Array:
         x = float32(inputs)
         axes = keras_sorted_axes(self.axis)
-        epsilon = np.float32(KERAS_EPSILON if self.epsilon is None else self.epsilon)
+        epsilon = epsilon_value(self.epsilon)
         mean_square = np.mean(np.square(x), axis=axes, keepdims=True)
         out = x * (np.float32(1.0) / np.sqrt(mean_square + epsilon))
         # The scale multiplies as is, by plain broadcasting (no reshape to the normalised axes).
@@ -339,7 +339,8 @@ class GroupNormalization(_Normalization):
         broadcast.insert(self.axis, groups)
         y = x.reshape(grouped)
         mean, variance = moments(y, tuple(reduce))
-        inv = np.float32(1.0) / np.sqrt(variance + np.float32(self.epsilon))
+        # GroupNormalization has no fallback for epsilon=None: Keras fails adding None.
+        inv = np.float32(1.0) / np.sqrt(variance + epsilon_value(self.epsilon, fallback=None))
         if self.scale:
             inv = inv * weights["gamma"].reshape(broadcast)
         offset = -mean * inv
@@ -393,6 +394,16 @@ class UnitNormalization(_Normalization):
 # ----------------------------------------------------------------------------- numeric helpers
 def float32(x: Array) -> Array:
     return x if x.dtype == np.float32 else np.asarray(x, np.float32)
+
+
+def epsilon_value(value: Any, fallback: float | None = KERAS_EPSILON) -> Array:
+    """The epsilon Keras adds to the variance: any numbers (even a broadcastable list), never a
+    string (NumPy cannot add one); None means keras.config.epsilon() where Keras falls back on it."""
+    if value is None and fallback is not None:
+        value = fallback
+    if value is None or isinstance(value, str) or np.asarray(value).dtype.kind not in "biuf":
+        raise ValueError(f"epsilon must be a number to add to the variance, got {value!r}")
+    return np.asarray(value, np.float32)
 
 
 def moments(x: Array, axes: tuple[int, ...]) -> tuple[Array, Array]:

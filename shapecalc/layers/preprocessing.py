@@ -270,12 +270,21 @@ class Resizing(_ImageSize):
         if self.crop_to_aspect_ratio:
             images = crop_to_aspect(images, size, h_axis, w_axis)
         elif self.pad_to_aspect_ratio:
-            images = pad_to_aspect(images, size, h_axis, w_axis, self.fill_value)
-        if self.interpolation != "nearest" and 0 in size and images.shape[h_axis] * images.shape[w_axis]:
+            # Keras builds the bands as ones * fill_value: float64 for channels_first, and for
+            # integer images with a non-integer fill value; the result is cast back at the end.
+            promote = self.data_format == "channels_first" or not isinstance(self.fill_value, int)
+            images = pad_to_aspect(images, size, h_axis, w_axis, self.fill_value, promote)
+        if self.interpolation != "nearest" and any(
+            n == 0 and images.shape[a] != 0 for a, n in ((h_axis, size[0]), (w_axis, size[1]))
+        ):
             # Keras computes 1 / (new / old) in Python for each resized axis: a zero size divides by zero.
             raise ValueError(f"cannot resize to {size} with {self.interpolation} interpolation (scale 0)")
         out = resize(images, size, (h_axis, w_axis), self.interpolation, antialias=bool(self.antialias))
-        return unbatch(out, inputs)
+        if out.dtype != inputs.dtype and inputs.dtype.kind in "iu":
+            # Back to the input's integer type: rounded, then saturated to the type's range.
+            limits = np.iinfo(inputs.dtype)
+            out = np.clip(np.round(out), limits.min, limits.max)
+        return unbatch(out.astype(inputs.dtype), inputs)
 
 
 @register
@@ -333,6 +342,8 @@ def crop_to_aspect(images: Array, size: tuple[int, int], h_axis: int, w_axis: in
     """The largest centred window with the target's aspect ratio (at least 1 pixel each way)."""
     height, width = images.shape[h_axis], images.shape[w_axis]
     target_h, target_w = size
+    if 0 in size:
+        raise ValueError(f"cannot crop to the aspect ratio of a {target_h}x{target_w} target (divides by 0)")
     # Keras truncates float quotients with int(), in this order.
     crop_h = max(min(height, int(float(width * target_h) / target_w)), 1)
     crop_w = max(min(width, int(float(height * target_w) / target_h)), 1)
@@ -343,11 +354,16 @@ def crop_to_aspect(images: Array, size: tuple[int, int], h_axis: int, w_axis: in
     return images[tuple(window)]
 
 
-def pad_to_aspect(images: Array, size: tuple[int, int], h_axis: int, w_axis: int, fill_value: Any) -> Array:
+def pad_to_aspect(
+    images: Array, size: tuple[int, int], h_axis: int, w_axis: int, fill_value: Any, promote: bool
+) -> Array:
     """Pads with fill_value to the target's aspect ratio: the same band above and below (or
-    left and right), so an odd shortfall leaves the result one pixel short of the ratio."""
+    left and right), so an odd shortfall leaves the result one pixel short of the ratio.
+    ``promote``: the bands are float64, so padded integer images become float64."""
     height, width = images.shape[h_axis], images.shape[w_axis]
     target_h, target_w = size
+    if 0 in size:
+        raise ValueError(f"cannot pad to the aspect ratio of a {target_h}x{target_w} target (divides by 0)")
     pad_h = max(height, int(float(width * target_h) / target_w))
     pad_w = max(width, int(float(height * target_w) / target_h))
     top, left = int(float(pad_h - height) / 2), int(float(pad_w - width) / 2)
@@ -357,6 +373,8 @@ def pad_to_aspect(images: Array, size: tuple[int, int], h_axis: int, w_axis: int
         return images
     widths = [(0, 0)] * images.ndim
     widths[axis] = (band, band)
+    if promote and images.dtype.kind in "iu":
+        images = images.astype(np.float64)
+    # The fill value is rounded to the images' float type (float32 stays float32).
     fill = np.asarray(fill_value, np.float64).astype(images.dtype) if images.dtype.kind == "f" else fill_value
     return np.pad(images, widths, constant_values=fill)
-

@@ -303,9 +303,11 @@ class MelSpectrogram(Layer):
         ]
 
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
-        # Keras transforms the LAST axis (its shape rule reads axis 1): frames = samples // stride + 1
-        # for an even fft_length (reflect padding by fft_length // 2 on both sides), which differs
-        # from the shape rule's (samples + stride + 1) // stride when stride divides samples + 1.
+        # Keras transforms the LAST axis (its shape rule reads axis 1). After reflect padding by
+        # fft_length // 2 on both sides, frames = samples // stride + 1 for an even fft_length
+        # ((samples - 1) // stride + 1 for an odd one), which differs from the shape rule's
+        # (samples + stride + 1) // stride when stride divides samples + 1: --run reports Keras's
+        # real shape then, e.g. 399 samples, stride 16 -> 25 frames, not 26.
         x = np.asarray(inputs).astype(np.float32, copy=False)
         real, imag = spectral.stft(
             x, self.sequence_length or self.fft_length, self.sequence_stride, self.fft_length, self.window

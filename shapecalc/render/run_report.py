@@ -53,11 +53,13 @@ def print_run_report(analysis: Analysis, report: RunReport, console: rich.consol
 def add_run_fields(data: dict[str, Any], analysis: Analysis, report: RunReport) -> None:
     """JSON: run_shape, ok and time_ms on each layer (its first call), and a run summary."""
     for entry, layer in zip(data["layers"], unique_layers(analysis.layers), strict=True):
-        outcome = report.outcomes.get(id(analysis.first_call(layer)))
-        if outcome is None:
+        # the first call that ran: a shared layer's first call may lie outside the model
+        ran = [c for c in analysis.calls_of(layer) if id(c) in report.outcomes]
+        if not ran:
             continue
+        outcome = report.outcomes[id(ran[0])]
         shapes = outcome.run_shapes
-        multi = analysis.shapes[id(analysis.first_call(layer))].multi
+        multi = analysis.shapes[id(ran[0])].multi
         entry["run_shape"] = None if shapes is None else ([list(s) for s in shapes] if multi else list(shapes[0]))
         entry["ok"] = outcome.ok
         entry["time_ms"] = round(outcome.ms, 3)

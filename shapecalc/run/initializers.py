@@ -82,6 +82,7 @@ _CLASS_NAMES = {
     "uniform": "random_uniform", "TruncatedNormal": "truncated_normal", "Orthogonal": "orthogonal",
     "OrthogonalInitializer": "orthogonal", "Identity": "identity", "IdentityInitializer": "identity",
     "VarianceScaling": "variance_scaling",
+    "STFTInitializer": "STFT", "stft": "STFT",
 }
 
 
@@ -116,6 +117,13 @@ def initialize(identifier: Any, shape: tuple[int, ...], rng: np.random.Generator
         values = orthogonal(rng, shape, config.get("gain", 1.0))
     elif name == "identity":
         values = identity(shape, config.get("gain", 1.0))
+    elif name in ("STFT", "stft", "STFTInitializer"):
+        from ..kernels import spectral
+
+        values = spectral.stft_kernel(
+            config.get("side", "real"), config.get("window", "hann"), config.get("scaling", "density"),
+            config.get("periodic", False), shape,
+        )
     else:
         raise NotImplementedError(f"initializer '{name}' has no NumPy version")
     return np.asarray(values, dtype=dtype)

@@ -88,9 +88,13 @@ class OutputWriter:
         self.written: set[str] = set()
 
     def add(self, call: Call, outputs: list[np.ndarray]) -> None:
-        name = call.alias or call.layer.name
-        if call.alias is None and call.node_index > 0:
-            return  # a shared layer's output is saved for its first call (a Reuse alias names the others)
+        """A call's outputs under the layer's name (its first call that runs) and, for a Reuse
+        call, under the name the Reuse gave it too."""
+        names = [call.layer.name] + ([call.alias] if call.alias else [])
+        for name in names:
+            self._add(name, outputs)
+
+    def _add(self, name: str, outputs: list[np.ndarray]) -> None:
         keys = [name] if len(outputs) == 1 else [f"{name}.{k}" for k in range(len(outputs))]
         for key, array in zip(keys, outputs):
             if key in self.written:
