@@ -265,7 +265,7 @@ def conv(
     per_row = math.prod(out[1:]) * taps * c_group
     largest = max(items * len(range(*rows.indices(out[0]))) for items, _, rows in blocks) * per_row
 
-    def lane(my_blocks: list[tuple[int, slice, slice]]) -> None:
+    def lane(my_blocks: Iterator[tuple[int, slice, slice]]) -> None:
         buffer = np.empty(largest, dtype)  # one patch buffer per lane, reused block after block
         for _, items, rows in my_blocks:
             target = y[items, rows].reshape(-1, filters)  # a view: y is contiguous, items/rows lead
@@ -287,10 +287,13 @@ def conv(
 
     lanes = min(lanes, len(blocks))
     if lanes == 1:
-        lane(blocks)
+        lane(iter(blocks))
     else:
+        # Lanes take the next block from one shared iterator (next() on a list iterator is atomic
+        # under the GIL): a lane slowed down by another process just takes fewer blocks.
+        shared = iter(blocks)
         with _BLAS.single_threaded():
-            list(_executor(lanes).map(lane, [blocks[i::lanes] for i in range(lanes)]))
+            list(_executor(lanes).map(lambda _: lane(shared), range(lanes)))
     return y
 
 
