@@ -22,8 +22,8 @@ from .render.catalog import catalog_data, print_catalog, print_layer
 from .render.json_report import dumps
 from .render.json_report import report as report_json
 from .render.run_report import add_run_fields, print_run_report
-from .run.engine import RunOptions, RunReport
 from .render.summary import print_summary
+from .run.engine import RunOptions, RunReport
 
 app = typer.Typer(
     help=(
@@ -101,7 +101,9 @@ def _input_files(values: list[str]) -> dict[str | None, Path]:
 def summary(
     spec: Annotated[
         Path,
-        typer.Argument(help="The model spec: a .yaml/.yml or .json file.", metavar="SPEC", show_default=False),
+        typer.Argument(
+            help="The model spec: a .yaml/.yml or .json file.", metavar="SPEC", show_default=False
+        ),
     ],
     output_format: Annotated[
         OutputFormat,
@@ -115,20 +117,31 @@ def summary(
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the random weights and inputs.")] = 0,
     weights: Annotated[
         Path | None,
-        typer.Option("--weights", exists=True, dir_okay=False, help="Weights .npz keyed by Keras paths (conv2d/kernel)."),
+        typer.Option(
+            "--weights",
+            exists=True,
+            dir_okay=False,
+            help="Weights .npz keyed by Keras paths (conv2d/kernel).",
+        ),
     ] = None,
     inputs: Annotated[
         list[str] | None,
-        typer.Option("--input", help="FILE.npy (one input) or NAME=FILE.npy (repeatable) instead of random data."),
+        typer.Option(
+            "--input", help="FILE.npy (one input) or NAME=FILE.npy (repeatable) instead of random data."
+        ),
     ] = None,
     save_outputs: Annotated[
-        Path | None, typer.Option("--save-outputs", help="Write every layer's output to this .npz (NAME, NAME.K).")
+        Path | None,
+        typer.Option("--save-outputs", help="Write every layer's output to this .npz (NAME, NAME.K)."),
     ] = None,
     max_memory: Annotated[
         str, typer.Option("--max-memory", help="Refuse a run estimated to need more (e.g. 8G).")
     ] = _default_max_memory(),
     unknown_size: Annotated[
-        int, typer.Option("--unknown-size", min=1, help="Size used for unknown (null) input dims other than the batch.")
+        int,
+        typer.Option(
+            "--unknown-size", min=1, help="Size used for unknown (null) input dims other than the batch."
+        ),
     ] = 8,
 ) -> None:
     """Print the summary Keras's model.summary() would print for SPEC.
@@ -143,7 +156,11 @@ def summary(
     if not spec.exists():
         typer.echo(f"{spec}: error: no such file", err=True)
         raise typer.Exit(EXIT_USAGE)
-    run_only = [flag for flag, used in (("--weights", weights), ("--input", inputs), ("--save-outputs", save_outputs)) if used]
+    run_only = [
+        flag
+        for flag, used in (("--weights", weights), ("--input", inputs), ("--save-outputs", save_outputs))
+        if used
+    ]
     if run_only and not run:
         typer.echo(f"error: {', '.join(run_only)} needs --run", err=True)
         raise typer.Exit(EXIT_USAGE)
@@ -155,8 +172,13 @@ def summary(
     report = None
     if run:
         options = RunOptions(
-            batch=batch, seed=seed, unknown_size=unknown_size, max_memory=_memory_size(max_memory),
-            weights=weights, inputs=_input_files(inputs or []), save_outputs=save_outputs,
+            batch=batch,
+            seed=seed,
+            unknown_size=unknown_size,
+            max_memory=_memory_size(max_memory),
+            weights=weights,
+            inputs=_input_files(inputs or []),
+            save_outputs=save_outputs,
         )
         report = _run(analysis, options, show_progress=output_format is OutputFormat.text)
     if output_format is OutputFormat.json:
@@ -230,7 +252,7 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         raise SystemExit(130) from None
-    except Exception as err:  # noqa: BLE001 - a bug must still not dump a traceback on users
+    except Exception as err:
         typer.echo(
             f"shapecalc: internal error: {type(err).__name__}: {err}\n"
             "This is a bug in shapecalc, not in your spec; please report it with the spec.",

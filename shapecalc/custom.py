@@ -50,7 +50,9 @@ class LocatedExpression:
         try:
             return self.expression.evaluate(names)
         except ExpressionError as err:
-            raise LocatedShapeError(f"{self.expression.text}: {err.message}", _offset(self.loc, err.offset)) from None
+            raise LocatedShapeError(
+                f"{self.expression.text}: {err.message}", _offset(self.loc, err.offset)
+            ) from None
 
 
 @dataclass(frozen=True)
@@ -67,7 +69,9 @@ class ShapeExpr:
             value = expr.evaluate(names)
             splice = self.whole or expr.expression.text.lstrip().startswith("*")
             if splice and not isinstance(value, tuple):
-                raise LocatedShapeError(f"{expr.expression.text} = {A.describe(value)}; expected a shape", expr.loc)
+                raise LocatedShapeError(
+                    f"{expr.expression.text} = {A.describe(value)}; expected a shape", expr.loc
+                )
             for dim in value if splice else (value,):
                 if dim is not None and (not A.is_int(dim) or dim < 0):
                     raise LocatedShapeError(
@@ -187,9 +191,13 @@ def read_custom_layers(node: Node | None) -> dict[str, type[Layer]]:
     types: dict[str, type[Layer]] = {}
     for name, definition in _mapping(node, "custom_layers").items():
         if not name.isidentifier():
-            raise SpecError(f"custom layer name '{name}' must be an identifier such as MyLayer", definition.key_loc)
+            raise SpecError(
+                f"custom layer name '{name}' must be an identifier such as MyLayer", definition.key_loc
+            )
         if lookup(name) is not None:
-            raise SpecError(f"'{name}' is a Keras layer; give the custom layer another name", definition.key_loc)
+            raise SpecError(
+                f"'{name}' is a Keras layer; give the custom layer another name", definition.key_loc
+            )
         types[name] = _custom_type(name, definition)
     return types
 
@@ -198,8 +206,10 @@ def _custom_type(name: str, definition: Node) -> type[Layer]:
     items = _mapping(definition, f"custom layer {name}")
     for key, value in items.items():
         if key not in DEFINITION_KEYS:
-            raise SpecError(f"custom layer {name} has no setting '{key}'{A.did_you_mean(key, DEFINITION_KEYS)}",
-                            value.key_loc)
+            raise SpecError(
+                f"custom layer {name} has no setting '{key}'{A.did_you_mean(key, DEFINITION_KEYS)}",
+                value.key_loc,
+            )
     arguments = []
     if "arguments" in items:
         for arg_name, default in _mapping(items["arguments"], "arguments").items():
@@ -208,8 +218,9 @@ def _custom_type(name: str, definition: Node) -> type[Layer]:
             value = REQUIRED if default.value == "required" else default.plain()
             arguments.append(Arg(arg_name, A.anything, value))
     if ("output_shape" in items) == ("output_shapes" in items):
-        raise SpecError(f"custom layer {name} needs output_shape (or output_shapes for several outputs)",
-                        definition.loc)
+        raise SpecError(
+            f"custom layer {name} needs output_shape (or output_shapes for several outputs)", definition.loc
+        )
     if "output_shape" in items:
         outputs: tuple[ShapeExpr, ...] = (_shape(items["output_shape"], "output_shape"),)
     else:
@@ -248,13 +259,17 @@ def _weights(node: Node | None) -> list[WeightDecl]:
     decls = []
     for weight_name, spec in _mapping(node, "weights").items():
         if not isinstance(spec.value, dict):
-            decls.append(WeightDecl(weight_name, _shape(spec, "a weight shape"), True, "glorot_uniform", None))
+            decls.append(
+                WeightDecl(weight_name, _shape(spec, "a weight shape"), True, "glorot_uniform", None)
+            )
             continue
         fields = _mapping(spec, f"weight '{weight_name}'")
         for key, value in fields.items():
             if key not in WEIGHT_KEYS:
-                raise SpecError(f"weight '{weight_name}' has no setting '{key}'{A.did_you_mean(key, WEIGHT_KEYS)}",
-                                value.key_loc)
+                raise SpecError(
+                    f"weight '{weight_name}' has no setting '{key}'{A.did_you_mean(key, WEIGHT_KEYS)}",
+                    value.key_loc,
+                )
         if "shape" not in fields:
             raise SpecError(f"weight '{weight_name}' needs a shape", spec.loc)
         trainable = fields["trainable"].value if "trainable" in fields else True
@@ -267,6 +282,7 @@ def _weights(node: Node | None) -> list[WeightDecl]:
             except ArgError as err:
                 raise SpecError(err.message, fields["initializer"].loc) from None
         when = _expression(fields["when"]) if "when" in fields else None
-        decls.append(WeightDecl(weight_name, _shape(fields["shape"], "a weight shape"), trainable, initializer, when))
+        decls.append(
+            WeightDecl(weight_name, _shape(fields["shape"], "a weight shape"), trainable, initializer, when)
+        )
     return decls
-

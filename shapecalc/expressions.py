@@ -108,9 +108,27 @@ def parse(text: str) -> Expression:
 
 
 _ALLOWED = (
-    ast.Constant, ast.Name, ast.Load, ast.BinOp, ast.UnaryOp, ast.USub, ast.UAdd, ast.Not,
-    ast.BoolOp, ast.And, ast.Or, ast.Compare, ast.IfExp, ast.Subscript, ast.Slice, ast.Tuple,
-    ast.List, ast.Call, ast.Starred, *_BINARY, *_COMPARE,
+    ast.Constant,
+    ast.Name,
+    ast.Load,
+    ast.BinOp,
+    ast.UnaryOp,
+    ast.USub,
+    ast.UAdd,
+    ast.Not,
+    ast.BoolOp,
+    ast.And,
+    ast.Or,
+    ast.Compare,
+    ast.IfExp,
+    ast.Subscript,
+    ast.Slice,
+    ast.Tuple,
+    ast.List,
+    ast.Call,
+    ast.Starred,
+    *_BINARY,
+    *_COMPARE,
 )
 
 
@@ -141,7 +159,7 @@ class _Interpreter:
             raise self.fail(node, "value out of range")
         return value
 
-    def _eval(self, node: ast.expr) -> Any:  # noqa: C901 - one branch per node type reads best
+    def _eval(self, node: ast.expr) -> Any:
         if isinstance(node, ast.Constant):
             return node.value
         if isinstance(node, ast.Name):
@@ -180,7 +198,7 @@ class _Interpreter:
             return result
         if isinstance(node, ast.Compare):
             left = self.eval(node.left)
-            for op, comparator in zip(node.ops, node.comparators):
+            for op, comparator in zip(node.ops, node.comparators, strict=False):
                 right = self.eval(comparator)
                 try:
                     if not _COMPARE[type(op)](left, right):
@@ -222,7 +240,10 @@ class _Interpreter:
         if not isinstance(target, tuple):
             raise self.fail(node, "only shapes and lists can be indexed")
         if isinstance(node.slice, ast.Slice):
-            bounds = [None if b is None else self.eval(b) for b in (node.slice.lower, node.slice.upper, node.slice.step)]
+            bounds = [
+                None if b is None else self.eval(b)
+                for b in (node.slice.lower, node.slice.upper, node.slice.step)
+            ]
             if any(b is not None and (not isinstance(b, int) or isinstance(b, bool)) for b in bounds):
                 raise self.fail(node, "slice bounds must be integers")
             if bounds[2] == 0:
@@ -232,7 +253,9 @@ class _Interpreter:
         if not isinstance(index, int) or isinstance(index, bool):
             raise self.fail(node, "an index must be an integer")
         if not -len(target) <= index < len(target):
-            raise self.fail(node, f"index {index} is out of range for {_show(target)} of length {len(target)}")
+            raise self.fail(
+                node, f"index {index} is out of range for {_show(target)} of length {len(target)}"
+            )
         return target[index]
 
 

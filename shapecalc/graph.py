@@ -97,7 +97,10 @@ class _Builder:
 
     def _input_entry(self, entry: LayerEntry) -> Call:
         if self.spec.sequential:
-            raise SpecError("a Sequential spec takes its input from 'input:'; an Input entry makes a second one", entry.loc)
+            raise SpecError(
+                "a Sequential spec takes its input from 'input:'; an Input entry makes a second one",
+                entry.loc,
+            )
         if entry.references is not None:
             raise SpecError("an Input entry starts the graph; it takes no 'inputs'", entry.references.key_loc)
         layer = self._construct("InputLayer", entry)
@@ -119,18 +122,29 @@ class _Builder:
             raise SpecError("Reuse needs 'layer: NAME', the name of the layer to apply again", entry.loc)
         call = self.symbols.get(target.value)
         if call is None or isinstance(call.layer, InputLayer) or call.alias is not None:
-            known = [n for n, c in self.symbols.items() if not isinstance(c.layer, InputLayer) and c.alias is None]
-            raise SpecError(f"Reuse: no layer named '{target.value}'{did_you_mean(target.value, known)}", target.loc)
+            known = [
+                n for n, c in self.symbols.items() if not isinstance(c.layer, InputLayer) and c.alias is None
+            ]
+            raise SpecError(
+                f"Reuse: no layer named '{target.value}'{did_you_mean(target.value, known)}", target.loc
+            )
         refs = self._references(entry.references, previous, entry.loc)
         alias_node = entry.args.get("name")
         alias = None
         if alias_node is not None:
             if not isinstance(alias_node.value, str) or not alias_node.value:
-                raise SpecError(f"Reuse name must be a string, got {describe(alias_node.value)}", alias_node.loc)
+                raise SpecError(
+                    f"Reuse name must be a string, got {describe(alias_node.value)}", alias_node.loc
+                )
             alias = alias_node.value
             self._claim(alias, alias_node.loc)
         new_call = Call(
-            call.layer, refs, entry.loc, self.calls_of[id(call.layer)], alias, _written_as_list(entry.references)
+            call.layer,
+            refs,
+            entry.loc,
+            self.calls_of[id(call.layer)],
+            alias,
+            _written_as_list(entry.references),
         )
         self.calls_of[id(call.layer)] += 1
         self.calls.append(new_call)
@@ -180,9 +194,7 @@ class _Builder:
             if previous is None:
                 if len(self.inputs) == 1:
                     return [TensorRef(self.inputs[0], None, loc)]
-                raise SpecError(
-                    "the first layer must say which input feeds it: inputs: NAME", loc
-                )
+                raise SpecError("the first layer must say which input feeds it: inputs: NAME", loc)
             return [TensorRef(previous, None if self.spec.sequential else 0, loc)]
         items = node.value if isinstance(node.value, list) else [node]
         if not items:

@@ -117,7 +117,9 @@ def _infer_call(call: Call, shapes: dict[int, CallShapes]) -> CallShapes:
         given = ", ".join(fmt_shape(s) for s in inputs)
         where = getattr(err, "location", None)  # an error inside a custom layer's expression
         if where is not None:
-            raise SpecError(f"{who}: {err.message} [input {given}, called at line {call.loc.line}]", where) from None
+            raise SpecError(
+                f"{who}: {err.message} [input {given}, called at line {call.loc.line}]", where
+            ) from None
         raise SpecError(f"{who}: {err.message} [input {given}]", call.loc) from None
     if isinstance(out, list):
         return CallShapes(inputs, [tuple(s) for s in out], True)

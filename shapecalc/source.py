@@ -69,10 +69,14 @@ def load(path: str | Path, display_name: str | None = None) -> Node:
     try:
         size = file_path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise SpecError(f"file is {size:,} bytes; specs are limited to {MAX_FILE_BYTES:,}", Location(name, 1, 1))
+            raise SpecError(
+                f"file is {size:,} bytes; specs are limited to {MAX_FILE_BYTES:,}", Location(name, 1, 1)
+            )
         text = file_path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise SpecError(f"file is not UTF-8 text ({err.reason} at byte {err.start})", Location(name, 1, 1)) from None
+        raise SpecError(
+            f"file is not UTF-8 text ({err.reason} at byte {err.start})", Location(name, 1, 1)
+        ) from None
     except IsADirectoryError:
         raise SpecError("is a directory, not a spec file", Location(name, 1, 1)) from None
     except OSError as err:
@@ -160,7 +164,9 @@ class _YamlConverter:
                 total += sum(size(k, depth + 1) + size(v, depth + 1) for k, v in node.value)
             in_progress.discard(key)
             if total > MAX_NODES:
-                raise SpecError(f"the spec expands to more than {MAX_NODES:,} values (YAML aliases?)", self.loc(node))
+                raise SpecError(
+                    f"the spec expands to more than {MAX_NODES:,} values (YAML aliases?)", self.loc(node)
+                )
             sizes[key] = total
             return total
 
@@ -169,7 +175,9 @@ class _YamlConverter:
     def convert(self, node: yaml.Node, depth: int) -> Node:
         self.count += 1
         if self.count > MAX_NODES:
-            raise SpecError(f"the spec expands to more than {MAX_NODES:,} values (YAML aliases?)", self.loc(node))
+            raise SpecError(
+                f"the spec expands to more than {MAX_NODES:,} values (YAML aliases?)", self.loc(node)
+            )
         if depth > MAX_DEPTH:
             raise SpecError(f"the spec nests deeper than {MAX_DEPTH} levels", self.loc(node))
         if isinstance(node, yaml.MappingNode):
@@ -205,7 +213,9 @@ class _YamlConverter:
                 raise SpecError(f"keys must be strings, got {key.value!r}", key.loc)
             if key.value in result:
                 first = result[key.value].key_loc
-                raise SpecError(f"duplicate key '{key.value}' (first at line {first.line if first else '?'})", key.loc)
+                raise SpecError(
+                    f"duplicate key '{key.value}' (first at line {first.line if first else '?'})", key.loc
+                )
             value = self.convert(value_node, depth + 1)
             value.key_loc = key.loc
             result[key.value] = value
@@ -297,7 +307,9 @@ class _JsonParser:
             key = self.string()
             if key in result:
                 first = result[key].key_loc
-                raise self.fail(f"duplicate key '{key}' (first at line {first.line if first else '?'})", key_pos)
+                raise self.fail(
+                    f"duplicate key '{key}' (first at line {first.line if first else '?'})", key_pos
+                )
             self.skip()
             if not self.text.startswith(":", self.pos):
                 raise self.fail("expected ':' after the key")

@@ -75,7 +75,8 @@ def read_spec(root: Node) -> ModelSpec:
         inputs.extend(_named_inputs(named, batch_size))
     elif not (entries and entries[0].type_name in INPUT_TYPES):
         raise SpecError(
-            "the spec needs 'input: [shape]' (one input) or 'inputs: {name: [shape]}' (named inputs)", root.loc
+            "the spec needs 'input: [shape]' (one input) or 'inputs: {name: [shape]}' (named inputs)",
+            root.loc,
         )
 
     # spec-format.md: one 'input' and no 'inputs:' reference anywhere makes a keras.Sequential
@@ -94,7 +95,9 @@ def _model_name(node: Node | None) -> str | None:
     if node is None:
         return None
     if not isinstance(node.value, str) or not node.value or "/" in node.value:
-        raise SpecError(f"the model name must be a non-empty string without '/', got {describe(node.value)}", node.loc)
+        raise SpecError(
+            f"the model name must be a non-empty string without '/', got {describe(node.value)}", node.loc
+        )
     return node.value
 
 
@@ -102,20 +105,30 @@ def _batch_size(node: Node | None) -> int | None:
     if node is None or node.value is None:
         return None
     if isinstance(node.value, bool) or not isinstance(node.value, int) or node.value <= 0:
-        raise SpecError(f"batch_size must be a positive integer or null, got {describe(node.value)}", node.loc)
+        raise SpecError(
+            f"batch_size must be a positive integer or null, got {describe(node.value)}", node.loc
+        )
     return node.value
 
 
 def _shape(node: Node, what: str) -> Shape:
     """A shape without the batch axis: a list of non-negative integers or nulls (Keras Input)."""
     if not isinstance(node.value, list):
-        hint = f" (write [{node.value}])" if isinstance(node.value, int) and not isinstance(node.value, bool) else ""
-        raise SpecError(f"{what} shape must be a list such as [28, 28, 1], got {describe(node.plain())}{hint}", node.loc)
+        hint = (
+            f" (write [{node.value}])"
+            if isinstance(node.value, int) and not isinstance(node.value, bool)
+            else ""
+        )
+        raise SpecError(
+            f"{what} shape must be a list such as [28, 28, 1], got {describe(node.plain())}{hint}", node.loc
+        )
     dims: list[int | None] = []
     for item in node.value:
         dim = item.value
         if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int) or dim < 0):
-            raise SpecError(f"{what} shape entries must be integers >= 0 or null, got {describe(dim)}", item.loc)
+            raise SpecError(
+                f"{what} shape entries must be integers >= 0 or null, got {describe(dim)}", item.loc
+            )
         dims.append(dim)
     return tuple(dims)
 
@@ -175,12 +188,13 @@ def _entries(root: Node) -> list[LayerEntry]:
                 f"e.g. - Conv2D: {{filters: 8, kernel_size: 3}}; got {describe(item.plain())}",
                 item.loc,
             )
-        (type_name, args), = item.value.items()
+        ((type_name, args),) = item.value.items()
         if args.value is None:
             args = Node({}, args.loc, args.key_loc)
         if not isinstance(args.value, dict):
             raise SpecError(
-                f"the arguments of {type_name} must be a mapping such as {{units: 8}}, got {describe(args.plain())}",
+                f"the arguments of {type_name} must be a mapping such as {{units: 8}}, "
+                f"got {describe(args.plain())}",
                 args.loc,
             )
         entries.append(LayerEntry(type_name, args, args.key_loc or item.loc))

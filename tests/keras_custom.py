@@ -20,7 +20,9 @@ class MyLayer(keras.layers.Layer):
         self.output_dim = output_dim
 
     def build(self, input_shape: tuple[int | None, ...]) -> None:
-        self.kernel = self.add_weight(name="kernel", shape=(input_shape[1], self.output_dim), initializer="uniform")
+        self.kernel = self.add_weight(
+            name="kernel", shape=(input_shape[1], self.output_dim), initializer="uniform"
+        )
 
     def call(self, x: Any) -> Any:
         return keras.ops.matmul(x, self.kernel)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from oracle import keras, make_layer
+from oracle import CALLS, keras, make_layer
 
 from shapecalc.layers import create_layer
 from shapecalc.layers.factory import Namer
@@ -39,6 +39,7 @@ def _randomize(layer: Any, rng: np.random.Generator) -> dict[str, np.ndarray]:
 def keras_run(
     type_name: str, args: dict[str, Any], inputs: list[np.ndarray], as_list: bool, seed: int = 0
 ) -> tuple[list[np.ndarray], dict[str, np.ndarray]]:
+    CALLS["layer outputs"] += 1
     keras.backend.clear_session(free_memory=False)
     layer = make_layer(type_name, args)
     call_args = inputs if as_list else inputs[0]
@@ -80,6 +81,8 @@ def assert_kernel_matches_keras(
     assert len(got_list) == len(want), f"{len(got_list)} outputs, Keras gives {len(want)}"
     for k, (g, w) in enumerate(zip(got_list, want, strict=True)):
         assert g.shape == w.shape, f"output {k}: shape {g.shape} != Keras {w.shape}"
-        assert g.dtype == w.dtype or (g.dtype.kind == w.dtype.kind == "f"), f"output {k}: dtype {g.dtype} vs {w.dtype}"
+        assert g.dtype == w.dtype or (g.dtype.kind == w.dtype.kind == "f"), (
+            f"output {k}: dtype {g.dtype} vs {w.dtype}"
+        )
         np.testing.assert_allclose(g, w, rtol=rtol, atol=atol, err_msg=f"{type_name}({args}) output {k}")
     return got_list

@@ -11,7 +11,9 @@ from shapecalc.layers import create_layer
 from shapecalc.layers.factory import Namer
 
 
-def shapecalc_layer_facts(type_name: str, args: dict[str, Any], input_shapes: list[Shape]) -> LayerFacts | Refusal:
+def shapecalc_layer_facts(
+    type_name: str, args: dict[str, Any], input_shapes: list[Shape]
+) -> LayerFacts | Refusal:
     try:
         layer = create_layer(type_name, args, Namer())
         out = layer.infer(list(input_shapes) if layer.takes_list else input_shapes[0])
@@ -46,7 +48,8 @@ def assert_same_as_keras(
     assert not isinstance(got, Refusal), f"shapecalc refuses {context} ({got.message}) but Keras gives {want}"
     assert got.output == want.output, f"{context}: output {got.output} != Keras {want.output}"
     assert (got.trainable, got.non_trainable) == (want.trainable, want.non_trainable), (
-        f"{context}: params {(got.trainable, got.non_trainable)} != Keras {(want.trainable, want.non_trainable)}"
+        f"{context}: params {(got.trainable, got.non_trainable)} "
+        f"!= Keras {(want.trainable, want.non_trainable)}"
     )
     assert got.weights == want.weights, f"{context}: weights {got.weights} != Keras {want.weights}"
     return want

@@ -50,7 +50,7 @@ def assert_model_same_as_keras(spec: dict[str, Any]) -> ModelFacts | Refusal:
     assert got.graph.name == want.name
     rows = [(layer.name, layer.type_name()) for layer in got.layers]
     assert rows == [(f.name, f.type) for f in want.layers], f"rows differ for {spec}"
-    for layer, facts in zip(got.layers, want.layers):
+    for layer, facts in zip(got.layers, want.layers, strict=False):
         assert _first_output(got, layer) == facts.output, f"{layer.name}: output differs"
         assert layer.count_params() == (facts.trainable, facts.non_trainable), f"{layer.name}: params differ"
         weights = {f"{layer.name}/{w.path}": w.shape for w in layer.layer_weights}

@@ -19,6 +19,9 @@ import keras  # noqa: E402
 
 Shape = tuple[int | None, ...]
 
+# How many times each kind of question was put to Keras in this test run (printed by conftest).
+CALLS: dict[str, int] = {"layer shapes": 0, "model summaries": 0, "layer outputs": 0, "model runs": 0}
+
 # Layers called with several positional tensors rather than one list.
 POSITIONAL_CALLS = {"MultiHeadAttention", "GroupedQueryAttention"}
 
@@ -64,7 +67,7 @@ def make_layer(type_name: str, args: dict[str, Any]) -> Any:
     for key in ("layer", "backward_layer", "cell", "cells"):
         value = kwargs.get(key)
         if isinstance(value, dict) and len(value) == 1:
-            (inner_type, inner_args), = value.items()
+            ((inner_type, inner_args),) = value.items()
             kwargs[key] = make_layer(inner_type, inner_args or {})
         elif isinstance(value, list) and key in ("cell", "cells"):
             kwargs[key] = [make_layer(*next(iter(v.items()))) for v in value]
@@ -93,19 +96,20 @@ def keras_layer_facts(
 
     ``as_list``: pass the inputs as one list (merges); default: a list when there are several.
     """
+    CALLS["layer shapes"] += 1
     # free_memory=False: names restart just the same, without a gc.collect() per comparison
     keras.backend.clear_session(free_memory=False)
     dtypes = dtypes or ["float32"] * len(input_shapes)
     try:
         layer = make_layer(type_name, args)
-        inputs = [keras.Input(batch_shape=s, dtype=d) for s, d in zip(input_shapes, dtypes)]
+        inputs = [keras.Input(batch_shape=s, dtype=d) for s, d in zip(input_shapes, dtypes, strict=False)]
         if type(layer).__name__ in POSITIONAL_CALLS:
             out = layer(*inputs)
         elif not (as_list or (as_list is None and len(inputs) > 1)):
             out = layer(inputs[0])
         else:
             out = layer(inputs)
-    except Exception as err:  # noqa: BLE001 - any refusal by Keras is a refusal
+    except Exception as err:
         return Refusal(f"{type(err).__name__}: {err}")
     return LayerFacts(
         output=_outputs(out),
@@ -351,6 +355,7 @@ def keras_model_facts(spec: dict[str, Any], columns: int = SUMMARY_COLUMNS) -> M
 
     Any exception while constructing, calling, building or summarising is a Refusal.
     """
+    CALLS["model summaries"] += 1
     try:
         model = build_keras_model(spec)
         summary = capture_summary(model, columns)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from oracle import _rel_path, build_keras_model, keras
+from oracle import CALLS, _rel_path, build_keras_model, keras
 from typer.testing import CliRunner
 
 from shapecalc.cli import app
@@ -31,6 +31,7 @@ def keras_reference(
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], set[str]]:
     """(weights by Keras path, outputs by NAME / NAME.K, and the layers whose real output
     shape Keras's own static shape gets wrong) for the spec run by Keras."""
+    CALLS["model runs"] += 1
     model = build_keras_model(spec)
     rng = np.random.default_rng(seed)
     weights: dict[str, np.ndarray] = {}
@@ -97,5 +98,7 @@ def _assert_run_disagrees(spec_path: Path, inputs: dict[str, np.ndarray], tmp: P
         np.save(tmp / f"{name}.npy", array)
         args += ["--input", f"{name}={tmp / f'{name}.npy'}"]
     result = CliRunner().invoke(app, args)
-    assert result.exit_code == 3, f"Keras cannot run this model, yet shapecalc's run reports no disagreement: {result.stdout}"
+    assert result.exit_code == 3, (
+        f"Keras cannot run this model, yet shapecalc's run reports no disagreement: {result.stdout}"
+    )
     return json.loads(result.stdout)

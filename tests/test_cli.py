@@ -60,7 +60,10 @@ def test_json_contract_for_a_functional_spec() -> None:
         expected = fact.output if isinstance(fact.output, tuple) else [list(s) for s in fact.output]
         got = layer["output_shape"]
         assert (tuple(got) if isinstance(expected, tuple) else got) == expected
-        assert (layer["trainable_params"], layer["non_trainable_params"]) == (fact.trainable, fact.non_trainable)
+        assert (layer["trainable_params"], layer["non_trainable_params"]) == (
+            fact.trainable,
+            fact.non_trainable,
+        )
     assert data["total_params"] == facts.total_params
 
 
@@ -101,11 +104,15 @@ def test_every_keras_alias_resolves_to_its_class() -> None:
 
 def test_alias_names_layers_by_class(tmp_path: Path) -> None:
     path = tmp_path / "alias.yaml"
-    path.write_text("input: [8, 8, 3]\nlayers:\n  - Convolution2D: {filters: 2, kernel_size: 3}\n  - MaxPool2D: {}\n")
+    path.write_text(
+        "input: [8, 8, 3]\nlayers:\n  - Convolution2D: {filters: 2, kernel_size: 3}\n  - MaxPool2D: {}\n"
+    )
     data = summary_json(path)
     facts = keras_model_facts(yaml.safe_load(path.read_text()))
     assert isinstance(facts, ModelFacts)
-    assert [(layer["name"], layer["type"]) for layer in data["layers"]] == [(f.name, f.type) for f in facts.layers]
+    assert [(layer["name"], layer["type"]) for layer in data["layers"]] == [
+        (f.name, f.type) for f in facts.layers
+    ]
 
 
 def test_version_and_help() -> None:

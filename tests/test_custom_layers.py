@@ -93,7 +93,9 @@ def test_seed_my_layer_in_a_few_lines() -> None:
 
 
 def test_custom_layer_spec_matches_a_hand_written_keras_layer() -> None:
-    spec = yaml.safe_load(spec_with(MY_LAYER, "  - Dense: {units: 16}\n  - MyLayer: {output_dim: 3}\n", "[5, 8]"))
+    spec = yaml.safe_load(
+        spec_with(MY_LAYER, "  - Dense: {units: 16}\n  - MyLayer: {output_dim: 3}\n", "[5, 8]")
+    )
     facts = assert_model_same_as_keras(spec)
     assert isinstance(facts, ModelFacts)
     # Dense on (5, 8): 8*16 + 16 = 144; MyLayer kernel (input_shape[1], 3) = (5, 3) = 15
@@ -107,8 +109,10 @@ def located(text: str) -> SpecError:
 
 
 def test_error_inside_an_expression_points_at_it() -> None:
-    text = spec_with(MY_LAYER.replace("input_shape[1], output_dim)", "input_shape[1], output_dm)"),
-                     "  - MyLayer: {output_dim: 2}\n")
+    text = spec_with(
+        MY_LAYER.replace("input_shape[1], output_dim)", "input_shape[1], output_dm)"),
+        "  - MyLayer: {output_dim: 2}\n",
+    )
     err = located(text)
     line = text.splitlines().index("      kernel: (input_shape[1], output_dm)") + 1
     assert (err.location.line, err.location.col) == (line, len("      kernel: (input_shape[1], ") + 1)
@@ -140,7 +144,9 @@ def test_weights_must_be_known() -> None:
 
 
 def test_custom_name_may_not_shadow_keras() -> None:
-    err = located("custom_layers:\n  Dense:\n    output_shape: (1,)\ninput: [2]\nlayers:\n  - Dense: {units: 1}\n")
+    err = located(
+        "custom_layers:\n  Dense:\n    output_shape: (1,)\ninput: [2]\nlayers:\n  - Dense: {units: 1}\n"
+    )
     assert "is a Keras layer" in err.message
     assert err.location.line == 2
 

@@ -39,42 +39,93 @@ def position(text: str, needle: str | None) -> str:
 
 # (spec text, the text the error must point at, fragment of the message)
 YAML_CASES = [
-    ("input: [4]\nlayers:\n  - Dense: {units: 0}\n", "0}", "dense (Dense): units: expected a positive integer, got 0"),
-    ("input: [4]\nlayers:\n  - Dense: {units: 3, activatoin: relu}\n", "activatoin",
-     "unknown argument 'activatoin' (did you mean 'activation'?)"),
-    ("input: [4]\nlayers:\n  - Dens: {units: 3}\n", "Dens", "unknown layer type 'Dens' (did you mean 'Dense'?)"),
-    ("input: [4]\nlayers:\n  - Dense: {units: 3, activation: rellu}\n", "rellu",
-     "unknown activation 'rellu' (did you mean 'relu'?)"),
+    (
+        "input: [4]\nlayers:\n  - Dense: {units: 0}\n",
+        "0}",
+        "dense (Dense): units: expected a positive integer, got 0",
+    ),
+    (
+        "input: [4]\nlayers:\n  - Dense: {units: 3, activatoin: relu}\n",
+        "activatoin",
+        "unknown argument 'activatoin' (did you mean 'activation'?)",
+    ),
+    (
+        "input: [4]\nlayers:\n  - Dens: {units: 3}\n",
+        "Dens",
+        "unknown layer type 'Dens' (did you mean 'Dense'?)",
+    ),
+    (
+        "input: [4]\nlayers:\n  - Dense: {units: 3, activation: rellu}\n",
+        "rellu",
+        "unknown activation 'rellu' (did you mean 'relu'?)",
+    ),
     ("input: [4]\nlayers:\n  - Dense: {units: 3\n", "END", "invalid YAML"),
-    ("input: [4]\nlayer:\n  - Dense: {units: 3}\n", "layer:", "unknown top-level key 'layer' (did you mean 'layers'?)"),
+    (
+        "input: [4]\nlayer:\n  - Dense: {units: 3}\n",
+        "layer:",
+        "unknown top-level key 'layer' (did you mean 'layers'?)",
+    ),
     ("input: [4]\n", None, "no 'layers' list"),
     ("input: [4]\nlayers: []\n", "[]", "'layers' is empty"),
     ("input: 4\nlayers:\n  - Dense: {units: 3}\n", "4", "write [4]"),
     ("input: [4, -1]\nlayers:\n  - Dense: {units: 3}\n", "-1", "integers >= 0 or null"),
     ("layers:\n  - Dense: {units: 3}\n", None, "needs 'input: [shape]'"),
-    ("input: [4]\nlayers:\n  - Dense: {units: 3}\n  - Dense: {units: 3}\n    Flatten: {}\n", "Dense: {units: 3}\n    F",
-     "one-key mapping"),
+    (
+        "input: [4]\nlayers:\n  - Dense: {units: 3}\n  - Dense: {units: 3}\n    Flatten: {}\n",
+        "Dense: {units: 3}\n    F",
+        "one-key mapping",
+    ),
     ("input: [4]\nlayers:\n  - Dense: [3]\n", "[3]", "must be a mapping"),
     ("input: [4]\nlayers:\n  - Dense: {units: 3, units: 4}\n", "units: 4", "duplicate key 'units'"),
-    ("input: [4]\nlayers:\n  - Dense: {name: a, units: 3}\n  - Dense: {name: b, units: 3}\n  - Dense: {name: a, units: 1}\n",
-     "a, units: 1", "the name 'a' is already used"),
+    (
+        "input: [4]\nlayers:\n"
+        "  - Dense: {name: a, units: 3}\n  - Dense: {name: b, units: 3}\n  - Dense: {name: a, units: 1}\n",
+        "a, units: 1",
+        "the name 'a' is already used",
+    ),
     ("inputs: {a: [4]}\nlayers:\n  - Dense: {units: 3, inputs: b}\n", "b}", "unknown input 'b'"),
-    ("inputs: {a: [4]}\nlayers:\n  - Dense: {units: 3, inputs: c}\n  - Dense: {name: c, units: 3}\n", "c}",
-     "defined further down"),
+    (
+        "inputs: {a: [4]}\nlayers:\n  - Dense: {units: 3, inputs: c}\n  - Dense: {name: c, units: 3}\n",
+        "c}",
+        "defined further down",
+    ),
     ("inputs: {a: [4], b: [4]}\nlayers:\n  - Dense: {units: 3}\n", "Dense", "must say which input feeds it"),
-    ("inputs: {a: [4]}\nlayers:\n  - Dense: {name: d, units: 3, inputs: a}\n  - Dense: {units: 2, inputs: d.1}\n",
-     "d.1", "d has one output, d; there is no output 1"),
-    ("inputs: {a: [4]}\nlayers:\n  - Dense: {name: d, units: 3, inputs: a}\n  - Reuse: {layer: e, inputs: a}\n",
-     "e, inputs", "Reuse: no layer named 'e'"),
-    ("inputs: {a: [4]}\nlayers:\n  - Dense: {name: d, units: 3, inputs: a}\noutputs: [x]\n", "x]", "unknown input 'x'"),
+    (
+        "inputs: {a: [4]}\nlayers:\n"
+        "  - Dense: {name: d, units: 3, inputs: a}\n  - Dense: {units: 2, inputs: d.1}\n",
+        "d.1",
+        "d has one output, d; there is no output 1",
+    ),
+    (
+        "inputs: {a: [4]}\nlayers:\n"
+        "  - Dense: {name: d, units: 3, inputs: a}\n  - Reuse: {layer: e, inputs: a}\n",
+        "e, inputs",
+        "Reuse: no layer named 'e'",
+    ),
+    (
+        "inputs: {a: [4]}\nlayers:\n  - Dense: {name: d, units: 3, inputs: a}\noutputs: [x]\n",
+        "x]",
+        "unknown input 'x'",
+    ),
     # the issue's own example: a 5x5 kernel on a 4x4 input
-    ("input: [4, 4, 3]\nlayers:\n  - Conv2D: {filters: 2, kernel_size: 1}\n  - Conv2D: {filters: 2, kernel_size: 5}\n",
-     "Conv2D: {filters: 2, kernel_size: 5}",
-     "conv2d_1 (Conv2D): valid padding needs input >= dilated kernel: floor((4 - 1*(5-1) - 1)/1) + 1 = 0"),
+    (
+        "input: [4, 4, 3]\nlayers:\n"
+        "  - Conv2D: {filters: 2, kernel_size: 1}\n  - Conv2D: {filters: 2, kernel_size: 5}\n",
+        "Conv2D: {filters: 2, kernel_size: 5}",
+        "conv2d_1 (Conv2D): valid padding needs input >= dilated kernel: floor((4 - 1*(5-1) - 1)/1) + 1 = 0",
+    ),
     ("input: [4, null]\nlayers:\n  - Dense: {units: 3}\n", "Dense", "must be known"),
     ("name: a/b\ninput: [4]\nlayers:\n  - Dense: {units: 3}\n", "a/b", "model name"),
-    ("input: [4]\nbatch_size: 0\nlayers:\n  - Dense: {units: 3}\n", "0", "batch_size must be a positive integer"),
-    ("input: [4]\nlayers:\n  - Dense: {units: 3, trainable: maybe}\n", "maybe", "trainable: expected true or false"),
+    (
+        "input: [4]\nbatch_size: 0\nlayers:\n  - Dense: {units: 3}\n",
+        "0",
+        "batch_size must be a positive integer",
+    ),
+    (
+        "input: [4]\nlayers:\n  - Dense: {units: 3, trainable: maybe}\n",
+        "maybe",
+        "trainable: expected true or false",
+    ),
     ("input: [4]\nlayers:\n  - Dense: {units: 3, dtype: float33}\n", "float33", "did you mean 'float32'"),
     ("a: &a [*a]\n", "&a", "refers to itself"),
     ("- 1\n- 2\n", None, "a spec is a mapping"),
@@ -92,7 +143,11 @@ def test_yaml_errors_are_located(tmp_path: Path, text: str, needle: str | None, 
 
 
 JSON_CASES = [
-    ('{"input": [4],\n "layers": [{"Dense": {"units": "x"}}]}', '"x"', "expected a positive integer, got 'x'"),
+    (
+        '{"input": [4],\n "layers": [{"Dense": {"units": "x"}}]}',
+        '"x"',
+        "expected a positive integer, got 'x'",
+    ),
     ('{"input": [4],\n "layers": [{"Dense": {"units": 3,}}]}', "}}]", "invalid JSON: expected a string key"),
     ('{"input": [4],\n "layers": [{"Dense": {"units": 3}}]', "END", "expected ',' or '}'"),
     ('{"input": [4], "input": [5]}', '"input": [5]', "duplicate key 'input'"),
@@ -120,7 +175,11 @@ def test_json_with_tabs_and_surrogate_escapes_is_read(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("content", "fragment"),
-    [(b"\xff\xfe\x00garbage", "not UTF-8"), (b"", "the spec is empty"), (b"   \n# only a comment\n", "the spec is empty")],
+    [
+        (b"\xff\xfe\x00garbage", "not UTF-8"),
+        (b"", "the spec is empty"),
+        (b"   \n# only a comment\n", "the spec is empty"),
+    ],
 )
 def test_unreadable_files(tmp_path: Path, content: bytes, fragment: str) -> None:
     code, _, stderr = run(tmp_path, content)

@@ -31,7 +31,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("shape", "entry"), CASES, ids=lambda v: next(iter(v)) if isinstance(v, dict) else None)
+@pytest.mark.parametrize(
+    ("shape", "entry"), CASES, ids=lambda v: next(iter(v)) if isinstance(v, dict) else None
+)
 def test_frozen_layer_counts_match_keras(shape: list[int], entry: dict) -> None:
     facts = assert_model_same_as_keras({"input": shape, "layers": [entry, {"Dense": {"units": 1}}]})
     assert isinstance(facts, ModelFacts)
@@ -39,8 +41,11 @@ def test_frozen_layer_counts_match_keras(shape: list[int], entry: dict) -> None:
 
 @pytest.mark.parametrize("layer", ["MultiHeadAttention", "GroupQueryAttention"])
 def test_frozen_attention_keeps_its_sublayers_trainable(layer: str) -> None:
-    args = {"num_heads": 2, "key_dim": 4} if layer == "MultiHeadAttention" else {
-        "num_query_heads": 2, "num_key_value_heads": 1, "head_dim": 4}
+    args = (
+        {"num_heads": 2, "key_dim": 4}
+        if layer == "MultiHeadAttention"
+        else {"num_query_heads": 2, "num_key_value_heads": 1, "head_dim": 4}
+    )
     spec = {
         "inputs": {"q": [4, 8], "v": [4, 8]},
         "layers": [{layer: {**args, "trainable": False, "inputs": ["q", "v"]}}],

@@ -15,6 +15,7 @@ from kernel_check import assert_kernel_matches_keras
 
 from shapecalc.errors import ArgError, ShapeError
 from shapecalc.kernels import conv as conv_kernels
+from shapecalc.kernels import conv_lanes, conv_winograd
 from shapecalc.layers import create_layer, registry
 from shapecalc.layers.factory import Namer
 
@@ -217,6 +218,61 @@ def test_separable(rank: int, args: dict[str, Any], data_format: str) -> None:
     assert_kernel_matches_keras(type_name, {**args, "data_format": data_format}, [data(shape)])
 
 
+# ----------------------------------------------------------------------------- Winograd F(2x2, 3x3)
+# 3x3 stride-1 convolutions over many channels take the Winograd path (from 16 channels here, to
+# keep the tests small); odd output sizes need the extra zero row/column, tiny outputs one tile.
+@pytest.fixture
+def winograd_from_16_channels(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(conv_winograd, "MIN_CHANNELS", 16)
+
+
+WINOGRAD = [
+    ({"filters": 5, "kernel_size": 3, "padding": "same"}, (2, 7, 9)),
+    ({"filters": 5, "kernel_size": 3}, (2, 7, 9)),
+    ({"filters": 8, "kernel_size": 3, "padding": "same", "activation": "relu"}, (3, 8, 8)),
+    ({"filters": 3, "kernel_size": 3, "use_bias": False}, (1, 4, 5)),
+    ({"filters": 4, "kernel_size": 3}, (2, 3, 3)),
+    ({"filters": 4, "kernel_size": 3, "padding": "same", "activation": "softmax"}, (1, 1, 6)),
+    ({"filters": 6, "kernel_size": 3, "padding": "same", "dilation_rate": 2}, (2, 6, 6)),  # not Winograd
+    ({"filters": 6, "kernel_size": 3, "padding": "same", "strides": 2}, (2, 6, 6)),  # not Winograd
+]
+
+
+@pytest.mark.usefixtures("winograd_from_16_channels")
+@pytest.mark.parametrize("channels", [16, 37])
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+@pytest.mark.parametrize("args, spatial", WINOGRAD)
+def test_conv2d_3x3_many_channels(
+    args: dict[str, Any], spatial: tuple[int, ...], data_format: str, channels: int
+) -> None:
+    batch, *hw = spatial
+    shape = (batch, *hw, channels) if data_format == "channels_last" else (batch, channels, *hw)
+    assert_kernel_matches_keras("Conv2D", {**args, "data_format": data_format}, [data(shape)])
+
+
+@pytest.mark.usefixtures("winograd_from_16_channels")
+@pytest.mark.parametrize("padding", ["valid", "same"])
+def test_conv2d_transpose_3x3_many_channels(padding: str) -> None:
+    # stride 1: the transposed convolution is a convolution with the flipped kernel (Winograd)
+    args = {"filters": 16, "kernel_size": 3, "padding": padding, "activation": "relu"}
+    assert_kernel_matches_keras("Conv2DTranspose", args, [data((2, 5, 6, 17))])
+
+
+def test_winograd_is_used_and_agrees_with_im2col(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The same numbers through both paths (float64 im2col as the reference), and the switch works.
+    x, k = data((2, 9, 7, 128)), data((3, 3, 128, 10), seed=2)
+    calls: list[int] = []
+    original = conv_winograd.conv3x3
+    monkeypatch.setattr(conv_winograd, "conv3x3", lambda *a: calls.append(1) or original(*a))
+    got = conv_kernels.conv(x, k, (1, 1), "same", (1, 1))
+    assert calls == [1]
+    monkeypatch.setattr(conv_winograd, "MIN_CHANNELS", 10**9)
+    want = conv_kernels.conv(x.astype("float64"), k.astype("float64"), (1, 1), "same", (1, 1))
+    assert calls == [1]
+    # float32 rounding, judged against the size of the outputs (sums of 1152 products here)
+    np.testing.assert_allclose(got, want, rtol=0, atol=2e-6 * np.abs(want).max())
+
+
 # ----------------------------------------------------------------------------- blocks and lanes
 @pytest.mark.parametrize("lanes", [1, 2, 3])
 @pytest.mark.parametrize("chunk", [1, 50, 200, 10_000])
@@ -227,8 +283,11 @@ def test_separable(rank: int, args: dict[str, Any], data_format: str) -> None:
         ("Conv2D", {"filters": 4, "kernel_size": 2, "groups": 2, "strides": 2}, (3, 6, 5, 4)),
         ("Conv1D", {"filters": 2, "kernel_size": 3, "padding": "causal"}, (3, 11, 2)),
         ("Conv3D", {"filters": 2, "kernel_size": 2, "padding": "same"}, (2, 4, 3, 3, 2)),
+        ("Conv2D", {"filters": 3, "kernel_size": 3, "padding": "same", "activation": "relu"}, (3, 7, 5, 16)),
+        ("Conv2D", {"filters": 3, "kernel_size": 3}, (2, 9, 6, 16)),
     ],
 )
+@pytest.mark.usefixtures("winograd_from_16_channels")
 def test_patches_gathered_in_blocks_and_lanes(
     monkeypatch: pytest.MonkeyPatch,
     lanes: int,
@@ -239,16 +298,18 @@ def test_patches_gathered_in_blocks_and_lanes(
 ) -> None:
     # Tiny blocks force several batch blocks, then blocks of output rows within one item; the
     # lanes split them between threads (the real lane count is the BLAS thread count).
-    monkeypatch.setattr(conv_kernels, "PATCH_CHUNK_ELEMENTS", chunk)
-    monkeypatch.setattr(conv_kernels, "LANE_CHUNK_ELEMENTS", chunk)
-    monkeypatch.setattr(conv_kernels, "MIN_BLOCK_ROWS", 1)
-    monkeypatch.setattr(conv_kernels, "LANE_MIN_BLOCKS", 1)
-    monkeypatch.setattr(conv_kernels._BLAS, "lanes", lambda: lanes)
+    monkeypatch.setattr(conv_lanes, "PATCH_CHUNK_ELEMENTS", chunk)
+    monkeypatch.setattr(conv_lanes, "LANE_CHUNK_ELEMENTS", chunk)
+    monkeypatch.setattr(conv_lanes, "MIN_BLOCK_ROWS", 1)
+    monkeypatch.setattr(conv_lanes, "LANE_MIN_BLOCKS", 1)
+    monkeypatch.setattr(conv_winograd, "MIN_BLOCK_TILES", 1)
+    monkeypatch.setattr(conv_winograd, "BLOCK_ELEMENTS", chunk)
+    monkeypatch.setattr(conv_lanes.BLAS, "lanes", lambda: lanes)
     assert_kernel_matches_keras(type_name, args, [data(shape)])
 
 
 def test_blas_thread_count_is_restored() -> None:
-    blas = conv_kernels._BLAS
+    blas = conv_lanes.BLAS
     if blas.get is None:
         pytest.skip("NumPy's BLAS is not an OpenBLAS whose threads can be set")
     before = blas.get()

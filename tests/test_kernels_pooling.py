@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from kernel_check import assert_kernel_matches_keras
 
 from shapecalc.errors import ArgError, ShapeError
+from shapecalc.kernels import pooling as pooling_kernels
 from shapecalc.kernels.pooling import window_counts
 from shapecalc.layers import create_layer, registry
 from shapecalc.layers.factory import Namer
@@ -146,4 +147,23 @@ def test_random_pooling(case: tuple[str, dict[str, Any], tuple[int, ...]]) -> No
         create_layer(type_name, args, Namer()).infer(shape)
     except (ArgError, ShapeError):
         return  # refused (valid window larger than the input); the layer tests compare refusals
+    assert_kernel_matches_keras(type_name, args, [data(shape)])
+
+
+@pytest.mark.parametrize("lanes", [2, 3])
+@pytest.mark.parametrize(
+    "type_name, args",
+    [
+        ("MaxPooling2D", {"pool_size": 2}),
+        ("AveragePooling2D", {"pool_size": 3, "strides": 2, "padding": "same"}),
+        ("MaxPooling1D", {"pool_size": 3, "strides": 1, "padding": "same"}),
+    ],
+)
+def test_large_inputs_pooled_in_batch_parts(
+    monkeypatch: pytest.MonkeyPatch, lanes: int, type_name: str, args: dict[str, Any]
+) -> None:
+    # Large inputs are split along the batch between threads; force that on a small one.
+    monkeypatch.setattr(pooling_kernels, "PARALLEL_MIN_ELEMENTS", 1)
+    monkeypatch.setattr(pooling_kernels.BLAS, "lanes", lambda: lanes)
+    shape = (5, 7, 6, 3) if type_name.endswith("2D") else (4, 9, 2)
     assert_kernel_matches_keras(type_name, args, [data(shape)])

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
-import oracle
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,22 +12,6 @@ from oracle import keras
 
 from shapecalc.layers import create_layer
 from shapecalc.layers.factory import Namer
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _fast_clear_session():
-    # The oracle's clear_session() runs gc.collect(), ~0.1 s per comparison; names reset either way.
-    original = keras.backend.clear_session
-    keras.backend.clear_session = functools.partial(original, free_memory=False)
-    # keras.layers exports GroupedQueryAttention as GroupQueryAttention; the oracle lists the class
-    # name among the positional calls, so add the exported name for the layer-level comparisons.
-    added = "GroupQueryAttention" not in oracle.POSITIONAL_CALLS
-    oracle.POSITIONAL_CALLS.add("GroupQueryAttention")
-    yield
-    keras.backend.clear_session = original
-    if added:
-        oracle.POSITIONAL_CALLS.discard("GroupQueryAttention")
-
 
 Q, V = (None, 5, 16), (None, 7, 16)
 MHA = {"num_heads": 2, "key_dim": 4}

@@ -6,24 +6,12 @@ comparing the batch axis, Dot's unprotected batch axis); every case here is judg
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from layer_check import assert_same_as_keras
-from oracle import keras
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _fast_clear_session():
-    # The oracle's clear_session() runs gc.collect(), ~0.1 s per comparison; names reset either way.
-    original = keras.backend.clear_session
-    keras.backend.clear_session = functools.partial(original, free_memory=False)
-    yield
-    keras.backend.clear_session = original
-
 
 ELEMENTWISE = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import pytest
@@ -14,16 +13,6 @@ from oracle import keras
 
 from shapecalc.layers import create_layer
 from shapecalc.layers.factory import Namer
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _fast_clear_session():
-    # The oracle's clear_session() runs gc.collect(), ~0.1 s per comparison; names reset either way.
-    original = keras.backend.clear_session
-    keras.backend.clear_session = functools.partial(original, free_memory=False)
-    yield
-    keras.backend.clear_session = original
-
 
 NAN = float("nan")
 SHAPES = [

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import keras_custom  # noqa: F401 - registers the Keras twins of spec-declared layers
 import pytest
 import yaml
-import keras_custom  # noqa: F401 - registers the Keras twins of spec-declared layers
 from oracle import ModelFacts, Refusal, keras_model_facts
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -37,7 +37,10 @@ def write(tmp_path: Path, text: str, name: str = "spec.yaml") -> Path:
 def test_dense_graph_with_a_shared_layer_equals_keras(tmp_path: Path) -> None:
     path = write(tmp_path, DENSE_SPEC)
     rng = np.random.default_rng(1)
-    inputs = {"a": rng.standard_normal((4, 6)).astype("float32"), "b": rng.standard_normal((4, 6)).astype("float32")}
+    inputs = {
+        "a": rng.standard_normal((4, 6)).astype("float32"),
+        "b": rng.standard_normal((4, 6)).astype("float32"),
+    }
     report = assert_run_matches_keras(path, yaml.safe_load(DENSE_SPEC), inputs, tmp_path)
     assert report["run"]["batch"] == 1  # the batch came from the input files, not --batch
     assert {layer["name"]: layer["run_shape"] for layer in report["layers"]}["head"] == [4, 3]
@@ -69,7 +72,9 @@ def test_memory_limit_refuses_with_the_estimate(tmp_path: Path) -> None:
 
 def test_weights_file_is_checked_before_running(tmp_path: Path) -> None:
     weights = tmp_path / "w.npz"
-    np.savez(weights, **{"shared/kernel": np.zeros((6, 4), "float32"), "stray/kernel": np.zeros(1, "float32")})
+    np.savez(
+        weights, **{"shared/kernel": np.zeros((6, 4), "float32"), "stray/kernel": np.zeros(1, "float32")}
+    )
     code, _, stderr = run(tmp_path, DENSE_SPEC, "--weights", str(weights))
     assert code == 2
     assert "missing: shared/bias (5,)" in stderr
@@ -95,7 +100,9 @@ def test_run_options_need_run(tmp_path: Path) -> None:
 
 
 def test_a_kernel_that_disagrees_exits_3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(Dense, "forward", lambda self, x, w: np.zeros((x.shape[0], self.units + 1), "float32"))
+    monkeypatch.setattr(
+        Dense, "forward", lambda self, x, w: np.zeros((x.shape[0], self.units + 1), "float32")
+    )
     code, stdout, _ = run(tmp_path, DENSE_SPEC, "--format", "json")
     assert code == 3
     data = json.loads(stdout)

@@ -23,8 +23,13 @@ def _inputs(spec: dict[str, Any], rng: np.random.Generator) -> dict[str, np.ndar
     batch = spec.get("batch_size") or 2
     arrays = {}
     for name, shape in declared.items():
-        dims = [batch, *(6 if d is None else d for d in (shape["shape"] if isinstance(shape, dict) else shape))]
-        arrays[name] = rng.integers(0, 50, dims).astype("int32") if ids else rng.standard_normal(dims).astype("float32")
+        dims = [
+            batch,
+            *(6 if d is None else d for d in (shape["shape"] if isinstance(shape, dict) else shape)),
+        ]
+        arrays[name] = (
+            rng.integers(0, 50, dims).astype("int32") if ids else rng.standard_normal(dims).astype("float32")
+        )
     return arrays
 
 

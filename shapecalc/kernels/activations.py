@@ -115,5 +115,7 @@ def activation(identifier: Any) -> Callable[[Array], Array]:
     if isinstance(identifier, dict):
         identifier = identifier.get("config", {}).get("name", identifier.get("class_name"))
     if identifier not in ACTIVATIONS:
-        raise NotImplementedError(f"activation '{identifier}' has no kernel (it needs arguments Keras cannot pass)")
+        raise NotImplementedError(
+            f"activation '{identifier}' has no kernel (it needs arguments Keras cannot pass)"
+        )
     return ACTIVATIONS[identifier]

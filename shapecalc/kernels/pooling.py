@@ -13,8 +13,21 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from .conv import output_lengths, padding_pairs
+from .conv_lanes import BLAS, map_parts
 
 Array = np.ndarray
+# Inputs of at least this many values are pooled in parallel parts of the batch.
+PARALLEL_MIN_ELEMENTS = 1024 * 1024
+
+
+def _by_batch_parts(x: Array, reduce: Callable[[Array], Array]) -> Array:
+    """``reduce(x)``, on parts of the batch side by side when the input is large (NumPy's ufuncs
+    release the GIL; the lanes are as many as the BLAS threads the user allows)."""
+    parts = min(BLAS.lanes(), x.shape[0])
+    if parts <= 1 or x.size < PARALLEL_MIN_ELEMENTS:
+        return reduce(x)
+    bounds = np.linspace(0, x.shape[0], parts + 1).astype(int)
+    return np.concatenate(map_parts(lambda i: reduce(x[bounds[i] : bounds[i + 1]]), parts))
 
 
 def _reduce_windows(
@@ -53,7 +66,9 @@ def _reduce_windows(
 
 def max_pool(x: Array, pool_size: Sequence[int], strides: Sequence[int], padding: str) -> Array:
     """Keras's max pooling: ``x`` (B, *S, C) -> (B, *O, C)."""
-    return _reduce_windows(x, pool_size, strides, padding, -np.inf, np.maximum)
+    return _by_batch_parts(
+        x, lambda part: _reduce_windows(part, pool_size, strides, padding, -np.inf, np.maximum)
+    )
 
 
 def window_counts(
@@ -74,7 +89,7 @@ def window_counts(
 
 def average_pool(x: Array, pool_size: Sequence[int], strides: Sequence[int], padding: str) -> Array:
     """Keras's average pooling: ``x`` (B, *S, C) -> (B, *O, C)."""
-    sums = _reduce_windows(x, pool_size, strides, padding, 0.0, np.add)
+    sums = _by_batch_parts(x, lambda part: _reduce_windows(part, pool_size, strides, padding, 0.0, np.add))
     if padding == "valid":
         return sums / np.asarray(math.prod(pool_size), dtype=sums.dtype)
     return sums / window_counts(x.shape[1:-1], pool_size, strides, padding).astype(sums.dtype)

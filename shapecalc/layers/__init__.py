@@ -18,11 +18,11 @@ from . import (  # noqa: F401 - importing a family registers its layers
     preprocessing,
     preprocessing_extra,
     recurrent,
+    registry,
     regularization,
     reshaping,
     rnn_wrappers,
 )
-from . import registry
 from .aliases import register_keras_aliases
 from .base import Arg, Layer, Weight
 from .factory import create_layer

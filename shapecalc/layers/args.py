@@ -17,30 +17,127 @@ Parser = Callable[[Any], Any]
 
 # keras.activations.ALL_OBJECTS_DICT (Keras 3.15)
 ACTIVATIONS = frozenset(
-    "celu elu exponential gelu glu hard_shrink hard_sigmoid hard_silu hard_swish hard_tanh "
-    "leaky_relu linear log_sigmoid log_softmax mish relu relu6 selu sigmoid silu soft_shrink "
-    "softmax softplus softsign sparse_plus sparse_sigmoid sparsemax squareplus swish tanh "
-    "tanh_shrink threshold".split()
+    [
+        "celu",
+        "elu",
+        "exponential",
+        "gelu",
+        "glu",
+        "hard_shrink",
+        "hard_sigmoid",
+        "hard_silu",
+        "hard_swish",
+        "hard_tanh",
+        "leaky_relu",
+        "linear",
+        "log_sigmoid",
+        "log_softmax",
+        "mish",
+        "relu",
+        "relu6",
+        "selu",
+        "sigmoid",
+        "silu",
+        "soft_shrink",
+        "softmax",
+        "softplus",
+        "softsign",
+        "sparse_plus",
+        "sparse_sigmoid",
+        "sparsemax",
+        "squareplus",
+        "swish",
+        "tanh",
+        "tanh_shrink",
+        "threshold",
+    ]
 )
 # keras.initializers.ALL_OBJECTS_DICT
 INITIALIZERS = frozenset(
-    "Constant GlorotNormal GlorotUniform HeNormal HeUniform Identity IdentityInitializer "
-    "LecunNormal LecunUniform Ones Orthogonal OrthogonalInitializer RandomNormal RandomUniform "
-    "STFT STFTInitializer TruncatedNormal VarianceScaling Zeros constant glorot_normal "
-    "glorot_uniform he_normal he_uniform identity lecun_normal lecun_uniform normal one ones "
-    "orthogonal random_normal random_uniform stft truncated_normal uniform variance_scaling "
-    "zero zeros".split()
+    [
+        "Constant",
+        "GlorotNormal",
+        "GlorotUniform",
+        "HeNormal",
+        "HeUniform",
+        "Identity",
+        "IdentityInitializer",
+        "LecunNormal",
+        "LecunUniform",
+        "Ones",
+        "Orthogonal",
+        "OrthogonalInitializer",
+        "RandomNormal",
+        "RandomUniform",
+        "STFT",
+        "STFTInitializer",
+        "TruncatedNormal",
+        "VarianceScaling",
+        "Zeros",
+        "constant",
+        "glorot_normal",
+        "glorot_uniform",
+        "he_normal",
+        "he_uniform",
+        "identity",
+        "lecun_normal",
+        "lecun_uniform",
+        "normal",
+        "one",
+        "ones",
+        "orthogonal",
+        "random_normal",
+        "random_uniform",
+        "stft",
+        "truncated_normal",
+        "uniform",
+        "variance_scaling",
+        "zero",
+        "zeros",
+    ]
 )
 # keras.regularizers.ALL_OBJECTS_DICT, less the abstract base
-REGULARIZERS = frozenset("L1 L1L2 L2 OrthogonalRegularizer l1 l1l2 l2 orthogonal_regularizer".split())
+REGULARIZERS = frozenset(
+    [
+        "L1",
+        "L1L2",
+        "L2",
+        "OrthogonalRegularizer",
+        "l1",
+        "l1l2",
+        "l2",
+        "orthogonal_regularizer",
+    ]
+)
 # keras.constraints.ALL_OBJECTS_DICT, less the abstract base
-CONSTRAINTS = frozenset("MaxNorm MinMaxNorm NonNeg UnitNorm max_norm min_max_norm non_neg unit_norm".split())
+CONSTRAINTS = frozenset(
+    [
+        "MaxNorm",
+        "MinMaxNorm",
+        "NonNeg",
+        "UnitNorm",
+        "max_norm",
+        "min_max_norm",
+        "non_neg",
+        "unit_norm",
+    ]
+)
 
 # Bytes per element, for the summary's memory sizes.
 DTYPE_SIZES = {
-    "float16": 2, "bfloat16": 2, "float32": 4, "float64": 8,
-    "int8": 1, "uint8": 1, "int16": 2, "uint16": 2, "int32": 4, "uint32": 4,
-    "int64": 8, "uint64": 8, "bool": 1,
+    "float16": 2,
+    "bfloat16": 2,
+    "float32": 4,
+    "float64": 8,
+    "int8": 1,
+    "uint8": 1,
+    "int16": 2,
+    "uint16": 2,
+    "int32": 4,
+    "uint32": 4,
+    "int64": 8,
+    "uint64": 8,
+    "bool": 1,
 }
 MIXED_POLICIES = {"mixed_float16": "float32", "mixed_bfloat16": "float32"}
 
@@ -131,7 +228,11 @@ def one_of(*choices: Any, lower: bool = False) -> Parser:
         candidate = value.lower() if lower and isinstance(value, str) else value
         if candidate not in choices:
             listed = ", ".join(describe(c) for c in choices)
-            hint = did_you_mean(value, [c for c in choices if isinstance(c, str)]) if isinstance(value, str) else ""
+            hint = (
+                did_you_mean(value, [c for c in choices if isinstance(c, str)])
+                if isinstance(value, str)
+                else ""
+            )
             raise ArgError(f"expected one of {listed}, got {describe(value)}{hint}")
         return candidate
 
@@ -158,9 +259,7 @@ def padding(*allowed: str) -> Parser:
 
     def parse_padding(value: Any) -> str:
         if not isinstance(value, str) or value.lower() not in allowed:
-            raise ArgError(
-                f"expected one of {', '.join(repr(a) for a in allowed)}, got {describe(value)}"
-            )
+            raise ArgError(f"expected one of {', '.join(repr(a) for a in allowed)}, got {describe(value)}")
         return value.lower()
 
     return parse_padding
@@ -230,6 +329,8 @@ def activation(value: Any) -> Any:
     if isinstance(value, dict):
         raise ArgError(f"an activation is given by name, e.g. relu; got {describe(value)}")
     return _activation_identifier(value)
+
+
 initializer = _identifier("initializer", INITIALIZERS)
 regularizer = _identifier("regularizer", REGULARIZERS)
 constraint = _identifier("constraint", CONSTRAINTS)
@@ -239,7 +340,11 @@ def dtype_policy(value: Any) -> str | None:
     if value is None:
         return None
     # "int8" names a quantization mode in Keras's policies, not a dtype: Keras refuses it here.
-    if not isinstance(value, str) or value == "int8" or (value not in DTYPE_SIZES and value not in MIXED_POLICIES):
+    if (
+        not isinstance(value, str)
+        or value == "int8"
+        or (value not in DTYPE_SIZES and value not in MIXED_POLICIES)
+    ):
         raise ArgError(
             "expected a dtype policy such as float32, float16, bfloat16, mixed_float16, got "
             + describe(value)

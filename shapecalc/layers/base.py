@@ -128,7 +128,9 @@ class Layer:
         cached = cls.__dict__.get("_arguments_by_name")
         if cached is None:
             own = {arg.name for arg in cls.arguments}
-            base = [a for a in BASE_ARGUMENTS if a.name not in own and a.name not in cls.excluded_base_arguments]
+            base = [
+                a for a in BASE_ARGUMENTS if a.name not in own and a.name not in cls.excluded_base_arguments
+            ]
             cached = {arg.name: arg for arg in (*cls.arguments, *base)}
             cls._arguments_by_name = cached  # type: ignore[attr-defined]
         return cached
@@ -144,8 +146,7 @@ class Layer:
         for key in raw:
             if key not in known:
                 raise ArgError(
-                    f"unknown argument '{key}'"
-                    + A.did_you_mean(key, list(known)),
+                    f"unknown argument '{key}'" + A.did_you_mean(key, list(known)),
                     argument=key,
                     at_key=True,
                 )
@@ -267,7 +268,9 @@ def require_known(shape: Shape, axis: int, what: str) -> int:
     """A dimension that sizes a weight must be known."""
     dim = shape[axis]
     if dim is None:
-        raise ShapeError(f"{what} (axis {axis} of {fmt_shape(shape)}) must be known to build weights, got None")
+        raise ShapeError(
+            f"{what} (axis {axis} of {fmt_shape(shape)}) must be known to build weights, got None"
+        )
     return dim
 
 

@@ -141,7 +141,6 @@ class _ConvLSTMCell(Layer):
 
 
 class _ConvLSTM(RNN):
-
     # unlike LSTM, ConvLSTM does not pass the flag to its cell
     trainable_flag_reaches_weights = False
     rank: ClassVar[int]

@@ -29,7 +29,12 @@ class Dense(Layer):
         Arg("kernel_constraint", A.constraint, None),
         Arg("bias_constraint", A.constraint, None),
         # Keras enables LoRA only for a truthy rank, so 0 means no LoRA.
-        Arg("lora_rank", A.optional(A.non_negative_int), None, "LoRA rank: adds two trainable low-rank factors"),
+        Arg(
+            "lora_rank",
+            A.optional(A.non_negative_int),
+            None,
+            "LoRA rank: adds two trainable low-rank factors",
+        ),
         Arg("lora_alpha", A.optional(A.number), None),
         Arg("quantization_config", A.anything, None),
     )

@@ -45,12 +45,16 @@ class Namer:
 def split_one_key(entry: Any, where: str = "a layer") -> tuple[str, dict[str, Any]]:
     """``{Conv2D: {filters: 8}}`` -> ("Conv2D", {"filters": 8}); ``{Flatten: null}`` -> ("Flatten", {})."""
     if not isinstance(entry, dict) or len(entry) != 1:
-        raise ArgError(f"{where} is written as a one-key mapping such as {{Dense: {{units: 8}}}}, got {describe(entry)}")
-    (type_name, raw), = entry.items()
+        raise ArgError(
+            f"{where} is written as a one-key mapping such as {{Dense: {{units: 8}}}}, got {describe(entry)}"
+        )
+    ((type_name, raw),) = entry.items()
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise ArgError(f"the arguments of {type_name} must be a mapping, got {describe(raw)}", argument=type_name)
+        raise ArgError(
+            f"the arguments of {type_name} must be a mapping, got {describe(raw)}", argument=type_name
+        )
     return str(type_name), raw
 
 

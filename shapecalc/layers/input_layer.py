@@ -11,8 +11,20 @@ from .registry import register
 
 # Input dtypes Keras's standardize_dtype accepts that matter for a spec.
 INPUT_DTYPES = (
-    "float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64",
-    "uint8", "uint16", "uint32", "uint64", "bool", "string",
+    "float16",
+    "bfloat16",
+    "float32",
+    "float64",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "bool",
+    "string",
 )
 
 
@@ -22,7 +34,9 @@ def shape_without_batch(value: Any) -> tuple[int | None, ...]:
         raise ArgError(f"expected a list of integers or nulls such as [28, 28, 1], got {A.describe(value)}")
     for dim in value:
         if dim is not None and (not A.is_int(dim) or dim < 0):
-            raise ArgError(f"dimensions must be integers >= 0 or null, got {A.describe(dim)} in {A.describe(value)}")
+            raise ArgError(
+                f"dimensions must be integers >= 0 or null, got {A.describe(dim)} in {A.describe(value)}"
+            )
     return tuple(value)
 
 
@@ -40,7 +54,9 @@ class InputLayer(Layer):
         Arg("optional", A.truthy, False),
     )
     # keras.layers.InputLayer.__init__ takes only ``name`` of the base arguments.
-    excluded_base_arguments = frozenset({"trainable", "autocast", "activity_regularizer", "input_shape", "input_dim"})
+    excluded_base_arguments = frozenset(
+        {"trainable", "autocast", "activity_regularizer", "input_shape", "input_dim"}
+    )
 
     def configure(self) -> None:
         if self.shape is not None and self.batch_shape is not None:
@@ -52,7 +68,9 @@ class InputLayer(Layer):
         if self.shape is not None:
             self.batch_shape = (self.batch_size, *self.shape)
         if self.sparse:
-            raise ArgError("sparse inputs are not supported by shapecalc (nor by Keras's numpy backend)", "sparse")
+            raise ArgError(
+                "sparse inputs are not supported by shapecalc (nor by Keras's numpy backend)", "sparse"
+            )
         if self.ragged:
             raise ArgError("ragged inputs are supported by Keras only on TensorFlow", "ragged")
         self.trainable = True

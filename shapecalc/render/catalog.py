@@ -53,7 +53,9 @@ def print_catalog(console: rich.console.Console) -> None:
     for fam in sorted(by_family):
         table.add_row(fam, ", ".join(by_family[fam]))
     console.print(table)
-    console.print(f"{len(registry.all_layer_types())} layer types. `shapecalc layers NAME` shows one's arguments.")
+    console.print(
+        f"{len(registry.all_layer_types())} layer types. `shapecalc layers NAME` shows one's arguments."
+    )
 
 
 def print_layer(console: rich.console.Console, cls: type[Layer]) -> None:

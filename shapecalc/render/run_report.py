@@ -36,8 +36,13 @@ def print_run_report(analysis: Analysis, report: RunReport, console: rich.consol
             else:
                 mark = "[bold red]✗[/]"
             label = layer.name if call.node_index == 0 else f"{layer.name} (call {call.node_index})"
-            table.add_row(label, _shapes(report.predicted[id(call)]), _shapes(outcome.run_shapes), mark,
-                          f"{outcome.ms:.2f}")
+            table.add_row(
+                label,
+                _shapes(report.predicted[id(call)]),
+                _shapes(outcome.run_shapes),
+                mark,
+                f"{outcome.ms:.2f}",
+            )
             if outcome.note and outcome.ok is not None:
                 table.add_row("", f"[red]{outcome.note}[/]", "", "", "")
     console.print(table)
@@ -45,7 +50,8 @@ def print_run_report(analysis: Analysis, report: RunReport, console: rich.consol
     static = sum(1 for o in report.outcomes.values() if o.ok is None)
     verdict = "[bold red]MISMATCH[/]" if failures else "[bold green]all shapes confirmed[/]"
     console.print(
-        f" Run at batch {report.batch}: {verdict}; {failures} mismatch(es), {static} layer(s) checked statically "
+        f" Run at batch {report.batch}: {verdict}; {failures} mismatch(es), "
+        f"{static} layer(s) checked statically "
         f"only; estimated peak memory {_readable(report.peak_bytes)}"
     )
 
@@ -60,7 +66,9 @@ def add_run_fields(data: dict[str, Any], analysis: Analysis, report: RunReport) 
         outcome = report.outcomes[id(ran[0])]
         shapes = outcome.run_shapes
         multi = analysis.shapes[id(ran[0])].multi
-        entry["run_shape"] = None if shapes is None else ([list(s) for s in shapes] if multi else list(shapes[0]))
+        entry["run_shape"] = (
+            None if shapes is None else ([list(s) for s in shapes] if multi else list(shapes[0]))
+        )
         entry["ok"] = outcome.ok
         entry["time_ms"] = round(outcome.ms, 3)
         if outcome.note:

@@ -32,7 +32,11 @@ class Layout:
 
 
 def measure(
-    console: rich.console.Console, header: Sequence[str], justify: Sequence[str], widths: Sequence[int], total: int
+    console: rich.console.Console,
+    header: Sequence[str],
+    justify: Sequence[str],
+    widths: Sequence[int],
+    total: int,
 ) -> Layout:
     """The content widths rich gives these columns in a table ``total`` characters wide."""
     columns = [
@@ -63,7 +67,10 @@ def _cell_lines(
     # Too long for its column: let rich wrap it exactly as it would in its own table.
     # (a table column's default overflow is "ellipsis": a word longer than the column is cut with …)
     wrapped = rich.text.Text.from_markup(markup).wrap(
-        console, width, justify=justify, overflow="ellipsis"  # type: ignore[arg-type]
+        console,
+        width,
+        justify=justify,
+        overflow="ellipsis",  # type: ignore[arg-type]
     )
     return [line.plain.ljust(width) if justify != "right" else line.plain.rjust(width) for line in wrapped]
 
@@ -88,7 +95,9 @@ def render(
     def rule(left: str, fill: str, cross: str, right: str) -> str:
         return left + cross.join(fill * (w + 2) for w in widths) + right
 
-    def row_lines(cells: Sequence[str], vertical: str, edge_left: str, edge_right: str, bold: bool) -> list[str]:
+    def row_lines(
+        cells: Sequence[str], vertical: str, edge_left: str, edge_right: str, bold: bool
+    ) -> list[str]:
         columns = [
             _cell_lines(console, cell, w, j, color)
             for cell, w, j in zip(cells, widths, layout.justify, strict=True)

@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -76,15 +75,21 @@ def _input_arrays(analysis: Analysis, options: RunOptions) -> dict[str, np.ndarr
         if name is None:
             raise RunRefused(f"the model has inputs {', '.join(names)}: write --input NAME=FILE.npy")
         if name not in names:
-            raise RunRefused(f"--input {name}=...: the model has no input '{name}' (inputs: {', '.join(names)})")
+            raise RunRefused(
+                f"--input {name}=...: the model has no input '{name}' (inputs: {', '.join(names)})"
+            )
         try:
             array = np.load(path, allow_pickle=False)
         except (OSError, ValueError) as err:
             raise RunRefused(f"--input {path}: cannot read a .npy array ({err})") from None
         call = next(c for c in analysis.graph.inputs if c.layer.name == name)
         declared = call.layer.compute_output_shape()
-        if array.ndim != len(declared) or any(d is not None and d != a for d, a in zip(declared, array.shape)):
-            raise RunRefused(f"--input {path}: shape {array.shape} does not fit input '{name}' {fmt_shape(declared)}")
+        if array.ndim != len(declared) or any(
+            d is not None and d != a for d, a in zip(declared, array.shape, strict=False)
+        ):
+            raise RunRefused(
+                f"--input {path}: shape {array.shape} does not fit input '{name}' {fmt_shape(declared)}"
+            )
         arrays[name] = array
     return arrays
 
@@ -117,7 +122,9 @@ def _model_calls(analysis: Analysis) -> list[Call]:
 
 def _nbytes(shape: Shape, unknown: int, dtype: str = "float32") -> int:
     """Bytes of an activation; a size even the filled-in prediction leaves unknown counts as ``unknown``."""
-    return int(np.prod([unknown if d is None else d for d in shape], dtype=np.int64)) * np.dtype(dtype).itemsize
+    return (
+        int(np.prod([unknown if d is None else d for d in shape], dtype=np.int64)) * np.dtype(dtype).itemsize
+    )
 
 
 def estimate_peak(analysis: Analysis, calls: list[Call], unknown: int) -> int:
@@ -317,7 +324,7 @@ def _call_kernel(
         return [rng.standard_normal(shape).astype("float32") for shape in predicted]
     try:
         out = layer.forward(inputs if layer.takes_list else inputs[0], weights)
-    except Exception as err:  # noqa: BLE001 - a failing kernel is reported, and the run goes on
+    except Exception as err:
         outcome.note = f"kernel failed: {type(err).__name__}: {err}"
         return [rng.standard_normal(shape).astype("float32") for shape in predicted]
     return list(out) if isinstance(out, (list, tuple)) else [out]

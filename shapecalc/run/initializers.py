@@ -22,7 +22,9 @@ def compute_fans(shape: tuple[int, ...]) -> tuple[float, float]:
     return float(shape[-2] * receptive_field), float(shape[-1] * receptive_field)
 
 
-def _truncated_normal(rng: np.random.Generator, shape: tuple[int, ...], stddev: float, mean: float = 0.0) -> Array:
+def _truncated_normal(
+    rng: np.random.Generator, shape: tuple[int, ...], stddev: float, mean: float = 0.0
+) -> Array:
     """Normal samples redrawn until within two standard deviations, as Keras truncates."""
     out = rng.standard_normal(shape)
     bad = np.abs(out) > 2.0
@@ -75,18 +77,35 @@ _VARIANCE = {
     "lecun_normal": (1.0, "fan_in", "truncated_normal"),
 }
 _CLASS_NAMES = {
-    "GlorotUniform": "glorot_uniform", "GlorotNormal": "glorot_normal", "HeUniform": "he_uniform",
-    "HeNormal": "he_normal", "LecunUniform": "lecun_uniform", "LecunNormal": "lecun_normal",
-    "Zeros": "zeros", "zero": "zeros", "Ones": "ones", "one": "ones", "Constant": "constant",
-    "RandomNormal": "random_normal", "normal": "random_normal", "RandomUniform": "random_uniform",
-    "uniform": "random_uniform", "TruncatedNormal": "truncated_normal", "Orthogonal": "orthogonal",
-    "OrthogonalInitializer": "orthogonal", "Identity": "identity", "IdentityInitializer": "identity",
+    "GlorotUniform": "glorot_uniform",
+    "GlorotNormal": "glorot_normal",
+    "HeUniform": "he_uniform",
+    "HeNormal": "he_normal",
+    "LecunUniform": "lecun_uniform",
+    "LecunNormal": "lecun_normal",
+    "Zeros": "zeros",
+    "zero": "zeros",
+    "Ones": "ones",
+    "one": "ones",
+    "Constant": "constant",
+    "RandomNormal": "random_normal",
+    "normal": "random_normal",
+    "RandomUniform": "random_uniform",
+    "uniform": "random_uniform",
+    "TruncatedNormal": "truncated_normal",
+    "Orthogonal": "orthogonal",
+    "OrthogonalInitializer": "orthogonal",
+    "Identity": "identity",
+    "IdentityInitializer": "identity",
     "VarianceScaling": "variance_scaling",
-    "STFTInitializer": "STFT", "stft": "STFT",
+    "STFTInitializer": "STFT",
+    "stft": "STFT",
 }
 
 
-def initialize(identifier: Any, shape: tuple[int, ...], rng: np.random.Generator, dtype: str = "float32") -> Array:
+def initialize(
+    identifier: Any, shape: tuple[int, ...], rng: np.random.Generator, dtype: str = "float32"
+) -> Array:
     """Values for a weight from a Keras initializer identifier (name or {class_name, config})."""
     config: dict[str, Any] = {}
     name = identifier
@@ -98,7 +117,10 @@ def initialize(identifier: Any, shape: tuple[int, ...], rng: np.random.Generator
         values = variance_scaling(rng, shape, scale, mode, distribution)
     elif name == "variance_scaling":
         values = variance_scaling(
-            rng, shape, config.get("scale", 1.0), config.get("mode", "fan_in"),
+            rng,
+            shape,
+            config.get("scale", 1.0),
+            config.get("mode", "fan_in"),
             config.get("distribution", "truncated_normal"),
         )
     elif name == "zeros":
@@ -121,8 +143,11 @@ def initialize(identifier: Any, shape: tuple[int, ...], rng: np.random.Generator
         from ..kernels import spectral
 
         values = spectral.stft_kernel(
-            config.get("side", "real"), config.get("window", "hann"), config.get("scaling", "density"),
-            config.get("periodic", False), shape,
+            config.get("side", "real"),
+            config.get("window", "hann"),
+            config.get("scaling", "density"),
+            config.get("periodic", False),
+            shape,
         )
     else:
         raise NotImplementedError(f"initializer '{name}' has no NumPy version")

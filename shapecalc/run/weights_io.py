@@ -60,9 +60,13 @@ class WeightStore:
     def _check(self, analysis: Analysis) -> list[str]:
         found = self._shapes()
         expected = {
-            f"{layer.name}/{w.path}": w.shape for layer in unique_layers(analysis.layers) for w in layer.layer_weights
+            f"{layer.name}/{w.path}": w.shape
+            for layer in unique_layers(analysis.layers)
+            for w in layer.layer_weights
         }
-        problems = [f"missing: {key} {fmt_shape(shape)}" for key, shape in expected.items() if key not in found]
+        problems = [
+            f"missing: {key} {fmt_shape(shape)}" for key, shape in expected.items() if key not in found
+        ]
         problems += [f"not a weight of this model: {key}" for key in found if key not in expected]
         problems += [
             f"wrong shape: {key} is {fmt_shape(found[key])}, the model needs {fmt_shape(shape)}"
@@ -74,7 +78,9 @@ class WeightStore:
     def load(self, key: str, weight: Weight) -> np.ndarray:
         with self.archive.open(f"{key}.npy") as handle:
             array = np.lib.format.read_array(handle, allow_pickle=False)
-        return np.asarray(array, dtype=np.float32 if weight.dtype in ("bfloat16", "float32") else weight.dtype)
+        return np.asarray(
+            array, dtype=np.float32 if weight.dtype in ("bfloat16", "float32") else weight.dtype
+        )
 
     def close(self) -> None:
         self.archive.close()
@@ -96,7 +102,7 @@ class OutputWriter:
 
     def _add(self, name: str, outputs: list[np.ndarray]) -> None:
         keys = [name] if len(outputs) == 1 else [f"{name}.{k}" for k in range(len(outputs))]
-        for key, array in zip(keys, outputs):
+        for key, array in zip(keys, outputs, strict=False):
             if key in self.written:
                 continue
             with self.archive.open(f"{key}.npy", "w", force_zip64=True) as handle:
