@@ -4,6 +4,7 @@ from . import (  # noqa: F401 - importing a family registers its layers
     activations,
     adaptive_pooling,
     attention,
+    attention_dot,
     augmentation,
     augmentation_color,
     conv_lstm,
@@ -22,6 +23,7 @@ from . import (  # noqa: F401 - importing a family registers its layers
     regularization,
     reshaping,
     rnn_wrappers,
+    spectrogram,
 )
 from .aliases import register_keras_aliases
 from .base import Arg, Layer, Weight

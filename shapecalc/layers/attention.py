@@ -1,4 +1,5 @@
-"""Attention layers: MultiHeadAttention, GroupedQueryAttention, Attention, AdditiveAttention.
+"""Multi-head attention layers: MultiHeadAttention, GroupedQueryAttention (Attention and
+AdditiveAttention are in attention_dot.py).
 
 All four take several tensors. The spec gives them as a list; Keras calls MultiHeadAttention and
 GroupedQueryAttention positionally, ``layer(query, value, key, query_mask, value_mask, key_mask,
@@ -31,7 +32,7 @@ from ..kernels import attention as K
 from ..kernels.einsum import einsum_dense
 from . import args as A
 from .base import REQUIRED, Arg, Dim, Layer, Shape, Weight, fmt_shape
-from .einsum import Equation, analyze, einsum_weights, parse_equation, require_sizes
+from .einsum import Equation, analyze, einsum_weights, parse_equation
 from .registry import register
 
 MAX_CALL_TENSORS = 7  # query, value, key, query_mask, value_mask, key_mask, attention_mask
@@ -448,97 +449,3 @@ class GroupedQueryAttention(_BuiltOnce):
 
 
 # ----------------------------------------------------------------------------- Attention, AdditiveAttention
-def _two_or_three(shapes: Any) -> list[Shape]:
-    if not isinstance(shapes, list) or not 2 <= len(shapes) <= 3:
-        count = len(shapes) if isinstance(shapes, list) else 1
-        raise ShapeError(
-            f"is called on a list [query, value] or [query, value, key]: 2 or 3 tensors, got {count}"
-        )
-    return [tuple(s) for s in shapes]
-
-
-class _DotAttention(_BuiltOnce):
-    def check_input(self, input_shape: Any) -> None:
-        _two_or_three(input_shape)
-
-    def check_later_call(self, input_shape: Any) -> None:
-        _two_or_three(input_shape)
-
-    def configure(self) -> None:
-        _check_seed(self, self.dropout)
-
-    def compute_output_shape(self, input_shape: list[Shape]) -> Shape:
-        query, value = _two_or_three(input_shape)[:2]
-        if not value:
-            raise ShapeError("the value needs at least one axis: the output takes its last size")
-        return (*query[:-1], value[-1])
-
-
-@register
-class Attention(_DotAttention):
-    """Dot-product (Luong) attention: output (*query[:-1], value[-1]); scalar weights only.
-
-    ``use_scale`` adds ``scale`` (); score_mode "concat" adds ``concat_score_weight`` ().
-    """
-
-    arguments = (
-        Arg("use_scale", _flag, False),
-        Arg("score_mode", A.one_of("dot", "concat"), "dot"),
-        Arg("dropout", _any_rate, 0.0),
-        Arg("seed", _seed, None),
-    )
-
-    def build(self, input_shape: list[Shape]) -> list[Weight]:
-        _two_or_three(input_shape)
-        weights = []
-        if self.use_scale:
-            weights.append(self.weight("scale", (), "ones"))
-        if self.score_mode == "concat":
-            weights.append(self.weight("concat_score_weight", (), "ones"))
-        return weights
-
-    def forward(self, inputs: Sequence[np.ndarray], weights: Mapping[str, np.ndarray]) -> np.ndarray:
-        """Keras's call with use_causal_mask=False (a call argument a spec cannot give)."""
-        query, value, key, _ = K.call_tensors(inputs, 3)
-        if self.score_mode == "dot":
-            scores = np.matmul(query, np.swapaxes(key, -2, -1))
-            if self.use_scale:
-                scores = scores * weights["scale"]
-        else:
-            summed = np.expand_dims(query, -2) + np.expand_dims(key, -3)
-            if self.use_scale:
-                summed = weights["scale"] * summed  # the scale goes inside the tanh
-            scores = weights["concat_score_weight"] * np.sum(np.tanh(summed), axis=-1)
-        return K.apply_scores(scores, value)
-
-
-@register
-class AdditiveAttention(_DotAttention):
-    """Additive (Bahdanau) attention: output (*query[:-1], value[-1]); ``scale`` (query[-1],).
-
-    Keras passes score_mode and seed on to Attention, so they are accepted (and score_mode
-    checked) although concat adds no weight here.
-    """
-
-    arguments = (
-        Arg("use_scale", _flag, True),
-        Arg("dropout", _any_rate, 0.0),
-        Arg("score_mode", A.one_of("dot", "concat"), "dot"),
-        Arg("seed", _seed, None),
-    )
-
-    def build(self, input_shape: list[Shape]) -> list[Weight]:
-        query = _two_or_three(input_shape)[0]
-        if not query:
-            raise ShapeError("the query needs at least one axis: the scale takes its last size")
-        if not self.use_scale:
-            return []
-        size = require_sizes("scale", [query[-1]], "")
-        return [self.weight("scale", size, "glorot_uniform")]
-
-    def forward(self, inputs: Sequence[np.ndarray], weights: Mapping[str, np.ndarray]) -> np.ndarray:
-        query, value, key, _ = K.call_tensors(inputs, 3)
-        terms = np.tanh(np.expand_dims(query, -2) + np.expand_dims(key, -3))
-        if self.use_scale:
-            terms = weights["scale"] * terms  # the scale goes outside the tanh here
-        return K.apply_scores(np.sum(terms, axis=-1), value)
