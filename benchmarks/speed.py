@@ -9,10 +9,13 @@ chain of ``layer.forward(x, weights)`` calls, the same calls ``shapecalc.run.eng
 (weight initialisation excluded). Keras runs in a subprocess with KERAS_BACKEND=jax
 (this process may already hold another backend): the same layers built from the same spec
 entries into a ``keras.Model``, timed with ``predict_on_batch`` (XLA-compiled) after two
-warm-up calls. Both sides are measured in the same run of this script, each as the median of
-``--repeats`` runs. For every convolution the table also gives its time over the time NumPy
-``@`` takes for a matrix product of the same multiply-adds,
-(batch * output positions) x (kernel taps * input channels / groups) x filters.
+warm-up calls; it stays alive and answers one timed call per request. Both sides are measured
+in the same run of this script, in alternating rounds (shapecalc, pause, Keras, pause, the
+matmul floors), so that a busy moment of a shared machine falls on all of them alike; the
+table gives the medians of ``--repeats`` rounds, and the fastest round of each side. For every
+convolution it also gives its time over the time NumPy ``@`` takes for a matrix product of the
+same multiply-adds, (batch * output positions) x (kernel taps * input channels / groups) x
+filters (Winograd convolutions do fewer multiplies than that, so they can go below 1).
 
 A workload whose layers lack a NumPy kernel is skipped, with the layer named.
 """
@@ -32,7 +35,8 @@ from typing import Any
 import numpy as np
 
 BATCH_A, BATCH_B, BATCH_C = 64, 16, 64
-# Pause between the two sides: idle BLAS / XLA worker threads spin for a while after a call.
+# Pause between the sides: idle BLAS / XLA worker threads spin for a while after a call (OpenBLAS's
+# for up to 2**28 cycles), which would take a core from whatever runs next.
 SETTLE_SECONDS = 0.2
 CONV = {"kernel_size": 3, "padding": "same", "activation": "relu"}
 
@@ -246,6 +250,7 @@ def measure(name: str, repeats: int, with_keras: bool) -> dict[str, Any]:
                 time.sleep(SETTLE_SECONDS)
             for floor in floors.values():
                 floor()
+            time.sleep(SETTLE_SECONDS)
     finally:
         if theirs is not None:
             theirs.close()
