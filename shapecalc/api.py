@@ -5,6 +5,9 @@ Data flows one way: source -> spec -> graph -> infer; renderers read the Analysi
 
 from __future__ import annotations
 
+import contextlib
+import gc
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,16 +19,33 @@ from .infer import Analysis, analyze
 from .spec import read_spec
 
 
+@contextlib.contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause Python's cycle collector: reading a big spec makes hundreds of thousands of small
+    objects, none in cycles, and the collector's repeated passes over them cost more than the
+    reading itself (4x on a 10,000-layer spec)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def analyze_node(root: source.Node) -> Analysis:
-    return analyze(build_graph(read_spec(root)))
+    with _no_cyclic_gc():
+        return analyze(build_graph(read_spec(root)))
 
 
 def analyze_file(path: str | Path) -> Analysis:
-    return analyze_node(source.load(path))
+    with _no_cyclic_gc():
+        return analyze_node(source.load(path))
 
 
 def analyze_text(text: str, name: str = "<spec>", json_format: bool = False) -> Analysis:
-    return analyze_node(source.parse(text, name, json_format))
+    with _no_cyclic_gc():
+        return analyze_node(source.parse(text, name, json_format))
 
 
 def analyze_data(data: dict[str, Any], name: str = "<spec>") -> Analysis:

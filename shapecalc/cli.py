@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -245,6 +246,9 @@ EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in shapecalc, not in the spec
 
 
 def main() -> None:
+    # A command runs once and exits: Python's cycle collector would only rescan, again and
+    # again, the many small objects a big spec is read into (none of them in cycles).
+    gc.disable()
     try:
         app(standalone_mode=True)
     except SystemExit:

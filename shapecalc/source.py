@@ -26,7 +26,7 @@ MAX_NODES = 1_000_000  # values built, counting every expansion of a YAML alias
 MAX_DEPTH = 200
 
 
-@dataclass
+@dataclass(slots=True)
 class Node:
     """A value from the spec with its position. ``value`` is a dict of Nodes, a list of Nodes,
     or a scalar (str, int, float, bool, None). ``key_loc`` is where its key stands, for values
@@ -94,6 +94,7 @@ def parse(text: str, name: str, json_format: bool = False) -> Node:
 # ------------------------------------------------------------------------------------------ YAML
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR_TAG = "tag:yaml.org,2002:str"
+_INT_TAG = "tag:yaml.org,2002:int"
 
 
 class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
@@ -117,7 +118,7 @@ def _yaml_document(text: str, name: str) -> Node | None:
             return None
         converter = _YamlConverter(loader, name)
         converter.check_size(composed)
-        return converter.convert(composed, 0)
+        return converter.convert(composed)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         loc = Location(name, mark.line + 1, mark.column + 1) if mark else Location(name, 1, 1)
@@ -172,20 +173,19 @@ class _YamlConverter:
 
         size(root, 0)
 
-    def convert(self, node: yaml.Node, depth: int) -> Node:
-        self.count += 1
-        if self.count > MAX_NODES:
-            raise SpecError(
-                f"the spec expands to more than {MAX_NODES:,} values (YAML aliases?)", self.loc(node)
-            )
-        if depth > MAX_DEPTH:
-            raise SpecError(f"the spec nests deeper than {MAX_DEPTH} levels", self.loc(node))
+    def convert(self, node: yaml.Node) -> Node:
+        """The Node for a composed node (its size and depth were checked by check_size)."""
+        mark = node.start_mark
+        loc = Location(self.name, mark.line + 1, mark.column + 1)
         if isinstance(node, yaml.MappingNode):
-            return Node(self.mapping(node, depth), self.loc(node))
+            return Node(self.mapping(node), loc)
         if isinstance(node, yaml.SequenceNode):
-            return Node([self.convert(item, depth + 1) for item in node.value], self.loc(node))
-        if node.tag == _STR_TAG:  # most scalars: skip the constructor machinery
-            return Node(node.value, self.loc(node))
+            return Node([self.convert(item) for item in node.value], loc)
+        tag = node.tag
+        if tag == _STR_TAG:  # most scalars: skip the constructor machinery
+            return Node(node.value, loc)
+        if tag == _INT_TAG and node.value.isdigit() and node.value[:1] != "0":
+            return Node(int(node.value), loc)
         try:
             value = self.loader.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as err:
@@ -195,7 +195,7 @@ class _YamlConverter:
             value = node.value
         return Node(value, self.loc(node))
 
-    def mapping(self, node: yaml.MappingNode, depth: int) -> dict[str, Node]:
+    def mapping(self, node: yaml.MappingNode) -> dict[str, Node]:
         result: dict[str, Node] = {}
         merged: dict[str, Node] = {}
         for key_node, value_node in node.value:
@@ -205,10 +205,10 @@ class _YamlConverter:
                 for source in sources:
                     if not isinstance(source, yaml.MappingNode):
                         raise SpecError("'<<' merges only mappings", self.loc(source))
-                    for k, v in self.mapping(source, depth + 1).items():
+                    for k, v in self.mapping(source).items():
                         merged.setdefault(k, v)
                 continue
-            key = self.convert(key_node, depth + 1)
+            key = self.convert(key_node)
             if not isinstance(key.value, str):
                 raise SpecError(f"keys must be strings, got {key.value!r}", key.loc)
             if key.value in result:
@@ -216,7 +216,7 @@ class _YamlConverter:
                 raise SpecError(
                     f"duplicate key '{key.value}' (first at line {first.line if first else '?'})", key.loc
                 )
-            value = self.convert(value_node, depth + 1)
+            value = self.convert(value_node)
             value.key_loc = key.loc
             result[key.value] = value
         for k, v in merged.items():
