@@ -88,7 +88,7 @@ class Expression:
     tree: ast.expr
 
     def evaluate(self, names: dict[str, Any]) -> Any:
-        return _Interpreter(names).eval(self.tree)
+        return _Interpreter(names).value_of(self.tree)
 
     def names(self) -> set[str]:
         return {n.id for n in ast.walk(self.tree) if isinstance(n, ast.Name)}
@@ -153,13 +153,13 @@ class _Interpreter:
     def fail(self, node: ast.AST, message: str) -> ExpressionError:
         return ExpressionError(message, getattr(node, "col_offset", 0))
 
-    def eval(self, node: ast.expr) -> Any:
-        value = self._eval(node)
+    def value_of(self, node: ast.expr) -> Any:
+        value = self._value_of(node)
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_MAGNITUDE:
             raise self.fail(node, "value out of range")
         return value
 
-    def _eval(self, node: ast.expr) -> Any:
+    def _value_of(self, node: ast.expr) -> Any:
         if isinstance(node, ast.Constant):
             return node.value
         if isinstance(node, ast.Name):
@@ -174,32 +174,32 @@ class _Interpreter:
             items: list[Any] = []
             for element in node.elts:
                 if isinstance(element, ast.Starred):
-                    items.extend(_sequence(self.eval(element.value), "*"))
+                    items.extend(_sequence(self.value_of(element.value), "*"))
                 else:
-                    items.append(self.eval(element))
+                    items.append(self.value_of(element))
             return tuple(items)
         if isinstance(node, ast.BinOp):
             return self._binary(node)
         if isinstance(node, ast.UnaryOp):
-            value = self.eval(node.operand)
+            value = self.value_of(node.operand)
             if isinstance(node.op, ast.Not):
                 return not value
             if value is None:
                 return None
             return -value if isinstance(node.op, ast.USub) else +value
         if isinstance(node, ast.BoolOp):
-            result = self.eval(node.values[0])
+            result = self.value_of(node.values[0])
             for item in node.values[1:]:
                 if isinstance(node.op, ast.And) and not result:
                     return result
                 if isinstance(node.op, ast.Or) and result:
                     return result
-                result = self.eval(item)
+                result = self.value_of(item)
             return result
         if isinstance(node, ast.Compare):
-            left = self.eval(node.left)
+            left = self.value_of(node.left)
             for op, comparator in zip(node.ops, node.comparators, strict=False):
-                right = self.eval(comparator)
+                right = self.value_of(comparator)
                 try:
                     if not _COMPARE[type(op)](left, right):
                         return False
@@ -208,12 +208,12 @@ class _Interpreter:
                 left = right
             return True
         if isinstance(node, ast.IfExp):
-            return self.eval(node.body) if self.eval(node.test) else self.eval(node.orelse)
+            return self.value_of(node.body) if self.value_of(node.test) else self.value_of(node.orelse)
         if isinstance(node, ast.Subscript):
             return self._subscript(node)
         if isinstance(node, ast.Call):
             assert isinstance(node.func, ast.Name)
-            args = [self.eval(a) for a in node.args]
+            args = [self.value_of(a) for a in node.args]
             try:
                 return FUNCTIONS[node.func.id](*args)
             except ExpressionError:
@@ -223,7 +223,7 @@ class _Interpreter:
         raise self.fail(node, f"'{type(node).__name__}' is not allowed")
 
     def _binary(self, node: ast.BinOp) -> Any:
-        left, right = self.eval(node.left), self.eval(node.right)
+        left, right = self.value_of(node.left), self.value_of(node.right)
         if isinstance(left, tuple) and isinstance(right, tuple) and isinstance(node.op, ast.Add):
             return left + right
         if left is None or right is None:
@@ -236,12 +236,12 @@ class _Interpreter:
             raise self.fail(node, "division by zero") from None
 
     def _subscript(self, node: ast.Subscript) -> Any:
-        target = self.eval(node.value)
+        target = self.value_of(node.value)
         if not isinstance(target, tuple):
             raise self.fail(node, "only shapes and lists can be indexed")
         if isinstance(node.slice, ast.Slice):
             bounds = [
-                None if b is None else self.eval(b)
+                None if b is None else self.value_of(b)
                 for b in (node.slice.lower, node.slice.upper, node.slice.step)
             ]
             if any(b is not None and (not isinstance(b, int) or isinstance(b, bool)) for b in bounds):
@@ -249,7 +249,7 @@ class _Interpreter:
             if bounds[2] == 0:
                 raise self.fail(node, "slice step cannot be zero")
             return target[slice(*bounds)]
-        index = self.eval(node.slice)
+        index = self.value_of(node.slice)
         if not isinstance(index, int) or isinstance(index, bool):
             raise self.fail(node, "an index must be an integer")
         if not -len(target) <= index < len(target):
