@@ -133,10 +133,17 @@ def summary(
     ] = None,
     save_outputs: Annotated[
         Path | None,
-        typer.Option("--save-outputs", help="Write every layer's output to this .npz (NAME, NAME.K)."),
+        typer.Option(
+            "--save-outputs",
+            metavar="FILE.npz",
+            help="Write every layer's output to this .npz (NAME, NAME.K).",
+        ),
     ] = None,
     max_memory: Annotated[
-        str, typer.Option("--max-memory", help="Refuse a run estimated to need more (e.g. 8G).")
+        str,
+        typer.Option(
+            "--max-memory", metavar="SIZE", help="Refuse a run estimated to need more (e.g. 8G, 512M)."
+        ),
     ] = _default_max_memory(),
     unknown_size: Annotated[
         int,
@@ -153,6 +160,9 @@ def summary(
     Exit status: 0 all well; 1 the spec is invalid (the message says FILE:LINE:COL and why);
     2 the command line is wrong (or a --run input, weight file or memory limit refuses it);
     3 --run found a layer whose real output disagrees with the prediction.
+
+    Examples: shapecalc summary model.yaml;  shapecalc summary model.yaml --format json;
+    shapecalc summary model.yaml --run --batch 8 --save-outputs outputs.npz
     """
     if not spec.exists():
         typer.echo(f"{spec}: error: no such file", err=True)
