@@ -50,12 +50,13 @@ def run_over_time(
         raise ValueError("a recurrent layer needs at least one time step to produce an output")
     if go_backwards:
         sequences = sequences[:, ::-1]
-    projected = cell.project(sequences, weights)
-    states = cell.zero_states(projected[:, 0])
+    # time-major and contiguous, so each step reads one block of memory
+    projected = np.ascontiguousarray(np.swapaxes(cell.project(sequences, weights), 0, 1))
+    states = cell.zero_states(projected[0])
     outputs: list[Array] = []
-    output = projected[:, 0]
-    for t in range(projected.shape[1]):
-        output, states = cell.step(projected[:, t], states, weights)
+    output = projected[0]
+    for t in range(projected.shape[0]):
+        output, states = cell.step(projected[t], states, weights)
         if return_sequences:
             outputs.append(output)
     if return_sequences:

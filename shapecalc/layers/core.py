@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ArgError
+from ..kernels import matmul_last
 from ..kernels.activations import activation
 from . import args as A
 from .base import REQUIRED, Arg, Layer, Shape, Weight, require_known, require_rank
@@ -66,7 +67,7 @@ class Dense(Layer):
         if self.lora_rank:
             # Keras's build enables LoRA without passing lora_alpha on, so the scale is rank/rank = 1.
             kernel = kernel + weights["lora_kernel_a"] @ weights["lora_kernel_b"]
-        y = inputs @ kernel
+        y = matmul_last(inputs, kernel)
         if self.use_bias:
             y = y + weights["bias"]
         return activation(self.activation)(y)

@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import ArgError, ShapeError
+from ..kernels import matmul_last
 from ..kernels.activations import activation
 from ..kernels.recurrent import run_over_time, sub_weights
 from . import args as A
@@ -183,7 +184,7 @@ class _Cell(Layer):
 
     def project(self, x: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         """The input part of every gate, for all time steps at once: x @ kernel (+ input bias)."""
-        z = x @ weights["kernel"]
+        z = matmul_last(x, weights["kernel"])
         bias = self.input_bias(weights)
         return z if bias is None else z + bias
 
