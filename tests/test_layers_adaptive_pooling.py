@@ -6,7 +6,6 @@ asserted directly are derived by hand in the test.
 
 from __future__ import annotations
 
-import gc
 import itertools
 from typing import Any
 
@@ -23,18 +22,9 @@ Shape = tuple[int | None, ...]
 Case = tuple[str, dict[str, Any], Shape]
 TYPES = [f"Adaptive{mode}Pooling{rank}D" for mode in ("Average", "Max") for rank in (1, 2, 3)]
 
-COMPARISONS = 0
-
 
 def assert_same_as_keras(type_name: str, args: dict[str, Any], shape: Shape) -> None:
-    global COMPARISONS
-    COMPARISONS += 1
-    gc.freeze()  # keeps clear_session's gc.collect() cheap (see spatial_check.py)
     _assert_same_as_keras(type_name, args, [shape])
-
-
-def teardown_module() -> None:
-    print(f"\n{COMPARISONS} Keras comparisons in test_layers_adaptive_pooling.py")
 
 
 def case_id(case: Case) -> str:

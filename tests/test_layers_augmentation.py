@@ -7,7 +7,6 @@ Numbers asserted directly are derived by hand in the test.
 
 from __future__ import annotations
 
-import gc
 import math
 from typing import Any
 
@@ -23,18 +22,9 @@ from shapecalc.layers.factory import Namer
 Shape = tuple[int | None, ...]
 Case = tuple[str, dict[str, Any], Shape]
 
-COMPARISONS = 0
-
 
 def assert_same_as_keras(type_name: str, args: dict[str, Any], shape: Shape) -> None:
-    global COMPARISONS
-    COMPARISONS += 1
-    gc.freeze()  # keeps clear_session's gc.collect() cheap (see spatial_check.py)
     _assert_same_as_keras(type_name, args, [shape])
-
-
-def teardown_module() -> None:
-    print(f"\n{COMPARISONS} Keras comparisons in test_layers_augmentation.py")
 
 
 def case_id(case: Case) -> str:
@@ -368,8 +358,6 @@ def test_sublayers_take_auto_names(type_name: str, args: dict[str, Any]) -> None
     from keras.src.backend.common import global_state
     from keras.src.utils.naming import to_snake_case
 
-    global COMPARISONS
-    COMPARISONS += 1
     keras.backend.clear_session(free_memory=False)
     getattr(keras.layers, type_name)(**args)
     counters = dict(global_state.get_global_attribute("object_name_uids"))
@@ -384,8 +372,6 @@ def test_augmentation_model_summary_matches_keras() -> None:
     """An augmentation front end in a Sequential model: names, shapes and summary text as Keras's."""
     from model_check import assert_model_same_as_keras
 
-    global COMPARISONS
-    COMPARISONS += 1
     spec = {
         "input": [32, 32, 3],
         "layers": [
