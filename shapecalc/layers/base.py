@@ -75,6 +75,17 @@ class Weight:
         return self.size * A.dtype_size(self.dtype)
 
 
+def weight_arguments(**initializers: str) -> tuple[Arg, ...]:
+    """The initializer, regularizer and constraint arguments of the named weights, in Keras's
+    order: ``weight_arguments(kernel="glorot_uniform", bias="zeros")`` gives kernel_initializer,
+    bias_initializer, kernel_regularizer, bias_regularizer, kernel_constraint, bias_constraint."""
+    return (
+        *(Arg(f"{name}_initializer", A.initializer, default) for name, default in initializers.items()),
+        *(Arg(f"{name}_regularizer", A.regularizer, None) for name in initializers),
+        *(Arg(f"{name}_constraint", A.constraint, None) for name in initializers),
+    )
+
+
 # Arguments every Keras layer accepts (keras.layers.Layer.__init__).
 BASE_ARGUMENTS: tuple[Arg, ...] = (
     Arg("name", A.layer_name, None, "layer name; default: snake_case of the type, numbered"),

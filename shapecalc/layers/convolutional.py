@@ -16,7 +16,17 @@ from ..errors import ArgError, ShapeError
 from ..kernels.activations import activation
 from ..kernels.conv import conv, conv_transpose, depthwise_conv
 from . import args as A
-from .base import REQUIRED, Arg, Layer, Shape, Weight, fmt_shape, require_known, require_rank
+from .base import (
+    REQUIRED,
+    Arg,
+    Layer,
+    Shape,
+    Weight,
+    fmt_shape,
+    require_known,
+    require_rank,
+    weight_arguments,
+)
 from .registry import register
 
 # ----------------------------------------------------------------------------- shared helpers
@@ -146,12 +156,7 @@ def _conv_arguments(rank: int) -> tuple[Arg, ...]:
         Arg("groups", A.positive_int, 1, "input channels and filters are split into this many groups"),
         Arg("activation", A.activation, None),
         Arg("use_bias", A.truthy, True),
-        Arg("kernel_initializer", A.initializer, "glorot_uniform"),
-        Arg("bias_initializer", A.initializer, "zeros"),
-        Arg("kernel_regularizer", A.regularizer, None),
-        Arg("bias_regularizer", A.regularizer, None),
-        Arg("kernel_constraint", A.constraint, None),
-        Arg("bias_constraint", A.constraint, None),
+        *weight_arguments(kernel="glorot_uniform", bias="zeros"),
         # Keras enables LoRA only for a truthy rank, so 0 means no LoRA.
         Arg(
             "lora_rank",
@@ -264,12 +269,7 @@ def _conv_transpose_arguments(rank: int) -> tuple[Arg, ...]:
         Arg("dilation_rate", A.int_tuple(rank), (1,) * rank),
         Arg("activation", A.activation, None),
         Arg("use_bias", A.truthy, True),
-        Arg("kernel_initializer", A.initializer, "glorot_uniform"),
-        Arg("bias_initializer", A.initializer, "zeros"),
-        Arg("kernel_regularizer", A.regularizer, None),
-        Arg("bias_regularizer", A.regularizer, None),
-        Arg("kernel_constraint", A.constraint, None),
-        Arg("bias_constraint", A.constraint, None),
+        *weight_arguments(kernel="glorot_uniform", bias="zeros"),
     )
 
 

@@ -11,7 +11,7 @@ from ..errors import ArgError
 from ..kernels import matmul_last
 from ..kernels.activations import activation
 from . import args as A
-from .base import REQUIRED, Arg, Layer, Shape, Weight, require_known, require_rank
+from .base import REQUIRED, Arg, Layer, Shape, Weight, require_known, require_rank, weight_arguments
 from .registry import register
 
 
@@ -23,12 +23,7 @@ class Dense(Layer):
         Arg("units", A.positive_int, doc="output size of the last axis"),
         Arg("activation", A.activation, None),
         Arg("use_bias", A.truthy, True),
-        Arg("kernel_initializer", A.initializer, "glorot_uniform"),
-        Arg("bias_initializer", A.initializer, "zeros"),
-        Arg("kernel_regularizer", A.regularizer, None),
-        Arg("bias_regularizer", A.regularizer, None),
-        Arg("kernel_constraint", A.constraint, None),
-        Arg("bias_constraint", A.constraint, None),
+        *weight_arguments(kernel="glorot_uniform", bias="zeros"),
         # Keras enables LoRA only for a truthy rank, so 0 means no LoRA.
         Arg(
             "lora_rank",

@@ -40,7 +40,7 @@ import numpy as np
 from ..errors import ArgError, ShapeError
 from ..kernels.einsum import einsum_dense, lora_kernel
 from . import args as A
-from .base import REQUIRED, Arg, Dim, Layer, Shape, Weight, fmt_shape
+from .base import REQUIRED, Arg, Dim, Layer, Shape, Weight, fmt_shape, weight_arguments
 from .registry import register
 
 LETTERS = frozenset(string.ascii_letters)  # Keras's [a-zA-Z]: ASCII letters only
@@ -303,12 +303,7 @@ class EinsumDense(Layer):
         Arg("output_shape", output_dims, REQUIRED, "output sizes after the batch axis (null = from input)"),
         Arg("activation", A.activation, None),
         Arg("bias_axes", _bias_axes, None, "output letters that get a bias"),
-        Arg("kernel_initializer", A.initializer, "glorot_uniform"),
-        Arg("bias_initializer", A.initializer, "zeros"),
-        Arg("kernel_regularizer", A.regularizer, None),
-        Arg("bias_regularizer", A.regularizer, None),
-        Arg("kernel_constraint", A.constraint, None),
-        Arg("bias_constraint", A.constraint, None),
+        *weight_arguments(kernel="glorot_uniform", bias="zeros"),
         Arg("lora_rank", lora_rank, None, "adds lora_kernel_a/b and freezes the kernel"),
         Arg("lora_alpha", A.anything, None),
         Arg("gptq_unpacked_column_size", A.anything, None),

@@ -19,7 +19,18 @@ from ..kernels import matmul_last
 from ..kernels.activations import activation
 from ..kernels.recurrent import run_over_time, sub_weights
 from . import args as A
-from .base import REQUIRED, Arg, Layer, OutputShape, Shape, Weight, fmt_shape, require_known, require_rank
+from .base import (
+    REQUIRED,
+    Arg,
+    Layer,
+    OutputShape,
+    Shape,
+    Weight,
+    fmt_shape,
+    require_known,
+    require_rank,
+    weight_arguments,
+)
 from .registry import register
 
 StateSize = int | list[Any]
@@ -121,15 +132,7 @@ def _cell_arguments(gated: bool, extra: tuple[Arg, ...] = ()) -> tuple[Arg, ...]
         Arg("activation", A.activation, "tanh"),
         *gate,
         Arg("use_bias", A.truthy, True),
-        Arg("kernel_initializer", A.initializer, "glorot_uniform"),
-        Arg("recurrent_initializer", A.initializer, "orthogonal"),
-        Arg("bias_initializer", A.initializer, "zeros"),
-        Arg("kernel_regularizer", A.regularizer, None),
-        Arg("recurrent_regularizer", A.regularizer, None),
-        Arg("bias_regularizer", A.regularizer, None),
-        Arg("kernel_constraint", A.constraint, None),
-        Arg("recurrent_constraint", A.constraint, None),
-        Arg("bias_constraint", A.constraint, None),
+        *weight_arguments(kernel="glorot_uniform", recurrent="orthogonal", bias="zeros"),
         Arg("dropout", rate, 0.0),
         Arg("recurrent_dropout", rate, 0.0),
         Arg("seed", seed, None),
