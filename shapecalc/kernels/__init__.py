@@ -5,6 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 
+def lora_merged(kernel: np.ndarray, lora_a: np.ndarray, lora_b: np.ndarray, scale: float = 1.0) -> np.ndarray:
+    """A LoRA layer's effective kernel, as Keras's ``kernel`` property computes it:
+    ``kernel + scale * (A @ B)`` with the float32 factors, in the kernel's dtype."""
+    delta = np.matmul(lora_a.astype(np.float32), lora_b.astype(np.float32))
+    return (kernel + np.float32(scale) * delta).astype(kernel.dtype)
+
+
 def matmul_last(x: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     """``x @ matrix`` over the last axis of an array of any rank, as one matrix product.
 

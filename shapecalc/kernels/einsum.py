@@ -11,12 +11,6 @@ from .activations import activation
 Array = np.ndarray
 
 
-def lora_kernel(kernel: Array, lora_a: Array, lora_b: Array, scale: float) -> Array:
-    """kernel + scale * (A @ B): A spans the kernel's leading axes and the rank, B (rank, last)."""
-    delta = np.matmul(lora_a.astype(np.float32), lora_b.astype(np.float32))
-    return (kernel + np.float32(scale) * delta).astype(np.float32)
-
-
 def einsum_dense(x: Array, equation: str, kernel: Array, bias: Array | None = None, act: Any = None) -> Array:
     """``act(einsum(equation, x, kernel) + bias)`` in float32.
 

@@ -86,6 +86,15 @@ def weight_arguments(**initializers: str) -> tuple[Arg, ...]:
     )
 
 
+def lora_factors(name: str, shape: Sequence[int], rank: int) -> list[Weight]:
+    """Keras's LoRA factors for the weight ``name`` of ``shape``: lora_{name}_a (*shape[:-1], rank)
+    and lora_{name}_b (rank, shape[-1]), trainable, always float32 whatever the dtype policy."""
+    return [
+        Weight(f"lora_{name}_a", (*shape[:-1], rank), True, "he_uniform", "float32"),
+        Weight(f"lora_{name}_b", (rank, shape[-1]), True, "zeros", "float32"),
+    ]
+
+
 # Arguments every Keras layer accepts (keras.layers.Layer.__init__).
 BASE_ARGUMENTS: tuple[Arg, ...] = (
     Arg("name", A.layer_name, None, "layer name; default: snake_case of the type, numbered"),

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..arithmetic import conv_rule, conv_transpose_rule
 from ..errors import ArgError, ShapeError
+from ..kernels import lora_merged
 from ..kernels.activations import activation
 from ..kernels.conv import conv, conv_transpose, depthwise_conv
 from . import args as A
@@ -23,6 +24,7 @@ from .base import (
     Shape,
     Weight,
     fmt_shape,
+    lora_factors,
     require_known,
     require_rank,
     weight_arguments,
@@ -205,9 +207,7 @@ class Conv(SpatialConv):
         if self.use_bias:
             weights.append(self.weight("bias", (self.filters,), self.bias_initializer))
         if self.lora_rank:
-            # LoRA factors are always float32, whatever the dtype policy.
-            weights.append(Weight("lora_kernel_a", (*kernel_shape[:-1], self.lora_rank), True, "he_uniform"))
-            weights.append(Weight("lora_kernel_b", (self.lora_rank, self.filters), True, "zeros"))
+            weights += lora_factors("kernel", kernel_shape, self.lora_rank)
         return weights
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
@@ -219,8 +219,9 @@ class Conv(SpatialConv):
         if self.lora_rank:
             # Unlike Dense, Conv's build passes lora_alpha on (default: the rank), scaling by alpha/rank.
             alpha = self.lora_alpha if self.lora_alpha is not None else self.lora_rank
-            delta = weights["lora_kernel_a"] @ weights["lora_kernel_b"]
-            kernel = (kernel + (alpha / self.lora_rank) * delta).astype(kernel.dtype)
+            kernel = lora_merged(
+                kernel, weights["lora_kernel_a"], weights["lora_kernel_b"], alpha / self.lora_rank
+            )
         x = to_channels_last(inputs, self.data_format)
         # causal padding: all (k-1)*d before, then a valid convolution, as Conv1D.call pads
         return self.run_kernel(

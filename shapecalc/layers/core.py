@@ -8,10 +8,20 @@ from typing import Any
 import numpy as np
 
 from ..errors import ArgError
-from ..kernels import matmul_last
+from ..kernels import lora_merged, matmul_last
 from ..kernels.activations import activation
 from . import args as A
-from .base import REQUIRED, Arg, Layer, Shape, Weight, require_known, require_rank, weight_arguments
+from .base import (
+    REQUIRED,
+    Arg,
+    Layer,
+    Shape,
+    Weight,
+    lora_factors,
+    require_known,
+    require_rank,
+    weight_arguments,
+)
 from .registry import register
 
 
@@ -49,9 +59,7 @@ class Dense(Layer):
         if self.use_bias:
             weights.append(self.weight("bias", (self.units,), self.bias_initializer))
         if self.lora_rank:
-            # LoRA factors are always float32, whatever the dtype policy.
-            weights.append(Weight("lora_kernel_a", (channels, self.lora_rank), True, "he_uniform"))
-            weights.append(Weight("lora_kernel_b", (self.lora_rank, self.units), True, "zeros"))
+            weights += lora_factors("kernel", (channels, self.units), self.lora_rank)
         return weights
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
@@ -61,7 +69,7 @@ class Dense(Layer):
         kernel = weights["kernel"]
         if self.lora_rank:
             # Keras's build enables LoRA without passing lora_alpha on, so the scale is rank/rank = 1.
-            kernel = kernel + weights["lora_kernel_a"] @ weights["lora_kernel_b"]
+            kernel = lora_merged(kernel, weights["lora_kernel_a"], weights["lora_kernel_b"])
         y = matmul_last(inputs, kernel)
         if self.use_bias:
             y = y + weights["bias"]
@@ -124,8 +132,7 @@ class Embedding(Layer):
         # With LoRA the full matrix is frozen; the two low-rank factors train, always in float32.
         return [
             self.weight("embeddings", shape, self.embeddings_initializer, trainable=False),
-            Weight("lora_embeddings_a", (self.input_dim, self.lora_rank), True, "he_uniform", "float32"),
-            Weight("lora_embeddings_b", (self.lora_rank, self.output_dim), True, "zeros", "float32"),
+            *lora_factors("embeddings", shape, self.lora_rank),
         ]
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
@@ -139,7 +146,7 @@ class Embedding(Layer):
         if self.lora_rank is not None:
             # Keras's build calls enable_lora(rank) without lora_alpha, which resets alpha to the
             # rank: the LoRA scale alpha/rank is 1 whatever lora_alpha the constructor received.
-            table = table + weights["lora_embeddings_a"] @ weights["lora_embeddings_b"]
+            table = lora_merged(table, weights["lora_embeddings_a"], weights["lora_embeddings_b"])
         ids = np.asarray(inputs)
         if ids.dtype not in (np.int32, np.int64):
             ids = ids.astype(np.int32)  # as Keras: floats are truncated toward zero

@@ -38,9 +38,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import ArgError, ShapeError
-from ..kernels.einsum import einsum_dense, lora_kernel
+from ..kernels import lora_merged
+from ..kernels.einsum import einsum_dense
 from . import args as A
-from .base import REQUIRED, Arg, Dim, Layer, Shape, Weight, fmt_shape, weight_arguments
+from .base import REQUIRED, Arg, Dim, Layer, Shape, Weight, fmt_shape, lora_factors, weight_arguments
 from .registry import register
 
 LETTERS = frozenset(string.ascii_letters)  # Keras's [a-zA-Z]: ASCII letters only
@@ -340,11 +341,7 @@ class EinsumDense(Layer):
         kernel = weights[0]
         # LoRA freezes the kernel and trains two float32 factors over its last axis.
         weights[0] = Weight(kernel.path, kernel.shape, False, kernel.initializer, kernel.dtype)
-        return [
-            *weights,
-            Weight("lora_kernel_a", (*kernel.shape[:-1], self.lora_rank), True, "he_uniform", "float32"),
-            Weight("lora_kernel_b", (self.lora_rank, kernel.shape[-1]), True, "zeros", "float32"),
-        ]
+        return [*weights, *lora_factors("kernel", kernel.shape, self.lora_rank)]
 
     def infer(self, input_shape: Shape) -> Shape:
         if self.built_weights is None:
@@ -369,7 +366,7 @@ class EinsumDense(Layer):
             if not isinstance(alpha, (int, float)):
                 raise ValueError(f"lora_alpha must be a number to scale the LoRA delta, got {alpha!r}")
             lora_a, lora_b = weights["lora_kernel_a"], weights["lora_kernel_b"]
-            kernel = lora_kernel(kernel, lora_a, lora_b, alpha / self.lora_rank)
+            kernel = lora_merged(kernel, lora_a, lora_b, alpha / self.lora_rank)
         # Keras runs the equation exactly as written (not the parsed form).
         return einsum_dense(inputs, self.equation, kernel, weights.get("bias"), self.activation)
 
