@@ -3,7 +3,7 @@
 Pure functions of integers, after keras/src/ops/operation_utils.py and
 keras/src/backend/common/backend_utils.py. Each ``*_rule`` returns the output length and the
 formula with the numbers substituted, so errors and explanations show their working, and
-raises :class:`ShapeError` where Keras refuses; ``*_length`` returns the length alone.
+raises :class:`ShapeError` where Keras refuses.
 An unknown length (None) stays unknown and never raises. Only valid padding can refuse an
 axis (an output <= 0); same padding of a 0-long axis gives 0, as in Keras.
 """
@@ -31,10 +31,6 @@ def conv_rule(length: Length, kernel: int, stride: int, dilation: int, padding: 
     return out, f"floor(({length} - 1)/{stride}) + 1 = {out}"
 
 
-def conv_length(length: Length, kernel: int, stride: int, dilation: int, padding: str) -> Length:
-    return conv_rule(length, kernel, stride, dilation, padding)[0]
-
-
 def pool_rule(length: Length, pool: int, stride: int, padding: str) -> tuple[Length, str]:
     if padding == "valid":
         if length is None:
@@ -48,10 +44,6 @@ def pool_rule(length: Length, pool: int, stride: int, padding: str) -> tuple[Len
         return None, f"floor((None - 1)/{stride}) + 1 = None"
     out = (length - 1) // stride + 1
     return out, f"floor(({length} - 1)/{stride}) + 1 = {out}"
-
-
-def pool_length(length: Length, pool: int, stride: int, padding: str) -> Length:
-    return pool_rule(length, pool, stride, padding)[0]
 
 
 def conv_transpose_rule(
@@ -76,9 +68,3 @@ def conv_transpose_rule(
     if out is not None and out < 0:
         raise ShapeError(f"transposed convolution output length would be negative: {formula}")
     return out, formula
-
-
-def conv_transpose_length(
-    length: Length, kernel: int, stride: int, dilation: int, padding: str, output_padding: int | None
-) -> Length:
-    return conv_transpose_rule(length, kernel, stride, dilation, padding, output_padding)[0]

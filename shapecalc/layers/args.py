@@ -288,14 +288,6 @@ def int_tuple(n: int, allow_zero: bool = False) -> Parser:
     return parse_tuple
 
 
-def int_list(value: Any) -> tuple[int, ...]:
-    if is_int(value):
-        return (value,)
-    if isinstance(value, (list, tuple)) and all(is_int(v) for v in value):
-        return tuple(value)
-    raise ArgError(f"expected an integer or a list of integers, got {describe(value)}")
-
-
 # ----------------------------------------------------------------------------- Keras identifiers
 def _identifier(kind: str, names: frozenset[str]) -> Parser:
     def parse_identifier(value: Any) -> Any:

@@ -10,7 +10,7 @@ import rich.table
 from ..graph import unique_layers
 from ..infer import Analysis
 from ..layers.base import Shape
-from ..run.engine import RunReport, _readable
+from ..run.engine import RunReport, readable_bytes
 
 
 def _shapes(shapes: list[Shape] | None) -> str:
@@ -52,7 +52,7 @@ def print_run_report(analysis: Analysis, report: RunReport, console: rich.consol
     console.print(
         f" Run at batch {report.batch}: {verdict}; {failures} mismatch(es), "
         f"{static} layer(s) checked statically "
-        f"only; estimated peak memory {_readable(report.peak_bytes)}"
+        f"only; estimated peak memory {readable_bytes(report.peak_bytes)}"
     )
 
 

@@ -209,9 +209,9 @@ def run(analysis: Analysis, options: RunOptions, progress: Callable[[str], None]
     peak = estimate_peak(concrete, calls, options.unknown_size)
     if peak > options.max_memory:
         raise RunRefused(
-            f"running this spec needs about {_readable(peak)} (weights of the running layer, shared "
+            f"running this spec needs about {readable_bytes(peak)} (weights of the running layer, shared "
             f"weights and live activations at batch {options.batch}), over --max-memory "
-            f"{_readable(options.max_memory)}; lower --batch or raise --max-memory"
+            f"{readable_bytes(options.max_memory)}; lower --batch or raise --max-memory"
         )
     store = WeightStore.open(options.weights, concrete) if options.weights else None
     writer = OutputWriter(options.save_outputs) if options.save_outputs else None
@@ -330,7 +330,9 @@ def _call_kernel(
     return list(out) if isinstance(out, (list, tuple)) else [out]
 
 
-def _readable(nbytes: float) -> str:
+def readable_bytes(nbytes: float) -> str:
+    """IEC units with one decimal, for memory estimates (the summary's Keras-style sizes are
+    render.summary.readable_size)."""
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if nbytes < 1024:
             return f"{nbytes:.1f} {unit}"
