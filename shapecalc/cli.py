@@ -24,7 +24,8 @@ from .render.json_report import dumps
 from .render.json_report import report as report_json
 from .render.run_report import add_run_fields, print_run_report
 from .render.summary import print_summary
-from .run.engine import RunOptions, RunReport
+from .run.engine import RunOptions, RunRefused, RunReport
+from .run.engine import run as run_model
 
 app = typer.Typer(
     help=(
@@ -206,11 +207,9 @@ def summary(
 
 
 def _run(analysis: Analysis, options: RunOptions, show_progress: bool) -> RunReport:
-    from .run.engine import RunRefused, run
-
     try:
         if not (show_progress and sys.stderr.isatty()):
-            return run(analysis, options)
+            return run_model(analysis, options)
         with rich.progress.Progress(
             rich.progress.TextColumn("running {task.description}"),
             rich.progress.BarColumn(),
@@ -219,7 +218,7 @@ def _run(analysis: Analysis, options: RunOptions, show_progress: bool) -> RunRep
             console=rich.console.Console(stderr=True),
         ) as bar:
             task = bar.add_task("", total=len(analysis.graph.calls))
-            return run(analysis, options, lambda name: bar.update(task, advance=1, description=name))
+            return run_model(analysis, options, lambda name: bar.update(task, advance=1, description=name))
     except RunRefused as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(EXIT_USAGE) from None

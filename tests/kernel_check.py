@@ -10,12 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from oracle import CALLS, keras, make_layer
+from oracle import CALLS, POSITIONAL_CALLS, keras, make_layer
 
 from shapecalc.layers import create_layer
 from shapecalc.layers.factory import Namer
-
-POSITIONAL_CALLS = {"MultiHeadAttention", "GroupedQueryAttention"}
 
 
 def _randomize(layer: Any, rng: np.random.Generator) -> dict[str, np.ndarray]:
