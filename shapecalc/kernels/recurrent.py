@@ -10,10 +10,13 @@ operation before the loop and only the recurrent part runs step by step:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 import numpy as np
+
+from .activations import activation
 
 Array = np.ndarray
 
@@ -48,10 +51,12 @@ def run_over_time(
     """
     if sequences.shape[1] == 0:
         raise ValueError("a recurrent layer needs at least one time step to produce an output")
+    # time-major before projecting: the input is usually narrower than its projection (4 gates),
+    # and each step then reads one contiguous block
+    time_major = np.swapaxes(sequences, 0, 1)
     if go_backwards:
-        sequences = sequences[:, ::-1]
-    # time-major and contiguous, so each step reads one block of memory
-    projected = np.ascontiguousarray(np.swapaxes(cell.project(sequences, weights), 0, 1))
+        time_major = time_major[::-1]
+    projected = np.ascontiguousarray(cell.project(np.ascontiguousarray(time_major), weights))
     states = cell.zero_states(projected[0])
     outputs: list[Array] = []
     output = projected[0]
@@ -62,3 +67,49 @@ def run_over_time(
     if return_sequences:
         return np.stack(outputs, axis=1), states
     return output, states
+
+
+def lstm_update(
+    z: Array, c_prev: Array, recurrent_activation: object, cell_activation: object
+) -> tuple[Array, Array]:
+    """Keras's LSTM state update from the gate pre-activations ``z`` = [i, f, c, o] on the last
+    axis (summed input and recurrent parts, bias included): returns (h, c). ``z`` is consumed.
+
+    With Keras's default activations (sigmoid gates, tanh) all four gates take one tanh over
+    the whole of ``z``, sigmoid(x) being (1 + tanh(x / 2)) / 2: whole-array passes use NumPy's
+    SIMD loops (column slices do not), and for small batches these passes cost as much as the
+    step's matrix product.
+    """
+    units = z.shape[-1] // 4
+    if recurrent_activation == "sigmoid" and cell_activation == "tanh":
+        scale, shift = _sigmoid_tanh_affine(units, z.dtype)
+        z *= scale
+        np.tanh(z, out=z)
+        z *= scale
+        z += shift
+        i, f, c, o = _gate_columns(z, units)
+        c_new = f * c_prev
+        c *= i
+        c_new += c
+        h = np.tanh(c_new)
+        h *= o
+        return h, c_new
+    i, f, c, o = _gate_columns(z, units)
+    gate, act = activation(recurrent_activation), activation(cell_activation)
+    c_new = gate(f) * c_prev + gate(i) * act(c)
+    return gate(o) * act(c_new), c_new
+
+
+def _gate_columns(z: Array, units: int) -> list[Array]:
+    return [z[..., k * units : (k + 1) * units] for k in range(4)]
+
+
+@functools.cache
+def _sigmoid_tanh_affine(units: int, dtype: np.dtype) -> tuple[Array, Array]:
+    """Per-column (scale, shift) for [i, f, c, o]: 1/2 and 1/2 on the sigmoid gates, 1 and 0
+    on the tanh candidate. Shared read-only arrays."""
+    scale = np.full(4 * units, 0.5, dtype)
+    shift = np.full(4 * units, 0.5, dtype)
+    scale[2 * units : 3 * units], shift[2 * units : 3 * units] = 1.0, 0.0
+    scale.flags.writeable = shift.flags.writeable = False
+    return scale, shift

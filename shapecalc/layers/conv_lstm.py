@@ -13,9 +13,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..errors import ArgError, ShapeError
-from ..kernels.activations import activation
 from ..kernels.conv import conv
-from ..kernels.recurrent import run_over_time, sub_weights
+from ..kernels.recurrent import lstm_update, run_over_time, sub_weights
 from . import args as A
 from .base import REQUIRED, Arg, Layer, OutputShape, Shape, Weight, fmt_shape, require_rank
 from .convolutional import (
@@ -119,7 +118,7 @@ class _ConvLSTMCell(Layer):
         folded = x.reshape(batch * steps, *x.shape[2:])
         z = conv(folded, weights["kernel"], self.strides, self.padding, self.dilation_rate)
         if self.use_bias:
-            z = z + weights["bias"]
+            z += weights["bias"]
         return z.reshape(batch, steps, *z.shape[1:])
 
     def zero_states(self, projected: np.ndarray) -> list[np.ndarray]:
@@ -133,10 +132,8 @@ class _ConvLSTMCell(Layer):
         # the recurrent convolution: always 'same' padding, stride 1, no dilation
         ones = (1,) * self.rank
         recurrent = conv(h_prev, weights["recurrent_kernel"], ones, "same", ones)
-        i, f, c, o = np.split(projected + recurrent, 4, axis=-1)
-        gate, act = activation(self.recurrent_activation), activation(self.activation)
-        c_new = gate(f) * c_prev + gate(i) * act(c)
-        h = gate(o) * act(c_new)
+        recurrent += projected
+        h, c_new = lstm_update(recurrent, c_prev, self.recurrent_activation, self.activation)
         return h, [h, c_new]
 
 

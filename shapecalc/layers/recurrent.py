@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import ArgError, ShapeError
 from ..kernels import matmul_last
 from ..kernels.activations import activation
-from ..kernels.recurrent import run_over_time, sub_weights
+from ..kernels.recurrent import lstm_update, run_over_time, sub_weights
 from . import args as A
 from .base import (
     REQUIRED,
@@ -189,7 +189,9 @@ class _Cell(Layer):
         """The input part of every gate, for all time steps at once: x @ kernel (+ input bias)."""
         z = matmul_last(x, weights["kernel"])
         bias = self.input_bias(weights)
-        return z if bias is None else z + bias
+        if bias is not None:
+            z += bias  # z is a new array
+        return z
 
     def zero_states(self, projected: np.ndarray) -> list[np.ndarray]:
         count = len(self.state_size) if isinstance(self.state_size, list) else 1
@@ -280,10 +282,9 @@ class LSTMCell(_Cell):
         self, projected: np.ndarray, states: Sequence[np.ndarray], weights: Mapping[str, np.ndarray]
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         h_prev, c_prev = states
-        i, f, c, o = np.split(projected + h_prev @ weights["recurrent_kernel"], 4, axis=-1)
-        gate, act = activation(self.recurrent_activation), activation(self.activation)
-        c_new = gate(f) * c_prev + gate(i) * act(c)
-        h = gate(o) * act(c_new)
+        z = h_prev @ weights["recurrent_kernel"]
+        z += projected
+        h, c_new = lstm_update(z, c_prev, self.recurrent_activation, self.activation)
         return h, [h, c_new]
 
 

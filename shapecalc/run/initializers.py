@@ -151,4 +151,5 @@ def initialize(
         )
     else:
         raise NotImplementedError(f"initializer '{name}' has no NumPy version")
-    return np.asarray(values, dtype=dtype)
+    # C order (orthogonal's values come transposed): Keras's layout, and what BLAS runs fastest
+    return np.ascontiguousarray(values, dtype=dtype)

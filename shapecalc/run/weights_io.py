@@ -78,7 +78,8 @@ class WeightStore:
     def load(self, key: str, weight: Weight) -> np.ndarray:
         with self.archive.open(f"{key}.npy") as handle:
             array = np.lib.format.read_array(handle, allow_pickle=False)
-        return np.asarray(
+        # C order whatever the file holds: it is Keras's layout, and BLAS runs it fastest
+        return np.ascontiguousarray(
             array, dtype=np.float32 if weight.dtype in ("bfloat16", "float32") else weight.dtype
         )
 
