@@ -6,8 +6,9 @@ shapecalc is timed through its real layers: the workload is a spec analysed by
 ``shapecalc.api.analyze_data`` (batch size fixed in the spec), every layer's weights are
 initialised once beforehand with the run engine's initialisers, and the timed part is the
 chain of ``layer.forward(x, weights)`` calls, the same calls ``shapecalc.run.engine.run`` makes
-(weight initialisation excluded). Keras runs in a subprocess with KERAS_BACKEND=jax
-(this process may already hold another backend): the same layers built from the same spec
+(weight initialisation excluded), under the allocator policy it sets (shapecalc/run/allocator.py).
+Keras runs in a subprocess with KERAS_BACKEND=jax (this process may already hold another
+backend): the same layers built from the same spec
 entries into a ``keras.Model``, timed with ``predict_on_batch`` (XLA-compiled) after two
 warm-up calls; it stays alive and answers one timed call per request. Both sides are measured
 in the same run of this script, in alternating rounds (shapecalc, pause, Keras, pause, the
@@ -104,8 +105,10 @@ def prepare_shapecalc(workload: dict[str, Any]) -> tuple[list[Any], list[dict[st
     """(layers in call order, their initialised weights, names of layers without a kernel)."""
     from shapecalc.api import analyze_data
     from shapecalc.layers.input_layer import InputLayer
+    from shapecalc.run.allocator import keep_freed_memory
     from shapecalc.run.initializers import initialize
 
+    keep_freed_memory()  # the allocator policy the run engine sets before running
     spec = {"input": workload["input"], "batch_size": workload["batch"], "layers": workload["layers"]}
     analysis = analyze_data(spec)
     layers = [c.layer for c in analysis.graph.calls if not isinstance(c.layer, InputLayer)]
@@ -126,13 +129,15 @@ class ShapecalcModel:
         self.x0 = input_array(workload)
         self.per_layer: list[list[float]] = [[] for _ in self.layers]
 
-    def __call__(self) -> float:
+    def __call__(self, record: bool = True) -> float:
+        """Milliseconds of one pass; each layer's time is kept when ``record``."""
         started = time.perf_counter()
         x = self.x0
         for k, (layer, w) in enumerate(zip(self.layers, self.weights, strict=True)):
             began = time.perf_counter()
             x = layer.forward(x, w)
-            self.per_layer[k].append((time.perf_counter() - began) * 1000)
+            if record:
+                self.per_layer[k].append((time.perf_counter() - began) * 1000)
         return (time.perf_counter() - started) * 1000
 
     def layer_rows(self) -> list[dict[str, Any]]:
@@ -233,7 +238,8 @@ class KerasModel:
 
 def measure(name: str, repeats: int, with_keras: bool) -> dict[str, Any]:
     """Both sides and the matmul floors, alternating round by round, so that a busy moment of
-    the (shared) machine falls on all alike; medians of ``repeats`` rounds."""
+    the (shared) machine falls on all alike; in steady state, each side's timed call in a round
+    following an untimed one; medians of ``repeats`` rounds."""
     ours = ShapecalcModel(WORKLOADS[name])
     if ours.missing:
         return {"skipped": "no NumPy kernel yet for " + ", ".join(ours.missing)}
@@ -243,9 +249,12 @@ def measure(name: str, repeats: int, with_keras: bool) -> dict[str, Any]:
     mine, keras_ms = [], []
     try:
         for _ in range(repeats):
+            # each side: one call to wake its threads and caches after the pause, one timed
+            ours(record=False)
             mine.append(ours())
             if theirs is not None and theirs.skipped is None:
                 time.sleep(SETTLE_SECONDS)
+                theirs()
                 keras_ms.append(theirs())
                 time.sleep(SETTLE_SECONDS)
             for floor in floors.values():

@@ -132,7 +132,8 @@ def stft_kernel(side: str, window: Any, scaling: str | None, periodic: bool, sha
     """
     frame_length, _, bins = (int(d) for d in shape)
     f32 = np.float32
-    freq = np.arange(bins, dtype=f32)[None, None, :] / f32((bins - 1) * 2)
+    with np.errstate(invalid="ignore"):  # one bin (fft_length 1): 0 / 0, NaN as in Keras
+        freq = np.arange(bins, dtype=f32)[None, None, :] / f32((bins - 1) * 2)
     time = np.arange(frame_length, dtype=f32)[:, None, None]
     phase = (f32(-2.0) * time * freq) * f32(np.pi)
     kernel = np.cos(phase) if side == "real" else np.sin(phase)
