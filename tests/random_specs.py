@@ -202,7 +202,12 @@ def sequential_spec(seed: int) -> dict[str, Any]:
     elif rank == 1 and r.random() < 0.4:
         # token ids: an Embedding first, then sequence layers
         spec["input"] = [r.choice([None, 6])]
-        spec["layers"].append({"Embedding": {"input_dim": 50, "output_dim": _pick(r, 4, 8)}})
+        embedding: dict[str, Any] = {"input_dim": 50, "output_dim": _pick(r, 4, 8)}
+        # Half of them make a Keras mask (id 0 is padding). Drawn from a stream of its own, so the
+        # rest of every spec stays what this seed gave before masks were drawn.
+        if random.Random(f"mask_zero {seed}").random() < 0.5:
+            embedding["mask_zero"] = True
+        spec["layers"].append({"Embedding": embedding})
         rank = 2
     for _ in range(r.randint(1, 6)):
         entry, rank = layer_for_rank(r, rank)

@@ -35,10 +35,21 @@ def call_tensors(inputs: Sequence[Any], most: int) -> tuple[Array, Array, Array,
     return query, value, key, [*inputs[3:], *[None] * (7 - max(len(inputs), 3))]
 
 
-def apply_scores(scores: Array, value: Array) -> Array:
+def apply_scores(
+    scores: Array, value: Array, value_mask: Array | None = None, query_mask: Array | None = None
+) -> Array:
     """Attention/AdditiveAttention: softmax over the value positions, then the weighted sum of
-    the values (unmasked: those layers' masks are the inputs' Keras masks, not tensors)."""
-    return np.matmul(softmax(scores, -1), value).astype(np.float32, copy=False)
+    the values. The masks are the query's and value's Keras masks: a masked value position's
+    score drops by 1e9 (a fully masked row stays a distribution), a masked query step gives 0."""
+    if value_mask is not None:
+        padding = np.logical_not(value_mask)
+        if padding.ndim == 2:
+            padding = np.expand_dims(padding, -2)  # (B, Tv) -> (B, 1, Tv)
+        scores = np.where(padding, scores - np.float32(1e9), scores)
+    out = np.matmul(softmax(scores, -1), value).astype(np.float32, copy=False)
+    if query_mask is not None:
+        out = np.where(np.expand_dims(query_mask, -1), out, np.float32(0.0))
+    return out
 
 
 def softmax(x: Array, axes: int | tuple[int, ...]) -> Array:

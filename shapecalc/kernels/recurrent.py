@@ -6,12 +6,16 @@ operation before the loop and only the recurrent part runs step by step:
 * ``project(x, weights)``: the input part for any leading axes, ``(B, T, ...)`` at once;
 * ``step(projected, states, weights) -> (output, new_states)``: one step, vectorised over the batch;
 * ``zero_states(projected_step)``: Keras's initial states (zeros), sized from one projected step.
+
+A Keras mask over the steps (:class:`StepMask`) takes a loop of its own; without one the loop
+is the plain one, unchanged.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -37,12 +41,30 @@ def sub_weights(weights: Mapping[str, Array], prefix: str) -> dict[str, Array]:
     return {path[len(head) :]: value for path, value in weights.items() if path.startswith(head)}
 
 
+@dataclass(frozen=True)
+class StepMask:
+    """A Keras mask over the time steps, as the numpy backend's rnn applies it.
+
+    A masked step keeps the previous states and outputs the previous output, read from the
+    states (``output_state``: the first state, the last cell's first in a stack), or zeros with
+    ``zero_output`` (zero_output_for_mask, also when only the last output is returned).
+    ``unroll`` takes the other path: the output is the previous step's output (zeros before the
+    first step) whatever zero_output says, and the mask is tiled over each output and state.
+    """
+
+    mask: Array  # Keras's mask argument: (B, T) or (B, T, ...)
+    zero_output: bool = False
+    unroll: bool = False
+    output_state: int = 0
+
+
 def run_over_time(
     cell: SteppedCell,
     weights: Mapping[str, Array],
     sequences: Array,
     go_backwards: bool,
     return_sequences: bool,
+    mask: StepMask | None = None,
 ) -> tuple[Array, list[Array]]:
     """Keras's RNN loop from zero states: (last output or all outputs, final states).
 
@@ -58,6 +80,8 @@ def run_over_time(
         time_major = time_major[::-1]
     projected = np.ascontiguousarray(cell.project(np.ascontiguousarray(time_major), weights))
     states = cell.zero_states(projected[0])
+    if mask is not None:
+        return _masked_loop(cell, weights, projected, states, mask, go_backwards, return_sequences)
     outputs: list[Array] = []
     output = projected[0]
     for t in range(projected.shape[0]):
@@ -67,6 +91,51 @@ def run_over_time(
     if return_sequences:
         return np.stack(outputs, axis=1), states
     return output, states
+
+
+def _masked_loop(
+    cell: SteppedCell,
+    weights: Mapping[str, Array],
+    projected: Array,
+    states: list[Array],
+    mask: StepMask,
+    go_backwards: bool,
+    return_sequences: bool,
+) -> tuple[Array, list[Array]]:
+    """run_over_time's loop with a mask (``projected`` is time-major, in processing order)."""
+    steps = np.asarray(mask.mask).astype(bool)
+    if steps.ndim == 2:
+        steps = steps[..., np.newaxis]  # (B, T, 1): one flag per step
+    steps = np.swapaxes(steps, 0, 1)
+    if go_backwards:
+        steps = steps[::-1]
+    outputs: list[Array] = []
+    previous: Array | None = None
+    for t in range(projected.shape[0]):
+        output, new_states = cell.step(projected[t], states, weights)
+        if mask.unroll:
+            kept = _tiled(steps[t], output)
+            output = np.where(kept, output, np.zeros_like(output) if previous is None else previous)
+            states = [np.where(_tiled(steps[t], s), n, s) for s, n in zip(states, new_states, strict=True)]
+        else:
+            # a step counts as masked when every flag of it is off
+            skipped = np.all(~steps[t], axis=-1, keepdims=True)
+            held = np.zeros_like(output) if mask.zero_output else states[mask.output_state]
+            output = np.where(skipped, held, output)
+            states = [np.where(skipped, s, n) for s, n in zip(states, new_states, strict=True)]
+        previous = output
+        if return_sequences:
+            outputs.append(output)
+    assert previous is not None
+    return (np.stack(outputs, axis=1) if return_sequences else previous), states
+
+
+def _tiled(flags: Array, like: Array) -> Array:
+    """The unrolled rnn's mask for one step: trailing axes added, then tiled over ``like``'s
+    non-batch axes (so a (B, 1) flag covers the whole output; wider flags do not fit)."""
+    for _ in range(like.ndim - flags.ndim):
+        flags = flags[..., np.newaxis]
+    return np.tile(flags, (1, *like.shape[1:]))
 
 
 def lstm_update(

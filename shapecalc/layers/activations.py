@@ -55,6 +55,9 @@ def _non_negative(none_ok: bool) -> Any:
 
 
 class _SameShape(Layer):
+    # every layer of this module passes Keras masks on (Masking makes them)
+    supports_masking = True
+
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return tuple(input_shape)
 
@@ -201,8 +204,30 @@ class Softmax(_SameShape):
 
     arguments = (Arg("axis", A.anything, -1),)
 
-    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+    def forward(
+        self, inputs: np.ndarray, weights: Mapping[str, np.ndarray], mask: np.ndarray | None = None
+    ) -> np.ndarray:
+        """With a Keras mask, masked positions get -1e9 before the softmax and 0 after it. Keras
+        broadcasts the mask against the input from the RIGHT, so the (B, T) mask of an earlier
+        layer meets the input's last axes: it fails unless those sizes fit, as it does in Keras."""
         x = _float32(inputs)
+        if mask is None:
+            return self._softmax(x)
+        mask = np.asarray(mask)
+        if mask.ndim > x.ndim or any(
+            m != 1 and m != i for m, i in zip(mask.shape[::-1], x.shape[::-1], strict=False)
+        ):
+            raise ValueError(
+                f"the mask {mask.shape} must broadcast to the inputs {x.shape} (aligned on the right, "
+                "each mask axis 1 or equal, no more axes)"
+            )
+        if mask.dtype != bool:
+            mask = mask > 0.5  # Keras keeps the positions where a non-boolean mask is > 0.5
+        out = self._softmax(np.where(mask, x, np.float32(-1e9)))
+        # a fully masked row would otherwise be uniform
+        return np.where(mask, out, np.float32(0.0))
+
+    def _softmax(self, x: np.ndarray) -> np.ndarray:
         if isinstance(self.axis, (list, tuple)):
             if len(self.axis) > 1:
                 if isinstance(self.axis, list):
@@ -259,6 +284,10 @@ class Masking(_SameShape):
         # A step is kept when any feature differs from mask_value (NaN differs from everything).
         keep = np.any(inputs != self._comparable_mask_value(), axis=-1, keepdims=True)
         return np.where(keep, inputs, np.zeros((), inputs.dtype))
+
+    def compute_mask(self, inputs: np.ndarray, mask: Any) -> np.ndarray:
+        """The steps kept: the previous mask is replaced, not combined."""
+        return np.any(inputs != self._comparable_mask_value(), axis=-1)
 
     def _comparable_mask_value(self) -> Any:
         value = self.mask_value

@@ -14,8 +14,9 @@ symbolic call never runs the attention einsums, so its checks are only those of 
 
 Kernels (inference, ``use_causal_mask`` False as a spec cannot pass it): the extra tensors are
 applied as Keras applies them (MultiHeadAttention ignores its query_mask, GroupQueryAttention
-does not); the Keras masks that tensors carry from layer to layer (Embedding mask_zero) are not
-seen, as for every --run kernel. See :mod:`shapecalc.kernels.attention` for Keras's two routes.
+does not). The Keras masks the query, value and key carry (Embedding mask_zero, Masking) stand
+in for the mask tensors not given; the output takes the query's mask. See
+:mod:`shapecalc.kernels.attention` for Keras's two routes.
 """
 
 from __future__ import annotations
@@ -170,6 +171,11 @@ class _BuiltOnce(Layer):
     """Keras checks a later call of these layers with compute_output_shape only."""
 
     takes_list = True
+    supports_masking = True
+
+    def compute_mask(self, inputs: Any, mask: Any) -> Any:
+        """The output carries the query's Keras mask."""
+        return mask[0] if mask else None
 
     def infer(self, input_shape: Any) -> Any:
         if self.built_weights is None:
@@ -194,6 +200,20 @@ _COMMON = (
 )
 
 
+def _keras_masks(mask: Any) -> list[Any]:
+    """The Keras masks of query, value and key (``mask``: one per input tensor, or None)."""
+    return [*(mask or [])[:3], None, None, None][:3]
+
+
+def _with_keras_masks(masks: list[Any], mask: Any, count: int) -> list[Any]:
+    """[query_mask, value_mask, key_mask, attention_mask]: each mask tensor not given is the Keras
+    mask of its tensor, as Keras fills in its call; a key not given (the value stands in) has none."""
+    query, value, key = _keras_masks(mask)
+    keras = (query, value, key if count >= 3 else None)
+    filled = [given if given is not None else own for given, own in zip(masks[:3], keras, strict=True)]
+    return [*filled, masks[3]]
+
+
 # ----------------------------------------------------------------------------- MultiHeadAttention
 @register
 class MultiHeadAttention(_BuiltOnce):
@@ -205,6 +225,8 @@ class MultiHeadAttention(_BuiltOnce):
 
     # the weights belong to its EinsumDense sublayers
     trainable_flag_reaches_weights = False
+    # Keras's call removes the Keras masks of its query, value and key tensors
+    clears_input_masks = True
 
     arguments = (
         Arg("num_heads", _keras_int(1, "a positive integer"), REQUIRED),
@@ -297,15 +319,20 @@ class MultiHeadAttention(_BuiltOnce):
         attended = {a % rank for a in axes} - {rank - 1}
         _letter(rank + len(attended) - 1)
 
-    def forward(self, inputs: Sequence[np.ndarray], weights: Mapping[str, np.ndarray]) -> np.ndarray:
+    def forward(
+        self, inputs: Sequence[np.ndarray], weights: Mapping[str, np.ndarray], mask: Any = None
+    ) -> np.ndarray:
         """Keras's call with use_causal_mask=False (a call argument a spec cannot give).
 
         Extra tensors are Keras's positional masks. Keras's call overwrites ``query_mask`` with
         the query's own Keras mask, so a 4th tensor is ignored; value_mask, key_mask (nonzero =
-        attend) and attention_mask (B, T, S) are applied as Keras applies them.
+        attend) and attention_mask (B, T, S) are applied as Keras applies them, the value's and
+        key's Keras masks (``mask``) standing in for value_mask and key_mask when not given.
         """
         query, value, key, masks = K.call_tensors(inputs, MAX_CALL_TENSORS)
-        mask = K.call_mask(query, value, [None, *masks[1:]], self.sliding_window, cast_alone=True)
+        # the query mask is always the query's own Keras mask
+        masks = [_keras_masks(mask)[0], *_with_keras_masks(masks, mask, len(inputs))[1:]]
+        mask = K.call_mask(query, value, masks, self.sliding_window, cast_alone=True)
 
         def project(name: str, x: np.ndarray, act: Any = None) -> np.ndarray:
             return _project(weights, name, x, projection(x.ndim - 1, 1, 2)[0], act)
@@ -414,12 +441,16 @@ class GroupedQueryAttention(_BuiltOnce):
             self, f"{name}/", eq, bias, shape, out, self.kernel_initializer, self.bias_initializer
         )
 
-    def forward(self, inputs: Sequence[np.ndarray], weights: Mapping[str, np.ndarray]) -> np.ndarray:
+    def forward(
+        self, inputs: Sequence[np.ndarray], weights: Mapping[str, np.ndarray], mask: Any = None
+    ) -> np.ndarray:
         """Keras's call with use_causal_mask=False. Extra tensors are the positional masks, all
-        used here (query_mask included, unlike MultiHeadAttention); an attention_mask given
+        used here (query_mask included, unlike MultiHeadAttention), the query's, value's and
+        key's Keras masks (``mask``) standing in for those not given; an attention_mask given
         alone stays as it is, so the einsum route (dropout > 0) thresholds it at 0.5 where the
         fused route takes any nonzero value."""
         query, value, key, masks = K.call_tensors(inputs, MAX_CALL_TENSORS)
+        masks = _with_keras_masks(masks, mask, len(inputs))
         mask = K.call_mask(query, value, masks, self.sliding_window, cast_alone=False)
         gate = _project(weights, "gate", query, _GQA_QUERY, "sigmoid") if self.use_gate else None
         q = _project(weights, "query", query, _GQA_QUERY)

@@ -67,8 +67,11 @@ class Attention(_DotAttention):
             weights.append(self.weight("concat_score_weight", (), "ones"))
         return weights
 
-    def forward(self, inputs: Sequence[np.ndarray], weights: Mapping[str, np.ndarray]) -> np.ndarray:
-        """Keras's call with use_causal_mask=False (a call argument a spec cannot give)."""
+    def forward(
+        self, inputs: Sequence[np.ndarray], weights: Mapping[str, np.ndarray], mask: Any = None
+    ) -> np.ndarray:
+        """Keras's call with use_causal_mask=False (a call argument a spec cannot give); ``mask``:
+        the Keras masks of [query, value(, key)] (the key's is not used)."""
         query, value, key, _ = K.call_tensors(inputs, 3)
         if self.score_mode == "dot":
             scores = np.matmul(query, np.swapaxes(key, -2, -1))
@@ -79,7 +82,7 @@ class Attention(_DotAttention):
             if self.use_scale:
                 summed = weights["scale"] * summed  # the scale goes inside the tanh
             scores = weights["concat_score_weight"] * np.sum(np.tanh(summed), axis=-1)
-        return K.apply_scores(scores, value)
+        return K.apply_scores(scores, value, *_query_value_masks(mask))
 
 
 @register
@@ -106,9 +109,18 @@ class AdditiveAttention(_DotAttention):
         size = require_sizes("scale", [query[-1]], "")
         return [self.weight("scale", size, "glorot_uniform")]
 
-    def forward(self, inputs: Sequence[np.ndarray], weights: Mapping[str, np.ndarray]) -> np.ndarray:
+    def forward(
+        self, inputs: Sequence[np.ndarray], weights: Mapping[str, np.ndarray], mask: Any = None
+    ) -> np.ndarray:
         query, value, key, _ = K.call_tensors(inputs, 3)
         terms = np.tanh(np.expand_dims(query, -2) + np.expand_dims(key, -3))
         if self.use_scale:
             terms = weights["scale"] * terms  # the scale goes outside the tanh here
-        return K.apply_scores(np.sum(terms, axis=-1), value)
+        return K.apply_scores(np.sum(terms, axis=-1), value, *_query_value_masks(mask))
+
+
+def _query_value_masks(mask: Any) -> tuple[Any, Any]:
+    """(value mask, query mask) from the Keras masks of the inputs, as apply_scores takes them."""
+    if not mask:
+        return None, None
+    return mask[1], mask[0]

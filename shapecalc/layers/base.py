@@ -13,6 +13,8 @@ receives one shape; a layer with ``takes_list = True`` (merges, attention) recei
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -121,6 +123,12 @@ class Layer:
     # passes the flag to (LSTM to its cell). Layers whose weights all live in sublayers that do
     # not get the flag (wrappers, attention, RNN around a given cell) set this to False.
     trainable_flag_reaches_weights: ClassVar[bool] = True
+    # Keras's supports_masking for this type: its outputs get the masks compute_mask gives; a layer
+    # without it destroys the Keras masks of its inputs. An instance may set it (Embedding: mask_zero).
+    supports_masking: bool = False
+    # MultiHeadAttention's call removes the Keras masks of its query, value and key tensors in
+    # place, so layers that read those tensors' masks after it at run time find none.
+    clears_input_masks: ClassVar[bool] = False
 
     name: str
     trainable: bool
@@ -212,6 +220,25 @@ class Layer:
     def has_kernel(cls) -> bool:
         return cls.forward is not Layer.forward
 
+    @classmethod
+    def takes_mask(cls) -> bool:
+        """Keras's call takes the inputs' Keras masks: ``forward`` then has a ``mask=None`` keyword,
+        given (when some input carries a mask) the mask of the input, or the list of the masks of
+        a ``takes_list`` layer's inputs; (batch, time...) boolean arrays, None where unmasked."""
+        return _forward_takes_mask(cls.forward)
+
+    def compute_mask(self, inputs: Any, mask: Any) -> Any:
+        """Keras's compute_mask: the Keras mask(s) of the outputs (a list for several outputs), given
+        the inputs and the previous mask (the mask given to forward, else the first input's, a
+        list for a ``takes_list`` layer). Used only where ``supports_masking``; the default passes
+        the previous mask on, as Keras's does."""
+        return mask
+
+    def mask_set_in_call(self, inputs: Any, mask: Any) -> Any:
+        """Mask(s) Keras's call attaches to its outputs itself, at run time only (a symbolic call
+        runs compute_mask alone), where they differ from compute_mask's; None: it attaches none."""
+        return None
+
     def auto_named_sublayers(self, name_given: bool) -> tuple[str, ...]:
         """Types of the layers Keras's ``__init__`` creates unnamed inside this one, in order:
         each takes an auto-name, so later layers of that type are numbered after it."""
@@ -269,6 +296,11 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"{self.type_name()}(name={getattr(self, 'name', None)!r})"
+
+
+@functools.cache
+def _forward_takes_mask(forward: Callable[..., Any]) -> bool:
+    return "mask" in inspect.signature(forward).parameters
 
 
 def require_rank(layer: Layer, shape: Shape, rank: int | None = None, min_rank: int | None = None) -> None:

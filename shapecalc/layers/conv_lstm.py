@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import ArgError, ShapeError
 from ..kernels.conv import conv
-from ..kernels.recurrent import lstm_update, run_over_time, sub_weights
+from ..kernels.recurrent import StepMask, lstm_update, run_over_time, sub_weights
 from . import args as A
 from .base import REQUIRED, Arg, Layer, OutputShape, Shape, Weight, fmt_shape, require_rank
 from .convolutional import (
@@ -24,7 +24,8 @@ from .convolutional import (
     spatial_axes,
     with_channels,
 )
-from .recurrent import RNN, RNN_FLAGS, rate, seed
+from .recurrent import RNN, RNN_FLAGS
+from .recurrent_args import rate, seed
 from .registry import register
 
 
@@ -163,17 +164,23 @@ class _ConvLSTM(RNN):
         step = (input_shape[0], *input_shape[2:])
         return [f"axis {axis + 1}: {formula}" for axis, _, formula in self.cell.spatial_rules(step)]
 
-    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> Any:
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray], mask: Any = None) -> Any:
+        """With a Keras mask, as RNN. Keras's numpy backend broadcasts the (B, 1) step flag
+        against the (B, *S, filters) output from the right, as NumPy does here: it fails unless
+        the batch is 1 or happens to fit the last axes (then it masks the wrong places).
+        Unrolled, it tiles the flag over each output instead, which works."""
         first = self.data_format == "channels_first"
         if first:
             # (B, T, C, *S) -> (B, T, *S, C); the cell computes channels_last
             inputs = np.moveaxis(inputs, 2, -1)
+        steps = None if mask is None else StepMask(mask, bool(self.zero_output_for_mask), bool(self.unroll))
         output, states = run_over_time(
             self.cell,
             sub_weights(weights, self.cell.name),
             inputs,
             bool(self.go_backwards),
             bool(self.return_sequences),
+            steps,
         )
         if first:
             output = np.moveaxis(output, -1, 2 if self.return_sequences else 1)

@@ -29,6 +29,8 @@ from .registry import register
 class Dense(Layer):
     """Last axis -> ``units``: kernel (C, units), bias (units,). Works on any rank >= 2."""
 
+    supports_masking = True  # the input's Keras mask passes on unchanged
+
     arguments = (
         Arg("units", A.positive_int, doc="output size of the last axis"),
         Arg("activation", A.activation, None),
@@ -124,6 +126,12 @@ class Embedding(Layer):
             raise ArgError(
                 "LoRA (lora_rank) cannot be used together with embeddings_constraint", argument="lora_rank"
             )
+        # as Keras: a layer that makes no mask destroys any it is given
+        self.supports_masking = bool(self.mask_zero)
+
+    def compute_mask(self, inputs: np.ndarray, mask: Any) -> np.ndarray | None:
+        """mask_zero: id 0 is padding (compared before the ids are cast to integers)."""
+        return np.not_equal(inputs, 0) if self.mask_zero else None
 
     def build(self, input_shape: Shape) -> list[Weight]:
         shape = (self.input_dim, self.output_dim)

@@ -45,6 +45,14 @@ class ReversibleEmbedding(Embedding):
                 argument="lora_rank",
             )
 
+    def compute_mask(self, inputs: np.ndarray, mask: Any) -> None:
+        # Keras's override: the mask is attached by the call itself (mask_set_in_call), so the
+        # model built symbolically records none and a layer reading it sees it only at run time
+        return None
+
+    def mask_set_in_call(self, inputs: np.ndarray, mask: Any) -> np.ndarray | None:
+        return super().compute_mask(inputs, mask)
+
     def build(self, input_shape: Shape) -> list[Weight]:
         weights = super().build(input_shape)
         if not self.tie_weights:

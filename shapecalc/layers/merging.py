@@ -85,10 +85,14 @@ def broadcast(a: Shape, b: Shape) -> Shape:
     return tuple(out)
 
 
+Mask = np.ndarray | None
+
+
 class _Merge(Layer):
     """Element-wise merge of any number of inputs (at least one)."""
 
     takes_list = True
+    supports_masking = True
     exact_inputs: int | None = None
     # The binary operation folded left over the inputs (Keras applies it pairwise, in order).
     combine: Callable[[np.ndarray, np.ndarray], np.ndarray] = staticmethod(np.add)
@@ -116,6 +120,25 @@ class _Merge(Layer):
     def forward(self, inputs: list[np.ndarray], weights: Mapping[str, np.ndarray]) -> np.ndarray:
         return reduce(self.combine, _aligned(inputs))
 
+    def compute_mask(self, inputs: list[np.ndarray], mask: list[Mask]) -> Mask:
+        """Keras's merges: the OR of the inputs' masks when every input has one, else none."""
+        if any(m is None for m in mask):
+            return None
+        return reduce(np.logical_or, mask)
+
+
+def _call_masks(inputs: list[np.ndarray], masks: list[Mask] | None) -> list[Mask]:
+    """The masks Keras's merge call reads off its inputs: an input of lower rank is reshaped
+    first (a new array, without the mask), so only the inputs of the highest rank keep theirs."""
+    rank = max(a.ndim for a in inputs)
+    masks = masks or [None] * len(inputs)
+    return [m if a.ndim == rank else None for a, m in zip(inputs, masks, strict=True)]
+
+
+def _spread(mask: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """A (B, T) mask over the whole input, as Keras's broadcast_to(expand_dims(mask, -1))."""
+    return np.broadcast_to(np.expand_dims(mask, -1), like.shape)
+
 
 @register
 class Add(_Merge):
@@ -136,6 +159,30 @@ class Multiply(_Merge):
 
     combine = staticmethod(np.multiply)
 
+    def forward(
+        self, inputs: list[np.ndarray], weights: Mapping[str, np.ndarray], mask: list[Mask] | None = None
+    ) -> np.ndarray:
+        """A masked input counts as 1 where masked; when every input is masked, the positions that
+        all masks exclude are 0 (Keras's call reads the masks itself)."""
+        masks = _call_masks(inputs, mask)
+        arrays = _aligned(inputs)
+        if all(m is None for m in masks):
+            return reduce(np.multiply, arrays)
+        every = all(m is not None for m in masks)
+        output: np.ndarray | None = None
+        union: np.ndarray | None = None
+        for x, m in zip(arrays, masks, strict=True):
+            if m is not None:
+                spread = _spread(m, x)
+                x = np.where(spread, x, np.ones((), x.dtype))
+                if every:
+                    union = spread if union is None else union | spread
+            output = x if output is None else output * x
+        assert output is not None
+        if union is not None:
+            output = np.where(union, output, np.zeros((), output.dtype))
+        return output
+
 
 @register
 class Average(_Merge):
@@ -152,12 +199,35 @@ class Maximum(_Merge):
 
     combine = staticmethod(np.maximum)
 
+    def forward(
+        self, inputs: list[np.ndarray], weights: Mapping[str, np.ndarray], mask: list[Mask] | None = None
+    ) -> np.ndarray:
+        return _masked_fold(self.combine, _aligned(inputs), _call_masks(inputs, mask))
+
 
 @register
 class Minimum(_Merge):
     """Element-wise minimum of the inputs."""
 
     combine = staticmethod(np.minimum)
+    forward = Maximum.forward
+
+
+def _masked_fold(
+    combine: Callable[[np.ndarray, np.ndarray], np.ndarray], arrays: list[np.ndarray], masks: list[Mask]
+) -> np.ndarray:
+    """Keras's Maximum/Minimum with masks: a masked position takes the other side's value, so it
+    never wins; the running mask is the OR of the masks while every input so far has one."""
+    output, union = arrays[0], None if masks[0] is None else _spread(masks[0], arrays[0])
+    for x, m in zip(arrays[1:], masks[1:], strict=True):
+        spread = None if m is None else _spread(m, x)
+        if spread is not None:
+            x = np.where(spread, x, output)
+        if union is not None:
+            output = np.where(union, output, x)
+        union = union | spread if spread is not None and union is not None else None
+        output = combine(output, x)
+    return output
 
 
 # ----------------------------------------------------------------------------- Concatenate
@@ -228,6 +298,22 @@ class Concatenate(_Merge):
     def forward(self, inputs: list[np.ndarray], weights: Mapping[str, np.ndarray]) -> np.ndarray:
         return np.concatenate(_common_dtype(inputs), axis=int(self.axis))
 
+    def compute_mask(self, inputs: list[np.ndarray], mask: list[Mask]) -> Mask:
+        """Each input's mask spread over its whole shape (all True for an unmasked input),
+        concatenated, then any() over the last axis: along the features, one masked and one
+        unmasked input give an all-True mask; along the steps, the step masks join."""
+        if all(m is None for m in mask):
+            return None
+        spread = []
+        for x, m in zip(inputs, mask, strict=True):
+            if m is None:
+                spread.append(np.ones(x.shape, bool))
+            elif m.ndim < x.ndim:
+                spread.append(np.logical_or(np.expand_dims(m, -1), np.zeros(x.shape, bool)))
+            else:
+                spread.append(m)
+        return np.any(np.concatenate(spread, axis=int(self.axis)), axis=-1)
+
 
 # ----------------------------------------------------------------------------- Dot
 def _dot_axes(value: Any) -> int | tuple[int, int]:
@@ -249,6 +335,8 @@ class Dot(Layer):
     batch axis and a2; a single remaining axis gets a trailing 1."""
 
     takes_list = True
+    supports_masking = True  # and compute_mask gives none: the product has no mask
+
     arguments = (
         Arg("axes", _dot_axes, REQUIRED, "one axis for both inputs, or [axis1, axis2]"),
         Arg("normalize", A.anything, False, "L2-normalise before the product; shape unchanged"),
@@ -291,6 +379,9 @@ class Dot(Layer):
         del shape2[0]  # the second input's batch axis
         out = shape1 + shape2
         return (*out, 1) if len(out) == 1 else tuple(out)
+
+    def compute_mask(self, inputs: list[np.ndarray], mask: Any) -> None:
+        return None
 
     def forward(self, inputs: list[np.ndarray], weights: Mapping[str, np.ndarray]) -> np.ndarray:
         x, y = _common_dtype(inputs)

@@ -95,6 +95,9 @@ def sorted_axes_shape(input_shape: Shape, axis: int | tuple[int, ...], what: str
 
 # ----------------------------------------------------------------------------- layers
 class _Normalization(Layer):
+    # Keras's normalisations pass the input's mask on, all but RMSNormalization
+    supports_masking = True
+
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return tuple(input_shape)
 
@@ -192,8 +195,15 @@ class BatchNormalization(_Normalization):
                 weights.append(self.weight(name, shape, "zeros" if name == "renorm_mean" else "ones", False))
         return weights
 
-    def forward(self, inputs: Array, weights: Mapping[str, Array]) -> Array:
-        # Inference uses the moving statistics; renorm only changes training, so it plays no part.
+    def forward(self, inputs: Array, weights: Mapping[str, Array], mask: Array | None = None) -> Array:
+        # Inference uses the moving statistics and ignores the mask (it only weighs the training
+        # moments), but Keras's call still refuses a mask whose rank is not the input's minus one.
+        if mask is not None and np.ndim(mask) != np.ndim(inputs) - 1:
+            raise ValueError(
+                f"the mask must have one axis less than the inputs: mask {np.shape(mask)}, "
+                f"inputs {np.shape(inputs)}"
+            )
+        # renorm only changes training, so it plays no part.
         x = float32(inputs)
         shape = [1] * x.ndim
         shape[self.axis] = x.shape[self.axis]
@@ -253,6 +263,8 @@ class LayerNormalization(_Normalization):
 @register
 class RMSNormalization(_Normalization):
     """One trainable ``scale`` with the shape of the normalised axes."""
+
+    supports_masking = False  # Keras's RMSNormalization destroys masks
 
     arguments = (Arg("axis", index_axes, -1), Arg("epsilon", A.anything, 1e-6))
 

@@ -189,10 +189,33 @@ class GlobalMaxPooling3D(GlobalPooling):
 
 @register
 class GlobalAveragePooling1D(GlobalPooling):
-    """Mean over the steps axis: (batch, channels), or 1s in their places with keepdims."""
+    """Mean over the steps axis: (batch, channels), or 1s in their places with keepdims.
+
+    The only global pooling that reads a Keras mask: the mean of the unmasked steps (NaN for a
+    sequence with none, as in Keras). Its output has no mask.
+    """
 
     rank = 1
     mode = "average"
+    supports_masking = True
+
+    def forward(
+        self, inputs: np.ndarray, weights: Mapping[str, np.ndarray], mask: np.ndarray | None = None
+    ) -> np.ndarray:
+        if mask is None:
+            return super().forward(inputs, weights)
+        first = self.data_format != "channels_last"
+        # the (B, T) mask gets the channel axis, which precedes the steps with channels_first
+        keep = np.expand_dims(mask, 1 if first else 2).astype(bool)
+        kept = np.where(keep, inputs, np.zeros((), inputs.dtype))
+        axis, keepdims = 2 if first else 1, bool(self.keepdims)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.sum(kept, axis=axis, keepdims=keepdims) / np.sum(
+                keep.astype(kept.dtype), axis=axis, keepdims=keepdims
+            )
+
+    def compute_mask(self, inputs: np.ndarray, mask: Any) -> None:
+        return None
 
 
 @register

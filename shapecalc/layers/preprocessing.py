@@ -72,6 +72,8 @@ class Normalization(_SameShape):
     With them: no weights, but they must broadcast to the kept dims.
     """
 
+    supports_masking = True  # Keras passes the input's mask on
+
     arguments = (
         Arg("axis", _norm_axes, -1, "kept (feature) axes; null keeps none"),
         Arg("mean", _stats, None, "number or nested list; needs variance"),
@@ -179,6 +181,8 @@ class Normalization(_SameShape):
 @register
 class Rescaling(_SameShape):
     """x * scale + offset; Keras does not check either value."""
+
+    supports_masking = True  # Keras passes the input's mask on
 
     arguments = (Arg("scale", A.anything, REQUIRED), Arg("offset", A.anything, 0.0))
 

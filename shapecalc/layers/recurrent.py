@@ -14,10 +14,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import ArgError, ShapeError
+from ..errors import ShapeError
 from ..kernels import matmul_last
 from ..kernels.activations import activation
-from ..kernels.recurrent import lstm_update, run_over_time, sub_weights
+from ..kernels.recurrent import StepMask, lstm_update, run_over_time, sub_weights
 from . import args as A
 from .base import (
     REQUIRED,
@@ -31,68 +31,10 @@ from .base import (
     require_rank,
     weight_arguments,
 )
+from .recurrent_args import cell_argument, cell_list, flag, rate, seed, use_cudnn
 from .registry import register
 
 StateSize = int | list[Any]
-
-
-# ----------------------------------------------------------------------------- argument parsers
-def flag(value: Any) -> Any:
-    """A flag Keras only tests for truth, kept as written: Bidirectional compares flags with ==."""
-    A.truthy(value)
-    return value
-
-
-def rate(value: Any) -> float:
-    """dropout / recurrent_dropout: Keras clamps any number into [0, 1] rather than refusing it."""
-    if not isinstance(value, (int, float)):
-        raise ArgError(f"expected a number (Keras clamps it into [0, 1]), got {A.describe(value)}")
-    return float(min(1.0, max(0.0, value)))
-
-
-def seed(value: Any) -> int | None:
-    """A SeedGenerator seed: an integer that fits the generator's uint32 state, or null."""
-    if value is None:
-        return None
-    if not isinstance(value, int):
-        raise ArgError(f"seed must be an integer, got {A.describe(value)}")
-    if not 0 <= value < 2**32:
-        raise ArgError(f"seed must be between 0 and 2**32 - 1 (it is stored as uint32), got {value}")
-    return int(value)
-
-
-def use_cudnn(value: Any) -> Any:
-    # Keras tests `use_cudnn not in ("auto", True, False)`, so 1 and 0 pass as True and False
-    if isinstance(value, (dict, list)) or value not in ("auto", True, False):
-        raise ArgError(f"expected one of 'auto', true, false, got {A.describe(value)}")
-    return value
-
-
-def is_cell(value: Any) -> bool:
-    """Keras's test for a cell: the object has a ``state_size``."""
-    return isinstance(value, Layer) and hasattr(value, "state_size")
-
-
-def cell_argument(value: Any) -> Any:
-    """RNN's ``cell``: a layer with a state size, or a list of them (stacked into StackedRNNCells)."""
-    cells = value if isinstance(value, list) else [value]
-    if isinstance(value, list) and not value:
-        raise ArgError("a list of cells must not be empty")
-    for cell in cells:
-        if not is_cell(cell):
-            what = cell.type_name() if isinstance(cell, Layer) else A.describe(cell)
-            raise ArgError(
-                f"a cell must have a state size (SimpleRNNCell, GRUCell, LSTMCell, or a recurrent layer); "
-                f"{what} has none"
-            )
-    return value
-
-
-def cell_list(value: Any) -> list[Layer]:
-    """StackedRNNCells's ``cells``: Keras iterates it, so a single cell is refused."""
-    if not isinstance(value, list):
-        raise ArgError(f"cells must be a list of cells, got {A.describe(value)}")
-    return cell_argument(value)
 
 
 def flatten_states(batch: int | None, state_size: list[Any]) -> list[Shape]:
@@ -383,6 +325,7 @@ class RNN(Layer):
 
     # Keras's RNN keeps the flag to itself: a given cell's weights stay trainable
     trainable_flag_reaches_weights = False
+    supports_masking = True
 
     arguments = (Arg("cell", cell_argument, REQUIRED, nested_layer=True), *RNN_FLAGS)
     cell: Any
@@ -437,27 +380,42 @@ class RNN(Layer):
             return [out, *flatten_states(batch, self.state_size)]
         return out
 
-    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> Any:
-        """From zero states (stateful layers start from zeros too); masking needs no kernel here."""
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray], mask: Any = None) -> Any:
+        """From zero states (stateful layers start from zeros too); a Keras mask holds the states
+        over the masked steps (kernels.recurrent.StepMask)."""
         cell = steppable(self.cell)
-        if (
-            isinstance(cell, StackedRNNCells)
-            and len(cell.cells) == 1
-            and len(flatten_sizes(cell.cells[0].state_size)) > 1
-            and inputs.shape[1] > 1
-        ):
-            # StackedRNNCells unwraps the state list of a single cell after the first step, so the
-            # next step hands an LSTMCell one state: Keras fails with "list index out of range"
+        lone = isinstance(cell, StackedRNNCells) and len(cell.cells) == 1
+        # StackedRNNCells unwraps the state list of a single cell after a step. Unrolled with a
+        # mask, Keras puts the nesting back each step; otherwise the next step hands an LSTMCell
+        # one state ("list index out of range"), and a masked step cannot match the two nestings.
+        if lone and mask is not None and not self.unroll:
+            raise ValueError(
+                "Keras cannot run a one-cell stack on masked steps: the stack returns the cell's "
+                "states unwrapped, which no longer match the nested states it started from "
+                "(give the cell itself, not a list of one cell)"
+            )
+        if lone and mask is None and len(flatten_sizes(cell.cells[0].state_size)) > 1 and inputs.shape[1] > 1:
             raise ShapeError(
                 f"Keras cannot run a one-cell stack whose cell has several states "
                 f"({cell.cells[0].type_name()}) over more than one step: after the first step it "
                 "passes the cell a single state (give the cell itself, not a list of one cell)"
             )
+        steps = None
+        if mask is not None:
+            # the previous output is the first state; in a stack, the last cell's first state
+            first = sum(cell._state_counts()[:-1]) if isinstance(cell, StackedRNNCells) else 0
+            steps = StepMask(mask, bool(self.zero_output_for_mask), bool(self.unroll), first)
         cell_weights = sub_weights(weights, cell.name)
         output, states = run_over_time(
-            cell, cell_weights, inputs, bool(self.go_backwards), bool(self.return_sequences)
+            cell, cell_weights, inputs, bool(self.go_backwards), bool(self.return_sequences), steps
         )
         return [output, *states] if self.return_state else output
+
+    def compute_mask(self, inputs: np.ndarray, mask: Any) -> Any:
+        """The returned sequence keeps the input's mask; a last output and the states have none."""
+        if isinstance(mask, list):
+            mask = mask[0] if mask else None
+        return mask if self.return_sequences else None
 
     def explain(self, input_shape: Shape) -> list[str]:
         units = self._output_units()

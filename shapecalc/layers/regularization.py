@@ -63,6 +63,10 @@ def _check_seed(layer: Layer, rate: float) -> None:
 
 
 class _Identity(Layer):
+    # the input's Keras mask passes on; at inference the output is the input array itself, so in
+    # Keras it is the same object carrying the same mask
+    supports_masking = True
+
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return tuple(input_shape)
 

@@ -57,6 +57,7 @@ class Bidirectional(Layer):
 
     # the flag stays on the wrapper; the copies keep the inner layer's own
     trainable_flag_reaches_weights = False
+    supports_masking = True
 
     arguments = (
         Arg(
@@ -118,6 +119,11 @@ class Bidirectional(Layer):
                     argument="backward_layer",
                 )
         self.return_state = self.layer.return_state
+        # as Keras: the two layers output zeros on masked steps when they return sequences, so the
+        # merged sequence is zero there (the last output of each stays their last unmasked one)
+        for inner in (forward, backward):
+            if hasattr(inner, "zero_output_for_mask"):
+                inner.zero_output_for_mask = inner.return_sequences
 
     def check_input(self, input_shape: Shape) -> None:
         # Keras takes the wrapped layer's InputSpec
@@ -147,10 +153,11 @@ class Bidirectional(Layer):
     def explain(self, input_shape: Shape) -> list[str]:
         return [f"two copies of {self.layer.type_name()}; merge_mode {A.describe(self.merge_mode)}"]
 
-    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> Any:
+    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray], mask: Any = None) -> Any:
         forward, backward = self.forward_layer, self.backward
-        ahead = forward.forward(inputs, sub_weights(weights, forward.name))
-        behind = backward.forward(inputs, sub_weights(weights, backward.name))
+        given = {} if mask is None else {"mask": mask}  # both layers get the input's Keras mask
+        ahead = forward.forward(inputs, sub_weights(weights, forward.name), **given)
+        behind = backward.forward(inputs, sub_weights(weights, backward.name), **given)
         states: list[np.ndarray] = []
         if self.return_state:
             # forward states first, then backward ones
@@ -174,6 +181,15 @@ class Bidirectional(Layer):
             return outputs[0]
         return [*outputs, *states]
 
+    def compute_mask(self, inputs: np.ndarray, mask: Any) -> Any:
+        """Sequences keep the input's mask (both of them, without merge_mode); last outputs and
+        states have none."""
+        if isinstance(mask, list):
+            mask = mask[0] if mask else None
+        if not self.forward_layer.return_sequences:
+            return None
+        return [mask, mask] if self.merge_mode is None else mask
+
 
 @register
 class TimeDistributed(Layer):
@@ -181,6 +197,8 @@ class TimeDistributed(Layer):
 
     # the flag stays on the wrapper; the inner layer keeps its own
     trainable_flag_reaches_weights = False
+    # the input's mask passes on unchanged, whatever the inner layer does with masks
+    supports_masking = True
 
     arguments = (
         Arg("layer", A.anything, REQUIRED, "the layer applied to each time step", nested_layer=True),
@@ -237,9 +255,24 @@ class TimeDistributed(Layer):
         # TimeDistributed(Embedding) is fed the same ids as the Embedding
         return self.layer.integer_input_bound()
 
-    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+    def forward(
+        self, inputs: np.ndarray, weights: Mapping[str, np.ndarray], mask: np.ndarray | None = None
+    ) -> np.ndarray:
         """Keras calls the layer once per time step; with the steps folded into the batch axis
-        (B*T, ...) one call computes the same numbers."""
+        (B*T, ...) one call computes the same numbers. A layer that takes a mask gets step t's
+        slice of the Keras mask, (B, ...), so it runs step by step then."""
+        if mask is not None:
+            if np.ndim(mask) < 2 or np.shape(mask)[:2] != inputs.shape[:2]:
+                raise ValueError(
+                    f"the mask {np.shape(mask)} must start with the inputs' batch and time sizes "
+                    f"{inputs.shape[:2]}"
+                )
+            if self.layer.takes_mask():
+                inner = sub_weights(weights, self.layer.name)
+                outs = [
+                    self.layer.forward(inputs[:, t], inner, mask=mask[:, t]) for t in range(inputs.shape[1])
+                ]
+                return np.stack(outs, axis=1)
         batch, steps = inputs.shape[:2]
         folded = inputs.reshape(batch * steps, *inputs.shape[2:])
         out = self.layer.forward(folded, sub_weights(weights, self.layer.name))

@@ -6,6 +6,7 @@ has an exact predicted shape. From that plan the peak memory is estimated (weigh
 running, weights kept for shared layers, live activations) and the run is refused when it
 exceeds the limit. Then calls run in order; an activation is freed as soon as its last consumer
 has run, and a layer's weights live only while it runs unless a later call shares them.
+Keras's implicit masks travel with the activations and are freed with them (see masks.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -23,7 +25,10 @@ from ..infer import Analysis, analyze
 from ..layers.base import Layer, Shape, Weight, fmt_shape
 from ..layers.input_layer import InputLayer
 from .initializers import initialize
+from .masks import TensorMasks, mask_argument, output_masks
 from .weights_io import OutputWriter, WeightStore
+
+T = TypeVar("T")
 
 FLOAT_DTYPES = {"float16", "bfloat16", "float32", "float64"}
 
@@ -248,6 +253,7 @@ def _execute(
     layer_index = {id(layer): i for i, layer in enumerate(concrete.layers)}
     weights = _Weights(store, options.seed)
     values: dict[int, list[np.ndarray]] = {}
+    masks: dict[int, list[TensorMasks]] = {}  # Keras masks of the live activations
     outcomes: dict[int, CallOutcome] = {}
     for call in calls:
         layer = call.layer
@@ -258,10 +264,14 @@ def _execute(
             bound = _bound_for(call, calls)
             data = arrays.get(layer.name)
             outs = [data if data is not None else _random_input(layer, predicted[0], bound, rng)]
+            out_masks = [TensorMasks()]
         else:
             inputs = [a for ref in call.inputs for a in _select(values[id(ref.call)], ref.index)]
+            sources = [m for ref in call.inputs for m in _select(masks[id(ref.call)], ref.index)]
             layer_weights = weights.for_layer(layer, layer_index.get(id(layer), 0))
-            outs = _call_kernel(layer, inputs, layer_weights, predicted, outcome, rng)
+            outs, out_masks = _call_kernel(
+                layer, inputs, sources, not call.as_list, layer_weights, predicted, outcome, rng
+            )
             if last_call[id(layer)] is call:
                 weights.drop(layer)
             else:
@@ -276,11 +286,12 @@ def _execute(
             writer.add(call, outs)
         if consumers[id(call)]:
             values[id(call)] = outs
+            masks[id(call)] = out_masks
         outcomes[id(call)] = outcome
         for ref in call.inputs:
             consumers[id(ref.call)] -= 1
             if consumers[id(ref.call)] == 0:
-                del values[id(ref.call)]
+                del values[id(ref.call)], masks[id(ref.call)]
         if progress:
             progress(layer.name)
     return outcomes
@@ -295,7 +306,7 @@ def _matches(run_shapes: list[Shape], predicted: list[Shape]) -> bool:
     )
 
 
-def _select(outputs: list[np.ndarray], index: int | None) -> list[np.ndarray]:
+def _select(outputs: list[T], index: int | None) -> list[T]:
     return outputs if index is None else [outputs[index]]
 
 
@@ -313,21 +324,33 @@ def _bound_for(input_call: Call, calls: list[Call]) -> int | None:
 def _call_kernel(
     layer: Layer,
     inputs: list[np.ndarray],
+    sources: list[TensorMasks],
+    recorded: bool,
     weights: dict[str, np.ndarray],
     predicted: list[Shape],
     outcome: CallOutcome,
     rng: np.random.Generator,
-) -> list[np.ndarray]:
+) -> tuple[list[np.ndarray], list[TensorMasks]]:
+    """The call's outputs and their Keras masks; ``sources`` are the inputs' masks, ``recorded``
+    says the layer is called on one tensor (see masks.mask_argument)."""
     if not layer.has_kernel():
         # Checked statically only (custom layers): later layers run on data of the predicted shape.
         outcome.note = "static only: no kernel"
-        return [rng.standard_normal(shape).astype("float32") for shape in predicted]
+        return [rng.standard_normal(shape).astype("float32") for shape in predicted], _unmasked(predicted)
     try:
-        out = layer.forward(inputs if layer.takes_list else inputs[0], weights)
+        mask = mask_argument(layer, sources, recorded)
+        given = inputs if layer.takes_list else inputs[0]
+        # layers whose Keras call takes no mask keep the plain forward(inputs, weights)
+        out = layer.forward(given, weights) if mask is None else layer.forward(given, weights, mask=mask)
+        outs = list(out) if isinstance(out, (list, tuple)) else [out]
+        return outs, output_masks(layer, inputs, outs, sources, mask)
     except Exception as err:
         outcome.note = f"kernel failed: {type(err).__name__}: {err}"
-        return [rng.standard_normal(shape).astype("float32") for shape in predicted]
-    return list(out) if isinstance(out, (list, tuple)) else [out]
+        return [rng.standard_normal(shape).astype("float32") for shape in predicted], _unmasked(predicted)
+
+
+def _unmasked(predicted: list[Shape]) -> list[TensorMasks]:
+    return [TensorMasks() for _ in predicted]
 
 
 def readable_bytes(nbytes: float) -> str:
