@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import ShapeError
 from ..kernels import matmul_last
 from ..kernels.activations import activation
-from ..kernels.recurrent import StepMask, lstm_update, run_over_time, sub_weights
+from ..kernels.recurrent import StepMask, feature_major_matmul, lstm_update, run_over_time, sub_weights
 from . import args as A
 from .base import (
     REQUIRED,
@@ -137,7 +137,10 @@ class _Cell(Layer):
 
     def zero_states(self, projected: np.ndarray) -> list[np.ndarray]:
         count = len(self.state_size) if isinstance(self.state_size, list) else 1
-        return [np.zeros((projected.shape[0], self.units), projected.dtype) for _ in range(count)]
+        # in the projected step's memory order (feature-major for an LSTM)
+        order = "F" if projected.flags.f_contiguous and not projected.flags.c_contiguous else "C"
+        shape = (projected.shape[0], self.units)
+        return [np.zeros(shape, projected.dtype, order=order) for _ in range(count)]
 
     def step(
         self, projected: np.ndarray, states: Sequence[np.ndarray], weights: Mapping[str, np.ndarray]
@@ -220,11 +223,19 @@ class LSTMCell(_Cell):
     def state_size(self) -> StateSize:
         return [self.units, self.units]
 
+    def project(self, x: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        """x @ kernel + bias, every step's gates stored feature-major (see feature_major_matmul)."""
+        z = feature_major_matmul(x, weights["kernel"])
+        if self.use_bias:
+            z += weights["bias"]
+        return z
+
     def step(
         self, projected: np.ndarray, states: Sequence[np.ndarray], weights: Mapping[str, np.ndarray]
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         h_prev, c_prev = states
-        z = h_prev @ weights["recurrent_kernel"]
+        z = np.empty_like(projected)  # same memory order: feature-major from project()
+        np.matmul(h_prev, weights["recurrent_kernel"], out=z)
         z += projected
         h, c_new = lstm_update(z, c_prev, self.recurrent_activation, self.activation)
         return h, [h, c_new]
