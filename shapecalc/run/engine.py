@@ -24,6 +24,7 @@ from ..graph import Call, build_graph
 from ..infer import Analysis, analyze
 from ..layers.base import Layer, Shape, Weight, fmt_shape
 from ..layers.input_layer import InputLayer
+from .allocator import keep_freed_memory
 from .initializers import initialize
 from .masks import TensorMasks, mask_argument, output_masks
 from .weights_io import OutputWriter, WeightStore
@@ -218,6 +219,7 @@ def run(analysis: Analysis, options: RunOptions, progress: Callable[[str], None]
             f"weights and live activations at batch {options.batch}), over --max-memory "
             f"{readable_bytes(options.max_memory)}; lower --batch or raise --max-memory"
         )
+    keep_freed_memory()
     store = WeightStore.open(options.weights, concrete) if options.weights else None
     writer = OutputWriter(options.save_outputs) if options.save_outputs else None
     try:
