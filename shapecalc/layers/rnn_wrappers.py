@@ -133,6 +133,13 @@ class Bidirectional(Layer):
         return build_sublayer(self.forward_layer, input_shape) + build_sublayer(self.backward, input_shape)
 
     def compute_output_shape(self, input_shape: Shape) -> OutputShape:
+        if self.return_state and self.forward_layer.stateful:
+            # Keras's call sets the output masks with compute_mask, which for the states of
+            # stateful layers multiplies a generator: TypeError, mask or not
+            raise ShapeError(
+                "Keras's Bidirectional cannot be called with stateful layers that return their "
+                "states (its compute_mask fails: TypeError); drop stateful or return_state"
+            )
         out = self.forward_layer.compute_output_shape(input_shape)
         states: list[Shape] = []
         if self.return_state:
