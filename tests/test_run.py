@@ -65,11 +65,28 @@ def test_random_run_reports_every_layer(tmp_path: Path) -> None:
 
 def test_memory_limit_refuses_with_the_estimate(tmp_path: Path) -> None:
     spec = "input: [4096]\nlayers:\n  - Dense: {units: 4096}\n  - Dense: {units: 4096}\n"
-    # the running layer's weights alone: (4096*4096 + 4096) floats * 4 bytes = 64.0 MiB
+    # at the second Dense: its weights, (4096*4096 + 4096) floats, beside its input, its output
+    # and one output-sized temporary (4096 floats each), 4 bytes a float
+    peak = ((4096 * 4096 + 4096) + 3 * 4096) * 4
     code, _, stderr = run(tmp_path, spec, "--max-memory", "32M")
     assert code == 2
-    assert "needs about 64.0 MiB" in stderr
+    assert f"needs about {peak / 2**20:.1f} MiB" in stderr
     assert "over --max-memory 32.0 MiB" in stderr
+
+
+def test_memory_estimate_counts_a_recurrent_layers_projection(tmp_path: Path) -> None:
+    # An LSTM projects all 2000 steps at once: (2000, batch 8, 4 gates * 256) floats, 62.5 MiB,
+    # while its weights, input and output take about 2 MiB; the estimate must see it.
+    spec = "input: [2000, 16]\nlayers:\n  - LSTM: {units: 256}\n"
+    weights = (16 * 1024 + 256 * 1024 + 1024) * 4
+    activations = (8 * 2000 * 16 + 8 * 256) * 4  # its input and its output
+    # the projection, and a handful of step-sized arrays (8 of batch * units)
+    temporaries = (2000 * 8 * 256 * 4 + 8 * 8 * 256) * 4
+    code, _, stderr = run(tmp_path, spec, "--batch", "8", "--max-memory", "48M")
+    assert code == 2
+    assert f"needs about {(weights + activations + temporaries) / 2**20:.1f} MiB" in stderr
+    code, _, _ = run(tmp_path, spec, "--batch", "8", "--max-memory", "80M", "--format", "json")
+    assert code == 0
 
 
 def test_weights_file_is_checked_before_running(tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ from ..errors import ArgError, ShapeError
 from ..kernels import attention as K
 from ..kernels.einsum import einsum_dense
 from . import args as A
-from .base import REQUIRED, Arg, Dim, Layer, Shape, Weight, fmt_shape
+from .base import REQUIRED, Arg, Dim, Layer, Shape, Sizes, Weight, fmt_shape
 from .einsum import Equation, analyze, einsum_weights, parse_equation
 from .registry import register
 
@@ -185,6 +185,19 @@ class _BuiltOnce(Layer):
 
     def check_later_call(self, input_shape: Any) -> None:
         _need_tensors(input_shape)
+
+    def run_work_elements(self, input_shapes: Sizes, output_shapes: Sizes) -> int:
+        # the scores and their softmax (per item and head, query positions x value positions,
+        # times the features for additive scores), and the projected query, key and value
+        query, value = input_shapes[0], input_shapes[1]
+        heads = getattr(self, "num_heads", None) or getattr(self, "num_query_heads", None) or 1
+        scores = query[0] * heads * math.prod(query[1:-1]) * math.prod(value[1:-1]) * self.score_width(query)
+        projections = sum(math.prod(shape) for shape in input_shapes[:3]) + math.prod(output_shapes[0])
+        return 2 * scores + 2 * projections
+
+    def score_width(self, query: tuple[int, ...]) -> int:
+        """Values per (query position, value position) pair in the scores' computation."""
+        return 1
 
 
 _COMMON = (

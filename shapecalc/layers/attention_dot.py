@@ -67,6 +67,9 @@ class Attention(_DotAttention):
             weights.append(self.weight("concat_score_weight", (), "ones"))
         return weights
 
+    def score_width(self, query: tuple[int, ...]) -> int:
+        return query[-1] if self.score_mode == "concat" else 1  # tanh(q + k) spans the features
+
     def forward(
         self, inputs: Sequence[np.ndarray], weights: Mapping[str, np.ndarray], mask: Any = None
     ) -> np.ndarray:
@@ -108,6 +111,9 @@ class AdditiveAttention(_DotAttention):
             return []
         size = require_sizes("scale", [query[-1]], "")
         return [self.weight("scale", size, "glorot_uniform")]
+
+    def score_width(self, query: tuple[int, ...]) -> int:
+        return query[-1]  # tanh(q + k) spans the features
 
     def forward(
         self, inputs: Sequence[np.ndarray], weights: Mapping[str, np.ndarray], mask: Any = None

@@ -27,6 +27,8 @@ Dim = int | None
 Shape = tuple[Dim, ...]
 # compute_output_shape returns one shape, or a list of shapes for a layer with several outputs
 OutputShape = Shape | list[Shape]
+# the shapes of a call's tensors with every size known (at run time)
+Sizes = list[tuple[int, ...]]
 
 
 class _Required:
@@ -238,6 +240,12 @@ class Layer:
         """Mask(s) Keras's call attaches to its outputs itself, at run time only (a symbolic call
         runs compute_mask alone), where they differ from compute_mask's; None: it attaches none."""
         return None
+
+    def run_work_elements(self, input_shapes: Sizes, output_shapes: Sizes) -> int:
+        """Values of the temporary arrays ``forward`` holds at once besides its inputs and outputs,
+        for --run's memory estimate (shapes with every size known). By default as many as the
+        outputs: most kernels evaluate an expression with one intermediate array."""
+        return sum(math.prod(shape) for shape in output_shapes)
 
     def auto_named_sublayers(self, name_given: bool) -> tuple[str, ...]:
         """Types of the layers Keras's ``__init__`` creates unnamed inside this one, in order:

@@ -6,6 +6,7 @@ and base_separable_conv.py. The spatial-axis helpers here are shared with poolin
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -16,12 +17,14 @@ from ..errors import ArgError, ShapeError
 from ..kernels import lora_merged
 from ..kernels.activations import activation
 from ..kernels.conv import conv, conv_transpose, depthwise_conv
+from ..kernels.conv_lanes import PATCH_CHUNK_ELEMENTS
 from . import args as A
 from .base import (
     REQUIRED,
     Arg,
     Layer,
     Shape,
+    Sizes,
     Weight,
     fmt_shape,
     lora_factors,
@@ -105,6 +108,13 @@ class SpatialConv(Layer):
 
     def explain(self, input_shape: Shape) -> list[str]:
         return [f"axis {axis}: {formula}" for axis, _, formula in self.spatial_rules(input_shape)]
+
+    def run_work_elements(self, input_shapes: Sizes, output_shapes: Sizes) -> int:
+        # the padded (or stride-spread) input and a channels_last copy, about the size of the
+        # input or the output, whichever is larger, twice; the output for the epilogue or a
+        # data-format transpose; the blocks of patches or Winograd tiles, a bounded amount
+        largest = max(math.prod(input_shapes[0]), math.prod(output_shapes[0]))
+        return 2 * largest + math.prod(output_shapes[0]) + PATCH_CHUNK_ELEMENTS
 
     def finish(self, y: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         """Bias and activation of a channels_last kernel result, in the layer's data format.

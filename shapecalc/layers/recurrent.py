@@ -9,6 +9,7 @@ state size. Anything that has a state size can be a cell, recurrent layers inclu
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -25,6 +26,7 @@ from .base import (
     Layer,
     OutputShape,
     Shape,
+    Sizes,
     Weight,
     fmt_shape,
     require_known,
@@ -390,6 +392,16 @@ class RNN(Layer):
         if self.return_state:
             return [out, *flatten_states(batch, self.state_size)]
         return out
+
+    def run_work_elements(self, input_shapes: Sizes, output_shapes: Sizes) -> int:
+        # every step's input projection at once (gates x a step's output), and with
+        # return_sequences the list of step outputs beside their stacked copy
+        steps = max(input_shapes[0][1], 1)
+        sequence = math.prod(output_shapes[0])
+        per_step = sequence // steps if self.return_sequences else sequence
+        first = self.cell.cells[0] if isinstance(self.cell, StackedRNNCells) else self.cell
+        gates = getattr(first, "gates", 4)
+        return steps * per_step * gates + (sequence if self.return_sequences else 0) + 8 * per_step
 
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray], mask: Any = None) -> Any:
         """From zero states (stateful layers start from zeros too); a Keras mask holds the states

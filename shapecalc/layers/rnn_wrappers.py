@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,7 +11,7 @@ import numpy as np
 from ..errors import ArgError, ShapeError
 from ..kernels.recurrent import sub_weights
 from . import args as A
-from .base import REQUIRED, Arg, Layer, OutputShape, Shape, Weight, fmt_shape, require_rank
+from .base import REQUIRED, Arg, Layer, OutputShape, Shape, Sizes, Weight, fmt_shape, require_rank
 from .recurrent import RNN, build_sublayer
 from .registry import register
 
@@ -160,6 +161,11 @@ class Bidirectional(Layer):
     def explain(self, input_shape: Shape) -> list[str]:
         return [f"two copies of {self.layer.type_name()}; merge_mode {A.describe(self.merge_mode)}"]
 
+    def run_work_elements(self, input_shapes: Sizes, output_shapes: Sizes) -> int:
+        # one direction's loop at a time; both directions' outputs beside the merged ones
+        loop = self.forward_layer.run_work_elements(input_shapes, output_shapes[:1])
+        return loop + 2 * sum(math.prod(shape) for shape in output_shapes)
+
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray], mask: Any = None) -> Any:
         forward, backward = self.forward_layer, self.backward
         given = {} if mask is None else {"mask": mask}  # both layers get the input's Keras mask
@@ -257,6 +263,12 @@ class TimeDistributed(Layer):
 
     def explain(self, input_shape: Shape) -> list[str]:
         return [f"each of the {input_shape[1]} steps is {fmt_shape(self._step_shape(input_shape))}"]
+
+    def run_work_elements(self, input_shapes: Sizes, output_shapes: Sizes) -> int:
+        # the inner layer runs once on the steps folded into the batch, then the output is unfolded
+        (batch, steps, *step), (_, _, *out) = input_shapes[0], output_shapes[0]
+        folded = self.layer.run_work_elements([(batch * steps, *step)], [(batch * steps, *out)])
+        return folded + 2 * math.prod(output_shapes[0])
 
     def integer_input_bound(self) -> int | None:
         # TimeDistributed(Embedding) is fed the same ids as the Embedding

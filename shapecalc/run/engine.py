@@ -126,25 +126,36 @@ def _model_calls(analysis: Analysis) -> list[Call]:
     return [c for c in analysis.graph.calls if id(c) in analysis.call_depth]
 
 
+def _sized(shape: Shape, unknown: int) -> tuple[int, ...]:
+    """The shape with a size even the filled-in prediction leaves unknown counted as ``unknown``."""
+    return tuple(unknown if d is None else d for d in shape)
+
+
 def _nbytes(shape: Shape, unknown: int, dtype: str = "float32") -> int:
-    """Bytes of an activation; a size even the filled-in prediction leaves unknown counts as ``unknown``."""
-    return (
-        int(np.prod([unknown if d is None else d for d in shape], dtype=np.int64)) * np.dtype(dtype).itemsize
-    )
+    """Bytes of an activation (unknown sizes as in _sized)."""
+    return int(np.prod(_sized(shape, unknown), dtype=np.int64)) * np.dtype(dtype).itemsize
 
 
 def estimate_peak(analysis: Analysis, calls: list[Call], unknown: int) -> int:
     """Peak bytes of the schedule: live activations, plus the weights of every layer from its
-    first call to its last (one call for a layer that is not shared)."""
+    first call to its last (one call for a layer that is not shared), plus the temporaries of
+    the running layer's kernel (its run_work_elements, counted as float32)."""
     consumers = _consumer_counts(calls)
     last_call = {id(c.layer): c for c in calls}
     live: dict[int, int] = {}
     resident: dict[int, int] = {}
     peak = 0
     for call in calls:
-        out_bytes = sum(_nbytes(s, unknown) for s in analysis.shapes[id(call)].outputs)
+        outputs = analysis.shapes[id(call)].outputs
+        out_bytes = sum(_nbytes(s, unknown) for s in outputs)
         resident.setdefault(id(call.layer), sum(w.nbytes for w in call.layer.layer_weights))
-        peak = max(peak, sum(live.values()) + out_bytes + sum(resident.values()))
+        work = 0
+        if call.inputs:  # an input layer's data is read, not computed
+            shapes = analysis.shapes
+            inputs = [s for ref in call.inputs for s in _select(shapes[id(ref.call)].outputs, ref.index)]
+            sized = [_sized(s, unknown) for s in inputs], [_sized(s, unknown) for s in outputs]
+            work = call.layer.run_work_elements(*sized) * np.dtype("float32").itemsize
+        peak = max(peak, sum(live.values()) + out_bytes + sum(resident.values()) + work)
         if last_call[id(call.layer)] is call:
             del resident[id(call.layer)]
         if consumers[id(call)]:
@@ -216,8 +227,8 @@ def run(analysis: Analysis, options: RunOptions, progress: Callable[[str], None]
     if peak > options.max_memory:
         raise RunRefused(
             f"running this spec needs about {readable_bytes(peak)} (weights of the running layer, shared "
-            f"weights and live activations at batch {options.batch}), over --max-memory "
-            f"{readable_bytes(options.max_memory)}; lower --batch or raise --max-memory"
+            f"weights, live activations and the kernel's temporaries at batch {options.batch}), over "
+            f"--max-memory {readable_bytes(options.max_memory)}; lower --batch or raise --max-memory"
         )
     keep_freed_memory()
     store = WeightStore.open(options.weights, concrete) if options.weights else None
