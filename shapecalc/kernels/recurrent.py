@@ -3,7 +3,7 @@
 A cell is split in two, so the input transformation of every time step is one large
 operation before the loop and only the recurrent part runs step by step:
 
-* ``project(x, weights)``: the input part for any leading axes, ``(B, T, ...)`` at once;
+* ``project(x, weights)``: the input part for any leading axes, time-major ``(T, B, ...)`` at once;
 * ``step(projected, states, weights) -> (output, new_states)``: one step, vectorised over the batch;
 * ``zero_states(projected_step)``: Keras's initial states (zeros), sized from one projected step.
 
