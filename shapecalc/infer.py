@@ -121,6 +121,8 @@ def _infer_call(call: Call, shapes: dict[int, CallShapes]) -> CallShapes:
                 f"{who}: {err.message} [input {given}, called at line {call.loc.line}]", where
             ) from None
         raise SpecError(f"{who}: {err.message} [input {given}]", call.loc) from None
+    if layer.model_call_refusal:
+        raise SpecError(f"{who}: {layer.model_call_refusal}", call.loc)
     if isinstance(out, list):
         return CallShapes(inputs, [tuple(s) for s in out], True)
     return CallShapes(inputs, [tuple(out)], False)

@@ -40,6 +40,11 @@ def keras_reference(
         value = rng.uniform(0.5, 1.5, shape) if "variance" in w.path else rng.uniform(-0.5, 0.5, shape)
         w.assign(value.astype(w.dtype))
         weights[_rel_path(w.path, model.name)] = np.asarray(value, dtype=w.dtype)
+    for layer in model._flatten_layers():
+        if hasattr(layer, "finalize_state"):
+            # as Keras's weight loading does (load_own_variables): Normalization copies its
+            # statistics into the constants its call reads
+            layer.finalize_state()
     graph = getattr(model, "_functional", None) or model  # a Sequential keeps its graph inside
     model_nodes = {id(node) for nodes in graph._nodes_by_depth.values() for node in nodes}
     layers = [layer for layer in graph.layers if any(id(n) in model_nodes for n in layer._inbound_nodes)]

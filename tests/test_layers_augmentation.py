@@ -404,3 +404,41 @@ def test_sublayer_names_in_a_model() -> None:
         ],
     }
     assert_model_same_as_keras(spec)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"input": [9, 10, 3], "layers": [{"Equalization": {}}]},
+        {"input": [9, 10, 3], "layers": [{"Dense": {"units": 3}}, {"Equalization": {"bins": 16}}]},
+        # inside a wrapper its output is a new tensor, and Keras builds the model
+        {"input": [4, 9, 10, 3], "layers": [{"TimeDistributed": {"layer": {"Equalization": {}}}}]},
+    ],
+)
+def test_a_model_calling_equalization_directly_is_refused_as_keras_does(spec: dict[str, Any]) -> None:
+    from model_check import assert_model_same_as_keras
+
+    assert_model_same_as_keras(spec)
+
+
+def test_equalization_on_a_model_input_is_refused_where_keras_drops_it() -> None:
+    # A deliberate difference: called on a model input whose result is not a model output, the
+    # layer's output is that input tensor itself, so Keras builds the model without the layer
+    # (its input renamed "aCLONE"); shapecalc refuses such a spec instead of skipping a layer.
+    from oracle import ModelFacts, keras_model_facts
+
+    from shapecalc.api import analyze_data
+    from shapecalc.errors import SpecError
+
+    spec = {
+        "inputs": {"a": [9, 10, 3]},
+        "layers": [
+            {"Equalization": {"name": "eq", "inputs": "a"}},
+            {"Conv2D": {"filters": 2, "kernel_size": 3, "inputs": "eq"}},
+        ],
+    }
+    keras_model = keras_model_facts(spec)
+    assert isinstance(keras_model, ModelFacts)
+    assert [row.name for row in keras_model.layers] == ["aCLONE", "conv2d"]
+    with pytest.raises(SpecError, match="Keras cannot build a model that calls Equalization directly"):
+        analyze_data(spec)

@@ -181,9 +181,17 @@ class AutoContrast(ImageAugmentation):
 
 @register
 class Equalization(ImageAugmentation):
-    """Histogram equalisation with ``bins`` bins (not checked by Keras)."""
+    """Histogram equalisation with ``bins`` bins (not checked by Keras).
+
+    Keras can call it (alone, or inside a wrapper) but not build a model around a direct call.
+    """
 
     casts_at_inference = False
+    # compute_output_spec returns its input: the symbolic output is the input tensor itself
+    model_call_refusal = (
+        "Keras cannot build a model that calls Equalization directly: its symbolic call returns "
+        "the input tensor itself, which Keras's model then finds 'part of a cycle'"
+    )
     arguments = image_arguments(
         _checked_range(), Arg("bins", A.anything, 256, "not checked by Keras"), _DATA_FORMAT
     )

@@ -131,6 +131,8 @@ class Layer:
     # MultiHeadAttention's call removes the Keras masks of its query, value and key tensors in
     # place, so layers that read those tensors' masks after it at run time find none.
     clears_input_masks: ClassVar[bool] = False
+    # Why Keras cannot build a model that calls this layer directly (its call alone works), or None.
+    model_call_refusal: ClassVar[str | None] = None
 
     name: str
     trainable: bool
