@@ -27,6 +27,33 @@ def softmax(x: Array, axis: int | tuple[int, ...] = -1) -> Array:
     return shifted / np.sum(shifted, axis=axis, keepdims=True)
 
 
+SOFTMAX_LAYER_NEGATIVE = np.float32(-1e9)  # keras.layers.Softmax's fill for masked positions
+
+
+def softmax_layer_masked(
+    x: Array,
+    mask: Any,
+    softmax_of: Callable[[Array], Array],
+    names: tuple[str, str] = ("the mask", "the inputs"),
+) -> Array:
+    """keras.layers.Softmax's call with a mask: the mask must broadcast to ``x`` aligned on the
+    right (each mask axis 1 or equal, no more axes), a non-boolean one keeps the positions
+    > 0.5; masked positions get -1e9 before ``softmax_of`` and 0 after it (a fully masked row
+    would otherwise be uniform). ``names``: how errors call the mask and ``x``."""
+    mask = np.asarray(mask)
+    if mask.ndim > x.ndim or any(
+        m != 1 and m != i for m, i in zip(mask.shape[::-1], x.shape[::-1], strict=False)
+    ):
+        raise ValueError(
+            f"{names[0]} {mask.shape} must broadcast to {names[1]} {x.shape} (aligned on the right, "
+            "each mask axis 1 or equal, no more axes)"
+        )
+    if mask.dtype != bool:
+        mask = mask > 0.5
+    out = softmax_of(np.where(mask, x, SOFTMAX_LAYER_NEGATIVE))
+    return np.where(mask, out, np.float32(0.0))
+
+
 def log_softmax(x: Array, axis: int = -1) -> Array:
     shifted = x - np.max(x, axis=axis, keepdims=True)
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))

@@ -19,9 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from .activations import softmax_layer_masked
+
 Array = np.ndarray
 
-SOFTMAX_LAYER_NEGATIVE = np.float32(-1e9)  # keras.layers.Softmax's fill for masked positions
 FUSED_NEGATIVE = np.float32(3.38953e38 * -0.7)  # numpy backend's dot_product_attention fill
 
 
@@ -74,24 +75,16 @@ def expand_mask(mask: Array, target_rank: int, axis: int) -> Array:
 
 def softmax_layer(x: Array, axes: tuple[int, ...], mask: Array | None) -> Array:
     """keras.layers.Softmax(axis=axes)(x, mask=mask)."""
-    if mask is not None:
-        mask = np.asarray(mask)
-        if mask.ndim > x.ndim or any(
-            m != 1 and m != i for m, i in zip(mask.shape[::-1], x.shape[::-1], strict=False)
-        ):
-            raise ValueError(
-                f"the attention mask {mask.shape} must broadcast to the attention scores {x.shape} "
-                "(each mask axis 1 or equal, no more axes)"
-            )
-        if mask.dtype != bool:
-            mask = mask > 0.5  # Keras's Softmax thresholds a non-boolean mask at 0.5
-        x = np.where(mask, x, SOFTMAX_LAYER_NEGATIVE)
-    if not axes:
-        raise ValueError("the softmax over the attention axes needs an axis: attention_axes is empty")
-    out = softmax(x, axes)
-    if mask is not None:
-        out = np.where(mask, out, np.float32(0.0))  # a fully masked row attends to nothing
-    return out.astype(np.float32, copy=False)
+
+    def over_axes(values: Array) -> Array:
+        if not axes:
+            raise ValueError("the softmax over the attention axes needs an axis: attention_axes is empty")
+        return softmax(values, axes)
+
+    if mask is None:
+        return over_axes(x).astype(np.float32, copy=False)
+    names = ("the attention mask", "the attention scores")
+    return softmax_layer_masked(x, mask, over_axes, names).astype(np.float32, copy=False)
 
 
 def fused_attention(query: Array, key: Array, value: Array, mask: Array | None, scale: float) -> Array:

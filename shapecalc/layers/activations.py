@@ -213,19 +213,7 @@ class Softmax(_SameShape):
         x = _float32(inputs)
         if mask is None:
             return self._softmax(x)
-        mask = np.asarray(mask)
-        if mask.ndim > x.ndim or any(
-            m != 1 and m != i for m, i in zip(mask.shape[::-1], x.shape[::-1], strict=False)
-        ):
-            raise ValueError(
-                f"the mask {mask.shape} must broadcast to the inputs {x.shape} (aligned on the right, "
-                "each mask axis 1 or equal, no more axes)"
-            )
-        if mask.dtype != bool:
-            mask = mask > 0.5  # Keras keeps the positions where a non-boolean mask is > 0.5
-        out = self._softmax(np.where(mask, x, np.float32(-1e9)))
-        # a fully masked row would otherwise be uniform
-        return np.where(mask, out, np.float32(0.0))
+        return K.softmax_layer_masked(x, mask, self._softmax)
 
     def _softmax(self, x: np.ndarray) -> np.ndarray:
         if isinstance(self.axis, (list, tuple)):
