@@ -99,6 +99,19 @@ def lora_factors(name: str, shape: Sequence[int], rank: int) -> list[Weight]:
     ]
 
 
+# Dense's and Conv's LoRA arguments; Keras enables LoRA only for a truthy rank, so 0 means none.
+LORA_ARGUMENTS: tuple[Arg, ...] = (
+    Arg("lora_rank", A.optional(A.non_negative_int), None, "LoRA rank: adds two trainable low-rank factors"),
+    Arg("lora_alpha", A.optional(A.number), None),
+)
+
+
+def refuse_lora_with_kernel_constraint(layer: Any) -> None:
+    """Dense's and Conv's build refuse LoRA with a kernel constraint (it can never succeed)."""
+    if layer.lora_rank and layer.kernel_constraint is not None:
+        raise ArgError("LoRA (lora_rank) cannot be used with a kernel_constraint", argument="lora_rank")
+
+
 # Arguments every Keras layer accepts (keras.layers.Layer.__init__).
 BASE_ARGUMENTS: tuple[Arg, ...] = (
     Arg("name", A.layer_name, None, "layer name; default: snake_case of the type, numbered"),

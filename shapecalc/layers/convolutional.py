@@ -20,6 +20,7 @@ from ..kernels.conv import conv, conv_transpose, depthwise_conv
 from ..kernels.conv_lanes import PATCH_CHUNK_ELEMENTS
 from . import args as A
 from .base import (
+    LORA_ARGUMENTS,
     REQUIRED,
     Arg,
     Layer,
@@ -28,6 +29,7 @@ from .base import (
     Weight,
     fmt_shape,
     lora_factors,
+    refuse_lora_with_kernel_constraint,
     require_known,
     require_rank,
     weight_arguments,
@@ -169,14 +171,7 @@ def _conv_arguments(rank: int) -> tuple[Arg, ...]:
         Arg("activation", A.activation, None),
         Arg("use_bias", A.truthy, True),
         *weight_arguments(kernel="glorot_uniform", bias="zeros"),
-        # Keras enables LoRA only for a truthy rank, so 0 means no LoRA.
-        Arg(
-            "lora_rank",
-            A.optional(A.non_negative_int),
-            None,
-            "LoRA rank: adds two trainable low-rank factors",
-        ),
-        Arg("lora_alpha", A.optional(A.number), None),
+        *LORA_ARGUMENTS,
     )
 
 
@@ -199,9 +194,7 @@ class Conv(SpatialConv):
                 argument="groups",
             )
         check_strides_dilation(self.strides, self.dilation_rate)
-        if self.lora_rank and self.kernel_constraint is not None:
-            # Keras raises this when the layer is built; it can never succeed.
-            raise ArgError("LoRA (lora_rank) cannot be used with a kernel_constraint", argument="lora_rank")
+        refuse_lora_with_kernel_constraint(self)
 
     def build(self, input_shape: Shape) -> list[Weight]:
         channels = self.input_channels(input_shape)

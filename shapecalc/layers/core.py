@@ -12,12 +12,14 @@ from ..kernels import lora_merged, matmul_last
 from ..kernels.activations import activation
 from . import args as A
 from .base import (
+    LORA_ARGUMENTS,
     REQUIRED,
     Arg,
     Layer,
     Shape,
     Weight,
     lora_factors,
+    refuse_lora_with_kernel_constraint,
     require_known,
     require_rank,
     weight_arguments,
@@ -36,20 +38,12 @@ class Dense(Layer):
         Arg("activation", A.activation, None),
         Arg("use_bias", A.truthy, True),
         *weight_arguments(kernel="glorot_uniform", bias="zeros"),
-        # Keras enables LoRA only for a truthy rank, so 0 means no LoRA.
-        Arg(
-            "lora_rank",
-            A.optional(A.non_negative_int),
-            None,
-            "LoRA rank: adds two trainable low-rank factors",
-        ),
-        Arg("lora_alpha", A.optional(A.number), None),
+        *LORA_ARGUMENTS,
         Arg("quantization_config", A.anything, None),
     )
 
     def configure(self) -> None:
-        if self.lora_rank and self.kernel_constraint is not None:
-            raise ArgError("LoRA (lora_rank) cannot be used with a kernel_constraint", argument="lora_rank")
+        refuse_lora_with_kernel_constraint(self)
 
     def check_input(self, input_shape: Shape) -> None:
         require_rank(self, input_shape, min_rank=2)
