@@ -114,7 +114,7 @@ def prepare_shapecalc(workload: dict[str, Any]) -> tuple[list[Any], list[dict[st
     layers = [c.layer for c in analysis.graph.calls if not isinstance(c.layer, InputLayer)]
     rng = np.random.default_rng(0)
     weights = [
-        {w.path: initialize(w.initializer, w.shape, rng, "float32") for w in layer.layer_weights}
+        {w.path: initialize(w.initializer, w.shape, rng, "float32") for w in analysis.weights_of(layer)}
         for layer in layers
     ]
     missing = [f"{layer.type_name()} ({layer.name})" for layer in layers if not layer.has_kernel()]

@@ -1,6 +1,6 @@
 """The library entry points: a spec (file, text or plain data) in, an Analysis out.
 
-Data flows one way: source -> spec -> graph -> infer; renderers read the Analysis.
+Data flows one way: source -> spec -> graph -> analysis; renderers read the Analysis.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 import yaml
 
 from . import source
+from .analysis import Analysis, analyze
 from .graph import build_graph
-from .infer import Analysis, analyze
 from .spec import read_spec
 
 

@@ -6,6 +6,7 @@ import gc
 import json
 import os
 import sys
+import traceback
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -15,16 +16,24 @@ import rich.progress
 import typer
 
 from . import __version__
+from .analysis import Analysis
 from .api import analyze_file
-from .errors import EXIT_RUN_MISMATCH, EXIT_SPEC, EXIT_USAGE, SpecError
-from .infer import Analysis
+from .errors import (
+    EXIT_INTERNAL,
+    EXIT_RUN_MISMATCH,
+    EXIT_SPEC,
+    EXIT_USAGE,
+    DisplayError,
+    RunRefused,
+    SpecError,
+)
 from .layers import registry
 from .render.catalog import catalog_data, print_catalog, print_layer
 from .render.json_report import dumps
 from .render.json_report import report as report_json
 from .render.run_report import add_run_fields, print_run_report
 from .render.summary import print_summary
-from .run.engine import RunOptions, RunRefused, RunReport
+from .run.engine import RunOptions, RunReport
 from .run.engine import run as run_model
 
 app = typer.Typer(
@@ -53,6 +62,12 @@ def _version(value: bool) -> None:
 def _root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug", help="On an internal error, print the traceback too (also accepted after the command)."
+        ),
     ] = False,
 ) -> None:
     """shapecalc reads a model spec written in Keras's layer vocabulary."""
@@ -199,7 +214,11 @@ def summary(
             add_run_fields(data, analysis, report)
         sys.stdout.write(dumps(data) + "\n")
     else:
-        print_summary(analysis)
+        try:
+            print_summary(analysis)
+        except DisplayError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(EXIT_USAGE) from None
         if report is not None:
             print_run_report(analysis, report, rich.console.Console(highlight=False))
     if report is not None and report.failures:
@@ -251,24 +270,29 @@ def layers(
         print_layer(console, cls)
 
 
-EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in shapecalc, not in the spec
-
-
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """The ``shapecalc`` command. ``--debug`` is taken anywhere on the line, so it can follow
+    the command whose failure it is meant to explain."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    args = [a for a in args if a != "--debug"]
     # A command runs once and exits: Python's cycle collector would only rescan, again and
     # again, the many small objects a big spec is read into (none of them in cycles).
     gc.disable()
     try:
-        app(standalone_mode=True)
+        app(args, prog_name="shapecalc", standalone_mode=True)
     except SystemExit:
         raise
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)
         raise SystemExit(130) from None
     except Exception as err:
+        if debug:
+            traceback.print_exc()
         typer.echo(
-            f"shapecalc: internal error: {type(err).__name__}: {err}\n"
-            "This is a bug in shapecalc, not in your spec; please report it with the spec.",
+            f"shapecalc: internal error ({type(err).__name__}: {err}); this is a bug in shapecalc, not in "
+            "your spec: please report it with the spec and this line"
+            + ("" if debug else " (--debug prints the traceback)"),
             err=True,
         )
         raise SystemExit(EXIT_INTERNAL) from None

@@ -21,8 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from .errors import ArgError, Location, ShapeError, SpecError
-from .expressions import Expression, ExpressionError, parse
+from .errors import ArgError, ExpressionError, Location, ShapeError, SpecError
+from .expressions import Expression, parse
 from .layers import args as A
 from .layers.base import REQUIRED, Arg, Layer, OutputShape, Shape, Weight, fmt_shape
 from .layers.registry import lookup
@@ -31,14 +31,6 @@ from .source import Node
 DEFINITION_KEYS = ("arguments", "weights", "output_shape", "output_shapes", "checks", "takes_list", "doc")
 WEIGHT_KEYS = ("shape", "trainable", "initializer", "when")
 RESERVED_NAMES = frozenset({"input_shape", "input_shapes", "None", "null", "true", "false"})
-
-
-class LocatedShapeError(ShapeError):
-    """A shape error raised inside a custom layer's expression: it knows where that expression is."""
-
-    def __init__(self, message: str, location: Location) -> None:
-        super().__init__(message)
-        self.location = location
 
 
 @dataclass(frozen=True)
@@ -50,7 +42,7 @@ class LocatedExpression:
         try:
             return self.expression.evaluate(names)
         except ExpressionError as err:
-            raise LocatedShapeError(
+            raise ShapeError(
                 f"{self.expression.text}: {err.message}", _offset(self.loc, err.offset)
             ) from None
 
@@ -69,12 +61,10 @@ class ShapeExpr:
             value = expr.evaluate(names)
             splice = self.whole or expr.expression.text.lstrip().startswith("*")
             if splice and not isinstance(value, tuple):
-                raise LocatedShapeError(
-                    f"{expr.expression.text} = {A.describe(value)}; expected a shape", expr.loc
-                )
+                raise ShapeError(f"{expr.expression.text} = {A.describe(value)}; expected a shape", expr.loc)
             for dim in value if splice else (value,):
                 if dim is not None and (not A.is_int(dim) or dim < 0):
-                    raise LocatedShapeError(
+                    raise ShapeError(
                         f"{what}: {expr.expression.text} gives {A.describe(dim)}; "
                         "a dimension must be an integer >= 0 or None",
                         expr.loc,
@@ -118,7 +108,7 @@ class CustomLayer(Layer):
         names = self._names(input_shape)
         for check in self.checks:
             if not check.evaluate(names):
-                raise LocatedShapeError(f"check failed: {check.expression.text}", check.loc)
+                raise ShapeError(f"check failed: {check.expression.text}", check.loc)
 
     def build(self, input_shape: Any) -> list[Weight]:
         names = self._names(input_shape)
@@ -128,7 +118,7 @@ class CustomLayer(Layer):
                 continue
             dims = decl.shape.evaluate(names, f"weight '{decl.name}'")
             if None in dims:
-                raise LocatedShapeError(
+                raise ShapeError(
                     f"weight '{decl.name}' would have shape {fmt_shape(dims)}; weight sizes must be known",
                     decl.shape.parts[0].loc,
                 )

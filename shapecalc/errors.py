@@ -1,4 +1,9 @@
-"""Errors a user can cause, where they are, and the exit status each one earns."""
+"""Every error shapecalc raises, where it points, and the exit status each one earns.
+
+Errors a user can cause carry what is wrong in words that need no knowledge of shapecalc's
+code. Anything else that escapes is a bug in shapecalc: the command line reports it as an
+internal error (:data:`EXIT_INTERNAL`), never as a problem with the spec or the model.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,9 @@ from typing import NamedTuple
 
 EXIT_OK = 0
 EXIT_SPEC = 1  # the spec is invalid: cannot parse, unknown layer or argument, bad value, bad shapes
-EXIT_USAGE = 2  # the command line itself is wrong
+EXIT_USAGE = 2  # the command line is wrong, or a --run cannot start (files, memory limit)
 EXIT_RUN_MISMATCH = 3  # --run found a layer whose real output disagrees with the prediction
+EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug in shapecalc itself, not in the spec
 
 
 class Location(NamedTuple):
@@ -50,8 +56,40 @@ class ArgError(ValueError):
 
 
 class ShapeError(ValueError):
-    """A layer cannot accept the shapes it is called on; the message states the rule."""
+    """A layer cannot accept the shapes it is called on; the message states the rule.
 
-    def __init__(self, message: str) -> None:
+    ``location`` is set where the rule itself is written in the spec (a custom layer's
+    expression); otherwise the analysis locates the error at the call.
+    """
+
+    def __init__(self, message: str, location: Location | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.location = location
+
+
+class ExpressionError(ValueError):
+    """A problem with a shape expression; ``offset`` is the 0-based column inside its text."""
+
+    def __init__(self, message: str, offset: int = 0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+
+
+class RunRefused(Exception):
+    """A ``--run`` cannot start: a memory limit, or an input or weight file that does not fit."""
+
+
+class CallFailure(Exception):
+    """A layer's call fails on its inputs at run time, where Keras's call fails too, although
+    the static shape rule (Keras's as well) accepts them: ``--run`` reports the layer."""
+
+
+class KernelUnavailable(Exception):
+    """shapecalc has no NumPy kernel for this layer with these arguments (Keras has one):
+    ``--run`` checks the layer statically only and feeds data of the predicted shape on."""
+
+
+class DisplayError(Exception):
+    """The output cannot be shown as asked (a terminal too narrow for the summary table)."""

@@ -18,17 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import ExpressionError
+
 MAX_LENGTH = 1000
 MAX_MAGNITUDE = 2**62  # keeps integer arithmetic from growing without bound
-
-
-class ExpressionError(ValueError):
-    """A problem with an expression; ``offset`` is the 0-based column inside its text."""
-
-    def __init__(self, message: str, offset: int = 0) -> None:
-        super().__init__(message)
-        self.message = message
-        self.offset = offset
 
 
 def _prod(values: Any) -> Any:

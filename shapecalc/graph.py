@@ -2,12 +2,14 @@
 (``inputs:``, ``NAME.K``, ``Reuse``) resolved, and the model's layers ordered as Keras orders them.
 
 A :class:`Call` is one application of a layer (Keras calls it a node); a shared layer has
-several. Shapes are not computed here: that is :mod:`shapecalc.infer`'s job.
+several. Shapes are not computed here: that is :mod:`shapecalc.analysis`'s job. A graph is
+never changed once built, so it can be analysed any number of times.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +36,8 @@ class TensorRef:
 
 @dataclass(eq=False)
 class Call:
+    """Compared and hashed by identity: analyses key what they find by the call itself."""
+
     layer: Layer
     inputs: list[TensorRef]
     loc: Location
@@ -50,14 +54,6 @@ class Graph:
     calls: list[Call]  # in spec order, which is a topological order
     outputs: list[TensorRef]
     inputs: list[Call] = field(default_factory=list)
-    spec: ModelSpec | None = None  # what the graph was built from, to build it again (--run)
-
-    def model_layers(self) -> list[Layer]:
-        """The layers of the Keras model, in Keras's order (summary rows, weight totals)."""
-        if self.sequential:
-            # keras.Sequential lists a layer once per time it was added
-            return [c.layer for c in self.calls if not isinstance(c.layer, InputLayer)]
-        return keras_functional_structure(self).layers
 
 
 def build_graph(spec: ModelSpec) -> Graph:
@@ -70,7 +66,7 @@ class _Builder:
         self.namer = Namer()
         self.calls: list[Call] = []
         self.symbols: dict[str, Call] = {}  # what a reference can name
-        self.calls_of: defaultdict[int, int] = defaultdict(int)  # id(layer) -> calls so far
+        self.calls_of: defaultdict[Layer, int] = defaultdict(int)  # calls of each layer so far
         self.inputs: list[Call] = []
 
     def build(self) -> Graph:
@@ -87,7 +83,7 @@ class _Builder:
             else:
                 previous = self._layer_entry(entry, previous)
         name = self.spec.name or ("sequential" if self.spec.sequential else "functional")
-        return Graph(name, self.spec.sequential, self.calls, self._outputs(), self.inputs, self.spec)
+        return Graph(name, self.spec.sequential, self.calls, self._outputs(), self.inputs)
 
     # ------------------------------------------------------------------ entries
     def _add_input(self, layer: InputLayer, loc: Location) -> Call:
@@ -139,14 +135,9 @@ class _Builder:
             alias = alias_node.value
             self._claim(alias, alias_node.loc)
         new_call = Call(
-            call.layer,
-            refs,
-            entry.loc,
-            self.calls_of[id(call.layer)],
-            alias,
-            _written_as_list(entry.references),
+            call.layer, refs, entry.loc, self.calls_of[call.layer], alias, _written_as_list(entry.references)
         )
-        self.calls_of[id(call.layer)] += 1
+        self.calls_of[call.layer] += 1
         self.calls.append(new_call)
         if alias:
             self.symbols[alias] = new_call
@@ -183,8 +174,8 @@ class _Builder:
             )
 
     def _record(self, layer: Layer, refs: list[TensorRef], loc: Location, as_list: bool = False) -> Call:
-        call = Call(layer, refs, loc, self.calls_of[id(layer)], as_list=as_list)
-        self.calls_of[id(layer)] += 1
+        call = Call(layer, refs, loc, self.calls_of[layer], as_list=as_list)
+        self.calls_of[layer] += 1
         self.calls.append(call)
         self.symbols[layer.name] = call
         return call
@@ -239,20 +230,18 @@ def _written_as_list(node: Node | None) -> bool:
     return node is not None and isinstance(node.value, list)
 
 
-def unique_layers(layers: Any) -> list[Layer]:
-    seen: dict[int, Layer] = {}
-    for layer in layers:
-        seen.setdefault(id(layer), layer)
-    return list(seen.values())
+def unique_layers(layers: Iterable[Layer]) -> list[Layer]:
+    """The layers in order, each once (a shared layer appears once per call in a Sequential)."""
+    return list(dict.fromkeys(layers))
 
 
 @dataclass
 class FunctionalStructure:
     """What Keras's map_graph makes of a functional model: its layers in order and the depth
-    of each call that belongs to it (id(call) -> depth; 0 at the outputs)."""
+    of each call that belongs to it (0 at the outputs)."""
 
     layers: list[Layer]
-    call_depth: dict[int, int]
+    call_depth: dict[Call, int]
 
 
 def keras_functional_structure(graph: Graph) -> FunctionalStructure:
@@ -263,9 +252,9 @@ def keras_functional_structure(graph: Graph) -> FunctionalStructure:
     lists layers by decreasing depth, ties in traversal order. Layers that lead to no output
     are not part of the model; unused inputs are.
     """
-    finished: set[int] = set()
+    finished: set[Call] = set()
     post_order: list[Call] = []
-    first_seen: dict[int, int] = {}
+    first_seen: dict[Layer, int] = {}
     # Depth-first from each output, iteratively (a 10,000-layer chain is deeper than Python's
     # recursion limit); a call is numbered when first entered, listed once all its inputs are.
     for ref in graph.outputs:
@@ -273,32 +262,29 @@ def keras_functional_structure(graph: Graph) -> FunctionalStructure:
         while stack:
             call, next_input = stack.pop()
             if next_input == 0:
-                if id(call) in finished:
+                if call in finished:
                     continue
-                first_seen.setdefault(id(call.layer), len(first_seen))
+                first_seen.setdefault(call.layer, len(first_seen))
             if next_input < len(call.inputs):
                 stack.append((call, next_input + 1))
                 stack.append((call.inputs[next_input].call, 0))
             else:
-                finished.add(id(call))
+                finished.add(call)
                 post_order.append(call)
 
-    call_depth: dict[int, int] = {}
-    layer_depth: dict[int, int] = {}
-    layers: dict[int, Layer] = {}
+    call_depth: dict[Call, int] = {}
+    layer_depth: dict[Layer, int] = {}
     for call in reversed(post_order):
-        depth = max(call_depth.setdefault(id(call), 0), layer_depth.get(id(call.layer), 0))
-        layer_depth[id(call.layer)] = depth
-        call_depth[id(call)] = depth
-        layers[id(call.layer)] = call.layer
+        depth = max(call_depth.setdefault(call, 0), layer_depth.get(call.layer, 0))
+        layer_depth[call.layer] = depth
+        call_depth[call] = depth
         for ref in call.inputs:
-            if id(ref.call) in finished:
-                call_depth[id(ref.call)] = max(depth + 1, call_depth.get(id(ref.call), 0))
+            if ref.call in finished:
+                call_depth[ref.call] = max(depth + 1, call_depth.get(ref.call, 0))
     for call in graph.inputs:
-        if id(call.layer) not in layer_depth:
-            layer_depth[id(call.layer)] = 0
-            first_seen[id(call.layer)] = -1
-            call_depth[id(call)] = 0
-            layers[id(call.layer)] = call.layer
-    ordered = sorted(layers.values(), key=lambda layer: (-layer_depth[id(layer)], first_seen[id(layer)]))
+        if call.layer not in layer_depth:
+            layer_depth[call.layer] = 0
+            first_seen[call.layer] = -1
+            call_depth[call] = 0
+    ordered = sorted(layer_depth, key=lambda layer: (-layer_depth[layer], first_seen[layer]))
     return FunctionalStructure(ordered, call_depth)

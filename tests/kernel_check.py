@@ -71,9 +71,9 @@ def assert_kernel_matches_keras(
 ) -> list[np.ndarray]:
     layer = create_layer(type_name, args, Namer())
     shapes = [tuple(a.shape) for a in inputs]
-    layer.infer(list(shapes) if layer.takes_list else shapes[0])
+    _, built = layer.infer(list(shapes) if layer.takes_list else shapes[0])
     want, weights = keras_run(type_name, args, inputs, layer.takes_list, seed)
-    assert {w.path for w in layer.layer_weights} == set(weights), "weight paths differ from Keras's"
+    assert {w.path for w in built.weights} == set(weights), "weight paths differ from Keras's"
     got = layer.forward(list(inputs) if layer.takes_list else inputs[0], weights)
     got_list = list(got) if isinstance(got, (list, tuple)) else [got]
     assert len(got_list) == len(want), f"{len(got_list)} outputs, Keras gives {len(want)}"

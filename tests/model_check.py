@@ -8,10 +8,10 @@ from typing import Any
 
 from oracle import SUMMARY_COLUMNS, ModelFacts, Refusal, keras_model_facts
 
+from shapecalc.analysis import Analysis
 from shapecalc.api import analyze_data
 from shapecalc.errors import SpecError
 from shapecalc.graph import unique_layers
-from shapecalc.infer import Analysis
 from shapecalc.render.summary import print_summary
 
 
@@ -32,7 +32,7 @@ def shapecalc_summary_text(analysis: Analysis, columns: int = SUMMARY_COLUMNS) -
 
 
 def _first_output(analysis: Analysis, layer: Any) -> Any:
-    shapes = analysis.shapes[id(analysis.first_call(layer))]
+    shapes = analysis.shapes[analysis.first_call(layer)]
     return list(shapes.outputs) if shapes.multi else shapes.outputs[0]
 
 
@@ -52,8 +52,8 @@ def assert_model_same_as_keras(spec: dict[str, Any]) -> ModelFacts | Refusal:
     assert rows == [(f.name, f.type) for f in want.layers], f"rows differ for {spec}"
     for layer, facts in zip(got.layers, want.layers, strict=False):
         assert _first_output(got, layer) == facts.output, f"{layer.name}: output differs"
-        assert layer.count_params() == (facts.trainable, facts.non_trainable), f"{layer.name}: params differ"
-        weights = {f"{layer.name}/{w.path}": w.shape for w in layer.layer_weights}
+        assert got.params_of(layer) == (facts.trainable, facts.non_trainable), f"{layer.name}: params differ"
+        weights = {f"{layer.name}/{w.path}": w.shape for w in got.weights_of(layer)}
         assert weights == facts.weights, f"{layer.name}: weights differ"
     assert (got.total_params, got.trainable_params, got.non_trainable_params) == (
         want.total_params,

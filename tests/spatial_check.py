@@ -6,10 +6,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 from layer_check import assert_same_as_keras as _assert_same_as_keras
-
-from shapecalc.layers import create_layer
-from shapecalc.layers.base import Layer, OutputShape
-from shapecalc.layers.factory import Namer
+from layer_check import shapecalc_call as shapecalc_call
 
 Shape = tuple[int | None, ...]
 Case = tuple[str, dict[str, Any], list[Shape]]
@@ -32,11 +29,6 @@ def batch_shape(spatial: tuple[int | None, ...], channels: int | None, data_form
 def per_axis(value: Any, rank: int, mixed: list[int]) -> Any:
     """``"mixed"`` stands for a list with different values per axis, cut to the rank."""
     return mixed[:rank] if value == "mixed" else value
-
-
-def shapecalc_call(type_name: str, args: dict[str, Any], shape: Shape) -> tuple[Layer, OutputShape]:
-    layer = create_layer(type_name, args, Namer())
-    return layer, layer.infer(shape)
 
 
 def rarely(draw: st.DrawFn) -> bool:

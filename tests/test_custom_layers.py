@@ -9,8 +9,8 @@ from model_check import assert_model_same_as_keras
 from oracle import ModelFacts
 
 from shapecalc.api import analyze_text
-from shapecalc.errors import SpecError
-from shapecalc.expressions import ExpressionError, parse
+from shapecalc.errors import ExpressionError, SpecError
+from shapecalc.expressions import parse
 
 MY_LAYER = """
 custom_layers:
@@ -88,8 +88,8 @@ def spec_with(custom: str, layers: str, input_shape: str = "[784]") -> str:
 def test_seed_my_layer_in_a_few_lines() -> None:
     analysis = analyze_text(spec_with(MY_LAYER, "  - MyLayer: {output_dim: 32}\n"))
     (layer,) = analysis.layers
-    assert analysis.shapes[id(analysis.graph.calls[-1])].outputs == [(None, 32)]
-    assert layer.count_params() == (784 * 32, 0)  # kernel (784, 32)
+    assert analysis.output_shapes(analysis.graph.calls[-1]) == [(None, 32)]
+    assert analysis.params_of(layer) == (784 * 32, 0)  # kernel (784, 32)
 
 
 def test_custom_layer_spec_matches_a_hand_written_keras_layer() -> None:
@@ -171,5 +171,5 @@ custom_layers:
     )
     analysis = analyze_text(text)
     split, join = analysis.graph.calls[1], analysis.graph.calls[2]
-    assert analysis.shapes[id(split)].outputs == [(None, 3), (None, 7)]  # 10 // 3 = 3, 10 - 3 = 7
-    assert analysis.shapes[id(join)].inputs == [(None, 3), (None, 7)]
+    assert analysis.output_shapes(split) == [(None, 3), (None, 7)]  # 10 // 3 = 3, 10 - 3 = 7
+    assert analysis.input_shapes(join) == [(None, 3), (None, 7)]

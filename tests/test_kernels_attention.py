@@ -20,6 +20,7 @@ from kernel_check import assert_kernel_matches_keras
 from oracle import keras, make_layer
 from run_check import assert_run_matches_keras
 
+from shapecalc.errors import CallFailure
 from shapecalc.layers import create_layer, registry
 from shapecalc.layers.factory import Namer
 
@@ -209,9 +210,9 @@ def _both_refuse(type_name: str, args: dict[str, Any], inputs: list[np.ndarray])
     with pytest.raises(Exception):  # noqa: B017 - Keras's own error types vary
         kernel_check.keras_run(type_name, args, inputs, as_list=True)
     layer = create_layer(type_name, args, Namer())
-    layer.infer([x.shape for x in inputs])
-    weights = {w.path: rand(*w.shape) for w in layer.layer_weights}
-    with pytest.raises(ValueError):
+    _, built = layer.infer([x.shape for x in inputs])
+    weights = {w.path: rand(*w.shape) for w in built.weights}
+    with pytest.raises(CallFailure):
         layer.forward(inputs, weights)
 
 

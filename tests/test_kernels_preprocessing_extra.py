@@ -15,6 +15,7 @@ import pytest
 from kernel_check import assert_kernel_matches_keras, keras_run
 from oracle import keras
 
+from shapecalc.errors import CallFailure
 from shapecalc.kernels import spectral
 from shapecalc.layers import create_layer, registry
 from shapecalc.layers.factory import Namer
@@ -84,7 +85,7 @@ def test_category_encoding_scalar(mode: str) -> None:
 
 def test_category_encoding_refuses_ids_out_of_range() -> None:
     layer = create_layer("CategoryEncoding", {"num_tokens": 3}, Namer())
-    with pytest.raises(ValueError, match="must be < 3"):
+    with pytest.raises(CallFailure, match="must be < 3"):
         layer.forward(np.array([[0, 3]]), {})
 
 
@@ -122,7 +123,7 @@ def test_discretization_integer_input() -> None:
 
 def test_discretization_without_adapt_refuses() -> None:
     layer = create_layer("Discretization", {"num_bins": 4}, Namer())
-    with pytest.raises(ValueError, match="adapt"):
+    with pytest.raises(CallFailure, match="adapt"):
         layer.forward(np.zeros((2, 3), "float32"), {})
 
 
@@ -225,7 +226,7 @@ def test_stft_spectrogram_refuses_integer_input() -> None:
         keras_run("STFTSpectrogram", {"frame_length": 8}, [x], as_list=False)
     layer = create_layer("STFTSpectrogram", {"frame_length": 8}, Namer())
     layer.infer(x.shape)
-    with pytest.raises(TypeError, match="float input"):
+    with pytest.raises(CallFailure, match="float input"):
         layer.forward(x, {"real_kernel": np.zeros((8, 1, 5)), "imag_kernel": np.zeros((8, 1, 5))})
 
 

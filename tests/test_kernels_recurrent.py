@@ -20,7 +20,7 @@ from kernel_check import _randomize, assert_kernel_matches_keras
 from oracle import keras, make_layer
 from run_check import assert_run_matches_keras
 
-from shapecalc.errors import ShapeError
+from shapecalc.errors import CallFailure, ShapeError
 from shapecalc.layers import create_layer, registry
 from shapecalc.layers.factory import Namer
 
@@ -239,15 +239,15 @@ def test_one_lstm_cell_stack(steps: int) -> None:
     args = {"cell": [{"LSTMCell": {"units": 2}}], "return_state": True}
     x = data(2, steps, 3)
     layer = create_layer("RNN", args, Namer())
-    layer.infer(x.shape)
+    _, built = layer.infer(x.shape)
     if steps == 1:
         want, weights = keras_flat("RNN", args, x)
         assert_close(flatten(layer.forward(x, weights)), want, "RNN([LSTMCell]) one step")
         return
     with pytest.raises(IndexError):
         keras_flat("RNN", args, x)
-    weights = {w.path: np.zeros(w.shape, "float32") for w in layer.layer_weights}
-    with pytest.raises(ShapeError, match="one-cell stack"):
+    weights = {w.path: np.zeros(w.shape, "float32") for w in built.weights}
+    with pytest.raises(CallFailure, match="one-cell stack"):
         layer.forward(x, weights)
 
 
@@ -257,9 +257,9 @@ def test_layer_as_cell_cannot_run() -> None:
     with pytest.raises(ValueError, match="expected ndim=3"):
         keras_flat("RNN", args, x)
     layer = create_layer("RNN", args, Namer())
-    layer.infer(x.shape)
+    _, built = layer.infer(x.shape)
     with pytest.raises(ShapeError, match="cannot be run as a cell"):
-        layer.forward(x, {w.path: np.zeros(w.shape, "float32") for w in layer.layer_weights})
+        layer.forward(x, {w.path: np.zeros(w.shape, "float32") for w in built.weights})
 
 
 # ----------------------------------------------------------------------------- one step of a cell
@@ -295,8 +295,7 @@ def test_cell_step_from_given_states(cell_type: str, args: dict[str, Any]) -> No
     want = flatten(cell(x, states, training=False))
     zero_want = flatten(cell(x, [np.zeros_like(s) for s in states], training=False))
     ours = create_layer(cell_type, args, Namer())
-    ours.built_weights = ours.build((4, 5))
-    assert {w.path for w in ours.layer_weights} == set(weights)
+    assert {w.path for w in ours.build((4, 5))} == set(weights)
     assert_close(ours.forward([x, *states], weights), want, cell_type)
     assert_close(ours.forward(x, weights), zero_want, f"{cell_type} zero states")
 
@@ -311,8 +310,7 @@ def test_stacked_cells_step() -> None:
     weights = _randomize(stack, np.random.default_rng(0))
     want = flatten(stack(x, states, training=False))
     ours = create_layer("StackedRNNCells", spec, Namer())
-    ours.built_weights = ours.build((4, 5))
-    assert {w.path for w in ours.layer_weights} == set(weights)
+    assert {w.path for w in ours.build((4, 5))} == set(weights)
     assert_close(ours.forward([x, *flatten(states)], weights), want, "StackedRNNCells")
 
 

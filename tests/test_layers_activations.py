@@ -7,11 +7,8 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from layer_check import assert_same_as_keras
+from layer_check import assert_same_as_keras, shapecalc_call
 from oracle import keras
-
-from shapecalc.layers import create_layer
-from shapecalc.layers.factory import Namer
 
 SHAPES = [(None, 3), (2, 5, 7), (None, None, None, 4), (None,), (), (4,)]
 NAN = float("nan")
@@ -251,10 +248,10 @@ def test_prelu_hand_derived() -> None:
 
 def test_shared_prelu_refuses_another_rank() -> None:
     # Keras pins InputSpec(ndim=3) after the first build; a rank-4 call is refused.
-    layer = create_layer("PReLU", {"shared_axes": [1, 2]}, Namer())
-    assert layer.infer((None, 4, 3)) == (None, 4, 3)
+    layer, out = shapecalc_call("PReLU", {"shared_axes": [1, 2]}, (None, 4, 3))
+    assert out == (None, 4, 3)
     with pytest.raises(Exception, match="rank 3"):
-        layer.infer((None, 4, 5, 3))
+        layer.again((None, 4, 5, 3))
     prelu = keras.layers.PReLU(shared_axes=[1, 2])
     prelu(keras.Input(batch_shape=(None, 4, 3)))
     with pytest.raises(ValueError):

@@ -13,10 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from layer_check import assert_same_as_keras as _assert_same_as_keras
+from layer_check import shapecalc_call
 
 from shapecalc.errors import ArgError, ShapeError
-from shapecalc.layers import create_layer
-from shapecalc.layers.factory import Namer
 
 Shape = tuple[int | None, ...]
 Case = tuple[str, dict[str, Any], Shape]
@@ -29,11 +28,6 @@ def assert_same_as_keras(type_name: str, args: dict[str, Any], shape: Shape) -> 
 
 def case_id(case: Case) -> str:
     return f"{case[0]}-{case[1]}-{case[2]}"
-
-
-def shapecalc_call(type_name: str, args: dict[str, Any], shape: Shape) -> Any:
-    layer = create_layer(type_name, args, Namer())
-    return layer, layer.infer(shape)
 
 
 # ----------------------------------------------------------------------------- hand-derived numbers

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from layer_check import assert_same_as_keras as _assert_same_as_keras
+from layer_check import shapecalc_call
 
 from shapecalc.errors import ArgError, ShapeError
 from shapecalc.layers import create_layer
@@ -197,11 +198,6 @@ SHAPES: list[Shape] = [
 
 
 # ----------------------------------------------------------------------------- hand-derived numbers
-def shapecalc_call(type_name: str, args: dict[str, Any], shape: Shape) -> Any:
-    layer = create_layer(type_name, args, Namer())
-    return layer, layer.infer(shape)
-
-
 def test_random_crop_by_hand() -> None:
     layer, out = shapecalc_call("RandomCrop", {"height": 4, "width": 5}, (None, 8, 9, 3))
     assert out == (None, 4, 5, 3)  # axes -3 and -2 take height and width

@@ -27,8 +27,6 @@ from spatial_check import (
 )
 
 from shapecalc.errors import ArgError, ShapeError
-from shapecalc.layers import create_layer
-from shapecalc.layers.factory import Namer
 
 
 # ----------------------------------------------------------------------------- hand-derived numbers
@@ -82,11 +80,10 @@ def test_shared_layer_second_call() -> None:
     assert k_layer(keras.Input(batch_shape=(None, 6, 9, 3))).shape == (None, 4, 7, 4)
     with pytest.raises(ValueError):
         k_layer(keras.Input(batch_shape=(None, 8, 8, 5)))
-    layer = create_layer("Conv2D", {"filters": 4, "kernel_size": 3}, Namer())
-    layer.infer((None, 8, 8, 3))
-    assert layer.infer((None, 6, 9, 3)) == (None, 4, 7, 4)
+    layer, _ = shapecalc_call("Conv2D", {"filters": 4, "kernel_size": 3}, (None, 8, 8, 3))
+    assert layer.again((None, 6, 9, 3)) == (None, 4, 7, 4)
     with pytest.raises(ShapeError):
-        layer.infer((None, 8, 8, 5))
+        layer.again((None, 8, 8, 5))
 
 
 # ----------------------------------------------------------------------------- Conv1D/2D/3D grid

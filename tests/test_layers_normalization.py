@@ -7,12 +7,9 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from layer_check import assert_same_as_keras
+from layer_check import assert_same_as_keras, shapecalc_call
 from model_check import assert_model_same_as_keras
 from oracle import keras
-
-from shapecalc.layers import create_layer
-from shapecalc.layers.factory import Namer
 
 NAN = float("nan")
 SHAPES = [
@@ -142,16 +139,14 @@ def test_batchnorm_weight_order() -> None:
     # The tests compare dicts; the creation order must match too (it is the .keras file order).
     for args in ({}, {"renorm": True}, {"center": False, "renorm": True}):
         want = assert_same_as_keras("BatchNormalization", args, [(None, 3)])
-        layer = create_layer("BatchNormalization", args, Namer())
-        layer.infer((None, 3))
-        assert [f"batch_normalization/{w.path}" for w in layer.layer_weights] == list(want.weights)
+        layer, _ = shapecalc_call("BatchNormalization", args, (None, 3))
+        assert [f"batch_normalization/{w.path}" for w in layer.weights] == list(want.weights)
 
 
 def test_batchnorm_shared_other_rank() -> None:
-    layer = create_layer("BatchNormalization", {}, Namer())
-    layer.infer((None, 4, 3))
+    layer, _ = shapecalc_call("BatchNormalization", {}, (None, 4, 3))
     with pytest.raises(Exception, match="rank 3"):
-        layer.infer((None, 5, 4, 3))
+        layer.again((None, 5, 4, 3))
     bn = keras.layers.BatchNormalization()
     bn(keras.Input(batch_shape=(None, 4, 3)))
     with pytest.raises(ValueError):
@@ -426,9 +421,8 @@ def test_weight_dtypes(type_name: str, args: dict[str, Any], dtype: str | None) 
     keras.backend.clear_session()
     real = getattr(keras.layers, type_name)(**full)
     real.build((None, 4))
-    layer = create_layer(type_name, full, Namer())
-    layer.infer((None, 4))
-    assert [(w.path, w.dtype) for w in layer.layer_weights] == [(w.name, w.dtype) for w in real.weights]
+    layer, _ = shapecalc_call(type_name, full, (None, 4))
+    assert [(w.path, w.dtype) for w in layer.weights] == [(w.name, w.dtype) for w in real.weights]
 
 
 MODELS = [

@@ -8,11 +8,8 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from layer_check import assert_same_as_keras
+from layer_check import assert_same_as_keras, shapecalc_call
 from oracle import keras
-
-from shapecalc.layers import create_layer
-from shapecalc.layers.factory import Namer
 
 NAN = float("nan")
 
@@ -136,9 +133,8 @@ def test_normalization_hand_derived() -> None:
 
 
 def test_normalization_count_is_int32() -> None:
-    layer = create_layer("Normalization", {"dtype": "float16"}, Namer())
-    layer.infer((None, 3))
-    dtypes = {w.path: w.dtype for w in layer.layer_weights}
+    layer, _ = shapecalc_call("Normalization", {"dtype": "float16"}, (None, 3))
+    dtypes = {w.path: w.dtype for w in layer.weights}
     norm = keras.layers.Normalization(dtype="float16")
     norm.build((None, 3))
     assert (

@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import numpy as np
+
+from ..errors import CallFailure
+
+
+@contextlib.contextmanager
+def fails_as_keras(what: str) -> Iterator[None]:
+    """For an operation Keras's call runs the same way on the same shapes (a broadcast, an
+    einsum): where NumPy refuses the shapes, Keras's call fails too, and the layer's call is
+    reported as failing (:class:`CallFailure`) rather than as a bug in the kernel."""
+    try:
+        yield
+    except ValueError as err:
+        raise CallFailure(f"{what}, as Keras's call does: {err}") from None
 
 
 def lora_merged(kernel: np.ndarray, lora_a: np.ndarray, lora_b: np.ndarray, scale: float = 1.0) -> np.ndarray:

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import CallFailure
+
 Array = np.ndarray
 
 SELU_ALPHA = 1.6732632423543772848170429916717
@@ -44,7 +46,7 @@ def softmax_layer_masked(
     if mask.ndim > x.ndim or any(
         m != 1 and m != i for m, i in zip(mask.shape[::-1], x.shape[::-1], strict=False)
     ):
-        raise ValueError(
+        raise CallFailure(
             f"{names[0]} {mask.shape} must broadcast to {names[1]} {x.shape} (aligned on the right, "
             "each mask axis 1 or equal, no more axes)"
         )
@@ -142,7 +144,5 @@ def activation(identifier: Any) -> Callable[[Array], Array]:
     if isinstance(identifier, dict):
         identifier = identifier.get("config", {}).get("name", identifier.get("class_name"))
     if identifier not in ACTIVATIONS:
-        raise NotImplementedError(
-            f"activation '{identifier}' has no kernel (it needs arguments Keras cannot pass)"
-        )
+        raise CallFailure(f"activation '{identifier}' has no kernel (it needs arguments Keras cannot pass)")
     return ACTIVATIONS[identifier]

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..errors import CallFailure
+
 Array = np.ndarray
 
 
@@ -28,10 +30,10 @@ def pool_axis(x: Array, axis: int, bins: int, mode: str) -> Array:
     """Pool ``axis`` of ``x`` to ``bins`` adaptive bins with ``mode`` "average" or "max"."""
     length = x.shape[axis]
     if bins == 0:
-        raise ValueError(f"adaptive pooling to 0 bins divides by zero (axis {axis} of length {length})")
+        raise CallFailure(f"adaptive pooling to 0 bins divides by zero (axis {axis} of length {length})")
     if length == 0:
         if mode == "max":
-            raise ValueError(f"max over empty windows: axis {axis} has length 0")
+            raise CallFailure(f"max over empty windows: axis {axis} has length 0")
         shape = list(x.shape)
         shape[axis] = bins
         return np.full(shape, np.nan, dtype=np.float32)  # Keras's mean of nothing

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import CallFailure
+from . import fails_as_keras
 from .activations import softmax_layer_masked
 
 Array = np.ndarray
@@ -30,7 +32,7 @@ def call_tensors(inputs: Sequence[Any], most: int) -> tuple[Array, Array, Array,
     """(query, value, key, the rest padded with None to 4) of a call on 2 to ``most`` tensors;
     the key defaults to the value."""
     if not 2 <= len(inputs) <= most:
-        raise ValueError(f"expected 2 to {most} tensors (query, value, key, masks), got {len(inputs)}")
+        raise CallFailure(f"expected 2 to {most} tensors (query, value, key, masks), got {len(inputs)}")
     query, value = (np.asarray(t, dtype=np.float32) for t in inputs[:2])
     key = np.asarray(inputs[2], dtype=np.float32) if len(inputs) > 2 else value
     return query, value, key, [*inputs[3:], *[None] * (7 - max(len(inputs), 3))]
@@ -78,7 +80,7 @@ def softmax_layer(x: Array, axes: tuple[int, ...], mask: Array | None) -> Array:
 
     def over_axes(values: Array) -> Array:
         if not axes:
-            raise ValueError("the softmax over the attention axes needs an axis: attention_axes is empty")
+            raise CallFailure("the softmax over the attention axes needs an axis: attention_axes is empty")
         return softmax(values, axes)
 
     if mask is None:
@@ -91,7 +93,7 @@ def fused_attention(query: Array, key: Array, value: Array, mask: Array | None, 
     """ops.dot_product_attention on (B, T, N, H) / (B, S, N, H) tensors -> (B, T, N, H)."""
     for name, tensor in (("query", query), ("key", key), ("value", value)):
         if tensor.ndim != 4:
-            raise ValueError(
+            raise CallFailure(
                 f"dot-product attention needs projected tensors of rank 4 (batch, positions, heads, "
                 f"size): the {name} has shape {tensor.shape}"
             )
@@ -120,7 +122,7 @@ def attention_equations(rank: int, axes: tuple[int, ...]) -> tuple[str, str, int
     """
     letters = string.ascii_lowercase
     if rank + len(axes) > len(letters):
-        raise ValueError("the input has too many axes: the attention equations run out of letters a-z")
+        raise CallFailure("the input has too many axes: the attention equations run out of letters a-z")
     removed = {a % rank for a in (*axes, rank - 1)}
     carried = [i for i in range(rank) if i not in removed]
     target = letters[:rank]
@@ -189,7 +191,10 @@ def attend(
         return fused_attention(query, key, value, mask, scale)
     score_eq, combine_eq = equations
     scaled = (query * np.float32(scale)).astype(np.float32, copy=False)  # scaled before the product
-    scores = np.einsum(score_eq, key, scaled).astype(np.float32, copy=False)
+    with fails_as_keras(
+        f"the attention scores' einsum {score_eq} cannot take key {key.shape} and query {scaled.shape}"
+    ):
+        scores = np.einsum(score_eq, key, scaled).astype(np.float32, copy=False)
     if mask is not None:
         mask = expand_mask(np.asarray(mask), scores.ndim, expand_axis)
     probs = softmax_layer(scores, softmax_axes, mask)

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import CallFailure
 from .activations import activation
 
 Array = np.ndarray
@@ -22,7 +23,7 @@ def einsum_dense(x: Array, equation: str, kernel: Array, bias: Array | None = No
     try:
         y = np.einsum(equation, np.asarray(x, dtype=np.float32), kernel.astype(np.float32, copy=False))
     except ValueError as err:
-        raise ValueError(
+        raise CallFailure(
             f"np.einsum({equation!r}) cannot contract an input of shape {tuple(np.shape(x))} with a "
             f"kernel of shape {kernel.shape} (Keras's call runs the same einsum): {err}"
         ) from None

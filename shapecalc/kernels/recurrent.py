@@ -23,6 +23,8 @@ from typing import Protocol
 
 import numpy as np
 
+from ..errors import CallFailure
+from . import fails_as_keras
 from .activations import activation
 
 Array = np.ndarray
@@ -75,7 +77,7 @@ def run_over_time(
     sequence stays in that processing order (Keras's rnn flips the scan's outputs back again).
     """
     if sequences.shape[1] == 0:
-        raise ValueError("a recurrent layer needs at least one time step to produce an output")
+        raise CallFailure("a recurrent layer needs at least one time step to produce an output")
     # time-major before projecting: the input is usually narrower than its projection (4 gates),
     # and each step then reads one contiguous block
     time_major = np.swapaxes(sequences, 0, 1)
@@ -122,11 +124,13 @@ def _masked_loop(
             output = np.where(kept, output, np.zeros_like(output) if previous is None else previous)
             states = [np.where(_tiled(steps[t], s), n, s) for s, n in zip(states, new_states, strict=True)]
         else:
-            # a step counts as masked when every flag of it is off
+            # a step counts as masked when every flag of it is off; the (B, 1) flags broadcast
+            # against each output and state from the right, which fails for most image states
             skipped = np.all(~steps[t], axis=-1, keepdims=True)
             held = np.zeros_like(output) if mask.zero_output else states[mask.output_state]
-            output = np.where(skipped, held, output)
-            states = [np.where(skipped, s, n) for s, n in zip(states, new_states, strict=True)]
+            with fails_as_keras(f"the step flags {skipped.shape} do not broadcast against the step output"):
+                output = np.where(skipped, held, output)
+                states = [np.where(skipped, s, n) for s, n in zip(states, new_states, strict=True)]
         previous = output
         if return_sequences:
             outputs.append(output)

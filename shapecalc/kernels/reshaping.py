@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from ..errors import CallFailure
+
 Array = np.ndarray
 Kernel = Callable[[Array], Array]
 RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic")
@@ -74,7 +76,7 @@ def resize(
     """
     if interpolation not in RESIZE_INTERPOLATIONS:
         names = ", ".join(RESIZE_INTERPOLATIONS)
-        raise ValueError(f"interpolation must be one of {names}; got {interpolation!r}")
+        raise CallFailure(f"interpolation must be one of {names}; got {interpolation!r}")
     if interpolation == "nearest":
         for axis, n in zip(axes, size, strict=True):
             m = x.shape[axis]

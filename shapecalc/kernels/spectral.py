@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import CallFailure, KernelUnavailable
+
 Array = np.ndarray
 
 # scipy.signal.get_window's parameterless cosine-sum windows (with scipy's aliases): coefficients
@@ -40,7 +42,7 @@ def named_window(name: str, length: int, periodic: bool) -> Array:
     coefficients = _COSINE_WINDOWS.get(name)
     if coefficients is None:
         known = ", ".join(sorted(_COSINE_WINDOWS))
-        raise NotImplementedError(f"window '{name}' has no NumPy version here (known: {known})")
+        raise KernelUnavailable(f"window '{name}' has no NumPy version here (known: {known})")
     if length <= 1:
         return np.ones(max(length, 0))
     # A periodic window is the symmetric one of length + 1 without its last sample (scipy).
@@ -59,7 +61,7 @@ def window_values(window: Any, length: int, periodic: bool, dtype: Any = np.floa
     values = named_window(window, length, periodic) if isinstance(window, str) else np.asarray(window)
     values = values.astype(dtype)
     if values.ndim != 1 or values.shape[0] != length:
-        raise ValueError(f"the window must have shape ({length},), got {values.shape}")
+        raise CallFailure(f"the window must have shape ({length},), got {values.shape}")
     return values
 
 
@@ -80,9 +82,9 @@ def stft(
     Only "hann" and "hamming" (periodic), a list of numbers, or None are accepted as windows.
     """
     if fft_length < sequence_length:
-        raise ValueError(f"fft_length ({fft_length}) must be >= sequence_length ({sequence_length})")
+        raise CallFailure(f"fft_length ({fft_length}) must be >= sequence_length ({sequence_length})")
     if isinstance(window, str) and window not in ("hann", "hamming"):
-        raise ValueError(f'a window given by name must be "hann" or "hamming", got {window!r}')
+        raise CallFailure(f'a window given by name must be "hann" or "hamming", got {window!r}')
     dtype = x.dtype
     if center:
         half = fft_length // 2

@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ArgError, ShapeError
+from ..errors import ArgError, CallFailure, ShapeError
 from ..kernels import activations as K
 from . import args as A
-from .base import REQUIRED, Arg, Layer, Shape, Weight, fmt_shape, require_rank
+from .base import REQUIRED, Arg, Built, Layer, Shape, Weight, fmt_shape, require_built_rank, require_rank
 from .registry import register
 
 
@@ -64,21 +64,6 @@ class _SameShape(Layer):
 
 def _float32(x: np.ndarray) -> np.ndarray:
     return x if x.dtype == np.float32 else np.asarray(x, np.float32)
-
-
-def check_built_rank(layer: Layer, input_shape: Shape) -> None:
-    """After build Keras pins InputSpec(ndim=rank of the first call): a later call must match."""
-    built_rank = getattr(layer, "built_rank", None)
-    if layer.built_weights is not None and built_rank is not None and len(input_shape) != built_rank:
-        raise ShapeError(
-            f"was built for inputs of rank {built_rank}; this call has rank {len(input_shape)}: "
-            f"{fmt_shape(input_shape)}"
-        )
-
-
-def remember_rank(layer: Layer, input_shape: Shape) -> None:
-    if layer.built_weights is None:
-        layer.built_rank = len(input_shape)  # type: ignore[attr-defined]
 
 
 @register
@@ -151,11 +136,11 @@ class PReLU(_SameShape):
         Arg("shared_axes", _shared_axes, None, "1-based axes sharing one alpha, e.g. [1, 2] for images"),
     )
 
-    def check_input(self, input_shape: Shape) -> None:
-        check_built_rank(self, input_shape)
+    def check_later_call(self, input_shape: Shape, built: Built) -> None:
+        require_built_rank(built, input_shape)
+        super().check_later_call(input_shape, built)
 
     def build(self, input_shape: Shape) -> list[Weight]:
-        remember_rank(self, input_shape)
         param: list[int | None] = list(input_shape[1:])
         for axis in self.shared_axes or ():
             # Keras sets param_shape[axis - 1] = 1, with Python's negative indexing.
@@ -221,17 +206,17 @@ class Softmax(_SameShape):
                 if isinstance(self.axis, list):
                     # Keras hands the list to scipy's logsumexp, whose np.max needs an int or a
                     # tuple: on the numpy backend a list of several axes fails at call time.
-                    raise ValueError(
+                    raise CallFailure(
                         f"Softmax over several axes given as a list {self.axis} fails in Keras "
                         "(TypeError: a list cannot be interpreted as an integer axis)"
                     )
                 # Several axes: exp(x - logsumexp(x)) over all of them at once.
                 return np.exp(x - logsumexp(x, tuple(self.axis))).astype(x.dtype)
             if not self.axis:
-                raise ValueError("Softmax axis is an empty list: Keras takes axis[0] and fails")
+                raise CallFailure("Softmax axis is an empty list: Keras takes axis[0] and fails")
             return K.softmax(x, self.axis[0])
         if not isinstance(self.axis, int):
-            raise ValueError(f"Softmax axis must be an integer or a list of integers, got {self.axis!r}")
+            raise CallFailure(f"Softmax axis must be an integer or a list of integers, got {self.axis!r}")
         return K.softmax(x, self.axis)
 
 
@@ -283,12 +268,12 @@ class Masking(_SameShape):
             # A serialized NumPy array or tensor: its value (a nested list) with its dtype.
             config = value["config"]
             if value["class_name"] == "__bytes__":
-                raise ValueError("a bytes mask value cannot be compared with numeric inputs")
+                raise CallFailure("a bytes mask value cannot be compared with numeric inputs")
             return np.asarray(config["value"], dtype=config["dtype"])
         array = np.asarray(value)
         if array.dtype.kind in "USV":
             # NumPy would just say "not equal" everywhere; Keras's not_equal fails on text.
-            raise ValueError(f"mask_value must be numeric to compare with the inputs, got {value!r}")
+            raise CallFailure(f"mask_value must be numeric to compare with the inputs, got {value!r}")
         return array
 
 

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import ArgError, ShapeError
+from ..errors import ArgError, CallFailure, ShapeError
 from ..kernels.adaptive_pooling import adaptive_pool
 from . import args as A
 from .base import REQUIRED, Arg, Layer, Shape, fmt_shape
@@ -99,12 +99,12 @@ class AdaptivePooling(Layer):
         elif spatial in (2, 3) and len(self.output_size) == spatial:
             sizes = self.output_size
         else:
-            raise ValueError(
+            raise CallFailure(
                 f"adaptive pooling runs on rank 3, 4 or 5 inputs with one output length per spatial axis; "
                 f"got rank {x.ndim} {x.shape} and output_size {list(self.output_size)}"
             )
         if any(size is None for size in sizes):
-            raise ValueError(f"output_size {list(self.output_size)} has an unknown (null) length")
+            raise CallFailure(f"output_size {list(self.output_size)} has an unknown (null) length")
         first = 1 if self.data_format == "channels_last" else 2
         return adaptive_pool(x, sizes, range(first, first + spatial), self.mode)
 

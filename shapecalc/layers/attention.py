@@ -32,7 +32,7 @@ from ..errors import ArgError, ShapeError
 from ..kernels import attention as K
 from ..kernels.einsum import einsum_dense
 from . import args as A
-from .base import REQUIRED, Arg, Dim, Layer, Shape, Sizes, Weight, fmt_shape
+from .base import REQUIRED, Arg, Built, Dim, Layer, Shape, Sizes, Weight, fmt_shape
 from .einsum import Equation, analyze, einsum_weights, parse_equation
 from .registry import register
 
@@ -177,13 +177,7 @@ class _BuiltOnce(Layer):
         """The output carries the query's Keras mask."""
         return mask[0] if mask else None
 
-    def infer(self, input_shape: Any) -> Any:
-        if self.built_weights is None:
-            return super().infer(input_shape)
-        self.check_later_call(input_shape)
-        return self.compute_output_shape(input_shape)
-
-    def check_later_call(self, input_shape: Any) -> None:
+    def check_later_call(self, input_shape: Any, built: Built) -> None:
         _need_tensors(input_shape)
 
     def run_work_elements(self, input_shapes: Sizes, output_shapes: Sizes) -> int:

@@ -11,9 +11,10 @@ import numpy as np
 
 from ..errors import ShapeError
 from ..kernels import attention as K
+from ..kernels import fails_as_keras
 from . import args as A
 from .attention import _any_rate, _BuiltOnce, _check_seed, _flag, _seed
-from .base import Arg, Shape, Weight
+from .base import Arg, Built, Shape, Weight
 from .einsum import require_sizes
 from .registry import register
 
@@ -31,7 +32,7 @@ class _DotAttention(_BuiltOnce):
     def check_input(self, input_shape: Any) -> None:
         _two_or_three(input_shape)
 
-    def check_later_call(self, input_shape: Any) -> None:
+    def check_later_call(self, input_shape: Any, built: Built) -> None:
         _two_or_three(input_shape)
 
     def configure(self) -> None:
@@ -76,12 +77,15 @@ class Attention(_DotAttention):
         """Keras's call with use_causal_mask=False (a call argument a spec cannot give); ``mask``:
         the Keras masks of [query, value(, key)] (the key's is not used)."""
         query, value, key, _ = K.call_tensors(inputs, 3)
+        with fails_as_keras(f"the scores cannot pair query {query.shape} with key {key.shape}"):
+            if self.score_mode == "dot":
+                scores = np.matmul(query, np.swapaxes(key, -2, -1))
+            else:
+                summed = np.expand_dims(query, -2) + np.expand_dims(key, -3)
         if self.score_mode == "dot":
-            scores = np.matmul(query, np.swapaxes(key, -2, -1))
             if self.use_scale:
                 scores = scores * weights["scale"]
         else:
-            summed = np.expand_dims(query, -2) + np.expand_dims(key, -3)
             if self.use_scale:
                 summed = weights["scale"] * summed  # the scale goes inside the tanh
             scores = weights["concat_score_weight"] * np.sum(np.tanh(summed), axis=-1)
@@ -119,7 +123,8 @@ class AdditiveAttention(_DotAttention):
         self, inputs: Sequence[np.ndarray], weights: Mapping[str, np.ndarray], mask: Any = None
     ) -> np.ndarray:
         query, value, key, _ = K.call_tensors(inputs, 3)
-        terms = np.tanh(np.expand_dims(query, -2) + np.expand_dims(key, -3))
+        with fails_as_keras(f"the scores cannot pair query {query.shape} with key {key.shape}"):
+            terms = np.tanh(np.expand_dims(query, -2) + np.expand_dims(key, -3))
         if self.use_scale:
             terms = weights["scale"] * terms  # the scale goes outside the tanh here
         return K.apply_scores(np.sum(terms, axis=-1), value, *_query_value_masks(mask))

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import ArgError, ShapeError
+from ..errors import ArgError, CallFailure, ShapeError
 from . import args as A
 from .base import REQUIRED, Arg, Layer, Shape, fmt_shape
 from .registry import register
@@ -199,7 +199,7 @@ def image_input(inputs: Any) -> np.ndarray:
     demands on real data; float images in float32 (Keras casts them to the compute dtype)."""
     images = np.asarray(inputs)
     if images.ndim not in (3, 4):
-        raise ValueError(
+        raise CallFailure(
             f"image layers run on one image (rank 3) or a batch of images (rank 4), got rank "
             f"{images.ndim}: {images.shape}"
         )
@@ -399,7 +399,7 @@ class RandomCrop(ImageAugmentation):
         # the output keeps the input's height and width, unlike compute_output_shape. It still
         # works out a centred crop box first, dividing by both sizes.
         if not self.height or not self.width:
-            raise ValueError(
+            raise CallFailure(
                 f"Keras's centred crop box divides by the height and width, got height {self.height} "
                 f"and width {self.width}"
             )

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ArgError, ShapeError
+from ..errors import ArgError, CallFailure, ShapeError
 from ..kernels.augmentation import auto_contrast, clahe
 from . import args as A
 from .augmentation import (
@@ -241,7 +241,7 @@ class ContrastLimitedAdaptiveHistogramEqualization(ImageAugmentation):
             or len(value_range) != 2
             or not isinstance(clip_limit, (int, float))
         ):
-            raise ValueError(
+            raise CallFailure(
                 f"CLAHE needs value_range as two numbers, tile_grid_size as two integers >= 1 and "
                 f"clip_limit as a number; got {self.value_range!r}, {grid!r}, {self.clip_limit!r}"
             )

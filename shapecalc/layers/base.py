@@ -7,6 +7,10 @@ A layer type is one small class, in the manner of Keras 3's own layers:
 * ``build`` returns the weights the layer creates for an input shape, as Keras's ``build``;
 * ``compute_output_shape`` is the pure shape rule.
 
+Every hook is pure: a layer object holds its arguments only. What a call fixes (the input
+shape a layer was first built for, the weights it made) is returned as a :class:`Built` record
+that the analysis keeps, so the same graph can be analysed again at other sizes.
+
 Shapes include the batch axis; ``None`` is an unknown size. A layer called on one tensor
 receives one shape; a layer with ``takes_list = True`` (merges, attention) receives the list.
 """
@@ -77,6 +81,15 @@ class Weight:
     @property
     def nbytes(self) -> int:
         return self.size * A.dtype_size(self.dtype)
+
+
+@dataclass(frozen=True)
+class Built:
+    """What a layer's first call fixed, as Keras's ``build`` does once: the input shape(s) it was
+    built for and the weights ``build`` made (before the layer's trainable flag is applied)."""
+
+    input_shape: Any
+    weights: tuple[Weight, ...]
 
 
 def weight_arguments(**initializers: str) -> tuple[Arg, ...]:
@@ -155,7 +168,6 @@ class Layer:
         """Set already-parsed argument values (see :meth:`parse_arguments`), then configure."""
         for name, arg in self.arguments_by_name().items():
             setattr(self, name, values.get(name, arg.default))
-        self.built_weights: list[Weight] | None = None
         self.configure()
 
     # ----------------------------------------------------------------- declaration
@@ -272,38 +284,43 @@ class Layer:
         return None
 
     # ----------------------------------------------------------------- calling
-    def infer(self, input_shape: Any) -> OutputShape:
-        """One call of the layer on symbolic shapes: check, build on the first call, shape rule.
+    def infer(self, input_shape: Any, built: Built | None = None) -> tuple[OutputShape, Built]:
+        """One call of the layer on symbolic shapes: its output shape(s) and what its first call
+        built. ``built`` is None for the first call, which checks, builds and applies the shape
+        rule; a later call (a shared layer) is checked against it (:meth:`check_later_call`)."""
+        if built is None:
+            self.check_input(input_shape)
+            built = Built(input_shape, tuple(self.build(input_shape)))
+        else:
+            self.check_later_call(input_shape, built)
+        return self.compute_output_shape(input_shape), built
 
-        A later call (a shared layer) must fit the weights built by the first one, as Keras's
-        InputSpec and matmul checks demand.
-        """
+    def check_later_call(self, input_shape: Any, built: Built) -> None:
+        """A later call must fit the weights built by the first one, as Keras's InputSpec and
+        matmul checks demand. Layers whose later calls Keras checks otherwise override this."""
         self.check_input(input_shape)
         weights = self.build(input_shape)
-        if self.built_weights is None:
-            self.built_weights = weights
-        elif [(w.path, w.shape) for w in weights] != [(w.path, w.shape) for w in self.built_weights]:
-            first = ", ".join(f"{w.path}{fmt_shape(w.shape)}" for w in self.built_weights)
+        if [(w.path, w.shape) for w in weights] != [(w.path, w.shape) for w in built.weights]:
+            first = ", ".join(f"{w.path}{fmt_shape(w.shape)}" for w in built.weights)
             now = ", ".join(f"{w.path}{fmt_shape(w.shape)}" for w in weights)
             raise ShapeError(f"was built with weights {first}; this call would need {now}")
-        return self.compute_output_shape(input_shape)
 
-    @property
-    def layer_weights(self) -> list[Weight]:
-        """The built weights, each trainable as its variable is in Keras: what the model's
-        totals count. A frozen layer (trainable: false) freezes the weights its flag reaches."""
-        built = self.built_weights or []
+    def variables(self, weights: Sequence[Weight]) -> list[Weight]:
+        """Built weights, each trainable as its variable is in Keras: what the model's totals
+        count. A frozen layer (trainable: false) freezes the weights its flag reaches."""
         if self.trainable or not self.trainable_flag_reaches_weights:
-            return list(built)
-        return [Weight(w.path, w.shape, False, w.initializer, w.dtype) for w in built]
+            return list(weights)
+        return [Weight(w.path, w.shape, False, w.initializer, w.dtype) for w in weights]
 
-    def count_params(self) -> tuple[int, int]:
-        """(trainable, non-trainable) counts as Keras's layer.trainable_weights gives them:
-        a frozen layer has no trainable weights, whoever owns the variables."""
-        total = sum(w.size for w in self.layer_weights)
+    def count_params(self, weights: Sequence[Weight]) -> tuple[int, int]:
+        """(trainable, non-trainable) counts of the built ``weights`` as Keras's
+        layer.trainable_weights gives them: a frozen layer has no trainable weights, whoever
+        owns the variables."""
+        variables = self.variables(weights)
+        total = sum(w.size for w in variables)
         if not self.trainable:
             return 0, total
-        trainable = sum(w.size for w in self.layer_weights if w.trainable)
+        trainable = sum(w.size for w in variables if w.trainable)
         return trainable, total - trainable
 
     # ----------------------------------------------------------------- helpers for subclasses
@@ -321,6 +338,17 @@ class Layer:
         return f"{self.type_name()}(name={getattr(self, 'name', None)!r})"
 
 
+def prefixed(owner: Layer, weights: list[Weight]) -> list[Weight]:
+    """A sub-layer's weights as its parent lists them: ``<sub-layer name>/<path>``."""
+    return [Weight(f"{owner.name}/{w.path}", w.shape, w.trainable, w.initializer, w.dtype) for w in weights]
+
+
+def build_sublayer(layer: Layer, shape: Shape) -> list[Weight]:
+    """Keras calls a sub-layer's build() directly (no InputSpec check), once: on the first call
+    of its owner, which is the only call that builds (see :meth:`Layer.check_later_call`)."""
+    return prefixed(layer, layer.variables(layer.build(shape)))
+
+
 @functools.cache
 def _forward_takes_mask(forward: Callable[..., Any]) -> bool:
     return "mask" in inspect.signature(forward).parameters
@@ -336,6 +364,16 @@ def require_rank(layer: Layer, shape: Shape, rank: int | None = None, min_rank: 
         raise ShapeError(
             f"expects input of rank >= {min_rank} (batch axis included), got rank {len(shape)}: "
             f"{fmt_shape(shape)}"
+        )
+
+
+def require_built_rank(built: Built, input_shape: Shape) -> None:
+    """After build Keras pins InputSpec(ndim=rank of the first call): a later call must match."""
+    rank = len(built.input_shape)
+    if len(input_shape) != rank:
+        raise ShapeError(
+            f"was built for inputs of rank {rank}; this call has rank {len(input_shape)}: "
+            f"{fmt_shape(input_shape)}"
         )
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from ..errors import ArgError, ShapeError
 from ..kernels.recurrent import sub_weights
 from . import args as A
-from .base import REQUIRED, Arg, Dim, Layer, OutputShape, Shape, Weight, fmt_shape
+from .base import REQUIRED, Arg, Built, Layer, OutputShape, Shape, Weight, fmt_shape, prefixed
 from .core import Embedding
 from .registry import register
 
@@ -75,10 +75,6 @@ def _power_iterations(value: Any) -> Any:
     return value
 
 
-def _sub_weights(owner: Layer, weights: list[Weight]) -> list[Weight]:
-    return [Weight(f"{owner.name}/{w.path}", w.shape, w.trainable, w.initializer, w.dtype) for w in weights]
-
-
 @register
 class SpectralNormalization(Layer):
     """Wraps a layer with a ``kernel`` (Dense, convolutions, EinsumDense) or ``embeddings``
@@ -101,18 +97,16 @@ class SpectralNormalization(Layer):
     def configure(self) -> None:
         if not isinstance(self.layer, Layer):
             raise ArgError(f"layer must be a layer, got {A.describe(self.layer)}", argument="layer")
-        self._input_last: Dim | str = "unset"
 
-    def check_input(self, input_shape: Shape) -> None:
-        # After the first build Keras sets InputSpec(min_ndim=1, axes={-1: first last axis}).
-        if self._input_last == "unset":
-            return
+    def check_later_call(self, input_shape: Shape, built: Built) -> None:
+        # After the first build Keras sets InputSpec(min_ndim=1, axes={-1: first last axis}); the
+        # wrapped layer keeps its weights, and its build and shape rule must still take the input.
         if not input_shape:
             raise ShapeError("expects input of rank >= 1, got rank 0: ()")
-        if input_shape[-1] is not None and input_shape[-1] != self._input_last:
-            raise ShapeError(
-                f"was first called with last axis {self._input_last}; got {fmt_shape(input_shape)}"
-            )
+        first_last = built.input_shape[-1]
+        if input_shape[-1] is not None and input_shape[-1] != first_last:
+            raise ShapeError(f"was first called with last axis {first_last}; got {fmt_shape(input_shape)}")
+        self._inner(input_shape)
 
     def _inner(self, input_shape: Shape) -> tuple[list[Weight], OutputShape]:
         """Keras calls the wrapped layer's build() and compute_output_shape() directly."""
@@ -124,24 +118,18 @@ class SpectralNormalization(Layer):
         if inner.type_name() not in _UNCHECKED:
             inner.check_input(input_shape)
         weights = inner.build(input_shape)
-        out = inner.compute_output_shape(input_shape)
-        if inner.built_weights is None:
-            inner.built_weights = weights
-        return weights, out
+        return weights, inner.compute_output_shape(input_shape)
 
     def build(self, input_shape: Shape) -> list[Weight]:
         if not input_shape:
             raise ShapeError("expects input of rank >= 1 (it reads the last axis), got rank 0: ()")
-        self._inner(input_shape)
-        inner_weights = self.layer.layer_weights
+        inner_weights = self.layer.variables(self._inner(input_shape)[0])
         by_path = {w.path: w for w in inner_weights}
         kernel = by_path.get("kernel") or by_path.get("embeddings")
         if kernel is None:
             raise ShapeError(f"{self.layer.type_name()} has no 'kernel' nor 'embeddings' weight to normalise")
-        if self._input_last == "unset":
-            self._input_last = input_shape[-1]
         vector_u = Weight("vector_u", (1, kernel.shape[-1]), False, "truncated_normal", kernel.dtype)
-        return [vector_u, *_sub_weights(self.layer, inner_weights)]
+        return [vector_u, *prefixed(self.layer, inner_weights)]
 
     def compute_output_shape(self, input_shape: Shape) -> OutputShape:
         return self._inner(input_shape)[1]

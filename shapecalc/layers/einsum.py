@@ -37,11 +37,23 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ArgError, ShapeError
+from ..errors import ArgError, CallFailure, ShapeError
 from ..kernels import lora_merged
 from ..kernels.einsum import einsum_dense
 from . import args as A
-from .base import REQUIRED, Arg, Dim, Layer, Shape, Weight, fmt_shape, lora_factors, weight_arguments
+from .base import (
+    REQUIRED,
+    Arg,
+    Built,
+    Dim,
+    Layer,
+    Shape,
+    Weight,
+    fmt_shape,
+    lora_factors,
+    require_built_rank,
+    weight_arguments,
+)
 from .registry import register
 
 LETTERS = frozenset(string.ascii_letters)  # Keras's [a-zA-Z]: ASCII letters only
@@ -321,7 +333,6 @@ class EinsumDense(Layer):
             raise ArgError(
                 "LoRA (lora_rank) cannot be used together with kernel_constraint", argument="lora_rank"
             )
-        self._built_rank: int | None = None
 
     def build(self, input_shape: Shape) -> list[Weight]:
         weights = einsum_weights(
@@ -334,8 +345,6 @@ class EinsumDense(Layer):
             self.kernel_initializer,
             self.bias_initializer,
         )
-        if self._built_rank is None:
-            self._built_rank = len(input_shape)
         if self.lora_rank is None:
             return weights
         kernel = weights[0]
@@ -343,16 +352,9 @@ class EinsumDense(Layer):
         weights[0] = Weight(kernel.path, kernel.shape, False, kernel.initializer, kernel.dtype)
         return [*weights, *lora_factors("kernel", kernel.shape, self.lora_rank)]
 
-    def infer(self, input_shape: Shape) -> Shape:
-        if self.built_weights is None:
-            return super().infer(input_shape)  # type: ignore[return-value]
-        # A later call: Keras checks the InputSpec (rank) and the shape rule, not the kernel.
-        if len(input_shape) != self._built_rank:
-            raise ShapeError(
-                f"was built for inputs of rank {self._built_rank}, got rank {len(input_shape)}: "
-                f"{fmt_shape(input_shape)}"
-            )
-        return self.compute_output_shape(input_shape)
+    def check_later_call(self, input_shape: Shape, built: Built) -> None:
+        # Keras checks the InputSpec (rank) and the shape rule, not the kernel.
+        require_built_rank(built, input_shape)
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return analyze(self.parsed, self.bias_axes, input_shape, self.output_shape)[2]
@@ -364,7 +366,7 @@ class EinsumDense(Layer):
             # is scaled by lora_alpha / lora_rank (alpha defaults to the rank, a scale of 1).
             alpha = self.lora_rank if self.lora_alpha is None else self.lora_alpha
             if not isinstance(alpha, (int, float)):
-                raise ValueError(f"lora_alpha must be a number to scale the LoRA delta, got {alpha!r}")
+                raise CallFailure(f"lora_alpha must be a number to scale the LoRA delta, got {alpha!r}")
             lora_a, lora_b = weights["lora_kernel_a"], weights["lora_kernel_b"]
             kernel = lora_merged(kernel, lora_a, lora_b, alpha / self.lora_rank)
         # Keras runs the equation exactly as written (not the parsed form).

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ArgError, ShapeError
+from ..errors import ArgError, CallFailure, ShapeError
 from . import args as A
 from .base import REQUIRED, Arg, Dim, Layer, Shape, fmt_shape
 from .registry import register
@@ -389,7 +389,7 @@ class Dot(Layer):
         a1, a2 = (a % arr.ndim if a < 0 else a for a, arr in zip(axes, (x, y), strict=True))
         if 0 in (a1, a2):
             # The shape rule lets the batch axis be contracted; Keras's batch_dot refuses it in call.
-            raise ValueError(f"Keras's batch_dot cannot contract the batch axis (axes {self.axes})")
+            raise CallFailure(f"Keras's batch_dot cannot contract the batch axis (axes {self.axes})")
         if self.normalize:
             x, y = _l2_normalize(x, a1), _l2_normalize(y, a2)
         # Per batch item: x's contracted axis last, y's first, the remaining axes flattened.

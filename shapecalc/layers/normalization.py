@@ -15,10 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ArgError, ShapeError
+from ..errors import ArgError, CallFailure, ShapeError
 from . import args as A
-from .activations import check_built_rank, remember_rank
-from .base import Arg, Layer, Shape, Weight, fmt_shape
+from .base import Arg, Built, Layer, Shape, Weight, fmt_shape, require_built_rank
 from .registry import register
 
 Array = np.ndarray
@@ -175,11 +174,11 @@ class BatchNormalization(_Normalization):
                 argument="renorm_clipping",
             ) from None
 
-    def check_input(self, input_shape: Shape) -> None:
-        check_built_rank(self, input_shape)
+    def check_later_call(self, input_shape: Shape, built: Built) -> None:
+        require_built_rank(built, input_shape)
+        super().check_later_call(input_shape, built)
 
     def build(self, input_shape: Shape) -> list[Weight]:
-        remember_rank(self, input_shape)
         shape = (axis_dim(input_shape, self.axis, "the normalised axis"),)
         weights = []
         if self.scale:
@@ -199,7 +198,7 @@ class BatchNormalization(_Normalization):
         # Inference uses the moving statistics and ignores the mask (it only weighs the training
         # moments), but Keras's call still refuses a mask whose rank is not the input's minus one.
         if mask is not None and np.ndim(mask) != np.ndim(inputs) - 1:
-            raise ValueError(
+            raise CallFailure(
                 f"the mask must have one axis less than the inputs: mask {np.shape(mask)}, "
                 f"inputs {np.shape(inputs)}"
             )
@@ -302,11 +301,11 @@ class GroupNormalization(_Normalization):
         *_GAMMA_BETA,
     )
 
-    def check_input(self, input_shape: Shape) -> None:
-        check_built_rank(self, input_shape)
+    def check_later_call(self, input_shape: Shape, built: Built) -> None:
+        require_built_rank(built, input_shape)
+        super().check_later_call(input_shape, built)
 
     def build(self, input_shape: Shape) -> list[Weight]:
-        remember_rank(self, input_shape)
         channels = axis_dim(input_shape, self.axis, "the channel axis")
         groups = channels if self.groups == -1 else self.groups
         if channels == 0:
@@ -395,7 +394,7 @@ class UnitNormalization(_Normalization):
         x = float32(inputs)
         axes = tuple(self.axis)
         if not all(isinstance(a, int) for a in axes):
-            raise ValueError(f"UnitNormalization axes must be integers to run, got {list(axes)}")
+            raise CallFailure(f"UnitNormalization axes must be integers to run, got {list(axes)}")
         squares = np.sum(np.square(x), axis=axes, keepdims=True)
         with np.errstate(divide="ignore"):
             inverse_norm = np.float32(1.0) / np.sqrt(squares)
@@ -414,7 +413,7 @@ def epsilon_value(value: Any, fallback: float | None = KERAS_EPSILON) -> Array:
     if value is None and fallback is not None:
         value = fallback
     if value is None or isinstance(value, str) or np.asarray(value).dtype.kind not in "biuf":
-        raise ValueError(f"epsilon must be a number to add to the variance, got {value!r}")
+        raise CallFailure(f"epsilon must be a number to add to the variance, got {value!r}")
     return np.asarray(value, np.float32)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ArgError, ShapeError
+from ..errors import ArgError, CallFailure, ShapeError
 from ..kernels.reshaping import RESIZE_INTERPOLATIONS, resize
 from . import args as A
 from .base import REQUIRED, Arg, Layer, Shape, Weight, fmt_shape
@@ -261,14 +261,14 @@ class Resizing(_ImageSize):
     def forward(self, inputs: Array, weights: Mapping[str, Array]) -> Array:
         images = batch_of_images(inputs)
         if self.interpolation not in RESIZE_INTERPOLATIONS:
-            raise ValueError(
+            raise CallFailure(
                 f"interpolation must be one of {', '.join(RESIZE_INTERPOLATIONS)} (case-sensitive), "
                 f"got {self.interpolation!r}"
             )
         if self.fill_mode != "constant":
-            raise ValueError(f"fill_mode: only 'constant' is supported, got {self.fill_mode!r}")
+            raise CallFailure(f"fill_mode: only 'constant' is supported, got {self.fill_mode!r}")
         if self.pad_to_aspect_ratio and self.crop_to_aspect_ratio:
-            raise ValueError("only one of pad_to_aspect_ratio and crop_to_aspect_ratio can be true")
+            raise CallFailure("only one of pad_to_aspect_ratio and crop_to_aspect_ratio can be true")
         h_axis, w_axis = self.spatial_axes(4)
         size = (self.height, self.width)
         if self.crop_to_aspect_ratio:
@@ -282,7 +282,7 @@ class Resizing(_ImageSize):
             n == 0 and images.shape[a] != 0 for a, n in ((h_axis, size[0]), (w_axis, size[1]))
         ):
             # Keras computes 1 / (new / old) in Python for each resized axis: a zero size divides by zero.
-            raise ValueError(f"cannot resize to {size} with {self.interpolation} interpolation (scale 0)")
+            raise CallFailure(f"cannot resize to {size} with {self.interpolation} interpolation (scale 0)")
         out = resize(images, size, (h_axis, w_axis), self.interpolation, antialias=bool(self.antialias))
         if out.dtype != inputs.dtype and inputs.dtype.kind in "iu":
             # Back to the input's integer type: rounded, then saturated to the type's range.
@@ -335,7 +335,7 @@ def batch_of_images(inputs: Array) -> Array:
         return inputs[np.newaxis]
     if inputs.ndim == 4:
         return inputs
-    raise ValueError(f"expected an image (rank 3) or a batch of images (rank 4), got shape {inputs.shape}")
+    raise CallFailure(f"expected an image (rank 3) or a batch of images (rank 4), got shape {inputs.shape}")
 
 
 def unbatch(out: Array, inputs: Array) -> Array:
@@ -347,7 +347,7 @@ def crop_to_aspect(images: Array, size: tuple[int, int], h_axis: int, w_axis: in
     height, width = images.shape[h_axis], images.shape[w_axis]
     target_h, target_w = size
     if 0 in size:
-        raise ValueError(f"cannot crop to the aspect ratio of a {target_h}x{target_w} target (divides by 0)")
+        raise CallFailure(f"cannot crop to the aspect ratio of a {target_h}x{target_w} target (divides by 0)")
     # Keras truncates float quotients with int(), in this order.
     crop_h = max(min(height, int(float(width * target_h) / target_w)), 1)
     crop_w = max(min(width, int(float(height * target_w) / target_h)), 1)
@@ -367,7 +367,7 @@ def pad_to_aspect(
     height, width = images.shape[h_axis], images.shape[w_axis]
     target_h, target_w = size
     if 0 in size:
-        raise ValueError(f"cannot pad to the aspect ratio of a {target_h}x{target_w} target (divides by 0)")
+        raise CallFailure(f"cannot pad to the aspect ratio of a {target_h}x{target_w} target (divides by 0)")
     pad_h = max(height, int(float(width * target_h) / target_w))
     pad_w = max(width, int(float(height * target_w) / target_h))
     top, left = int(float(pad_h - height) / 2), int(float(pad_w - width) / 2)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ArgError, ShapeError
+from ..errors import ArgError, CallFailure, ShapeError
 from . import args as A
 from .base import Arg, Dim, Layer, Shape
 from .registry import register
@@ -65,9 +65,9 @@ def encode_categories(ids: np.ndarray, mode: str, depth: int, dtype: Any = np.fl
     elif mode == "one_hot" and ids.ndim > 1 and ids.shape[-1] == 1:
         ids = ids[..., 0]
     if ids.dtype.kind not in "iub":
-        raise TypeError(f"{mode} encoding needs integer ids, got {ids.dtype} (Keras indexes with them)")
+        raise CallFailure(f"{mode} encoding needs integer ids, got {ids.dtype} (Keras indexes with them)")
     if ids.size and int(ids.max()) >= depth:
-        raise ValueError(f"id {int(ids.max())} is out of range: ids must be < {depth}")
+        raise CallFailure(f"id {int(ids.max())} is out of range: ids must be < {depth}")
     hot = ids[..., None] == np.arange(depth)
     if mode == "one_hot":
         return hot.astype(dtype)
@@ -196,7 +196,7 @@ class Discretization(Layer):
 
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         if self.bin_boundaries is None:
-            raise ValueError(
+            raise CallFailure(
                 "Discretization with num_bins needs adapt() before it can run (Keras refuses too)"
             )
         # Keras's __call__ casts a float input to float32 (integers are left as they are), then

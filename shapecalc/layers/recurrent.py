@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import ShapeError
+from ..errors import CallFailure, ShapeError
 from ..kernels import matmul_last
 from ..kernels.activations import activation
 from ..kernels.recurrent import StepMask, feature_major_matmul, lstm_update, run_over_time, sub_weights
@@ -23,11 +23,13 @@ from . import args as A
 from .base import (
     REQUIRED,
     Arg,
+    Built,
     Layer,
     OutputShape,
     Shape,
     Sizes,
     Weight,
+    build_sublayer,
     fmt_shape,
     require_known,
     require_rank,
@@ -54,18 +56,6 @@ def flatten_sizes(state_size: Any) -> list[int]:
     if isinstance(state_size, list):
         return [s for size in state_size for s in flatten_sizes(size)]
     return [state_size]
-
-
-def prefixed(owner: Layer, weights: list[Weight]) -> list[Weight]:
-    """A sub-layer's weights as its parent lists them: ``<sub-layer name>/<path>``."""
-    return [Weight(f"{owner.name}/{w.path}", w.shape, w.trainable, w.initializer, w.dtype) for w in weights]
-
-
-def build_sublayer(layer: Layer, shape: Shape) -> list[Weight]:
-    """Keras calls a sub-layer's build() directly (no InputSpec check) and only once."""
-    if layer.built_weights is None:
-        layer.built_weights = layer.build(shape)
-    return prefixed(layer, layer.layer_weights)
 
 
 # ----------------------------------------------------------------------------- cells
@@ -366,13 +356,21 @@ class RNN(Layer):
         # no InputSpec; the shape rule reads the time axis, so rank 1 fails there
         require_rank(self, input_shape, min_rank=2)
 
-    def build(self, input_shape: Shape) -> list[Weight]:
+    def _check_states_batch(self, input_shape: Shape) -> None:
         if self.stateful and input_shape[0] is None:
             raise ShapeError(
                 f"stateful: true needs a known batch size to hold the states, got {fmt_shape(input_shape)}"
             )
+
+    def build(self, input_shape: Shape) -> list[Weight]:
+        self._check_states_batch(input_shape)
         step = (input_shape[0], *input_shape[2:])
         return build_sublayer(self.cell, step)
+
+    def check_later_call(self, input_shape: Shape, built: Built) -> None:
+        # the cell keeps the weights of the first call; Keras checks the rest when it runs
+        self.check_input(input_shape)
+        self._check_states_batch(input_shape)
 
     def _output_units(self) -> int:
         size = getattr(self.cell, "output_size", None)
@@ -412,13 +410,13 @@ class RNN(Layer):
         # mask, Keras puts the nesting back each step; otherwise the next step hands an LSTMCell
         # one state ("list index out of range"), and a masked step cannot match the two nestings.
         if lone and mask is not None and not self.unroll:
-            raise ValueError(
+            raise CallFailure(
                 "Keras cannot run a one-cell stack on masked steps: the stack returns the cell's "
                 "states unwrapped, which no longer match the nested states it started from "
                 "(give the cell itself, not a list of one cell)"
             )
         if lone and mask is None and len(flatten_sizes(cell.cells[0].state_size)) > 1 and inputs.shape[1] > 1:
-            raise ShapeError(
+            raise CallFailure(
                 f"Keras cannot run a one-cell stack whose cell has several states "
                 f"({cell.cells[0].type_name()}) over more than one step: after the first step it "
                 "passes the cell a single state (give the cell itself, not a list of one cell)"

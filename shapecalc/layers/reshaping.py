@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ArgError, ShapeError
+from ..errors import ArgError, CallFailure, ShapeError
 from ..kernels.reshaping import resize
 from . import args as A
 from .base import REQUIRED, Arg, Dim, Layer, Shape, fmt_shape, require_rank
@@ -285,7 +285,7 @@ class _PadCrop(Layer):
         if any(v < 0 for pair in amounts.values() for v in pair):
             # compute_output_shape subtracts, but the call pads with ops.pad, which refuses negative
             # widths on the numpy and jax backends: Keras fails at run time (torch's F.pad would crop).
-            raise ValueError(
+            raise CallFailure(
                 f"negative padding {self.amounts()} is accepted when Keras builds the model, "
                 "but its call (ops.pad) refuses negative widths (numpy and jax backends)"
             )

@@ -8,11 +8,23 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ArgError, ShapeError
+from ..errors import ArgError, CallFailure, ShapeError
 from ..kernels.recurrent import sub_weights
 from . import args as A
-from .base import REQUIRED, Arg, Layer, OutputShape, Shape, Sizes, Weight, fmt_shape, require_rank
-from .recurrent import RNN, build_sublayer
+from .base import (
+    REQUIRED,
+    Arg,
+    Built,
+    Layer,
+    OutputShape,
+    Shape,
+    Sizes,
+    Weight,
+    build_sublayer,
+    fmt_shape,
+    require_rank,
+)
+from .recurrent import RNN
 from .registry import register
 
 
@@ -133,6 +145,10 @@ class Bidirectional(Layer):
     def build(self, input_shape: Shape) -> list[Weight]:
         return build_sublayer(self.forward_layer, input_shape) + build_sublayer(self.backward, input_shape)
 
+    def check_later_call(self, input_shape: Shape, built: Built) -> None:
+        # the two layers keep the weights of the first call
+        self.check_input(input_shape)
+
     def compute_output_shape(self, input_shape: Shape) -> OutputShape:
         if self.return_state and self.forward_layer.stateful:
             # Keras's call sets the output masks with compute_mask, which for the states of
@@ -228,8 +244,7 @@ class TimeDistributed(Layer):
     def _step_shape(self, input_shape: Shape) -> Shape:
         return (input_shape[0], *input_shape[2:])
 
-    def build(self, input_shape: Shape) -> list[Weight]:
-        step = self._step_shape(input_shape)
+    def _check_step(self, step: Shape) -> None:
         if self.layer.takes_list:
             raise ShapeError(f"{self.layer.type_name()} takes a list of inputs; TimeDistributed gives it one")
         # Keras's Wrapper builds the inner layer directly, skipping its InputSpec. For recurrent layers
@@ -237,6 +252,15 @@ class TimeDistributed(Layer):
         # their input checks, whose absence in Keras only yields errors further on or odd shapes.
         if not isinstance(self.layer, (RNN, Bidirectional)):
             self.layer.check_input(step)
+
+    def check_later_call(self, input_shape: Shape, built: Built) -> None:
+        # the inner layer keeps the weights of the first call
+        self.check_input(input_shape)
+        self._check_step(self._step_shape(input_shape))
+
+    def build(self, input_shape: Shape) -> list[Weight]:
+        step = self._step_shape(input_shape)
+        self._check_step(step)
         try:
             return build_sublayer(self.layer, step)
         except (IndexError, TypeError, ValueError) as err:
@@ -282,7 +306,7 @@ class TimeDistributed(Layer):
         slice of the Keras mask, (B, ...), so it runs step by step then."""
         if mask is not None:
             if np.ndim(mask) < 2 or np.shape(mask)[:2] != inputs.shape[:2]:
-                raise ValueError(
+                raise CallFailure(
                     f"the mask {np.shape(mask)} must start with the inputs' batch and time sizes "
                     f"{inputs.shape[:2]}"
                 )

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ArgError, ShapeError
+from ..errors import ArgError, CallFailure, ShapeError
 from ..kernels import spectral
 from ..kernels.conv import conv
 from . import args as A
@@ -330,7 +330,7 @@ class STFTSpectrogram(Layer):
         # Keras's __call__ casts float inputs to the compute dtype; integers reach call(), which refuses them.
         x = np.asarray(inputs)
         if x.dtype.kind != "f":
-            raise TypeError(f"STFTSpectrogram needs a float input, got {x.dtype}")
+            raise CallFailure(f"STFTSpectrogram needs a float input, got {x.dtype}")
         x = x.astype(np.float32, copy=False)
         last = self.data_format == "channels_last"
         batch, channels, time = (x.shape[0], x.shape[2], x.shape[1]) if last else x.shape

@@ -6,8 +6,8 @@ import json
 import re
 from typing import Any
 
+from ..analysis import Analysis
 from ..graph import unique_layers
-from ..infer import Analysis
 from ..layers.base import Shape
 
 
@@ -19,13 +19,13 @@ def report(analysis: Analysis) -> dict[str, Any]:
     layers = []
     for layer in unique_layers(analysis.layers):
         call = analysis.first_call(layer)
-        shapes = analysis.shapes[id(call)]
+        shapes = analysis.shapes[call]
         output: Any = [_shape(s) for s in shapes.outputs] if shapes.multi else _shape(shapes.outputs[0])
-        trainable, non_trainable = layer.count_params()
+        trainable, non_trainable = analysis.params_of(layer)
         inputs = []
         for ref in call.inputs:
             source = ref.call.alias or ref.call.layer.name
-            count = len(analysis.shapes[id(ref.call)].outputs)
+            count = len(analysis.output_shapes(ref.call))
             if ref.index is None:
                 inputs.extend([source] if count == 1 else [f"{source}.{k}" for k in range(count)])
             else:
@@ -43,7 +43,7 @@ def report(analysis: Analysis) -> dict[str, Any]:
         )
     outputs = []
     for call, k in analysis.output_refs():
-        count = len(analysis.shapes[id(call)].outputs)
+        count = len(analysis.output_shapes(call))
         name = call.alias or call.layer.name
         outputs.append(name if count == 1 else f"{name}.{k}")
     return {

@@ -7,8 +7,8 @@ from typing import Any
 import rich.console
 import rich.table
 
+from ..analysis import Analysis
 from ..graph import unique_layers
-from ..infer import Analysis
 from ..layers.base import Shape
 from ..run.engine import RunReport, readable_bytes
 
@@ -26,7 +26,7 @@ def print_run_report(analysis: Analysis, report: RunReport, console: rich.consol
     )
     for layer in unique_layers(analysis.layers):
         for call in analysis.calls_of(layer):
-            outcome = report.outcomes.get(id(call))
+            outcome = report.outcomes.get(call)
             if outcome is None:
                 continue
             if outcome.ok is None:
@@ -38,7 +38,7 @@ def print_run_report(analysis: Analysis, report: RunReport, console: rich.consol
             label = layer.name if call.node_index == 0 else f"{layer.name} (call {call.node_index})"
             table.add_row(
                 label,
-                _shapes(report.predicted[id(call)]),
+                _shapes(report.concrete.output_shapes(call)),
                 _shapes(outcome.run_shapes),
                 mark,
                 f"{outcome.ms:.2f}",
@@ -60,12 +60,12 @@ def add_run_fields(data: dict[str, Any], analysis: Analysis, report: RunReport) 
     """JSON: run_shape, ok and time_ms on each layer (its first call), and a run summary."""
     for entry, layer in zip(data["layers"], unique_layers(analysis.layers), strict=True):
         # the first call that ran: a shared layer's first call may lie outside the model
-        ran = [c for c in analysis.calls_of(layer) if id(c) in report.outcomes]
+        ran = [c for c in analysis.calls_of(layer) if c in report.outcomes]
         if not ran:
             continue
-        outcome = report.outcomes[id(ran[0])]
+        outcome = report.outcomes[ran[0]]
         shapes = outcome.run_shapes
-        multi = analysis.shapes[id(ran[0])].multi
+        multi = analysis.shapes[ran[0]].multi
         entry["run_shape"] = (
             None if shapes is None else ([list(s) for s in shapes] if multi else list(shapes[0]))
         )

@@ -13,7 +13,8 @@ from typing import IO
 import rich.console
 import rich.markup
 
-from ..infer import Analysis
+from ..analysis import Analysis
+from ..errors import DisplayError
 from ..layers.base import Layer, Shape
 from . import table
 
@@ -54,26 +55,25 @@ def is_sequential_like(analysis: Analysis) -> bool:
     graph = analysis.graph
     if graph.sequential:
         return True
-    calls = [c for c in graph.calls if id(c) in analysis.call_depth]
+    calls = analysis.model_calls
     per_depth: dict[int, int] = {}
     for call in calls:
-        depth = analysis.call_depth[id(call)]
+        depth = analysis.call_depth[call]
         per_depth[depth] = per_depth.get(depth, 0) + 1
-        if len(analysis.shapes[id(call)].inputs) > 1:
+        if len(analysis.input_shapes(call)) > 1:
             return False
     if any(n > 1 for n in per_depth.values()):
         return False
-    layer_ids = [id(c.layer) for c in calls]
-    return len(layer_ids) == len(set(layer_ids))
+    return len({c.layer for c in calls}) == len(calls)
 
 
 def _connections(analysis: Analysis, layer: Layer) -> str:
     parts = []
     for call in analysis.calls_of(layer):
-        if id(call) not in analysis.call_depth:
+        if call not in analysis.call_depth:
             continue
         for ref in call.inputs:
-            source = analysis.shapes[id(ref.call)]
+            source = analysis.shapes[ref.call]
             indices = range(len(source.outputs)) if ref.index is None else [ref.index]
             for k in indices:
                 name = rich.markup.escape(ref.call.layer.name)
@@ -84,8 +84,8 @@ def _connections(analysis: Analysis, layer: Layer) -> str:
 def _row(analysis: Analysis, layer: Layer, with_connections: bool) -> list[str]:
     name = f"{rich.markup.escape(layer.name)} ([color(33)]{rich.markup.escape(layer.type_name())}[/])"
     # Keras shows the shape of the layer's last call.
-    last = analysis.shapes[id(analysis.calls_of(layer)[-1])]
-    trainable, non_trainable = layer.count_params()
+    last = analysis.shapes[analysis.calls_of(layer)[-1]]
+    trainable, non_trainable = analysis.params_of(layer)
     fields = [name, format_outputs(last.outputs, last.multi), _number(f"{trainable + non_trainable:,}")]
     if with_connections:
         fields.append(_connections(analysis, layer))
@@ -102,15 +102,27 @@ def _columns(analysis: Analysis, line_length: int | None) -> tuple[list[str], li
         default_length, positions = 108, [0.3, 0.56, 0.74, 1.0]
         header = ["Layer (type)", "Output Shape", "Param #", "Connected to"]
         alignment = ["left", "left", "right", "left"]
-    default_length = min(default_length, shutil.get_terminal_size().columns - 4)
-    line_length = line_length or default_length
+    columns = shutil.get_terminal_size().columns
+    line_length = line_length or min(default_length, columns - 4)
+    widths = _widths(positions, line_length)
+    if min(widths) < 4:
+        # Keras refuses too: "Insufficient console width to print summary."
+        least = next(n for n in range(line_length, default_length + 1) if min(_widths(positions, n)) >= 4)
+        raise DisplayError(
+            f"the terminal is {columns} columns wide; the summary table needs at least {least + 4} "
+            "(Keras refuses too: 'Insufficient console width to print summary'). Widen it, set "
+            "COLUMNS, or use --format json"
+        )
+    return header, alignment, widths, line_length
+
+
+def _widths(positions: list[float], line_length: int) -> list[int]:
+    """Keras's column widths: each position is the column's right edge as a fraction of the line."""
     widths, current = [], 0
     for position in positions:
         widths.append(int(position * line_length) - current)
         current += widths[-1]
-    if min(widths) < 4:
-        raise ValueError("the terminal is too narrow to print the summary")
-    return header, alignment, widths, line_length
+    return widths
 
 
 def print_summary(analysis: Analysis, file: IO[str] | None = None, line_length: int | None = None) -> None:

@@ -1,8 +1,8 @@
 """Execute the graph with the layers' NumPy kernels and check each call against the prediction.
 
-The plan comes first: the graph is built again with every unknown size filled in (the batch
-from ``--batch`` or the input files, other unknown sizes from ``--unknown-size``), so each call
-has an exact predicted shape. From that plan the peak memory is estimated (weights of the layer
+The plan comes first: the same graph is analysed again with every unknown size filled in (the
+batch from ``--batch`` or the input files, other unknown sizes from ``--unknown-size``), so each
+call has an exact predicted shape. From that plan the peak memory is estimated (weights of the layer
 running, weights kept for shared layers, live activations) and the run is refused when it
 exceeds the limit. Then calls run in order; an activation is freed as soon as its last consumer
 has run, and a layer's weights live only while it runs unless a later call shares them.
@@ -19,9 +19,9 @@ from typing import TypeVar
 
 import numpy as np
 
-from ..errors import SpecError
-from ..graph import Call, build_graph
-from ..infer import Analysis, analyze
+from ..analysis import Analysis, ConcreteSizes, analyze
+from ..errors import CallFailure, KernelUnavailable, RunRefused, SpecError
+from ..graph import Call
 from ..layers.base import Layer, Shape, Weight, fmt_shape
 from ..layers.input_layer import InputLayer
 from .allocator import keep_freed_memory
@@ -32,10 +32,6 @@ from .weights_io import OutputWriter, WeightStore
 T = TypeVar("T")
 
 FLOAT_DTYPES = {"float16", "bfloat16", "float32", "float64"}
-
-
-class RunRefused(Exception):
-    """The run cannot start (memory limit, bad input or weight files); exit status 2."""
 
 
 @dataclass
@@ -61,14 +57,14 @@ class CallOutcome:
 
 @dataclass
 class RunReport:
-    outcomes: dict[int, CallOutcome]  # id(call of the analysed graph) -> outcome
-    predicted: dict[int, list[Shape]]  # id(call) -> exact predicted shapes, sizes filled in
+    outcomes: dict[Call, CallOutcome]  # the calls that ran (those of the model)
+    concrete: Analysis  # the graph analysed at the run's sizes: the exact predictions
     peak_bytes: int
     batch: int
 
     @property
-    def failures(self) -> list[int]:
-        return [k for k, o in self.outcomes.items() if o.ok is False]
+    def failures(self) -> list[Call]:
+        return [call for call, o in self.outcomes.items() if o.ok is False]
 
 
 # ------------------------------------------------------------------------------------ plan
@@ -89,7 +85,7 @@ def _input_arrays(analysis: Analysis, options: RunOptions) -> dict[str, np.ndarr
         except (OSError, ValueError) as err:
             raise RunRefused(f"--input {path}: cannot read a .npy array ({err})") from None
         call = next(c for c in analysis.graph.inputs if c.layer.name == name)
-        declared = call.layer.compute_output_shape()
+        declared = analysis.output_shapes(call)[0]
         if array.ndim != len(declared) or any(
             d is not None and d != a for d, a in zip(declared, array.shape, strict=False)
         ):
@@ -101,29 +97,14 @@ def _input_arrays(analysis: Analysis, options: RunOptions) -> dict[str, np.ndarr
 
 
 def _concrete_analysis(analysis: Analysis, options: RunOptions, arrays: dict[str, np.ndarray]) -> Analysis:
-    """The same spec with every unknown size filled in, analysed again from scratch."""
-    assert analysis.graph.spec is not None
-    graph = build_graph(analysis.graph.spec)
-    for call in graph.inputs:
-        layer = call.layer
-        assert isinstance(layer, InputLayer)
-        if layer.name in arrays:
-            layer.batch_shape = tuple(arrays[layer.name].shape)
-        else:
-            shape = list(layer.batch_shape)
-            if shape and shape[0] is None:
-                shape[0] = options.batch
-            layer.batch_shape = tuple(options.unknown_size if d is None else d for d in shape)
+    """The same graph analysed again with every unknown size filled in."""
+    sizes = ConcreteSizes(
+        options.batch, options.unknown_size, {name: tuple(a.shape) for name, a in arrays.items()}
+    )
     try:
-        return analyze(graph)
+        return analyze(analysis.graph, sizes)
     except SpecError as err:
         raise RunRefused(f"with the sizes filled in for the run, the spec no longer fits: {err}") from None
-
-
-def _model_calls(analysis: Analysis) -> list[Call]:
-    if analysis.graph.sequential:
-        return list(analysis.graph.calls)
-    return [c for c in analysis.graph.calls if id(c) in analysis.call_depth]
 
 
 def _sized(shape: Shape, unknown: int) -> tuple[int, ...]:
@@ -136,42 +117,42 @@ def _nbytes(shape: Shape, unknown: int, dtype: str = "float32") -> int:
     return int(np.prod(_sized(shape, unknown), dtype=np.int64)) * np.dtype(dtype).itemsize
 
 
-def estimate_peak(analysis: Analysis, calls: list[Call], unknown: int) -> int:
+def estimate_peak(analysis: Analysis, unknown: int) -> int:
     """Peak bytes of the schedule: live activations, plus the weights of every layer from its
     first call to its last (one call for a layer that is not shared), plus the temporaries of
     the running layer's kernel (its run_work_elements, counted as float32)."""
+    calls = analysis.model_calls
     consumers = _consumer_counts(calls)
-    last_call = {id(c.layer): c for c in calls}
-    live: dict[int, int] = {}
-    resident: dict[int, int] = {}
+    last_call = {c.layer: c for c in calls}
+    live: dict[Call, int] = {}
+    resident: dict[Layer, int] = {}
     peak = 0
     for call in calls:
-        outputs = analysis.shapes[id(call)].outputs
+        outputs = analysis.output_shapes(call)
         out_bytes = sum(_nbytes(s, unknown) for s in outputs)
-        resident.setdefault(id(call.layer), sum(w.nbytes for w in call.layer.layer_weights))
+        resident.setdefault(call.layer, sum(w.nbytes for w in analysis.weights_of(call.layer)))
         work = 0
         if call.inputs:  # an input layer's data is read, not computed
-            shapes = analysis.shapes
-            inputs = [s for ref in call.inputs for s in _select(shapes[id(ref.call)].outputs, ref.index)]
+            inputs = analysis.input_shapes(call)
             sized = [_sized(s, unknown) for s in inputs], [_sized(s, unknown) for s in outputs]
             work = call.layer.run_work_elements(*sized) * np.dtype("float32").itemsize
         peak = max(peak, sum(live.values()) + out_bytes + sum(resident.values()) + work)
-        if last_call[id(call.layer)] is call:
-            del resident[id(call.layer)]
-        if consumers[id(call)]:
-            live[id(call)] = out_bytes
+        if last_call[call.layer] is call:
+            del resident[call.layer]
+        if consumers[call]:
+            live[call] = out_bytes
         for ref in call.inputs:
-            consumers[id(ref.call)] -= 1
-            if consumers[id(ref.call)] == 0:
-                live.pop(id(ref.call), None)
+            consumers[ref.call] -= 1
+            if consumers[ref.call] == 0:
+                live.pop(ref.call, None)
     return peak
 
 
-def _consumer_counts(calls: list[Call]) -> dict[int, int]:
-    counts = {id(c): 0 for c in calls}
+def _consumer_counts(calls: list[Call]) -> dict[Call, int]:
+    counts = dict.fromkeys(calls, 0)
     for call in calls:
         for ref in call.inputs:
-            counts[id(ref.call)] = counts.get(id(ref.call), 0) + 1
+            counts[ref.call] = counts.get(ref.call, 0) + 1
     return counts
 
 
@@ -179,18 +160,20 @@ def _consumer_counts(calls: list[Call]) -> dict[int, int]:
 class _Weights:
     """Weights per layer, made (from the file or the initializers) just before the layer runs."""
 
-    def __init__(self, store: WeightStore | None, seed: int) -> None:
+    def __init__(self, analysis: Analysis, store: WeightStore | None, seed: int) -> None:
+        self.analysis = analysis
         self.store = store
         self.seed = seed
-        self.cache: dict[int, dict[str, np.ndarray]] = {}
+        self.index = {layer: i for i, layer in enumerate(analysis.layers)}
+        self.cache: dict[Layer, dict[str, np.ndarray]] = {}
 
-    def for_layer(self, layer: Layer, index: int) -> dict[str, np.ndarray]:
-        if id(layer) in self.cache:
-            return self.cache[id(layer)]
+    def for_layer(self, layer: Layer) -> dict[str, np.ndarray]:
+        if layer in self.cache:
+            return self.cache[layer]
         # one random stream per layer, so a layer's values do not depend on what ran before it
-        rng = np.random.default_rng([self.seed, index])
+        rng = np.random.default_rng([self.seed, self.index.get(layer, 0)])
         arrays = {}
-        for weight in layer.layer_weights:
+        for weight in self.analysis.weights_of(layer):
             if self.store is not None:
                 arrays[weight.path] = self.store.load(f"{layer.name}/{weight.path}", weight)
             else:
@@ -198,10 +181,10 @@ class _Weights:
         return arrays
 
     def keep(self, layer: Layer, arrays: dict[str, np.ndarray]) -> None:
-        self.cache[id(layer)] = arrays
+        self.cache[layer] = arrays
 
     def drop(self, layer: Layer) -> None:
-        self.cache.pop(id(layer), None)
+        self.cache.pop(layer, None)
 
 
 def _float(weight: Weight) -> str:
@@ -220,10 +203,10 @@ def _random_input(layer: InputLayer, shape: Shape, bound: int | None, rng: np.ra
 
 
 def run(analysis: Analysis, options: RunOptions, progress: Callable[[str], None] | None = None) -> RunReport:
+    """Run the analysed graph at concrete sizes; the report is keyed by the graph's own calls."""
     arrays = _input_arrays(analysis, options)
     concrete = _concrete_analysis(analysis, options, arrays)
-    calls = _model_calls(concrete)
-    peak = estimate_peak(concrete, calls, options.unknown_size)
+    peak = estimate_peak(concrete, options.unknown_size)
     if peak > options.max_memory:
         raise RunRefused(
             f"running this spec needs about {readable_bytes(peak)} (weights of the running layer, shared "
@@ -234,43 +217,34 @@ def run(analysis: Analysis, options: RunOptions, progress: Callable[[str], None]
     store = WeightStore.open(options.weights, concrete) if options.weights else None
     writer = OutputWriter(options.save_outputs) if options.save_outputs else None
     try:
-        outcomes = _execute(concrete, calls, arrays, options, store, writer, progress)
+        outcomes = _execute(concrete, arrays, options, store, writer, progress)
     finally:
         if writer:
             writer.close()
         if store:
             store.close()
-    # map back to the calls of the graph the user's summary shows (same order, same spec)
-    by_position = {id(c): i for i, c in enumerate(concrete.graph.calls)}
-    original = analysis.graph.calls
-    return RunReport(
-        {id(original[by_position[k]]): v for k, v in outcomes.items()},
-        {id(original[i]): concrete.shapes[id(c)].outputs for i, c in enumerate(concrete.graph.calls)},
-        peak,
-        options.batch,
-    )
+    return RunReport(outcomes, concrete, peak, options.batch)
 
 
 def _execute(
     concrete: Analysis,
-    calls: list[Call],
     arrays: dict[str, np.ndarray],
     options: RunOptions,
     store: WeightStore | None,
     writer: OutputWriter | None,
     progress: Callable[[str], None] | None,
-) -> dict[int, CallOutcome]:
+) -> dict[Call, CallOutcome]:
     rng = np.random.default_rng(options.seed)
+    calls = concrete.model_calls
     consumers = _consumer_counts(calls)
-    last_call = {id(c.layer): c for c in calls}
-    layer_index = {id(layer): i for i, layer in enumerate(concrete.layers)}
-    weights = _Weights(store, options.seed)
-    values: dict[int, list[np.ndarray]] = {}
-    masks: dict[int, list[TensorMasks]] = {}  # Keras masks of the live activations
-    outcomes: dict[int, CallOutcome] = {}
+    last_call = {c.layer: c for c in calls}
+    weights = _Weights(concrete, store, options.seed)
+    values: dict[Call, list[np.ndarray]] = {}
+    masks: dict[Call, list[TensorMasks]] = {}  # Keras masks of the live activations
+    outcomes: dict[Call, CallOutcome] = {}
     for call in calls:
         layer = call.layer
-        predicted = concrete.shapes[id(call)].outputs
+        predicted = concrete.output_shapes(call)
         outcome = CallOutcome()
         started = time.perf_counter()
         if isinstance(layer, InputLayer):
@@ -279,13 +253,14 @@ def _execute(
             outs = [data if data is not None else _random_input(layer, predicted[0], bound, rng)]
             out_masks = [TensorMasks()]
         else:
-            inputs = [a for ref in call.inputs for a in _select(values[id(ref.call)], ref.index)]
-            sources = [m for ref in call.inputs for m in _select(masks[id(ref.call)], ref.index)]
-            layer_weights = weights.for_layer(layer, layer_index.get(id(layer), 0))
+            inputs = [a for ref in call.inputs for a in _select(values[ref.call], ref.index)]
+            sources = [m for ref in call.inputs for m in _select(masks[ref.call], ref.index)]
+            layer_weights = weights.for_layer(layer)
+            planned = concrete.input_shapes(call)
             outs, out_masks = _call_kernel(
-                layer, inputs, sources, not call.as_list, layer_weights, predicted, outcome, rng
+                layer, inputs, sources, not call.as_list, layer_weights, planned, predicted, outcome, rng
             )
-            if last_call[id(layer)] is call:
+            if last_call[layer] is call:
                 weights.drop(layer)
             else:
                 weights.keep(layer, layer_weights)
@@ -293,18 +268,18 @@ def _execute(
         outcome.run_shapes = [tuple(int(d) for d in o.shape) for o in outs]
         if outcome.note is None:
             outcome.ok = _matches(outcome.run_shapes, predicted)
-        elif outcome.note.startswith("kernel failed"):
-            outcome.ok = False  # reported as a disagreement: the layer could not run on these shapes
+        elif outcome.note.startswith("call fails"):
+            outcome.ok = False  # reported as a disagreement: the layer cannot run on these shapes
         if writer:
             writer.add(call, outs)
-        if consumers[id(call)]:
-            values[id(call)] = outs
-            masks[id(call)] = out_masks
-        outcomes[id(call)] = outcome
+        if consumers[call]:
+            values[call] = outs
+            masks[call] = out_masks
+        outcomes[call] = outcome
         for ref in call.inputs:
-            consumers[id(ref.call)] -= 1
-            if consumers[id(ref.call)] == 0:
-                del values[id(ref.call)], masks[id(ref.call)]
+            consumers[ref.call] -= 1
+            if consumers[ref.call] == 0:
+                del values[ref.call], masks[ref.call]
         if progress:
             progress(layer.name)
     return outcomes
@@ -340,12 +315,14 @@ def _call_kernel(
     sources: list[TensorMasks],
     recorded: bool,
     weights: dict[str, np.ndarray],
+    planned: list[Shape],
     predicted: list[Shape],
     outcome: CallOutcome,
     rng: np.random.Generator,
 ) -> tuple[list[np.ndarray], list[TensorMasks]]:
     """The call's outputs and their Keras masks; ``sources`` are the inputs' masks, ``recorded``
-    says the layer is called on one tensor (see masks.mask_argument)."""
+    says the layer is called on one tensor (see masks.mask_argument), ``planned`` are the input
+    shapes the analysis predicted for this call."""
     if not layer.has_kernel():
         # Checked statically only (custom layers): later layers run on data of the predicted shape.
         outcome.note = "static only: no kernel"
@@ -357,9 +334,17 @@ def _call_kernel(
         out = layer.forward(given, weights) if mask is None else layer.forward(given, weights, mask=mask)
         outs = list(out) if isinstance(out, (list, tuple)) else [out]
         return outs, output_masks(layer, inputs, outs, sources, mask)
+    except CallFailure as err:
+        outcome.note = f"call fails: {err}"  # as Keras's call does on these inputs
+    except KernelUnavailable as err:
+        outcome.note = f"static only: {err}"
     except Exception as err:
-        outcome.note = f"kernel failed: {type(err).__name__}: {err}"
-        return [rng.standard_normal(shape).astype("float32") for shape in predicted], _unmasked(predicted)
+        # On the inputs the analysis planned, a kernel that raises has a bug: it goes up as an
+        # internal error. On inputs an earlier layer got wrong, the failure is that disagreement's.
+        if _matches([tuple(a.shape) for a in inputs], planned):
+            raise
+        outcome.note = f"call fails on inputs that disagree with the prediction: {type(err).__name__}: {err}"
+    return [rng.standard_normal(shape).astype("float32") for shape in predicted], _unmasked(predicted)
 
 
 def _unmasked(predicted: list[Shape]) -> list[TensorMasks]:

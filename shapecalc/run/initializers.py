@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import RunRefused
+
 Array = np.ndarray
 
 
@@ -150,6 +152,6 @@ def initialize(
             shape,
         )
     else:
-        raise NotImplementedError(f"initializer '{name}' has no NumPy version")
+        raise RunRefused(f"initializer '{name}' has no NumPy version here; give the weights with --weights")
     # C order (orthogonal's values come transposed): Keras's layout, and what BLAS runs fastest
     return np.ascontiguousarray(values, dtype=dtype)

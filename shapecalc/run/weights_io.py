@@ -14,13 +14,10 @@ from typing import IO, Any
 
 import numpy as np
 
+from ..analysis import Analysis
+from ..errors import RunRefused
 from ..graph import Call, unique_layers
-from ..infer import Analysis
 from ..layers.base import Weight, fmt_shape
-
-
-class WeightFileError(Exception):
-    pass
 
 
 class WeightStore:
@@ -30,8 +27,6 @@ class WeightStore:
 
     @classmethod
     def open(cls, path: Path, analysis: Analysis) -> WeightStore:
-        from .engine import RunRefused
-
         try:
             archive = zipfile.ZipFile(path)
         except (OSError, zipfile.BadZipFile) as err:
@@ -62,7 +57,7 @@ class WeightStore:
         expected = {
             f"{layer.name}/{w.path}": w.shape
             for layer in unique_layers(analysis.layers)
-            for w in layer.layer_weights
+            for w in analysis.weights_of(layer)
         }
         problems = [
             f"missing: {key} {fmt_shape(shape)}" for key, shape in expected.items() if key not in found

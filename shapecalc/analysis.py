@@ -1,0 +1,193 @@
+"""The analysis: a pure pass over a graph, giving every call's shapes and every layer's weights.
+
+:func:`analyze` reads the graph and changes nothing in it: what Keras's layers would keep on
+themselves once built (the weights, the input they were built for) is kept in the returned
+:class:`Analysis`, keyed by the layer and the call objects. So the same graph can be analysed
+again, for example at concrete sizes (``--run``, cost figures), and every analysis stands alone.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .errors import ShapeError, SpecError
+from .graph import Call, Graph, TensorRef, keras_functional_structure, unique_layers
+from .layers.base import Built, Layer, Shape, Weight, fmt_shape
+from .layers.input_layer import InputLayer
+
+
+@dataclass(frozen=True)
+class ConcreteSizes:
+    """Sizes to analyse a graph at in place of its unknown ones: the batch, every other unknown
+    input size, and the exact shapes of named inputs (data given for them, batch axis included).
+    A field left None keeps that size as the spec declares it."""
+
+    batch: int | None = None
+    unknown: int | None = None
+    inputs: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+
+    def input_shape(self, name: str, declared: Shape) -> Shape:
+        if name in self.inputs:
+            return tuple(self.inputs[name])
+        dims = list(declared)
+        if dims and dims[0] is None:
+            dims[0] = self.batch
+        if self.unknown is not None:
+            dims[1:] = [self.unknown if d is None else d for d in dims[1:]]
+        return tuple(dims)
+
+
+@dataclass(frozen=True)
+class CallShapes:
+    """The shapes one call received and returned; ``multi`` when the layer returns a list."""
+
+    inputs: list[Shape]
+    outputs: list[Shape]
+    multi: bool
+
+
+@dataclass
+class Analysis:
+    """What a graph is at the sizes it was analysed at."""
+
+    graph: Graph
+    sizes: ConcreteSizes | None
+    shapes: dict[Call, CallShapes]
+    built: dict[Layer, Built]  # each layer's first call: its input and the weights it built
+    layers: list[Layer]  # the model's layers in Keras's order (InputLayers included if functional)
+    call_depth: dict[Call, int]  # functional models: Keras's node depth of each call in the model
+
+    @functools.cached_property
+    def _calls_by_layer(self) -> dict[Layer, list[Call]]:
+        calls: dict[Layer, list[Call]] = {}
+        for call in self.graph.calls:
+            calls.setdefault(call.layer, []).append(call)
+        return calls
+
+    @functools.cached_property
+    def model_calls(self) -> list[Call]:
+        """The calls the Keras model holds, in graph order (a functional model leaves out calls
+        that lead to no output)."""
+        if self.graph.sequential:
+            return list(self.graph.calls)
+        return [c for c in self.graph.calls if c in self.call_depth]
+
+    def calls_of(self, layer: Layer) -> list[Call]:
+        return self._calls_by_layer[layer]
+
+    def first_call(self, layer: Layer) -> Call:
+        return self._calls_by_layer[layer][0]
+
+    def input_shapes(self, call: Call) -> list[Shape]:
+        return self.shapes[call].inputs
+
+    def output_shapes(self, call: Call) -> list[Shape]:
+        return self.shapes[call].outputs
+
+    def weights_of(self, layer: Layer) -> list[Weight]:
+        """The layer's variables as Keras's model holds them (its trainable flag applied)."""
+        built = self.built.get(layer)
+        return layer.variables(built.weights) if built else []
+
+    def params_of(self, layer: Layer) -> tuple[int, int]:
+        """(trainable, non-trainable) parameter counts of the layer, as Keras counts them."""
+        built = self.built.get(layer)
+        return layer.count_params(built.weights) if built else (0, 0)
+
+    @property
+    def weights(self) -> list[Weight]:
+        return [w for layer in unique_layers(self.layers) for w in self.weights_of(layer)]
+
+    @property
+    def trainable_params(self) -> int:
+        return sum(w.size for w in self.weights if w.trainable)
+
+    @property
+    def non_trainable_params(self) -> int:
+        return sum(w.size for w in self.weights if not w.trainable)
+
+    @property
+    def total_params(self) -> int:
+        return self.trainable_params + self.non_trainable_params
+
+    def output_refs(self) -> list[tuple[Call, int]]:
+        """The model's outputs as (call, output index), lists expanded."""
+        refs: list[tuple[Call, int]] = []
+        for ref in self.graph.outputs:
+            if ref.index is None:
+                refs.extend((ref.call, k) for k in range(len(self.shapes[ref.call].outputs)))
+            else:
+                refs.append((ref.call, ref.index))
+        return refs
+
+
+def analyze(graph: Graph, sizes: ConcreteSizes | None = None) -> Analysis:
+    """Every call's shapes and every layer's weights; ``sizes`` fills in unknown input sizes.
+
+    Raises :class:`SpecError` at the call that fails, as Keras would refuse to build the model.
+    """
+    shapes: dict[Call, CallShapes] = {}
+    built: dict[Layer, Built] = {}
+    for call in graph.calls:
+        shapes[call] = _infer_call(call, shapes, built, sizes)
+    for ref in graph.outputs:
+        _resolve(ref, shapes)  # an output NAME.K must exist
+    if graph.sequential:
+        # keras.Sequential lists a layer once per time it was added
+        layers = [c.layer for c in graph.calls if not isinstance(c.layer, InputLayer)]
+        depth: dict[Call, int] = {}
+    else:
+        structure = keras_functional_structure(graph)
+        layers, depth = structure.layers, structure.call_depth
+    return Analysis(graph, sizes, shapes, built, layers, depth)
+
+
+def _resolve(ref: TensorRef, shapes: dict[Call, CallShapes]) -> tuple[list[Shape], bool]:
+    """The shapes a reference stands for, and whether they come as a list."""
+    source = shapes[ref.call]
+    if ref.index is None:
+        return source.outputs, source.multi
+    if ref.index >= len(source.outputs):
+        name = ref.call.alias or ref.call.layer.name
+        count = len(source.outputs)
+        have = f"outputs {name}.0 to {name}.{count - 1}" if count > 1 else f"one output, {name}"
+        raise SpecError(f"{name} has {have}; there is no output {ref.index}", ref.loc)
+    return [source.outputs[ref.index]], False
+
+
+def _infer_call(
+    call: Call, shapes: dict[Call, CallShapes], built: dict[Layer, Built], sizes: ConcreteSizes | None
+) -> CallShapes:
+    layer = call.layer
+    if isinstance(layer, InputLayer):
+        declared = layer.compute_output_shape()
+        shape = declared if sizes is None else sizes.input_shape(layer.name, declared)
+        return CallShapes([], [shape], False)
+    inputs: list[Shape] = []
+    as_list = call.as_list or len(call.inputs) > 1
+    for ref in call.inputs:
+        resolved, came_as_list = _resolve(ref, shapes)
+        inputs.extend(resolved)
+        as_list = as_list or came_as_list
+    who = f"{layer.name} ({layer.type_name()})"
+    if layer.takes_list and not as_list:
+        raise SpecError(f"{who}: is called on a list of tensors; write inputs: [a, b]", call.loc)
+    if not layer.takes_list and as_list:
+        given = ", ".join(fmt_shape(s) for s in inputs)
+        raise SpecError(f"{who}: takes one input tensor, but is given {len(inputs)}: {given}", call.loc)
+    try:
+        out, built[layer] = layer.infer(inputs if layer.takes_list else inputs[0], built.get(layer))
+    except ShapeError as err:
+        given = ", ".join(fmt_shape(s) for s in inputs)
+        if err.location is not None:  # an error inside a custom layer's expression
+            raise SpecError(
+                f"{who}: {err.message} [input {given}, called at line {call.loc.line}]", err.location
+            ) from None
+        raise SpecError(f"{who}: {err.message} [input {given}]", call.loc) from None
+    if layer.model_call_refusal:
+        raise SpecError(f"{who}: {layer.model_call_refusal}", call.loc)
+    if isinstance(out, list):
+        return CallShapes(inputs, [tuple(s) for s in out], True)
+    return CallShapes(inputs, [tuple(out)], False)
