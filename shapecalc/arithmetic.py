@@ -10,6 +10,8 @@ axis (an output <= 0); same padding of a 0-long axis gives 0, as in Keras.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from .errors import ShapeError
 
 Length = int | None
@@ -68,3 +70,69 @@ def conv_transpose_rule(
     if out is not None and out < 0:
         raise ShapeError(f"transposed convolution output length would be negative: {formula}")
     return out, formula
+
+
+# ----------------------------------------------------------------------------- receptive fields
+@dataclass(frozen=True)
+class Window:
+    """What one position of a tensor sees along one axis of the model's input: ``size`` input
+    positions (the receptive field) and ``jump`` input positions between neighbouring positions
+    (the effective stride)."""
+
+    size: int
+    jump: int
+
+    def through(self, kernel: int, stride: int = 1, dilation: int = 1) -> Window:
+        """After a window of ``kernel`` taps ``dilation`` apart moving by ``stride``:
+        r_out = r_in + (k_eff - 1) * j_in and j_out = j_in * s, with k_eff = (k - 1) * d + 1."""
+        effective = (kernel - 1) * dilation + 1
+        return Window(self.size + (effective - 1) * self.jump, self.jump * stride)
+
+
+@dataclass(frozen=True)
+class Field:
+    """The windows of a tensor: one per axis after the batch axis, None where one position of
+    that axis depends on every position of an input axis (a channel axis after a convolution, a
+    sequence after a recurrent layer) or where no window describes it; and which axes (0-based,
+    after the batch axis) are spatial, for reporting."""
+
+    windows: tuple[Window | None, ...]
+    spatial: tuple[int, ...]
+
+    @classmethod
+    def of_input(cls, rank: int) -> Field:
+        """A model input of ``rank`` (batch axis included): each position sees itself; its
+        spatial axes are those between the batch and the last (channels_last) axis."""
+        return cls((Window(1, 1),) * (rank - 1), tuple(range(rank - 2)))
+
+    def mixing(self, *axes: int) -> Field:
+        """This field with ``axes`` (positions in the batch shape, negative ones from the end)
+        undefined: each output position along them reads every input position along them."""
+        windows = list(self.windows)
+        for axis in axes:
+            if axis != 0 and -len(windows) <= (axis - 1 if axis > 0 else axis) < len(windows):
+                windows[axis - 1 if axis > 0 else axis] = None
+        return Field(tuple(windows), self.spatial)
+
+    def spatial_windows(self) -> list[Window] | None:
+        """The windows of the spatial axes, or None where there are none or one is undefined."""
+        windows = [self.windows[i] for i in self.spatial]
+        if not windows or any(w is None for w in windows):
+            return None
+        return windows  # type: ignore[return-value]
+
+
+def widest(fields: list[Field | None], rank: int) -> Field | None:
+    """A merge's field: per axis (aligned on the right, as merges broadcast) the largest window
+    and jump of its inputs; undefined where any input's is."""
+    if not fields or any(f is None for f in fields):
+        return None
+    windows: list[Window | None] = []
+    for back in range(rank - 1, 0, -1):
+        column = [f.windows[len(f.windows) - back] for f in fields if f and len(f.windows) >= back]
+        if any(w is None for w in column):
+            windows.append(None)
+        else:
+            windows.append(Window(max(w.size for w in column), max(w.jump for w in column)))  # type: ignore[union-attr]
+    spatial = next((f.spatial for f in fields if f and len(f.windows) == rank - 1), ())
+    return Field(tuple(windows), spatial)

@@ -16,8 +16,9 @@ import rich.progress
 import typer
 
 from . import __version__
-from .analysis import Analysis
+from .analysis import Analysis, ConcreteSizes, analyze
 from .api import analyze_file
+from .costs import Costs, model_costs
 from .errors import (
     EXIT_INTERNAL,
     EXIT_RUN_MISMATCH,
@@ -28,11 +29,12 @@ from .errors import (
     SpecError,
 )
 from .layers import registry
+from .layers.args import did_you_mean
 from .render.catalog import catalog_data, print_catalog, print_layer
 from .render.json_report import dumps
 from .render.json_report import report as report_json
 from .render.run_report import add_run_fields, print_run_report
-from .render.summary import print_summary
+from .render.summary import COLUMNS, COST_COLUMNS, print_summary
 from .run.engine import RunOptions, RunReport
 from .run.engine import run as run_model
 
@@ -130,7 +132,28 @@ def summary(
         bool,
         typer.Option("--run", help="Execute the graph with the bundled NumPy kernels and check every shape."),
     ] = False,
-    batch: Annotated[int, typer.Option("--batch", min=1, help="Batch size for --run.")] = 1,
+    columns: Annotated[
+        str | None,
+        typer.Option(
+            "--columns",
+            metavar="KEYS",
+            help=(
+                "Columns of the table after the layer, comma-separated: output_shape, params, "
+                "connected_to, trainable, macs, flops, activation_bytes, receptive_field, "
+                "effective_stride. Each cost column adds its totals line."
+            ),
+            show_default=False,
+        ),
+    ] = None,
+    batch: Annotated[
+        int | None,
+        typer.Option(
+            "--batch",
+            min=1,
+            help="Batch size of --run, and of the batch totals (MACs, memory). Default: the spec's, else 1.",
+            show_default=False,
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", min=0, help="Seed of the random weights and inputs.")] = 0,
     weights: Annotated[
         Path | None,
@@ -162,11 +185,17 @@ def summary(
         ),
     ] = _default_max_memory(),
     unknown_size: Annotated[
-        int,
+        int | None,
         typer.Option(
-            "--unknown-size", min=1, help="Size used for unknown (null) input dims other than the batch."
+            "--unknown-size",
+            min=1,
+            help=(
+                "Size given to unknown (null) input dims other than the batch: for --run (default 8) "
+                "and for MACs and memory, which are unknown (?) without it."
+            ),
+            show_default=False,
         ),
-    ] = 8,
+    ] = None,
 ) -> None:
     """Print the summary Keras's model.summary() would print for SPEC.
 
@@ -178,6 +207,7 @@ def summary(
     3 --run found a layer whose real output disagrees with the prediction.
 
     Examples: shapecalc summary model.yaml;  shapecalc summary model.yaml --format json;
+    shapecalc summary model.yaml --columns output_shape,params,macs,receptive_field;
     shapecalc summary model.yaml --run --batch 8 --save-outputs outputs.npz
     """
     if not spec.exists():
@@ -191,17 +221,21 @@ def summary(
     if run_only and not run:
         typer.echo(f"error: {', '.join(run_only)} needs --run", err=True)
         raise typer.Exit(EXIT_USAGE)
+    chosen = _column_keys(columns) if columns is not None else None
     try:
         analysis = analyze_file(spec)
     except SpecError as err:
         _fail(err)
         return
+    costs = None
+    if output_format is OutputFormat.json or (chosen and COST_COLUMNS & set(chosen)):
+        costs = _costs(analysis, batch, unknown_size)
     report = None
     if run:
         options = RunOptions(
-            batch=batch,
+            batch=batch or 1,
             seed=seed,
-            unknown_size=unknown_size,
+            unknown_size=unknown_size or 8,
             max_memory=_memory_size(max_memory),
             weights=weights,
             inputs=_input_files(inputs or []),
@@ -209,13 +243,14 @@ def summary(
         )
         report = _run(analysis, options, show_progress=output_format is OutputFormat.text)
     if output_format is OutputFormat.json:
-        data = report_json(analysis)
+        assert costs is not None
+        data = report_json(analysis, costs)
         if report is not None:
             add_run_fields(data, analysis, report)
         sys.stdout.write(dumps(data) + "\n")
     else:
         try:
-            print_summary(analysis)
+            print_summary(analysis, columns=chosen, costs=costs)
         except DisplayError as err:
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
@@ -223,6 +258,36 @@ def summary(
             print_run_report(analysis, report, rich.console.Console(highlight=False))
     if report is not None and report.failures:
         raise typer.Exit(EXIT_RUN_MISMATCH)
+
+
+def _column_keys(text: str) -> list[str]:
+    keys = [key.strip() for key in text.split(",") if key.strip()]
+    for key in keys:
+        if key not in COLUMNS:
+            raise typer.BadParameter(
+                f"no column '{key}'{did_you_mean(key, COLUMNS)}; the columns: {', '.join(COLUMNS)}",
+                param_hint="--columns",
+            )
+    if len(set(keys)) != len(keys) or not keys:
+        raise typer.BadParameter("name each column once, at least one", param_hint="--columns")
+    return keys
+
+
+def _costs(analysis: Analysis, batch: int | None, unknown_size: int | None) -> Costs:
+    """The model's costs; with --unknown-size, of the same graph analysed at that size."""
+    if unknown_size is not None:
+        try:
+            analysis = analyze(analysis.graph, ConcreteSizes(unknown=unknown_size))
+        except SpecError as err:
+            typer.echo(f"error: with --unknown-size {unknown_size} the spec no longer fits: {err}", err=True)
+            raise typer.Exit(EXIT_USAGE) from None
+    declared = [analysis.output_shapes(call)[0][0] for call in analysis.graph.inputs]
+    fixed = next((b for b in declared if b is not None), None)
+    try:
+        return model_costs(analysis, batch or fixed or 1)
+    except SpecError as err:
+        _fail(err)
+        raise
 
 
 def _run(analysis: Analysis, options: RunOptions, show_progress: bool) -> RunReport:

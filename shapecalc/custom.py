@@ -28,7 +28,16 @@ from .layers.base import REQUIRED, Arg, Layer, OutputShape, Shape, Weight, fmt_s
 from .layers.registry import lookup
 from .source import Node
 
-DEFINITION_KEYS = ("arguments", "weights", "output_shape", "output_shapes", "checks", "takes_list", "doc")
+DEFINITION_KEYS = (
+    "arguments",
+    "weights",
+    "output_shape",
+    "output_shapes",
+    "checks",
+    "takes_list",
+    "macs",
+    "doc",
+)
 WEIGHT_KEYS = ("shape", "trainable", "initializer", "when")
 RESERVED_NAMES = frozenset({"input_shape", "input_shapes", "None", "null", "true", "false"})
 
@@ -90,6 +99,7 @@ class CustomLayer(Layer):
     output_exprs: ClassVar[tuple[ShapeExpr, ...]]  # one per output
     multi_output: ClassVar[bool]
     checks: ClassVar[tuple[LocatedExpression, ...]]
+    macs_expr: ClassVar[LocatedExpression | None]  # without one, the layer's MACs are unknown
 
     @classmethod
     def type_name(cls) -> str:
@@ -129,6 +139,22 @@ class CustomLayer(Layer):
         names = self._names(input_shape)
         shapes = [shape.evaluate(names, "output shape") for shape in self.output_exprs]
         return shapes if self.multi_output else shapes[0]
+
+    def macs(self, input_shape: Any, output_shape: OutputShape) -> int | None:
+        if self.macs_expr is None:
+            return None
+        names = self._names(input_shape)
+        names["output_shapes" if self.multi_output else "output_shape"] = (
+            tuple(tuple(s) for s in output_shape) if self.multi_output else tuple(output_shape)  # type: ignore[union-attr]
+        )
+        value = self.macs_expr.evaluate(names)
+        if value is not None and (not A.is_int(value) or value < 0):
+            raise ShapeError(
+                f"macs: {self.macs_expr.expression.text} = {A.describe(value)}; expected an integer >= 0 "
+                "(None for unknown)",
+                self.macs_expr.loc,
+            )
+        return value
 
 
 def _freeze(value: Any) -> Any:
@@ -227,6 +253,7 @@ def _custom_type(name: str, definition: Node) -> type[Layer]:
     if not isinstance(takes_list, bool):
         raise SpecError("takes_list is true or false", items["takes_list"].loc)
     doc = items["doc"].value if "doc" in items else f"custom layer {name}, declared in the spec"
+    macs = _expression(items["macs"]) if "macs" in items else None
     return type(
         name,
         (CustomLayer,),
@@ -239,6 +266,7 @@ def _custom_type(name: str, definition: Node) -> type[Layer]:
             "multi_output": "output_shapes" in items,
             "checks": checks,
             "takes_list": takes_list,
+            "macs_expr": macs,
         },
     )
 

@@ -41,6 +41,10 @@ def test_json_contract_for_a_sequential_spec() -> None:
         "params": 160,  # 3*3*1*16 + 16
         "trainable_params": 160,
         "non_trainable_params": 0,
+        "macs": 28 * 28 * 3 * 3 * 1 * 16,  # output positions x taps x input channels x filters
+        "activation_bytes": 28 * 28 * 16 * 4,  # float32
+        "receptive_field": [3, 3],
+        "effective_stride": [1, 1],
     }
     assert data["outputs"] == [facts.layers[-1].name]
     assert (data["total_params"], data["trainable_params"], data["non_trainable_params"]) == (3369, 3369, 0)

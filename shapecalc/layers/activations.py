@@ -16,10 +16,22 @@ from typing import Any
 
 import numpy as np
 
+from ..arithmetic import Field
 from ..errors import ArgError, CallFailure, ShapeError
 from ..kernels import activations as K
 from . import args as A
-from .base import REQUIRED, Arg, Built, Layer, Shape, Weight, fmt_shape, require_built_rank, require_rank
+from .base import (
+    REQUIRED,
+    Arg,
+    Built,
+    Layer,
+    OutputShape,
+    Shape,
+    Weight,
+    fmt_shape,
+    require_built_rank,
+    require_rank,
+)
 from .registry import register
 
 
@@ -57,6 +69,7 @@ def _non_negative(none_ok: bool) -> Any:
 class _SameShape(Layer):
     # every layer of this module passes Keras masks on (Masking makes them)
     supports_masking = True
+    pointwise = True
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return tuple(input_shape)
@@ -200,6 +213,15 @@ class Softmax(_SameShape):
             return self._softmax(x)
         return K.softmax_layer_masked(x, mask, self._softmax)
 
+    def receptive_field(
+        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+    ) -> Field | None:
+        # each value is normalised by every value along the softmax axes
+        axes = self.axis if isinstance(self.axis, (list, tuple)) else [self.axis]
+        if fields[0] is None or not axes or not all(isinstance(a, int) for a in axes):
+            return None
+        return fields[0].mixing(*axes)
+
     def _softmax(self, x: np.ndarray) -> np.ndarray:
         if isinstance(self.axis, (list, tuple)):
             if len(self.axis) > 1:
@@ -257,6 +279,12 @@ class Masking(_SameShape):
         # A step is kept when any feature differs from mask_value (NaN differs from everything).
         keep = np.any(inputs != self._comparable_mask_value(), axis=-1, keepdims=True)
         return np.where(keep, inputs, np.zeros((), inputs.dtype))
+
+    def receptive_field(
+        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+    ) -> Field | None:
+        # a position is kept or zeroed by looking at all of its features
+        return None if fields[0] is None else fields[0].mixing(-1)
 
     def compute_mask(self, inputs: np.ndarray, mask: Any) -> np.ndarray:
         """The steps kept: the previous mask is replaced, not combined."""

@@ -352,5 +352,12 @@ def variable_dtype(policy: str | None) -> str:
     return MIXED_POLICIES.get(policy, policy)
 
 
+def compute_dtype(policy: str | None) -> str:
+    """The dtype a layer computes in under a dtype policy (mixed_float16 computes in float16)."""
+    if policy is None:
+        return "float32"
+    return policy.removeprefix("mixed_")
+
+
 def dtype_size(dtype: str) -> int:
     return DTYPE_SIZES[dtype]

@@ -32,7 +32,19 @@ from ..errors import ArgError, ShapeError
 from ..kernels import attention as K
 from ..kernels.einsum import einsum_dense
 from . import args as A
-from .base import REQUIRED, Arg, Built, Dim, Layer, Shape, Sizes, Weight, fmt_shape
+from .base import (
+    REQUIRED,
+    Arg,
+    Built,
+    Dim,
+    Layer,
+    OutputShape,
+    Shape,
+    Sizes,
+    Weight,
+    fmt_shape,
+    known_product,
+)
 from .einsum import Equation, analyze, einsum_weights, parse_equation
 from .registry import register
 
@@ -347,13 +359,9 @@ class MultiHeadAttention(_BuiltOnce):
         gate = project("gate", query, "sigmoid") if self.use_gate else None
         q, k, v = project("query", query), project("key", key), project("value", value)
         rank = v.ndim
-        if self.attention_axes is None:
-            axes = tuple(range(1, rank - 2))
-        else:
-            axes = tuple(int(a) if a >= 0 else int((rank - 1) + a) for a in self.attention_axes)
+        axes = self._attended(rank)
         scores_eq, combine_eq, scores_rank = K.attention_equations(rank, axes)
-        # Keras fuses (ignoring attention_axes) for rank-4 projections when the rate is 0
-        fused = self.dropout == 0 and q.ndim == 4
+        fused = self._fused(q.ndim)
         softmax_axes = tuple(range(scores_rank - len(axes), scores_rank))
         scale = 1.0 / math.sqrt(float(self.key_dim))
         equations = (scores_eq, combine_eq)
@@ -370,6 +378,42 @@ class MultiHeadAttention(_BuiltOnce):
         if self.output_shape:
             return (*query[:-1], *self.output_shape)
         return query
+
+    def _attended(self, rank: int) -> tuple[int, ...]:
+        """The attention axes of projected tensors of ``rank`` (..., heads, size), as Keras's call
+        normalises them."""
+        if self.attention_axes is None:
+            return tuple(range(1, rank - 2))
+        return tuple(int(a) if a >= 0 else int((rank - 1) + a) for a in self.attention_axes)
+
+    def _fused(self, rank: int) -> bool:
+        """Keras fuses (ignoring attention_axes: over axis 1) for rank-4 projections at rate 0."""
+        return self.dropout == 0 and rank == 4
+
+    def macs(self, input_shape: list[Shape], output_shape: OutputShape) -> int | None:
+        """The query, key, value (and gate) projections, the scores (query x key over each head's
+        key_dim) and their products with the values (over value_dim), the output projection."""
+        shapes = _need_tensors(input_shape)
+        query, value = shapes[0], shapes[1]
+        key = shapes[2] if len(shapes) > 2 else value
+        heads, kdim, vdim = self.num_heads, self.key_dim, self.value_dim
+        out = math.prod(self.output_shape) if self.output_shape else query[-1]
+        q_proj, k_proj = (*query[:-1], heads, kdim), (*key[:-1], heads, kdim)
+        rank = len(q_proj)
+        axes = (1,) if self._fused(rank) else self._attended(rank)
+        carried = [i for i in range(1, rank - 1) if i not in {a % rank for a in axes}]
+        pairs = known_product(
+            [*(q_proj[i] for i in carried), *(q_proj[a] for a in axes), *(k_proj[a] for a in axes)]
+        )
+        counts = [
+            known_product([*query[1:], heads, kdim]),  # query projection
+            known_product([*key[1:], heads, kdim]),  # key projection
+            known_product([*value[1:], heads, vdim]),  # value projection
+            known_product([*query[1:], heads, vdim]) if self.use_gate else 0,
+            known_product([pairs, kdim + vdim]),  # scores, then their products with the values
+            known_product([*query[1:-1], heads, vdim, out]),  # output projection
+        ]
+        return None if None in counts else sum(counts)  # type: ignore[arg-type]
 
 
 # ----------------------------------------------------------------------------- GroupedQueryAttention
@@ -484,6 +528,25 @@ class GroupedQueryAttention(_BuiltOnce):
             )
         _key_matches_value(value, key)
         return query
+
+    def macs(self, input_shape: list[Shape], output_shape: OutputShape) -> int | None:
+        """Projections of the query (num_query_heads) and of the key and value (each key and
+        value head serving several query heads), the scores and their products with the values
+        for every query head, the output projection."""
+        shapes = _need_tensors(input_shape)
+        query, value = shapes[0], shapes[1]
+        key = shapes[2] if len(shapes) > 2 else value
+        heads_q, heads_kv, size = self.num_query_heads, self.num_key_value_heads, self.head_dim
+        query_projection = known_product([*query[1:], heads_q, size])
+        counts = [
+            query_projection,
+            query_projection if self.use_gate else 0,
+            known_product([*key[1:], heads_kv, size]),
+            known_product([*value[1:], heads_kv, size]),
+            known_product([query[1], key[1], heads_q, 2 * size]),  # scores and values
+            known_product([query[1], heads_q, size, query[-1]]),  # output projection
+        ]
+        return None if None in counts else sum(counts)  # type: ignore[arg-type]
 
 
 # ----------------------------------------------------------------------------- Attention, AdditiveAttention

@@ -14,7 +14,7 @@ from ..kernels import attention as K
 from ..kernels import fails_as_keras
 from . import args as A
 from .attention import _any_rate, _BuiltOnce, _check_seed, _flag, _seed
-from .base import Arg, Built, Shape, Weight
+from .base import Arg, Built, OutputShape, Shape, Weight, known_product
 from .einsum import require_sizes
 from .registry import register
 
@@ -31,6 +31,22 @@ def _two_or_three(shapes: Any) -> list[Shape]:
 class _DotAttention(_BuiltOnce):
     def check_input(self, input_shape: Any) -> None:
         _two_or_three(input_shape)
+
+    def macs(self, input_shape: list[Shape], output_shape: OutputShape) -> int | None:
+        """The scores (each query position against each key position, over the features when
+        the score multiplies them) and the scores' products with the values."""
+        query, value = _two_or_three(input_shape)[:2]
+        key = input_shape[2] if len(input_shape) > 2 else value
+        if len(query) < 3 or len(key) < 3:
+            return None  # no positions axis: the product would run over the batch
+        pairs = known_product([*query[1:-1], key[-2]])
+        scores = known_product([pairs, query[-1]]) if self.score_products() else 0
+        values = known_product([pairs, value[-1]])
+        return None if scores is None or values is None else scores + values
+
+    def score_products(self) -> bool:
+        """Whether the scores sum products of query and key features (or of them and a weight)."""
+        return True
 
     def check_later_call(self, input_shape: Any, built: Built) -> None:
         _two_or_three(input_shape)
@@ -70,6 +86,10 @@ class Attention(_DotAttention):
 
     def score_width(self, query: tuple[int, ...]) -> int:
         return query[-1] if self.score_mode == "concat" else 1  # tanh(q + k) spans the features
+
+    def score_products(self) -> bool:
+        # concat sums tanh(q + k) over the features and scales the sum: no products are summed
+        return self.score_mode == "dot"
 
     def forward(
         self, inputs: Sequence[np.ndarray], weights: Mapping[str, np.ndarray], mask: Any = None
@@ -118,6 +138,10 @@ class AdditiveAttention(_DotAttention):
 
     def score_width(self, query: tuple[int, ...]) -> int:
         return query[-1]  # tanh(q + k) spans the features
+
+    def score_products(self) -> bool:
+        # the scale vector's dot product with tanh(q + k) over the features
+        return bool(self.use_scale)
 
     def forward(
         self, inputs: Sequence[np.ndarray], weights: Mapping[str, np.ndarray], mask: Any = None

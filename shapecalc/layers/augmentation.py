@@ -209,6 +209,8 @@ def image_input(inputs: Any) -> np.ndarray:
 class ImageAugmentation(Layer):
     """Keeps the input shape: Keras's compute_output_shape returns it for any rank."""
 
+    # at inference a random augmentation returns the images as they are
+    pointwise = True
     data_format: str
     # In inference mode Keras's transform_images casts the images to float32 before returning
     # them (True), or returns them as they came (False: integer images stay integer).

@@ -169,6 +169,8 @@ class RandomGaussianBlur(ImageAugmentation):
 class AutoContrast(ImageAugmentation):
     """Stretches each image's values to the full ``value_range``, in inference mode too."""
 
+    pointwise = False  # each image is scaled by statistics of the whole image (or tile)
+
     value_range: tuple[Any, Any]
     arguments = image_arguments(_checked_range(), base_factor_bounds=False)
 
@@ -213,6 +215,8 @@ class Solarization(ImageAugmentation):
 @register
 class ContrastLimitedAdaptiveHistogramEqualization(ImageAugmentation):
     """CLAHE, applied in inference mode too; Keras checks none of its own arguments but the data format."""
+
+    pointwise = False  # each image is scaled by statistics of the whole image (or tile)
 
     value_range: Any
     clip_limit: Any

@@ -20,10 +20,11 @@ from __future__ import annotations
 import functools
 import inspect
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from ..arithmetic import Field
 from ..errors import ArgError, ShapeError
 from . import args as A
 
@@ -159,6 +160,9 @@ class Layer:
     clears_input_masks: ClassVar[bool] = False
     # Why Keras cannot build a model that calls this layer directly (its call alone works), or None.
     model_call_refusal: ClassVar[str | None] = None
+    # Each output value reads the input only at its own position (an elementwise layer at
+    # inference): receptive fields pass through unchanged.
+    pointwise: ClassVar[bool] = False
 
     name: str
     trainable: bool
@@ -283,6 +287,28 @@ class Layer:
         """For layers fed integer ids (Embedding): random test inputs stay below this bound."""
         return None
 
+    # ----------------------------------------------------------------- costs
+    def macs(self, input_shape: Any, output_shape: OutputShape) -> int | None:
+        """Multiply-accumulates of one call for one example (the batch axis excluded): the
+        products, with a weight or between two activations, that a matrix product, einsum,
+        convolution or dot product sums. None where a size it needs is unknown. Layers without
+        such products (bias additions, normalizations, activations, pooling, resizing, merges,
+        reshaping) keep the default, 0."""
+        return 0
+
+    def receptive_field(
+        self, fields: list[Field | None], input_shape: Any, output_shape: OutputShape
+    ) -> Field | None:
+        """The field of the output (of every output), given those of the inputs: what each
+        output position sees of the model's input, per axis (see :class:`Field`). None where no
+        window describes it (the default: recurrent layers, attention, reshapes, ...)."""
+        return fields[0] if self.pointwise and fields else None
+
+    @property
+    def output_dtype(self) -> str:
+        """The dtype of the layer's outputs: its dtype policy's compute dtype."""
+        return A.compute_dtype(self.dtype)
+
     # ----------------------------------------------------------------- calling
     def infer(self, input_shape: Any, built: Built | None = None) -> tuple[OutputShape, Built]:
         """One call of the layer on symbolic shapes: its output shape(s) and what its first call
@@ -375,6 +401,16 @@ def require_built_rank(built: Built, input_shape: Shape) -> None:
             f"was built for inputs of rank {rank}; this call has rank {len(input_shape)}: "
             f"{fmt_shape(input_shape)}"
         )
+
+
+def known_product(dims: Iterable[Dim]) -> int | None:
+    """The product of sizes, None where one is unknown (a MAC count over unknown sizes)."""
+    total = 1
+    for dim in dims:
+        if dim is None:
+            return None
+        total *= dim
+    return total
 
 
 def require_known(shape: Shape, axis: int, what: str) -> int:

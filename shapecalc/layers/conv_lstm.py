@@ -7,6 +7,7 @@ Weights (in ``conv_lstm_cell``): kernel (*k, C, 4f), recurrent_kernel (*k, f, 4f
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -16,7 +17,7 @@ from ..errors import ArgError, ShapeError
 from ..kernels.conv import conv
 from ..kernels.recurrent import StepMask, lstm_update, run_over_time, sub_weights
 from . import args as A
-from .base import REQUIRED, Arg, Layer, OutputShape, Shape, Weight, fmt_shape, require_rank
+from .base import REQUIRED, Arg, Layer, OutputShape, Shape, Weight, fmt_shape, known_product, require_rank
 from .convolutional import (
     channel_axis,
     check_strides_dilation,
@@ -111,6 +112,16 @@ class _ConvLSTMCell(Layer):
     def step_output(self, step: Shape) -> Shape:
         spatial = [out for _, out, _ in self.spatial_rules(step)]
         return with_channels(step, spatial, self.filters, self.data_format)
+
+    def step_macs(self, step: Shape) -> int | None:
+        """One step for one example: the input convolution (kernel taps x C x 4 filters per
+        output position) and the recurrent one on the state (taps x filters x 4 filters)."""
+        positions = known_product(out for _, out, _ in self.spatial_rules(step))
+        channels = step[channel_axis(self.data_format)]
+        taps, width = math.prod(self.kernel_size), 4 * self.filters
+        if positions is None or channels is None:
+            return None
+        return positions * taps * (channels + self.filters) * width
 
     # ------------------------------------------------------------- kernel, on channels_last arrays
     def project(self, x: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:

@@ -7,12 +7,12 @@ and base_separable_conv.py. The spatial-axis helpers here are shared with poolin
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
 
-from ..arithmetic import conv_rule, conv_transpose_rule
+from ..arithmetic import Field, conv_rule, conv_transpose_rule
 from ..errors import ArgError, ShapeError
 from ..kernels import lora_merged
 from ..kernels.activations import activation
@@ -24,10 +24,12 @@ from .base import (
     REQUIRED,
     Arg,
     Layer,
+    OutputShape,
     Shape,
     Sizes,
     Weight,
     fmt_shape,
+    known_product,
     lora_factors,
     refuse_lora_with_kernel_constraint,
     require_known,
@@ -60,6 +62,33 @@ def with_channels(
 
 # One spatial length of a convolution, with its formula (raises where Keras refuses).
 conv_output_length = conv_rule
+
+
+def window_field(
+    field: Field | None,
+    axes: range,
+    kernels: Sequence[int],
+    strides: Sequence[int],
+    dilations: Sequence[int] | None = None,
+    mixed_axis: int | None = None,
+) -> Field | None:
+    """The field after a window sliding over ``axes`` (batch-shape positions): each spatial
+    window grows by its kernel and stride (see :meth:`Window.through`); ``mixed_axis`` (the
+    channel axis of a convolution, which sums over every input channel) becomes undefined."""
+    if field is None:
+        return None
+    windows = list(field.windows)
+    for i, axis in enumerate(axes):
+        window = windows[axis - 1]
+        if window is not None:
+            windows[axis - 1] = window.through(kernels[i], strides[i], dilations[i] if dilations else 1)
+    if mixed_axis is not None:
+        windows[mixed_axis - 1 if mixed_axis > 0 else mixed_axis] = None
+    return Field(tuple(windows), tuple(axis - 1 for axis in axes))
+
+
+def spatial_sizes(shape: Shape, rank: int, data_format: str) -> list[int | None]:
+    return [shape[axis] for axis in spatial_axes(rank, data_format)]
 
 
 def check_strides_dilation(strides: tuple[int, ...], dilation_rate: tuple[int, ...]) -> None:
@@ -110,6 +139,16 @@ class SpatialConv(Layer):
 
     def explain(self, input_shape: Shape) -> list[str]:
         return [f"axis {axis}: {formula}" for axis, _, formula in self.spatial_rules(input_shape)]
+
+    def receptive_field(
+        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+    ) -> Field | None:
+        axes = spatial_axes(self.rank, self.data_format)
+        channel = channel_axis(self.data_format)
+        return window_field(fields[0], axes, self.kernel_size, self.strides, self.dilation_rate, channel)
+
+    def output_positions(self, output_shape: Shape) -> int | None:
+        return known_product(spatial_sizes(output_shape, self.rank, self.data_format))
 
     def run_work_elements(self, input_shapes: Sizes, output_shapes: Sizes) -> int:
         # the padded (or stride-spread) input and a channels_last copy, about the size of the
@@ -216,6 +255,13 @@ class Conv(SpatialConv):
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         spatial = [out for _, out, _ in self.spatial_rules(input_shape)]
         return with_channels(input_shape, spatial, self.filters, self.data_format)
+
+    def macs(self, input_shape: Shape, output_shape: OutputShape) -> int | None:
+        # each output position: kernel taps x the channels of its group x filters
+        channels = input_shape[channel_axis(self.data_format)]
+        taps = known_product([math.prod(self.kernel_size), channels, self.filters])
+        positions = self.output_positions(output_shape)  # type: ignore[arg-type]
+        return None if taps is None or positions is None else positions * taps // self.groups
 
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         kernel = weights["kernel"]
@@ -325,6 +371,19 @@ class ConvTranspose(SpatialConv):
         spatial = [out for _, out, _ in self.spatial_rules(input_shape)]
         return with_channels(input_shape, spatial, self.filters, self.data_format)
 
+    def macs(self, input_shape: Shape, output_shape: OutputShape) -> int | None:
+        # each input position spreads over kernel taps x filters, for each input channel
+        positions = known_product(spatial_sizes(input_shape, self.rank, self.data_format))
+        channels = input_shape[channel_axis(self.data_format)]
+        return known_product([positions, math.prod(self.kernel_size), channels, self.filters])
+
+    def receptive_field(
+        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+    ) -> Field | None:
+        # Undefined: neighbouring outputs see one input position or two, by their position (see
+        # the README), so no single receptive field and stride describe the layer.
+        return None
+
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         x = to_channels_last(inputs, self.data_format)
         args = (x, weights["kernel"], self.strides, self.padding, self.output_padding, self.dilation_rate)
@@ -412,6 +471,12 @@ class DepthwiseConv(SpatialConv):
         spatial = [out for _, out, _ in self.spatial_rules(input_shape)]
         return with_channels(input_shape, spatial, channels, self.data_format)
 
+    def macs(self, input_shape: Shape, output_shape: OutputShape) -> int | None:
+        # each output position: kernel taps for each of its C * depth_multiplier channels
+        channels = input_shape[channel_axis(self.data_format)]
+        positions = self.output_positions(output_shape)  # type: ignore[arg-type]
+        return known_product([positions, math.prod(self.kernel_size), channels, self.depth_multiplier])
+
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         x = to_channels_last(inputs, self.data_format)
         y = depthwise_conv(x, weights["kernel"], self.strides, self.padding, self.dilation_rate)
@@ -444,6 +509,17 @@ class SeparableConv(SpatialConv):
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         spatial = [out for _, out, _ in self.spatial_rules(input_shape)]
         return with_channels(input_shape, spatial, self.filters, self.data_format)
+
+    def macs(self, input_shape: Shape, output_shape: OutputShape) -> int | None:
+        # each output position: the depthwise taps of its C * dm channels, then the 1x1
+        # pointwise product of those C * dm values with each filter
+        channels = input_shape[channel_axis(self.data_format)]
+        positions = self.output_positions(output_shape)  # type: ignore[arg-type]
+        if channels is None or positions is None:
+            return None
+        depthwise = math.prod(self.kernel_size) * channels * self.depth_multiplier
+        pointwise = channels * self.depth_multiplier * self.filters
+        return positions * (depthwise + pointwise)
 
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         x = to_channels_last(inputs, self.data_format)

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from ..arithmetic import Field
 from ..errors import ArgError
 from ..kernels import lora_merged, matmul_last
 from ..kernels.activations import activation
@@ -16,8 +17,10 @@ from .base import (
     REQUIRED,
     Arg,
     Layer,
+    OutputShape,
     Shape,
     Weight,
+    known_product,
     lora_factors,
     refuse_lora_with_kernel_constraint,
     require_known,
@@ -60,6 +63,17 @@ class Dense(Layer):
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return (*input_shape[:-1], self.units)
+
+    def macs(self, input_shape: Shape, output_shape: OutputShape) -> int | None:
+        # every position of the leading axes: its C inputs times each of the units
+        size = known_product(input_shape[1:])
+        return None if size is None else size * self.units
+
+    def receptive_field(
+        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+    ) -> Field | None:
+        # position by position over the leading axes; each unit reads the whole last axis
+        return None if fields[0] is None else fields[0].mixing(-1)
 
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         kernel = weights["kernel"]
@@ -139,6 +153,15 @@ class Embedding(Layer):
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return (*input_shape, self.output_dim)
+
+    def receptive_field(
+        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+    ) -> Field | None:
+        # each vector reads the one id at its position: the ids' axes become the spatial axes
+        field = fields[0]
+        if field is None:
+            return None
+        return Field((*field.windows, None), tuple(range(len(field.windows))))
 
     def integer_input_bound(self) -> int:
         return self.input_dim

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..arithmetic import Field
 from ..errors import ArgError, ShapeError
 from ..kernels.recurrent import sub_weights
 from . import args as A
@@ -133,6 +134,15 @@ class SpectralNormalization(Layer):
 
     def compute_output_shape(self, input_shape: Shape) -> OutputShape:
         return self._inner(input_shape)[1]
+
+    # at inference the wrapped layer runs with its stored kernel: its costs are the wrapper's
+    def macs(self, input_shape: Shape, output_shape: OutputShape) -> int | None:
+        return self.layer.macs(input_shape, output_shape)
+
+    def receptive_field(
+        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+    ) -> Field | None:
+        return self.layer.receptive_field(fields, input_shape, output_shape)
 
     def integer_input_bound(self) -> int | None:
         return self.layer.integer_input_bound()

@@ -31,12 +31,13 @@ rule above; the kernel is not compared again (Keras's symbolic call does not run
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from ..arithmetic import Field
 from ..errors import ArgError, CallFailure, ShapeError
 from ..kernels import lora_merged
 from ..kernels.einsum import einsum_dense
@@ -47,9 +48,11 @@ from .base import (
     Built,
     Dim,
     Layer,
+    OutputShape,
     Shape,
     Weight,
     fmt_shape,
+    known_product,
     lora_factors,
     require_built_rank,
     weight_arguments,
@@ -233,6 +236,33 @@ def analyze(
     return kernel, bias, tuple(out)
 
 
+def einsum_macs(eq: Equation, input_shape: Shape, kernel: Sequence[Dim]) -> int | None:
+    """Multiply-accumulates of ``input (*) kernel`` for one example: the product of every
+    index's size, the batch's excluded. The input's axes give their indices' sizes (those the
+    equation elides included); the kernel adds the sizes of the indices only it has."""
+    own = [size for letter, size in zip(eq.kernel, kernel, strict=True) if letter not in eq.inputs]
+    return known_product([*input_shape[1:], *own])
+
+
+def output_sources(eq: Equation, rank: int, out_rank: int) -> list[int | None]:
+    """For each output axis (batch included), the input axis it is carried from, or None for
+    an axis that only the kernel has; axes the equation elides are carried as :func:`analyze`
+    places them."""
+    elided = rank - len(eq.inputs)
+    left = eq.ellipsis == "left"
+    letters = {c: (i + elided if left else i) for i, c in enumerate(eq.inputs)}
+    sources: list[int | None] = [None] * out_rank
+    for i, c in enumerate(eq.outputs):
+        sources[i + elided if left else i] = letters.get(c)
+    if elided > 0:
+        if left:
+            sources[0] = 0
+            sources[1:elided] = list(range(elided - 1, 0, -1))
+        else:
+            sources[len(eq.outputs) :] = list(range(rank - elided, rank))
+    return sources
+
+
 def require_sizes(path: str, shape: list[Dim], letters: str) -> tuple[int, ...]:
     """Variables need every size known (Keras: shapes must be fully defined)."""
     for i, dim in enumerate(shape):
@@ -358,6 +388,23 @@ class EinsumDense(Layer):
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return analyze(self.parsed, self.bias_axes, input_shape, self.output_shape)[2]
+
+    def macs(self, input_shape: Shape, output_shape: OutputShape) -> int | None:
+        kernel = analyze(self.parsed, self.bias_axes, input_shape, self.output_shape)[0]
+        return einsum_macs(self.parsed, input_shape, kernel)
+
+    def receptive_field(
+        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+    ) -> Field | None:
+        # an axis carried from the input keeps its window; one summed over or made by the
+        # kernel mixes every position of the summed axes
+        field = fields[0]
+        if field is None:
+            return None
+        sources = output_sources(self.parsed, len(input_shape), len(output_shape))[1:]
+        windows = tuple(None if s is None else field.windows[s - 1] for s in sources)
+        spatial = tuple(i for i, s in enumerate(sources) if s is not None and s - 1 in field.spatial)
+        return Field(windows, spatial)
 
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         kernel = weights["kernel"]

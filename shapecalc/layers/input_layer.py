@@ -79,5 +79,9 @@ class InputLayer(Layer):
     def input_dtype(self) -> str:
         return self.dtype or "float32"
 
+    @property
+    def output_dtype(self) -> str:
+        return self.input_dtype
+
     def compute_output_shape(self, input_shape: Any = None) -> Shape:
         return tuple(self.batch_shape)

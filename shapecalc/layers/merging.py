@@ -21,9 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from ..arithmetic import Field, widest
 from ..errors import ArgError, CallFailure, ShapeError
 from . import args as A
-from .base import REQUIRED, Arg, Dim, Layer, Shape, fmt_shape
+from .base import REQUIRED, Arg, Dim, Layer, OutputShape, Shape, fmt_shape, known_product
 from .registry import register
 
 
@@ -119,6 +120,11 @@ class _Merge(Layer):
 
     def forward(self, inputs: list[np.ndarray], weights: Mapping[str, np.ndarray]) -> np.ndarray:
         return reduce(self.combine, _aligned(inputs))
+
+    def receptive_field(
+        self, fields: list[Field | None], input_shape: list[Shape], output_shape: OutputShape
+    ) -> Field | None:
+        return widest(fields, len(output_shape))
 
     def compute_mask(self, inputs: list[np.ndarray], mask: list[Mask]) -> Mask:
         """Keras's merges: the OR of the inputs' masks when every input has one, else none."""
@@ -382,6 +388,12 @@ class Dot(Layer):
 
     def compute_mask(self, inputs: list[np.ndarray], mask: Any) -> None:
         return None
+
+    def macs(self, input_shape: list[Shape], output_shape: OutputShape) -> int | None:
+        # each output value sums the products along the contracted axis
+        shape1, shape2 = input_shape
+        a1, _ = self._axes(shape1, shape2)
+        return known_product([*output_shape[1:], shape1[_index(shape1, a1, "axis")]])  # type: ignore[list-item]
 
     def forward(self, inputs: list[np.ndarray], weights: Mapping[str, np.ndarray]) -> np.ndarray:
         x, y = _common_dtype(inputs)

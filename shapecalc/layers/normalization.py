@@ -15,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from ..arithmetic import Field
 from ..errors import ArgError, CallFailure, ShapeError
 from . import args as A
-from .base import Arg, Built, Layer, Shape, Weight, fmt_shape, require_built_rank
+from .base import Arg, Built, Layer, OutputShape, Shape, Weight, fmt_shape, require_built_rank
 from .registry import register
 
 Array = np.ndarray
@@ -100,6 +101,19 @@ class _Normalization(Layer):
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return tuple(input_shape)
 
+    def statistics_axes(self) -> tuple[int, ...] | None:
+        """The axes whose statistics (mean, variance, norm) each value is scaled by at inference,
+        None where they span every axis but the batch's (GroupNormalization)."""
+        return None
+
+    def receptive_field(
+        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+    ) -> Field | None:
+        axes = self.statistics_axes()
+        if fields[0] is None or axes is None or not all(isinstance(a, int) for a in axes):
+            return None
+        return fields[0].mixing(*axes)
+
 
 _GAMMA_BETA = (
     Arg("beta_initializer", A.initializer, "zeros"),
@@ -119,6 +133,9 @@ class BatchNormalization(_Normalization):
 
     renorm adds moving_stddev, renorm_mean, renorm_stddev (C,), non-trainable.
     """
+
+    def statistics_axes(self) -> tuple[int, ...]:
+        return ()  # at inference each value is scaled by its channel's moving statistics alone
 
     arguments = (
         Arg("axis", python_int, -1, "the channel axis (a single integer)"),
@@ -229,6 +246,9 @@ class LayerNormalization(_Normalization):
         Arg("rms_scaling", truth, False, "deprecated: gamma only, no beta"),
     )
 
+    def statistics_axes(self) -> tuple[int, ...]:
+        return self.axis if isinstance(self.axis, tuple) else (self.axis,)
+
     def build(self, input_shape: Shape) -> list[Weight]:
         shape = sorted_axes_shape(input_shape, self.axis, "a normalised axis")
         weights = []
@@ -266,6 +286,9 @@ class RMSNormalization(_Normalization):
     supports_masking = False  # Keras's RMSNormalization destroys masks
 
     arguments = (Arg("axis", index_axes, -1), Arg("epsilon", A.anything, 1e-6))
+
+    def statistics_axes(self) -> tuple[int, ...]:
+        return self.axis if isinstance(self.axis, tuple) else (self.axis,)
 
     def build(self, input_shape: Shape) -> list[Weight]:
         return [self.weight("scale", sorted_axes_shape(input_shape, self.axis, "a normalised axis"), "ones")]
@@ -379,6 +402,9 @@ class UnitNormalization(_Normalization):
 
     def configure(self) -> None:
         self.axis = _unit_axes(self.axis)  # the default -1 -> (-1,)
+
+    def statistics_axes(self) -> tuple[int, ...]:
+        return tuple(self.axis)
 
     def check_input(self, input_shape: Shape) -> None:
         rank = len(input_shape)

@@ -10,12 +10,19 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..arithmetic import pool_rule
+from ..arithmetic import Field, pool_rule
 from ..errors import ArgError
 from ..kernels.pooling import average_pool, max_pool
 from . import args as A
-from .base import REQUIRED, Arg, Layer, Shape, require_rank
-from .convolutional import WINDOW_DOC, from_channels_last, spatial_axes, to_channels_last, with_channels
+from .base import REQUIRED, Arg, Layer, OutputShape, Shape, require_rank
+from .convolutional import (
+    WINDOW_DOC,
+    from_channels_last,
+    spatial_axes,
+    to_channels_last,
+    window_field,
+    with_channels,
+)
 from .registry import register
 
 
@@ -66,6 +73,13 @@ class Pooling(Layer):
 
     def explain(self, input_shape: Shape) -> list[str]:
         return [f"axis {axis}: {formula}" for axis, _, formula in self.spatial_rules(input_shape)]
+
+    def receptive_field(
+        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+    ) -> Field | None:
+        assert self.strides is not None
+        axes = spatial_axes(self.rank, self.data_format)
+        return window_field(fields[0], axes, self.pool_size, self.strides)
 
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         assert self.strides is not None

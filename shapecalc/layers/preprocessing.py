@@ -13,10 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from ..arithmetic import Field
 from ..errors import ArgError, CallFailure, ShapeError
 from ..kernels.reshaping import RESIZE_INTERPOLATIONS, resize
 from . import args as A
-from .base import REQUIRED, Arg, Layer, Shape, Weight, fmt_shape
+from .base import REQUIRED, Arg, Layer, OutputShape, Shape, Weight, fmt_shape
 from .registry import register
 
 Array = np.ndarray
@@ -25,6 +26,8 @@ KERAS_EPSILON = 1e-7
 
 
 class _SameShape(Layer):
+    pointwise = True  # at inference: constants (a mean and a variance, a scale) value by value
+
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return tuple(input_shape)
 
@@ -309,6 +312,17 @@ class CenterCrop(_ImageSize):
                 f"expects an image (rank 3) or a batch of images (rank 4), got rank {len(input_shape)}: "
                 f"{fmt_shape(input_shape)}"
             )
+
+    def receptive_field(
+        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+    ) -> Field | None:
+        # a batch of images at least as large as the target is cropped, position for position;
+        # a smaller one is resized (no window describes that), as is one of unknown size
+        h_axis, w_axis = self.spatial_axes(len(input_shape))
+        height, width = input_shape[h_axis], input_shape[w_axis]
+        if len(input_shape) != 4 or height is None or width is None:
+            return None
+        return fields[0] if height >= self.height and width >= self.width else None
 
     def forward(self, inputs: Array, weights: Mapping[str, Array]) -> Array:
         images = np.asarray(batch_of_images(inputs), np.float32)

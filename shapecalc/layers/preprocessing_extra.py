@@ -16,9 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from ..arithmetic import Field
 from ..errors import ArgError, CallFailure, ShapeError
 from . import args as A
-from .base import Arg, Dim, Layer, Shape
+from .base import Arg, Dim, Layer, OutputShape, Shape
 from .registry import register
 
 
@@ -181,6 +182,15 @@ class Discretization(Layer):
                 self.depth = len(self.bin_boundaries) + 1
             else:
                 self.depth = _dim_arg(self.num_bins, "num_bins", "num_bins")
+
+    @property
+    def output_dtype(self) -> str:
+        return "int32" if self.output_mode == "int" else super().output_dtype
+
+    def receptive_field(
+        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+    ) -> Field | None:
+        return fields[0] if self.output_mode == "int" else None  # bucket indices value by value
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         shape = tuple(input_shape)

@@ -31,6 +31,7 @@ from .base import (
     Weight,
     build_sublayer,
     fmt_shape,
+    known_product,
     require_known,
     require_rank,
     weight_arguments,
@@ -109,6 +110,12 @@ class _Cell(Layer):
         if self.use_bias:
             weights.append(self.weight("bias", self.bias_shape(), self.bias_initializer))
         return weights
+
+    def step_macs(self, step: Shape) -> int | None:
+        """One step for one example: every gate's input product (F x units) and recurrent
+        product (units x units); the gates' elementwise products are not accumulated."""
+        features = step[-1]
+        return None if features is None else self.gates * self.units * (features + self.units)
 
     def explain(self, input_shape: Shape) -> list[str]:
         u, g, f = self.units, self.gates, input_shape[-1]
@@ -255,16 +262,26 @@ class StackedRNNCells(Layer):
     def check_input(self, input_shape: Shape) -> None:
         raise ShapeError("StackedRNNCells is not called on a tensor by itself; give it as an RNN's cell")
 
-    def build(self, input_shape: Shape) -> list[Weight]:
-        weights: list[Weight] = []
-        shape = input_shape
-        for cell in self.cells:
-            weights += build_sublayer(cell, shape)
+    def _cell_inputs(self, step: Shape) -> list[Shape]:
+        """The step shape each cell sees: the first the input's, each next the previous output's."""
+        shapes = [step]
+        for cell in self.cells[:-1]:
             out = getattr(cell, "output_size", None)
             if out is None:
                 out = cell.state_size[0] if isinstance(cell.state_size, list) else cell.state_size
-            shape = (shape[0], out)
+            shapes.append((step[0], out))
+        return shapes
+
+    def build(self, input_shape: Shape) -> list[Weight]:
+        weights: list[Weight] = []
+        for cell, shape in zip(self.cells, self._cell_inputs(input_shape), strict=True):
+            weights += build_sublayer(cell, shape)
         return weights
+
+    def step_macs(self, step: Shape) -> int | None:
+        shapes = self._cell_inputs(step)
+        counts = [cell.step_macs(shape) for cell, shape in zip(self.cells, shapes, strict=True)]
+        return None if None in counts else sum(counts)  # type: ignore[arg-type]
 
     # ------------------------------------------------------------- kernel (see kernels/recurrent.py)
     def _state_counts(self) -> list[int]:
@@ -382,6 +399,13 @@ class RNN(Layer):
             # a ConvLSTM layer reports state size -1: it cannot serve as a plain RNN cell
             raise ShapeError(f"the cell {self.cell.type_name()} has no usable state size for RNN")
         return size
+
+    def macs(self, input_shape: Shape, output_shape: OutputShape) -> int | None:
+        """Every time step runs the cell once."""
+        step_macs = getattr(self.cell, "step_macs", None)
+        if step_macs is None:  # a layer given as the cell: Keras cannot run it
+            return None
+        return known_product([input_shape[1], step_macs((input_shape[0], *input_shape[2:]))])
 
     def compute_output_shape(self, input_shape: Shape) -> OutputShape:
         batch = input_shape[0]

@@ -10,15 +10,16 @@ and shapecalc accepts them likewise; the kernels refuse them as Keras's call doe
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
+from ..arithmetic import Field
 from ..errors import ArgError, CallFailure, ShapeError
 from ..kernels.reshaping import resize
 from . import args as A
-from .base import REQUIRED, Arg, Dim, Layer, Shape, fmt_shape, require_rank
+from .base import REQUIRED, Arg, Dim, Layer, OutputShape, Shape, fmt_shape, require_rank
 from .registry import register
 
 Factor = int | float
@@ -67,6 +68,15 @@ def _scale(dim: Dim, factor: Factor, what: str) -> Dim:
     return _whole(dim * factor, f"{what}: {dim} * {factor}")
 
 
+def upsampled_field(field: Field | None, axes: Iterable[int], factors: Iterable[int]) -> Field | None:
+    """Up-sampling leaves the field of each axis it repeats undefined: there neighbouring
+    outputs share one input position or not, by their position, so no single receptive field
+    and stride describe the axis (see the README). An axis repeated once keeps its window."""
+    if field is None:
+        return None
+    return field.mixing(*(axis for axis, factor in zip(axes, factors, strict=True) if factor != 1))
+
+
 def _spatial_axes(data_format: str, rank: int) -> range:
     return range(2, rank) if data_format == "channels_first" else range(1, rank - 1)
 
@@ -91,6 +101,12 @@ class Flatten(Layer):
         if not rest or any(d is None for d in rest):
             return []
         return [f"{' * '.join(str(d) for d in rest)} = {math.prod(rest)}"]
+
+    def receptive_field(
+        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+    ) -> Field | None:
+        # a rank-2 input comes out as it is; otherwise one axis holds every position
+        return fields[0] if len(input_shape) == 2 else None
 
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         if self.data_format == "channels_first" and inputs.ndim > 2:
@@ -119,6 +135,11 @@ class UpSampling1D(Layer):
         b, steps, c = input_shape
         return (b, _scale(steps, self.size, "steps"), c)
 
+    def receptive_field(
+        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+    ) -> Field | None:
+        return upsampled_field(fields[0], [1], [self.size])
+
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         return np.repeat(inputs, self.size, axis=1)
 
@@ -142,6 +163,11 @@ class _UpSamplingND(Layer):
         for axis, factor in zip(_spatial_axes(self.data_format, len(input_shape)), self.size, strict=True):
             out[axis] = _scale(input_shape[axis], factor, f"axis {axis}")
         return tuple(out)
+
+    def receptive_field(
+        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+    ) -> Field | None:
+        return upsampled_field(fields[0], _spatial_axes(self.data_format, len(input_shape)), self.size)
 
     def explain(self, input_shape: Shape) -> list[str]:
         axes = _spatial_axes(self.data_format, len(input_shape))
@@ -262,6 +288,13 @@ class _PadCrop(Layer):
                     )
                 out[axis] = _whole(size, f"axis {axis}: {dim} + {before} + {after}")
         return tuple(out)
+
+    def receptive_field(
+        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+    ) -> Field | None:
+        # each kept position is the input's own; positions move, windows do not grow
+        axes = _spatial_axes(self.data_format, len(input_shape))
+        return None if fields[0] is None else Field(fields[0].windows, tuple(a - 1 for a in axes))
 
     def explain(self, input_shape: Shape) -> list[str]:
         op = "-" if self.cropping_layer else "+"
@@ -449,6 +482,16 @@ class Permute(Layer):
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return (input_shape[0], *(input_shape[d] for d in self.dims))
+
+    def receptive_field(
+        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+    ) -> Field | None:
+        field = fields[0]
+        if field is None:
+            return None
+        windows = tuple(field.windows[d - 1] for d in self.dims)
+        spatial = tuple(i for i, d in enumerate(self.dims) if d - 1 in field.spatial)
+        return Field(windows, spatial)
 
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         return np.transpose(inputs, (0, *self.dims))

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..arithmetic import Field
 from ..errors import ArgError, CallFailure, ShapeError
 from ..kernels.recurrent import sub_weights
 from . import args as A
@@ -22,6 +23,7 @@ from .base import (
     Weight,
     build_sublayer,
     fmt_shape,
+    known_product,
     require_rank,
 )
 from .recurrent import RNN
@@ -177,6 +179,14 @@ class Bidirectional(Layer):
     def explain(self, input_shape: Shape) -> list[str]:
         return [f"two copies of {self.layer.type_name()}; merge_mode {A.describe(self.merge_mode)}"]
 
+    def macs(self, input_shape: Shape, output_shape: OutputShape) -> int | None:
+        # both directions over the whole sequence; merging them multiplies nothing it sums
+        counts = [
+            inner.macs(input_shape, inner.compute_output_shape(input_shape))
+            for inner in (self.forward_layer, self.backward)
+        ]
+        return None if None in counts else sum(counts)  # type: ignore[arg-type]
+
     def run_work_elements(self, input_shapes: Sizes, output_shapes: Sizes) -> int:
         # one direction's loop at a time; both directions' outputs beside the merged ones
         loop = self.forward_layer.run_work_elements(input_shapes, output_shapes[:1])
@@ -287,6 +297,24 @@ class TimeDistributed(Layer):
 
     def explain(self, input_shape: Shape) -> list[str]:
         return [f"each of the {input_shape[1]} steps is {fmt_shape(self._step_shape(input_shape))}"]
+
+    def macs(self, input_shape: Shape, output_shape: OutputShape) -> int | None:
+        step = self._step_shape(input_shape)
+        return known_product([input_shape[1], self.layer.macs(step, self.layer.compute_output_shape(step))])
+
+    def receptive_field(
+        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+    ) -> Field | None:
+        # each step's output sees its own step only; within it, what the inner layer sees
+        field = fields[0]
+        if field is None:
+            return None
+        step = self._step_shape(input_shape)
+        inner_field = Field(field.windows[1:], tuple(a - 1 for a in field.spatial if a > 0))
+        inner = self.layer.receptive_field([inner_field], step, self.layer.compute_output_shape(step))
+        if inner is None:
+            return None
+        return Field((field.windows[0], *inner.windows), tuple(a + 1 for a in inner.spatial))
 
     def run_work_elements(self, input_shapes: Sizes, output_shapes: Sizes) -> int:
         # the inner layer runs once on the steps folded into the batch, then the output is unfolded

@@ -14,7 +14,7 @@ from ..errors import ArgError, CallFailure, ShapeError
 from ..kernels import spectral
 from ..kernels.conv import conv
 from . import args as A
-from .base import Arg, Dim, Layer, Shape, Weight, fmt_shape, require_rank
+from .base import Arg, Dim, Layer, OutputShape, Shape, Weight, fmt_shape, known_product, require_rank
 from .preprocessing_extra import _dim_arg
 from .registry import register
 
@@ -96,6 +96,17 @@ class MelSpectrogram(Layer):
         if len(input_shape) == 1:
             return (self.mel_bins, self.frames(input_shape[0]))
         return (input_shape[0], self.mel_bins, self.frames(input_shape[1]))
+
+    def macs(self, input_shape: Shape, output_shape: OutputShape) -> int | None:
+        """Each frame's discrete Fourier transform written as a matrix product (the window's
+        samples x frequency bins, real and imaginary parts; Keras computes it with an FFT), then
+        the mel filter bank's product (bins x mel bins). A rank-1 input is one signal."""
+        frames = output_shape[-1]  # type: ignore[index]
+        window = self.sequence_length or self.fft_length
+        if frames is None or not all(A.is_int(v) for v in (window, self.fft_length, self.mel_bins)):
+            return None
+        bins = self.fft_length // 2 + 1
+        return frames * (2 * window * bins + bins * self.mel_bins)
 
     def explain(self, input_shape: Shape) -> list[str]:
         if not input_shape:
@@ -317,6 +328,15 @@ class STFTSpectrogram(Layer):
         if self.expand_dims:
             return (batch, frames, freq, channels) if last else (batch, channels, frames, freq)
         return (batch, frames, freq * channels) if last else (batch, freq * channels, frames)
+
+    def macs(self, input_shape: Shape, output_shape: OutputShape) -> int | None:
+        """The strided convolution of every channel with the real and imaginary STFT kernels
+        (frame_length taps x frequency bins per frame; one kernel in modes real and imag)."""
+        last = self.data_format == "channels_last"
+        time = input_shape[1] if last else input_shape[2]
+        channels = self._channels(input_shape)
+        kernels = 1 if self.mode in ("real", "imag") else 2
+        return known_product([self._frames(time), channels, kernels, self.frame_length, self.freq_bins])
 
     def explain(self, input_shape: Shape) -> list[str]:
         time = input_shape[1] if self.data_format == "channels_last" else input_shape[2]

@@ -1,4 +1,4 @@
-"""The machine form of the summary (spec-format.md section 3)."""
+"""The machine form of the summary: one JSON object (every key is described in the README)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from ..analysis import Analysis
+from ..costs import Costs
 from ..graph import unique_layers
 from ..layers.base import Shape
 
@@ -15,7 +16,7 @@ def _shape(shape: Shape) -> list[int | None]:
     return list(shape)
 
 
-def report(analysis: Analysis) -> dict[str, Any]:
+def report(analysis: Analysis, costs: Costs) -> dict[str, Any]:
     layers = []
     for layer in unique_layers(analysis.layers):
         call = analysis.first_call(layer)
@@ -39,6 +40,10 @@ def report(analysis: Analysis) -> dict[str, Any]:
                 "params": trainable + non_trainable,
                 "trainable_params": trainable,
                 "non_trainable_params": non_trainable,
+                "macs": costs.layer_macs(analysis, layer),
+                "activation_bytes": costs.layer_activation_bytes(analysis, layer),
+                "receptive_field": costs.first(analysis, layer).receptive_field,
+                "effective_stride": costs.first(analysis, layer).effective_stride,
             }
         )
     outputs = []
@@ -53,7 +58,13 @@ def report(analysis: Analysis) -> dict[str, Any]:
         "total_params": analysis.total_params,
         "trainable_params": analysis.trainable_params,
         "non_trainable_params": analysis.non_trainable_params,
-        "weight_bytes": sum(w.nbytes for w in analysis.weights),
+        "weight_bytes": costs.param_bytes,
+        "total_macs": costs.total_macs,
+        "batch": costs.batch,
+        "batch_macs": costs.batch_macs,
+        "input_bytes": costs.batch_input_bytes,
+        "forward_bytes": costs.batch_activation_bytes,
+        "total_bytes": costs.total_bytes,
     }
 
 

@@ -8,12 +8,15 @@ On a terminal it is coloured as Keras colours it; piped, rich drops the colour c
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import IO
 
 import rich.console
 import rich.markup
 
 from ..analysis import Analysis
+from ..costs import Costs
 from ..errors import DisplayError
 from ..layers.base import Layer, Shape
 from . import table
@@ -67,8 +70,35 @@ def is_sequential_like(analysis: Analysis) -> bool:
     return len({c.layer for c in calls}) == len(calls)
 
 
-def _connections(analysis: Analysis, layer: Layer) -> str:
-    parts = []
+# ----------------------------------------------------------------------------- columns
+@dataclass(frozen=True)
+class Column:
+    """A column of the table: its title, alignment, and how a layer's cell reads."""
+
+    title: str
+    justify: str
+    cell: Callable[[_Context, Layer], str]
+
+
+@dataclass(frozen=True)
+class _Context:
+    analysis: Analysis
+    costs: Costs | None
+    compact: bool = False  # counts as 1.85G rather than 1,849,688,064, for a narrow terminal
+
+
+def _output_shape(ctx: _Context, layer: Layer) -> str:
+    # Keras shows the shape of the layer's last call.
+    last = ctx.analysis.shapes[ctx.analysis.calls_of(layer)[-1]]
+    return format_outputs(last.outputs, last.multi)
+
+
+def _params(ctx: _Context, layer: Layer) -> str:
+    return _number(f"{sum(ctx.analysis.params_of(layer)):,}")
+
+
+def _connections(ctx: _Context, layer: Layer) -> str:
+    analysis, parts = ctx.analysis, []
     for call in analysis.calls_of(layer):
         if call not in analysis.call_depth:
             continue
@@ -81,39 +111,129 @@ def _connections(analysis: Analysis, layer: Layer) -> str:
     return ", ".join(parts) or "-"
 
 
-def _row(analysis: Analysis, layer: Layer, with_connections: bool) -> list[str]:
-    name = f"{rich.markup.escape(layer.name)} ([color(33)]{rich.markup.escape(layer.type_name())}[/])"
-    # Keras shows the shape of the layer's last call.
-    last = analysis.shapes[analysis.calls_of(layer)[-1]]
-    trainable, non_trainable = analysis.params_of(layer)
-    fields = [name, format_outputs(last.outputs, last.multi), _number(f"{trainable + non_trainable:,}")]
-    if with_connections:
-        fields.append(_connections(analysis, layer))
-    return fields
+def _trainable(ctx: _Context, layer: Layer) -> str:
+    # as Keras's show_trainable: Y or N for a layer with weights, - for one without
+    if not ctx.analysis.weights_of(layer):
+        return _bold("-")
+    return "[bold][color(34)]Y[/][/]" if layer.trainable else "[bold][color(9)]N[/][/]"
 
 
-def _columns(analysis: Analysis, line_length: int | None) -> tuple[list[str], list[str], list[int], int]:
-    """Keras's header, alignment, requested column widths and table width."""
+def _costs(ctx: _Context) -> Costs:
+    assert ctx.costs is not None, "cost columns need the model's costs"
+    return ctx.costs
+
+
+def _macs(ctx: _Context, layer: Layer) -> str:
+    return _count(_costs(ctx).layer_macs(ctx.analysis, layer), ctx.compact)
+
+
+def _flops(ctx: _Context, layer: Layer) -> str:
+    macs = _costs(ctx).layer_macs(ctx.analysis, layer)
+    return _count(None if macs is None else 2 * macs, ctx.compact)
+
+
+def _activation_bytes(ctx: _Context, layer: Layer) -> str:
+    nbytes = _costs(ctx).layer_activation_bytes(ctx.analysis, layer)
+    return "?" if nbytes is None else readable_size(nbytes)
+
+
+def _receptive_field(ctx: _Context, layer: Layer) -> str:
+    return _per_axis(_costs(ctx).first(ctx.analysis, layer).receptive_field)
+
+
+def _effective_stride(ctx: _Context, layer: Layer) -> str:
+    return _per_axis(_costs(ctx).first(ctx.analysis, layer).effective_stride)
+
+
+def _count(value: int | None, compact: bool) -> str:
+    if value is None:
+        return "?"
+    return _number(_si(value) if compact else f"{value:,}")
+
+
+def _si(value: int) -> str:
+    """A count with an SI prefix and three significant digits or more: 1.85G, 86.7M, 512."""
+    for scale, prefix in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K")):
+        if value >= scale:
+            return f"{value / scale:.3g}{prefix}" if value < 1000 * scale else f"{value / scale:.0f}{prefix}"
+    return str(value)
+
+
+def _per_axis(values: list[int] | None) -> str:
+    return "-" if values is None else "x".join(str(v) for v in values)
+
+
+COLUMNS: dict[str, Column] = {
+    "output_shape": Column("Output Shape", "left", _output_shape),
+    "params": Column("Param #", "right", _params),
+    "connected_to": Column("Connected to", "left", _connections),
+    "trainable": Column("Trainable", "center", _trainable),
+    "macs": Column("MACs", "right", _macs),
+    "flops": Column("FLOPs", "right", _flops),
+    "activation_bytes": Column("Activations", "right", _activation_bytes),
+    "receptive_field": Column("Receptive field", "left", _receptive_field),
+    "effective_stride": Column("Eff. stride", "left", _effective_stride),
+}
+_WRAPPING = frozenset({"Output Shape", "Connected to"})  # titles of text columns that may wrap
+COST_COLUMNS = frozenset({"macs", "flops", "activation_bytes", "receptive_field", "effective_stride"})
+
+
+def keras_columns(analysis: Analysis) -> list[str]:
+    """The columns Keras's summary shows for this model."""
     if is_sequential_like(analysis):
-        default_length, positions = 88, [0.45, 0.80, 1.0]
-        header = ["Layer (type)", "Output Shape", "Param #"]
-        alignment = ["left", "left", "right"]
-    else:
-        default_length, positions = 108, [0.3, 0.56, 0.74, 1.0]
-        header = ["Layer (type)", "Output Shape", "Param #", "Connected to"]
-        alignment = ["left", "left", "right", "left"]
+        return ["output_shape", "params"]
+    return ["output_shape", "params", "connected_to"]
+
+
+def _keras_layout(
+    analysis: Analysis, chosen: list[str], line_length: int | None
+) -> tuple[list[int], int] | None:
+    """Keras's column widths and table width for its own columns (with or without Trainable)."""
+    keras = keras_columns(analysis)
+    if chosen not in (keras, [*keras, "trainable"]):
+        return None
+    default_length, positions = (88, [0.45, 0.80, 1.0]) if len(keras) == 2 else (108, [0.3, 0.56, 0.74, 1.0])
+    if chosen[-1] == "trainable":
+        default_length += 12
+        positions = [p * 0.90 for p in positions] + [1.0]
     columns = shutil.get_terminal_size().columns
     line_length = line_length or min(default_length, columns - 4)
     widths = _widths(positions, line_length)
     if min(widths) < 4:
         # Keras refuses too: "Insufficient console width to print summary."
         least = next(n for n in range(line_length, default_length + 1) if min(_widths(positions, n)) >= 4)
-        raise DisplayError(
-            f"the terminal is {columns} columns wide; the summary table needs at least {least + 4} "
-            "(Keras refuses too: 'Insufficient console width to print summary'). Widen it, set "
-            "COLUMNS, or use --format json"
-        )
-    return header, alignment, widths, line_length
+        _too_narrow(columns, least + 4)
+    return widths, line_length
+
+
+def _fitted_layout(
+    header: list[str], rows: list[list[str]], line_length: int | None
+) -> tuple[list[int], int, bool]:
+    """Widths for a choice of columns Keras has no layout for, the table width, and whether it
+    fits the line: each column as wide as its widest cell; where the line is too short for
+    that, the text columns (layer, shapes, connections) narrow, widest first, down to 12
+    characters (their cells wrap), and titles wrap between words. Figures never wrap: a table
+    that cannot fit is printed wider than the line."""
+    wanted, least = [], []
+    for i, title in enumerate(header):
+        cells = [len(table.plain(row[i])) for row in rows]
+        wanted.append(max(len(title), *cells))
+        shortest = max(len(word) for word in title.split())
+        least.append(min(wanted[-1], 12) if i == 0 or title in _WRAPPING else max(shortest, *cells))
+    frame = 3 * len(header) + 1  # borders and padding
+    room = (line_length or shutil.get_terminal_size().columns - 4) - frame
+    widths = list(wanted)
+    for i in sorted(range(len(header)), key=lambda k: -wanted[k]):
+        widths[i] = max(least[i], widths[i] - max(0, sum(widths) - room))
+    return widths, sum(widths) + frame, sum(widths) <= room
+
+
+def _too_narrow(columns: int, needed: int) -> None:
+    raise DisplayError(
+        f"the terminal is {columns} columns wide; the summary table needs at least {needed} "
+        "(Keras refuses too: 'Insufficient console width to print summary'). Widen it, set "
+        "COLUMNS, or use --format json"
+    )
 
 
 def _widths(positions: list[float], line_length: int) -> list[int]:
@@ -125,11 +245,29 @@ def _widths(positions: list[float], line_length: int) -> list[int]:
     return widths
 
 
-def print_summary(analysis: Analysis, file: IO[str] | None = None, line_length: int | None = None) -> None:
+def print_summary(
+    analysis: Analysis,
+    file: IO[str] | None = None,
+    line_length: int | None = None,
+    columns: list[str] | None = None,
+    costs: Costs | None = None,
+) -> None:
+    """The summary table and totals. Without ``columns`` it is Keras's, character for
+    character; ``columns`` (keys of :data:`COLUMNS`) picks others, each cost column adding its
+    totals line (those need ``costs``)."""
+    chosen = columns or keras_columns(analysis)
     console = rich.console.Console(highlight=False, file=file)
-    header, alignment, widths, total = _columns(analysis, line_length)
-    with_connections = len(header) == 4
-    rows = [_row(analysis, layer, with_connections) for layer in analysis.layers]
+    header = ["Layer (type)", *(COLUMNS[key].title for key in chosen)]
+    alignment = ["left", *(COLUMNS[key].justify for key in chosen)]
+    rows = _rows(analysis, costs, chosen, compact=False)
+    keras = _keras_layout(analysis, chosen, line_length)
+    if keras is not None:
+        widths, total = keras
+    else:
+        widths, total, fits = _fitted_layout(header, rows, line_length)
+        if not fits:  # too wide with every digit: counts in SI form (1.85G) instead
+            rows = _rows(analysis, costs, chosen, compact=True)
+            widths, total, _ = _fitted_layout(header, rows, line_length)
     layout = table.measure(console, header, alignment, widths, total)
     color = console.is_terminal and console.color_system is not None
     console.print(_bold(f'Model: "{rich.markup.escape(analysis.graph.name)}"'))
@@ -141,3 +279,66 @@ def print_summary(analysis: Analysis, file: IO[str] | None = None, line_length: 
         count = sum(w.size for w in group)
         size = readable_size(sum(w.nbytes for w in group))
         console.print(_bold(f" {label} params: ") + _number(f"{count:,}") + f" ({size})")
+    if costs is not None:
+        for line in cost_totals(analysis, costs, chosen):
+            console.print(line)
+
+
+def _rows(analysis: Analysis, costs: Costs | None, chosen: list[str], compact: bool) -> list[list[str]]:
+    ctx = _Context(analysis, costs, compact)
+    return [[_name(layer), *(COLUMNS[key].cell(ctx, layer) for key in chosen)] for layer in analysis.layers]
+
+
+def _name(layer: Layer) -> str:
+    return f"{rich.markup.escape(layer.name)} ([color(33)]{rich.markup.escape(layer.type_name())}[/])"
+
+
+def cost_totals(analysis: Analysis, costs: Costs, chosen: list[str]) -> list[str]:
+    """The totals lines of the cost columns shown."""
+    lines: list[str] = []
+    batch = costs.batch
+    for key, label, factor in (("macs", "MACs", 1), ("flops", "FLOPs", 2)):
+        if key in chosen:
+            one = None if costs.total_macs is None else factor * costs.total_macs
+            lines.append(_bold(f" {label} per example: ") + _amount(one))
+            if batch != 1:
+                lines.append(
+                    _bold(f" {label} for a batch of {batch}: ")
+                    + _amount(None if one is None else one * batch)
+                )
+    if "activation_bytes" in chosen:
+        lines.append(_bold(f" Memory for a batch of {batch}:"))
+        for label, nbytes in (
+            ("Input size", costs.batch_input_bytes),
+            ("Forward pass size", costs.batch_activation_bytes),
+            ("Params size", costs.param_bytes),
+            ("Estimated total size", costs.total_bytes),
+        ):
+            lines.append(f"   {label}: " + ("?" if nbytes is None else readable_size(nbytes)))
+    if {"receptive_field", "effective_stride"} & set(chosen):
+        widest = max(
+            (c for c in costs.calls.values() if c.receptive_field is not None),
+            key=lambda c: (c.receptive_field, c.effective_stride),
+            default=None,
+        )
+        owner = next((call.layer.name for call, c in costs.calls.items() if c is widest), None)
+        if widest is None:
+            lines.append(_bold(" Largest receptive field: ") + "none (no layer has a spatial window)")
+        else:
+            lines.append(
+                _bold(" Largest receptive field: ")
+                + f"{_per_axis(widest.receptive_field)} at {rich.markup.escape(str(owner))} "
+                + f"(effective stride {_per_axis(widest.effective_stride)})"
+            )
+    return lines
+
+
+def _amount(value: int | None) -> str:
+    """A count with its SI-prefixed reading: 15,470,264,320 (15.47 G)."""
+    if value is None:
+        return "? (a size is unknown: give --unknown-size)"
+    text = _number(f"{value:,}")
+    for scale, prefix in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K")):
+        if value >= scale:
+            return f"{text} ({value / scale:.2f} {prefix})"
+    return text

@@ -1,0 +1,135 @@
+"""What a model costs, read off an analysis: multiply-accumulates, memory and receptive fields.
+
+Every figure is for one example (the batch axis excluded) unless it says otherwise; a size
+the analysis leaves unknown makes the figures that need it unknown (None), so to have them,
+analyse the graph at concrete sizes first (:class:`shapecalc.analysis.ConcreteSizes`). The
+rules themselves live with the layers (``Layer.macs``, ``Layer.receptive_field``); this module
+walks the model's calls and adds them up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .analysis import Analysis
+from .arithmetic import Field
+from .errors import ShapeError, SpecError
+from .graph import Call
+from .layers import args as A
+from .layers.base import Layer, Shape, known_product
+from .layers.input_layer import InputLayer
+
+
+@dataclass(frozen=True)
+class CallCosts:
+    """One call: its multiply-accumulates and output bytes for one example, and its field."""
+
+    macs: int | None
+    activation_bytes: int | None
+    field: Field | None
+
+    @property
+    def receptive_field(self) -> list[int] | None:
+        """Input positions one output position sees, per spatial axis; None where undefined."""
+        windows = self.field.spatial_windows() if self.field else None
+        return None if windows is None else [w.size for w in windows]
+
+    @property
+    def effective_stride(self) -> list[int] | None:
+        """Input positions between neighbouring output positions, per spatial axis."""
+        windows = self.field.spatial_windows() if self.field else None
+        return None if windows is None else [w.jump for w in windows]
+
+
+@dataclass(frozen=True)
+class Costs:
+    """The model's costs: per call, and in total for one example and for ``batch`` examples."""
+
+    calls: dict[Call, CallCosts]
+    batch: int
+    total_macs: int | None  # one example
+    input_bytes: int | None  # one example of every input
+    activation_bytes: int | None  # one example: the outputs of every call but the inputs
+    param_bytes: int
+
+    def layer_macs(self, analysis: Analysis, layer: Layer) -> int | None:
+        """A layer's MACs over all its calls in the model (a shared layer works once per call)."""
+        return _sum(self.calls[c].macs for c in analysis.calls_of(layer) if c in self.calls)
+
+    def layer_activation_bytes(self, analysis: Analysis, layer: Layer) -> int | None:
+        return _sum(self.calls[c].activation_bytes for c in analysis.calls_of(layer) if c in self.calls)
+
+    def first(self, analysis: Analysis, layer: Layer) -> CallCosts:
+        """The costs of the layer's first call in the model (its receptive field)."""
+        return next(self.calls[c] for c in analysis.calls_of(layer) if c in self.calls)
+
+    @property
+    def batch_macs(self) -> int | None:
+        return None if self.total_macs is None else self.total_macs * self.batch
+
+    @property
+    def batch_input_bytes(self) -> int | None:
+        return None if self.input_bytes is None else self.input_bytes * self.batch
+
+    @property
+    def batch_activation_bytes(self) -> int | None:
+        return None if self.activation_bytes is None else self.activation_bytes * self.batch
+
+    @property
+    def total_bytes(self) -> int | None:
+        """As torchinfo estimates a forward pass: inputs, activations and parameters, for the batch."""
+        parts = [self.batch_input_bytes, self.batch_activation_bytes]
+        return None if None in parts else sum(parts) + self.param_bytes  # type: ignore[arg-type]
+
+
+def model_costs(analysis: Analysis, batch: int = 1) -> Costs:
+    """The costs of the model's calls, in the model's order. ``batch`` scales the totals."""
+    calls: dict[Call, CallCosts] = {}
+    inputs: list[int | None] = []
+    activations: list[int | None] = []
+    for call in analysis.model_calls:
+        costs = _call_costs(analysis, call, calls)
+        calls[call] = costs
+        (inputs if isinstance(call.layer, InputLayer) else activations).append(costs.activation_bytes)
+    macs = _sum(c.macs for c in calls.values())
+    param_bytes = sum(w.nbytes for w in analysis.weights)
+    return Costs(calls, batch, macs, _sum(inputs), _sum(activations), param_bytes)
+
+
+def _call_costs(analysis: Analysis, call: Call, done: dict[Call, CallCosts]) -> CallCosts:
+    layer = call.layer
+    outputs = analysis.output_shapes(call)
+    nbytes = _sum(_bytes(shape, layer.output_dtype) for shape in outputs)
+    if isinstance(layer, InputLayer):
+        return CallCosts(0, nbytes, Field.of_input(len(outputs[0])))
+    shapes = analysis.shapes[call]
+    given: Any = shapes.inputs if layer.takes_list else shapes.inputs[0]
+    made: Any = shapes.outputs if shapes.multi else shapes.outputs[0]
+    fields = [
+        done[ref.call].field if ref.call in done else None
+        for ref in call.inputs
+        for _ in (analysis.output_shapes(ref.call) if ref.index is None else [None])
+    ]
+    try:
+        macs = layer.macs(given, made)
+    except ShapeError as err:  # a custom layer's macs expression
+        where = err.location or call.loc
+        raise SpecError(f"{layer.name} ({layer.type_name()}): {err.message}", where) from None
+    return CallCosts(macs, nbytes, layer.receptive_field(fields, given, made))
+
+
+def _bytes(shape: Shape, dtype: str) -> int | None:
+    """Bytes of one example of a tensor; None for an unknown size or a string tensor."""
+    size = known_product(shape[1:])
+    itemsize = A.DTYPE_SIZES.get(dtype)
+    return None if size is None or itemsize is None else size * itemsize
+
+
+def _sum(values: Any) -> int | None:
+    total = 0
+    for value in values:
+        if value is None:
+            return None
+        total += value
+    return total
