@@ -122,17 +122,14 @@ class Field:
         return windows  # type: ignore[return-value]
 
 
-def widest(fields: list[Field | None], rank: int) -> Field | None:
+def widest(fields: list[Field], rank: int) -> Field:
     """A merge's field: per axis (aligned on the right, as merges broadcast) the largest window
     and jump of its inputs; undefined where any input's is."""
-    if not fields or any(f is None for f in fields):
-        return None
     windows: list[Window | None] = []
     for back in range(rank - 1, 0, -1):
-        column = [f.windows[len(f.windows) - back] for f in fields if f and len(f.windows) >= back]
-        if any(w is None for w in column):
-            windows.append(None)
-        else:
-            windows.append(Window(max(w.size for w in column), max(w.jump for w in column)))  # type: ignore[union-attr]
-    spatial = next((f.spatial for f in fields if f and len(f.windows) == rank - 1), ())
+        column = [f.windows[len(f.windows) - back] for f in fields if len(f.windows) >= back]
+        defined = [w for w in column if w is not None]
+        largest = Window(max(w.size for w in defined), max(w.jump for w in defined)) if defined else None
+        windows.append(largest if len(defined) == len(column) else None)
+    spatial = next((f.spatial for f in fields if len(f.windows) == rank - 1), ())
     return Field(tuple(windows), spatial)

@@ -23,10 +23,12 @@ from .layers.input_layer import InputLayer
 
 @dataclass(frozen=True)
 class CallCosts:
-    """One call: its multiply-accumulates and output bytes for one example, and its field."""
+    """One call: its multiply-accumulates and output bytes for one example, the dtype of its
+    outputs, and their field."""
 
     macs: int | None
     activation_bytes: int | None
+    dtype: str
     field: Field | None
 
     @property
@@ -100,23 +102,28 @@ def model_costs(analysis: Analysis, batch: int = 1) -> Costs:
 def _call_costs(analysis: Analysis, call: Call, done: dict[Call, CallCosts]) -> CallCosts:
     layer = call.layer
     outputs = analysis.output_shapes(call)
-    nbytes = _sum(_bytes(shape, layer.output_dtype) for shape in outputs)
+    # each input tensor's call (a reference to all of a call's outputs stands for each of them)
+    sources = [
+        done.get(ref.call)
+        for ref in call.inputs
+        for _ in (analysis.output_shapes(ref.call) if ref.index is None else [0])
+    ]
+    dtype = layer.output_dtype([s.dtype if s else "float32" for s in sources])
+    nbytes = _sum(_bytes(shape, dtype) for shape in outputs)
     if isinstance(layer, InputLayer):
-        return CallCosts(0, nbytes, Field.of_input(len(outputs[0])))
+        return CallCosts(0, nbytes, dtype, Field.of_input(len(outputs[0])))
     shapes = analysis.shapes[call]
     given: Any = shapes.inputs if layer.takes_list else shapes.inputs[0]
     made: Any = shapes.outputs if shapes.multi else shapes.outputs[0]
-    fields = [
-        done[ref.call].field if ref.call in done else None
-        for ref in call.inputs
-        for _ in (analysis.output_shapes(ref.call) if ref.index is None else [None])
-    ]
     try:
         macs = layer.macs(given, made)
     except ShapeError as err:  # a custom layer's macs expression
         where = err.location or call.loc
         raise SpecError(f"{layer.name} ({layer.type_name()}): {err.message}", where) from None
-    return CallCosts(macs, nbytes, layer.receptive_field(fields, given, made))
+    fields = [s.field for s in sources if s and s.field]
+    if len(fields) < len(sources):
+        return CallCosts(macs, nbytes, dtype, None)  # what an input sees is undefined: so is this
+    return CallCosts(macs, nbytes, dtype, layer.receptive_field(fields, given, made))
 
 
 def _bytes(shape: Shape, dtype: str) -> int | None:

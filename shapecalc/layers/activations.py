@@ -214,11 +214,11 @@ class Softmax(_SameShape):
         return K.softmax_layer_masked(x, mask, self._softmax)
 
     def receptive_field(
-        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+        self, fields: list[Field], input_shape: Shape, output_shape: OutputShape
     ) -> Field | None:
         # each value is normalised by every value along the softmax axes
         axes = self.axis if isinstance(self.axis, (list, tuple)) else [self.axis]
-        if fields[0] is None or not axes or not all(isinstance(a, int) for a in axes):
+        if not axes or not all(isinstance(a, int) for a in axes):
             return None
         return fields[0].mixing(*axes)
 
@@ -281,10 +281,10 @@ class Masking(_SameShape):
         return np.where(keep, inputs, np.zeros((), inputs.dtype))
 
     def receptive_field(
-        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+        self, fields: list[Field], input_shape: Shape, output_shape: OutputShape
     ) -> Field | None:
         # a position is kept or zeroed by looking at all of its features
-        return None if fields[0] is None else fields[0].mixing(-1)
+        return fields[0].mixing(-1)
 
     def compute_mask(self, inputs: np.ndarray, mask: Any) -> np.ndarray:
         """The steps kept: the previous mask is replaced, not combined."""
@@ -308,6 +308,8 @@ class Masking(_SameShape):
 @register
 class Identity(_SameShape):
     """Returns its input unchanged."""
+
+    keeps_input_dtype = True
 
     def forward(self, inputs: Any, weights: Mapping[str, np.ndarray]) -> Any:
         return inputs

@@ -139,6 +139,7 @@ DTYPE_SIZES = {
     "uint64": 8,
     "bool": 1,
 }
+FLOAT_DTYPES = frozenset({"float16", "bfloat16", "float32", "float64"})
 MIXED_POLICIES = {"mixed_float16": "float32", "mixed_bfloat16": "float32"}
 
 
@@ -311,6 +312,14 @@ def _identifier(kind: str, names: frozenset[str]) -> Parser:
         raise ArgError(f"expected a {kind} name or {{class_name, config}} mapping, got {describe(value)}")
 
     return parse_identifier
+
+
+ORTHOGONAL_INITIALIZERS = frozenset({"orthogonal", "Orthogonal", "OrthogonalInitializer"})
+
+
+def initializer_name(value: Any) -> Any:
+    """The name of an initializer given by name or as a {class_name, config} mapping."""
+    return value.get("class_name") if isinstance(value, dict) else value
 
 
 _activation_identifier = _identifier("activation", ACTIVATIONS)

@@ -107,6 +107,8 @@ class RandomSharpness(ImageAugmentation):
 class RandomGrayscale(ImageAugmentation):
     """Turns a fraction ``factor`` of the images grey, keeping the number of channels."""
 
+    keeps_input_dtype = True  # its compute_output_spec returns the input dtype
+
     casts_at_inference = False
     arguments = image_arguments(
         Arg("factor", unit_number, 0.5, "probability: a number in [0, 1]"), _DATA_FORMAT, _seed_arg()

@@ -163,6 +163,9 @@ class Layer:
     # Each output value reads the input only at its own position (an elementwise layer at
     # inference): receptive fields pass through unchanged.
     pointwise: ClassVar[bool] = False
+    # Keras gives the output an integer or boolean input's own dtype (its symbolic output
+    # keeps it) rather than the compute dtype: Flatten, Reshape, Permute, Identity.
+    keeps_input_dtype: ClassVar[bool] = False
 
     name: str
     trainable: bool
@@ -297,16 +300,20 @@ class Layer:
         return 0
 
     def receptive_field(
-        self, fields: list[Field | None], input_shape: Any, output_shape: OutputShape
+        self, fields: list[Field], input_shape: Any, output_shape: OutputShape
     ) -> Field | None:
         """The field of the output (of every output), given those of the inputs: what each
         output position sees of the model's input, per axis (see :class:`Field`). None where no
-        window describes it (the default: recurrent layers, attention, reshapes, ...)."""
-        return fields[0] if self.pointwise and fields else None
+        window describes it (the default: recurrent layers, attention, reshapes, ...). Called
+        only when every input's field is defined: an undefined one leaves the output's so."""
+        return fields[0] if self.pointwise else None
 
-    @property
-    def output_dtype(self) -> str:
-        """The dtype of the layer's outputs: its dtype policy's compute dtype."""
+    def output_dtype(self, input_dtypes: Sequence[str]) -> str:
+        """The dtype of the layer's outputs, as Keras's symbolic call gives it: the dtype
+        policy's compute dtype, or a non-float input's own for :attr:`keeps_input_dtype`."""
+        first = input_dtypes[0] if input_dtypes else "float32"
+        if self.keeps_input_dtype and first not in A.FLOAT_DTYPES:
+            return first
         return A.compute_dtype(self.dtype)
 
     # ----------------------------------------------------------------- calling
@@ -358,7 +365,15 @@ class Layer:
         self, path: str, shape: Sequence[int], initializer: Any = "zeros", trainable: bool = True
     ) -> Weight:
         """A weight of this layer, in its variable dtype."""
-        return Weight(path, tuple(int(d) for d in shape), trainable, initializer, self.variable_dtype)
+        dtype = self.variable_dtype
+        if dtype == "float16" and A.initializer_name(initializer) in A.ORTHOGONAL_INITIALIZERS:
+            # Keras computes the initial value when it builds: a QR decomposition, which NumPy's
+            # (and JAX's) linear algebra refuses in float16
+            raise ShapeError(
+                f"{path}: Keras cannot build an orthogonal initial value in float16 (its QR "
+                "decomposition is unsupported in float16); use a float32 or mixed_float16 policy"
+            )
+        return Weight(path, tuple(int(d) for d in shape), trainable, initializer, dtype)
 
     def __repr__(self) -> str:
         return f"{self.type_name()}(name={getattr(self, 'name', None)!r})"

@@ -65,18 +65,16 @@ conv_output_length = conv_rule
 
 
 def window_field(
-    field: Field | None,
+    field: Field,
     axes: range,
     kernels: Sequence[int],
     strides: Sequence[int],
     dilations: Sequence[int] | None = None,
     mixed_axis: int | None = None,
-) -> Field | None:
+) -> Field:
     """The field after a window sliding over ``axes`` (batch-shape positions): each spatial
     window grows by its kernel and stride (see :meth:`Window.through`); ``mixed_axis`` (the
     channel axis of a convolution, which sums over every input channel) becomes undefined."""
-    if field is None:
-        return None
     windows = list(field.windows)
     for i, axis in enumerate(axes):
         window = windows[axis - 1]
@@ -141,7 +139,7 @@ class SpatialConv(Layer):
         return [f"axis {axis}: {formula}" for axis, _, formula in self.spatial_rules(input_shape)]
 
     def receptive_field(
-        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+        self, fields: list[Field], input_shape: Shape, output_shape: OutputShape
     ) -> Field | None:
         axes = spatial_axes(self.rank, self.data_format)
         channel = channel_axis(self.data_format)
@@ -378,7 +376,7 @@ class ConvTranspose(SpatialConv):
         return known_product([positions, math.prod(self.kernel_size), channels, self.filters])
 
     def receptive_field(
-        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+        self, fields: list[Field], input_shape: Shape, output_shape: OutputShape
     ) -> Field | None:
         # Undefined: neighbouring outputs see one input position or two, by their position (see
         # the README), so no single receptive field and stride describe the layer.

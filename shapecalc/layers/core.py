@@ -70,10 +70,10 @@ class Dense(Layer):
         return None if size is None else size * self.units
 
     def receptive_field(
-        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+        self, fields: list[Field], input_shape: Shape, output_shape: OutputShape
     ) -> Field | None:
         # position by position over the leading axes; each unit reads the whole last axis
-        return None if fields[0] is None else fields[0].mixing(-1)
+        return fields[0].mixing(-1)
 
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         kernel = weights["kernel"]
@@ -155,13 +155,11 @@ class Embedding(Layer):
         return (*input_shape, self.output_dim)
 
     def receptive_field(
-        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+        self, fields: list[Field], input_shape: Shape, output_shape: OutputShape
     ) -> Field | None:
         # each vector reads the one id at its position: the ids' axes become the spatial axes
-        field = fields[0]
-        if field is None:
-            return None
-        return Field((*field.windows, None), tuple(range(len(field.windows))))
+        windows = fields[0].windows
+        return Field((*windows, None), tuple(range(len(windows))))
 
     def integer_input_bound(self) -> int:
         return self.input_dim

@@ -140,7 +140,7 @@ class SpectralNormalization(Layer):
         return self.layer.macs(input_shape, output_shape)
 
     def receptive_field(
-        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+        self, fields: list[Field], input_shape: Shape, output_shape: OutputShape
     ) -> Field | None:
         return self.layer.receptive_field(fields, input_shape, output_shape)
 

@@ -394,13 +394,11 @@ class EinsumDense(Layer):
         return einsum_macs(self.parsed, input_shape, kernel)
 
     def receptive_field(
-        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+        self, fields: list[Field], input_shape: Shape, output_shape: OutputShape
     ) -> Field | None:
         # an axis carried from the input keeps its window; one summed over or made by the
         # kernel mixes every position of the summed axes
         field = fields[0]
-        if field is None:
-            return None
         sources = output_sources(self.parsed, len(input_shape), len(output_shape))[1:]
         windows = tuple(None if s is None else field.windows[s - 1] for s in sources)
         spatial = tuple(i for i, s in enumerate(sources) if s is not None and s - 1 in field.spatial)

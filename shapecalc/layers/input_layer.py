@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ..errors import ArgError
@@ -79,8 +80,7 @@ class InputLayer(Layer):
     def input_dtype(self) -> str:
         return self.dtype or "float32"
 
-    @property
-    def output_dtype(self) -> str:
+    def output_dtype(self, input_dtypes: Sequence[str]) -> str:
         return self.input_dtype
 
     def compute_output_shape(self, input_shape: Any = None) -> Shape:

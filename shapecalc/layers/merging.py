@@ -122,7 +122,7 @@ class _Merge(Layer):
         return reduce(self.combine, _aligned(inputs))
 
     def receptive_field(
-        self, fields: list[Field | None], input_shape: list[Shape], output_shape: OutputShape
+        self, fields: list[Field], input_shape: list[Shape], output_shape: OutputShape
     ) -> Field | None:
         return widest(fields, len(output_shape))
 

@@ -107,10 +107,10 @@ class _Normalization(Layer):
         return None
 
     def receptive_field(
-        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+        self, fields: list[Field], input_shape: Shape, output_shape: OutputShape
     ) -> Field | None:
         axes = self.statistics_axes()
-        if fields[0] is None or axes is None or not all(isinstance(a, int) for a in axes):
+        if axes is None or not all(isinstance(a, int) for a in axes):
             return None
         return fields[0].mixing(*axes)
 

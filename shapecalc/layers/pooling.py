@@ -75,7 +75,7 @@ class Pooling(Layer):
         return [f"axis {axis}: {formula}" for axis, _, formula in self.spatial_rules(input_shape)]
 
     def receptive_field(
-        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+        self, fields: list[Field], input_shape: Shape, output_shape: OutputShape
     ) -> Field | None:
         assert self.strides is not None
         axes = spatial_axes(self.rank, self.data_format)

@@ -314,7 +314,7 @@ class CenterCrop(_ImageSize):
             )
 
     def receptive_field(
-        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+        self, fields: list[Field], input_shape: Shape, output_shape: OutputShape
     ) -> Field | None:
         # a batch of images at least as large as the target is cropped, position for position;
         # a smaller one is resized (no window describes that), as is one of unknown size

@@ -11,7 +11,7 @@ so the judge cannot build them; Pipeline takes a list of layers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -183,12 +183,11 @@ class Discretization(Layer):
             else:
                 self.depth = _dim_arg(self.num_bins, "num_bins", "num_bins")
 
-    @property
-    def output_dtype(self) -> str:
-        return "int32" if self.output_mode == "int" else super().output_dtype
+    def output_dtype(self, input_dtypes: Sequence[str]) -> str:
+        return "int32" if self.output_mode == "int" else super().output_dtype(input_dtypes)
 
     def receptive_field(
-        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+        self, fields: list[Field], input_shape: Shape, output_shape: OutputShape
     ) -> Field | None:
         return fields[0] if self.output_mode == "int" else None  # bucket indices value by value
 

@@ -68,12 +68,10 @@ def _scale(dim: Dim, factor: Factor, what: str) -> Dim:
     return _whole(dim * factor, f"{what}: {dim} * {factor}")
 
 
-def upsampled_field(field: Field | None, axes: Iterable[int], factors: Iterable[int]) -> Field | None:
+def upsampled_field(field: Field, axes: Iterable[int], factors: Iterable[int]) -> Field:
     """Up-sampling leaves the field of each axis it repeats undefined: there neighbouring
     outputs share one input position or not, by their position, so no single receptive field
     and stride describe the axis (see the README). An axis repeated once keeps its window."""
-    if field is None:
-        return None
     return field.mixing(*(axis for axis, factor in zip(axes, factors, strict=True) if factor != 1))
 
 
@@ -84,6 +82,8 @@ def _spatial_axes(data_format: str, rank: int) -> range:
 @register
 class Flatten(Layer):
     """(B, d1, ..., dk) -> (B, d1*...*dk); any None -> (B, None); (B,) -> (B, 1)."""
+
+    keeps_input_dtype = True
 
     arguments = (Arg("data_format", A.data_format, "channels_last", "only reorders values, not the shape"),)
 
@@ -103,7 +103,7 @@ class Flatten(Layer):
         return [f"{' * '.join(str(d) for d in rest)} = {math.prod(rest)}"]
 
     def receptive_field(
-        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+        self, fields: list[Field], input_shape: Shape, output_shape: OutputShape
     ) -> Field | None:
         # a rank-2 input comes out as it is; otherwise one axis holds every position
         return fields[0] if len(input_shape) == 2 else None
@@ -136,7 +136,7 @@ class UpSampling1D(Layer):
         return (b, _scale(steps, self.size, "steps"), c)
 
     def receptive_field(
-        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+        self, fields: list[Field], input_shape: Shape, output_shape: OutputShape
     ) -> Field | None:
         return upsampled_field(fields[0], [1], [self.size])
 
@@ -165,7 +165,7 @@ class _UpSamplingND(Layer):
         return tuple(out)
 
     def receptive_field(
-        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+        self, fields: list[Field], input_shape: Shape, output_shape: OutputShape
     ) -> Field | None:
         return upsampled_field(fields[0], _spatial_axes(self.data_format, len(input_shape)), self.size)
 
@@ -290,11 +290,11 @@ class _PadCrop(Layer):
         return tuple(out)
 
     def receptive_field(
-        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+        self, fields: list[Field], input_shape: Shape, output_shape: OutputShape
     ) -> Field | None:
         # each kept position is the input's own; positions move, windows do not grow
         axes = _spatial_axes(self.data_format, len(input_shape))
-        return None if fields[0] is None else Field(fields[0].windows, tuple(a - 1 for a in axes))
+        return Field(fields[0].windows, tuple(a - 1 for a in axes))
 
     def explain(self, input_shape: Shape) -> list[str]:
         op = "-" if self.cropping_layer else "+"
@@ -419,6 +419,8 @@ def _target_shape(value: Any) -> tuple[int | None, ...]:
 class Reshape(Layer):
     """(B, ...) -> (B, *target_shape); a -1 is solved from the input size when everything is known."""
 
+    keeps_input_dtype = True
+
     arguments = (Arg("target_shape", _target_shape, REQUIRED, "sizes without the batch axis; one may be -1"),)
 
     def check_input(self, input_shape: Shape) -> None:
@@ -475,6 +477,8 @@ def _permutation(value: Any) -> tuple[int, ...]:
 class Permute(Layer):
     """Reorders the non-batch axes: output axis i is input axis dims[i-1]."""
 
+    keeps_input_dtype = True
+
     arguments = (Arg("dims", _permutation, REQUIRED, "a permutation of 1..rank-1"),)
 
     def check_input(self, input_shape: Shape) -> None:
@@ -484,11 +488,9 @@ class Permute(Layer):
         return (input_shape[0], *(input_shape[d] for d in self.dims))
 
     def receptive_field(
-        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+        self, fields: list[Field], input_shape: Shape, output_shape: OutputShape
     ) -> Field | None:
         field = fields[0]
-        if field is None:
-            return None
         windows = tuple(field.windows[d - 1] for d in self.dims)
         spatial = tuple(i for i, d in enumerate(self.dims) if d - 1 in field.spatial)
         return Field(windows, spatial)

@@ -303,12 +303,10 @@ class TimeDistributed(Layer):
         return known_product([input_shape[1], self.layer.macs(step, self.layer.compute_output_shape(step))])
 
     def receptive_field(
-        self, fields: list[Field | None], input_shape: Shape, output_shape: OutputShape
+        self, fields: list[Field], input_shape: Shape, output_shape: OutputShape
     ) -> Field | None:
         # each step's output sees its own step only; within it, what the inner layer sees
         field = fields[0]
-        if field is None:
-            return None
         step = self._step_shape(input_shape)
         inner_field = Field(field.windows[1:], tuple(a - 1 for a in field.spatial if a > 0))
         inner = self.layer.receptive_field([inner_field], step, self.layer.compute_output_shape(step))

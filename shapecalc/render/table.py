@@ -60,7 +60,7 @@ def _cell_lines(
 ) -> list[str]:
     text = plain(markup)
     if len(text) <= width and "\n" not in text:
-        body = text.rjust(width) if justify == "right" else text.ljust(width)
+        body = _justified(text, width, justify)
         if color:
             body = _colorize(markup, body, text)
         return [body]
@@ -72,7 +72,16 @@ def _cell_lines(
         justify=justify,
         overflow="ellipsis",  # type: ignore[arg-type]
     )
-    return [line.plain.ljust(width) if justify != "right" else line.plain.rjust(width) for line in wrapped]
+    return [_justified(line.plain, width, justify) for line in wrapped]
+
+
+def _justified(text: str, width: int, justify: str) -> str:
+    if justify == "right":
+        return text.rjust(width)
+    if justify == "center":  # as rich centres: the odd space goes to the right
+        left = (width - len(text)) // 2
+        return " " * left + text.ljust(width - left)
+    return text.ljust(width)
 
 
 def _colorize(markup: str, body: str, text: str) -> str:
