@@ -11,6 +11,7 @@ from . import (  # noqa: F401 - importing a family registers its layers
     convolutional,
     core,
     core_extra,
+    depthwise_separable,
     einsum,
     input_layer,
     merging,

@@ -32,6 +32,16 @@ from ..errors import ArgError, ShapeError
 from ..kernels import attention as K
 from ..kernels.einsum import einsum_dense
 from . import args as A
+from .attention_args import (
+    attention_axes,
+    check_seed,
+    flag,
+    keras_int,
+    mha_output_shape,
+    rate,
+    seed,
+    sliding_window,
+)
 from .base import (
     REQUIRED,
     Arg,
@@ -49,83 +59,6 @@ from .einsum import Equation, analyze, einsum_weights, parse_equation
 from .registry import register
 
 MAX_CALL_TENSORS = 7  # query, value, key, query_mask, value_mask, key_mask, attention_mask
-
-
-# ----------------------------------------------------------------------------- argument parsers
-def _keras_int(least: int, what: str) -> Any:
-    """``isinstance(x, int) and x >= least`` as Keras writes it: true and false count as 1 and 0."""
-
-    def parse(value: Any) -> int:
-        if not isinstance(value, int) or value < least:
-            raise ArgError(f"expected {what}, got {A.describe(value)}")
-        return int(value)
-
-    return parse
-
-
-def _flag(value: Any) -> bool:
-    """Flags Keras only tests for truth: any value, lists and mappings included."""
-    return bool(value)
-
-
-def _seed(value: Any) -> Any:
-    return value  # checked in configure: only a dropout rate > 0 makes Keras look at it
-
-
-def _rate(value: Any) -> float:
-    """Keras's Dropout(rate): ``0 <= rate <= 1``, so a number (true/false count as 1/0)."""
-    if not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ArgError(f"expected a dropout rate between 0 and 1, got {A.describe(value)}")
-    return float(value)
-
-
-def _any_rate(value: Any) -> float:
-    """Attention's dropout is only compared with 0: any number passes."""
-    if not isinstance(value, (int, float)):
-        raise ArgError(f"expected a number, got {A.describe(value)}")
-    return float(value)
-
-
-def _sliding_window(value: Any) -> Any:
-    if value is not None and (not isinstance(value, int) or value <= 0):
-        raise ArgError(f"expected null or a positive integer, got {A.describe(value)}")
-    return value
-
-
-def _mha_output_shape(value: Any) -> tuple[int, ...] | None:
-    """A falsy value means "the query's last size"; else an int or a list of sizes >= 0."""
-    if not value:
-        return None
-    if isinstance(value, int):
-        items: list[Any] = [value]
-    elif isinstance(value, (list, tuple, str, dict)):
-        items = list(value)
-    else:
-        raise ArgError(f"expected an integer or a list of integers, got {A.describe(value)}")
-    for item in items:
-        # every item sizes the attention_output kernel, so it must be a known size
-        if not isinstance(item, int) or item < 0:
-            raise ArgError(
-                f"every output size must be an integer >= 0, got {A.describe(item)} in {A.describe(value)}"
-            )
-    return tuple(int(i) for i in items)
-
-
-def _attention_axes(value: Any) -> tuple[Any, ...] | None:
-    if value is None:
-        return None
-    if isinstance(value, int):
-        return (value,)
-    if isinstance(value, (list, tuple)):
-        return tuple(value)
-    if not value and isinstance(value, (str, dict)):
-        return ()  # Keras keeps a falsy value and iterates it at build: no axis at all
-    raise ArgError(f"expected an integer or a list of integers, got {A.describe(value)}")
-
-
-def _check_seed(layer: Layer, rate: float) -> None:
-    if rate > 0 and layer.seed is not None and not isinstance(layer.seed, int):
-        raise ArgError(f"the dropout seed must be an integer, got {A.describe(layer.seed)}", argument="seed")
 
 
 def _project(weights: Mapping[str, Any], name: str, x: np.ndarray, eq: Equation, act: Any = None) -> Any:
@@ -179,7 +112,7 @@ def _key_matches_value(value: Shape, key: Shape) -> None:
         )
 
 
-class _BuiltOnce(Layer):
+class BuiltOnce(Layer):
     """Keras checks a later call of these layers with compute_output_shape only."""
 
     takes_list = True
@@ -214,8 +147,8 @@ _COMMON = (
     Arg("activity_regularizer", A.regularizer, None),
     Arg("kernel_constraint", A.constraint, None),
     Arg("bias_constraint", A.constraint, None),
-    Arg("use_gate", _flag, False, "adds a sigmoid gate projection of the query"),
-    Arg("seed", _seed, None),
+    Arg("use_gate", flag, False, "adds a sigmoid gate projection of the query"),
+    Arg("seed", seed, None),
 )
 
 
@@ -235,7 +168,7 @@ def _with_keras_masks(masks: list[Any], mask: Any, count: int) -> list[Any]:
 
 # ----------------------------------------------------------------------------- MultiHeadAttention
 @register
-class MultiHeadAttention(_BuiltOnce):
+class MultiHeadAttention(BuiltOnce):
     """Output: the query shape, its last axis replaced by ``output_shape`` when given.
 
     Weights (EinsumDense sublayers): query (Dq, H, K), key (Dk, H, K), [gate (Dq, H, V)],
@@ -248,14 +181,14 @@ class MultiHeadAttention(_BuiltOnce):
     clears_input_masks = True
 
     arguments = (
-        Arg("num_heads", _keras_int(1, "a positive integer"), REQUIRED),
-        Arg("key_dim", _keras_int(1, "a positive integer"), REQUIRED, "size of each head for query and key"),
-        Arg("value_dim", A.optional(_keras_int(1, "a positive integer or null")), None, "default: key_dim"),
-        Arg("dropout", _rate, 0.0),
-        Arg("use_bias", _flag, True),
-        Arg("output_shape", _mha_output_shape, None, "default: the query's last size"),
-        Arg("attention_axes", _attention_axes, None, "default: every axis but batch, heads, features"),
-        Arg("sliding_window", _sliding_window, None),
+        Arg("num_heads", keras_int(1, "a positive integer"), REQUIRED),
+        Arg("key_dim", keras_int(1, "a positive integer"), REQUIRED, "size of each head for query and key"),
+        Arg("value_dim", A.optional(keras_int(1, "a positive integer or null")), None, "default: key_dim"),
+        Arg("dropout", rate, 0.0),
+        Arg("use_bias", flag, True),
+        Arg("output_shape", mha_output_shape, None, "default: the query's last size"),
+        Arg("attention_axes", attention_axes, None, "default: every axis but batch, heads, features"),
+        Arg("sliding_window", sliding_window, None),
         Arg("flash_attention", A.anything, None),
         *_COMMON,
     )
@@ -266,7 +199,7 @@ class MultiHeadAttention(_BuiltOnce):
             raise ArgError(
                 "dropout is not supported with flash attention: set dropout to 0", argument="dropout"
             )
-        _check_seed(self, self.dropout)
+        check_seed(self, self.dropout)
 
     def check_input(self, input_shape: Any) -> None:
         shapes = _need_tensors(input_shape)
@@ -423,7 +356,7 @@ _GQA_OUTPUT = parse_equation("bquh,uhm->bqm")
 
 
 @register
-class GroupedQueryAttention(_BuiltOnce):
+class GroupedQueryAttention(BuiltOnce):
     """Output = query shape. keras.layers exports this class as GroupQueryAttention only (an alias
     here, see aliases.py); Keras names and summarises it by the class name.
 
@@ -437,12 +370,12 @@ class GroupedQueryAttention(_BuiltOnce):
     exported = False
 
     arguments = (
-        Arg("head_dim", _keras_int(1, "a positive integer"), REQUIRED),
-        Arg("num_query_heads", _keras_int(0, "an integer >= 0"), REQUIRED),
-        Arg("num_key_value_heads", _keras_int(1, "a positive integer"), REQUIRED),
-        Arg("dropout", _rate, 0.0),
-        Arg("use_bias", _flag, True),
-        Arg("sliding_window", _sliding_window, None),
+        Arg("head_dim", keras_int(1, "a positive integer"), REQUIRED),
+        Arg("num_query_heads", keras_int(0, "an integer >= 0"), REQUIRED),
+        Arg("num_key_value_heads", keras_int(1, "a positive integer"), REQUIRED),
+        Arg("dropout", rate, 0.0),
+        Arg("use_bias", flag, True),
+        Arg("sliding_window", sliding_window, None),
         Arg("flash_attention", A.anything, None),
         *_COMMON,
     )
@@ -458,7 +391,7 @@ class GroupedQueryAttention(_BuiltOnce):
             raise ArgError(
                 "dropout is not supported with flash attention: set dropout to 0", argument="dropout"
             )
-        _check_seed(self, self.dropout)
+        check_seed(self, self.dropout)
 
     def check_input(self, input_shape: Any) -> None:
         _need_tensors(input_shape)

@@ -13,7 +13,8 @@ from ..errors import ShapeError
 from ..kernels import attention as K
 from ..kernels import fails_as_keras
 from . import args as A
-from .attention import _any_rate, _BuiltOnce, _check_seed, _flag, _seed
+from .attention import BuiltOnce
+from .attention_args import any_rate, check_seed, flag, seed
 from .base import Arg, Built, OutputShape, Shape, Weight, known_product
 from .einsum import require_sizes
 from .registry import register
@@ -28,7 +29,7 @@ def _two_or_three(shapes: Any) -> list[Shape]:
     return [tuple(s) for s in shapes]
 
 
-class _DotAttention(_BuiltOnce):
+class _DotAttention(BuiltOnce):
     def check_input(self, input_shape: Any) -> None:
         _two_or_three(input_shape)
 
@@ -52,7 +53,7 @@ class _DotAttention(_BuiltOnce):
         _two_or_three(input_shape)
 
     def configure(self) -> None:
-        _check_seed(self, self.dropout)
+        check_seed(self, self.dropout)
 
     def compute_output_shape(self, input_shape: list[Shape]) -> Shape:
         query, value = _two_or_three(input_shape)[:2]
@@ -69,10 +70,10 @@ class Attention(_DotAttention):
     """
 
     arguments = (
-        Arg("use_scale", _flag, False),
+        Arg("use_scale", flag, False),
         Arg("score_mode", A.one_of("dot", "concat"), "dot"),
-        Arg("dropout", _any_rate, 0.0),
-        Arg("seed", _seed, None),
+        Arg("dropout", any_rate, 0.0),
+        Arg("seed", seed, None),
     )
 
     def build(self, input_shape: list[Shape]) -> list[Weight]:
@@ -121,10 +122,10 @@ class AdditiveAttention(_DotAttention):
     """
 
     arguments = (
-        Arg("use_scale", _flag, True),
-        Arg("dropout", _any_rate, 0.0),
+        Arg("use_scale", flag, True),
+        Arg("dropout", any_rate, 0.0),
         Arg("score_mode", A.one_of("dot", "concat"), "dot"),
-        Arg("seed", _seed, None),
+        Arg("seed", seed, None),
     )
 
     def build(self, input_shape: list[Shape]) -> list[Weight]:

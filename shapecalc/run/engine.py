@@ -255,15 +255,15 @@ def _execute(
         else:
             inputs = [a for ref in call.inputs for a in _select(values[ref.call], ref.index)]
             sources = [m for ref in call.inputs for m in _select(masks[ref.call], ref.index)]
-            layer_weights = weights.for_layer(layer)
+            weight_arrays = weights.for_layer(layer)
             planned = concrete.input_shapes(call)
             outs, out_masks = _call_kernel(
-                layer, inputs, sources, not call.as_list, layer_weights, planned, predicted, outcome, rng
+                layer, inputs, sources, not call.as_list, weight_arrays, planned, predicted, outcome, rng
             )
             if last_call[layer] is call:
                 weights.drop(layer)
             else:
-                weights.keep(layer, layer_weights)
+                weights.keep(layer, weight_arrays)
         outcome.ms = (time.perf_counter() - started) * 1000
         outcome.run_shapes = [tuple(int(d) for d in o.shape) for o in outs]
         if outcome.note is None:
