@@ -15,13 +15,14 @@ from shapecalc.graph import unique_layers
 from shapecalc.render.summary import print_summary
 
 
-def shapecalc_summary_text(analysis: Analysis, columns: int = SUMMARY_COLUMNS) -> str:
-    """shapecalc's plain summary at the same fixed terminal width the oracle uses for Keras."""
+def shapecalc_summary_text(analysis: Analysis, width: int = SUMMARY_COLUMNS, **options: Any) -> str:
+    """shapecalc's plain summary (``options``: print_summary's columns and costs) at the same
+    fixed terminal width the oracle uses for Keras."""
     saved = {k: os.environ.get(k) for k in ("COLUMNS", "LINES")}
-    os.environ.update(COLUMNS=str(columns), LINES="50")
+    os.environ.update(COLUMNS=str(width), LINES="50")
     try:
         out = io.StringIO()
-        print_summary(analysis, file=out)
+        print_summary(analysis, file=out, **options)
         return out.getvalue()
     finally:
         for key, value in saved.items():

@@ -297,15 +297,16 @@ def _build_functional(spec: dict[str, Any]) -> Any:
     return keras.Model(inputs=inputs, outputs=outputs, **kwargs)
 
 
-def capture_summary(model: Any, columns: int = SUMMARY_COLUMNS) -> str:
-    """``model.summary()`` text, captured with print_fn (rich console, color_system=None)
-    and a fixed width: COLUMNS/LINES are set to ``columns``/50 for the duration."""
+def capture_summary(model: Any, columns: int = SUMMARY_COLUMNS, **options: Any) -> str:
+    """``model.summary(**options)`` text, captured with print_fn (rich console,
+    color_system=None) and a fixed width: COLUMNS/LINES are set to ``columns``/50 for the
+    duration."""
     saved = {k: os.environ.get(k) for k in ("COLUMNS", "LINES")}
     os.environ["COLUMNS"] = str(columns)
     os.environ["LINES"] = "50"
     chunks: list[str] = []
     try:
-        model.summary(print_fn=chunks.append)
+        model.summary(print_fn=chunks.append, **options)
     finally:
         for k, v in saved.items():
             if v is None:

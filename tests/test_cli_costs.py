@@ -3,22 +3,20 @@ a terminal too narrow for the table, and internal errors (a bug in shapecalc, ex
 
 from __future__ import annotations
 
-import io
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from oracle import CALLS, SUMMARY_COLUMNS, build_keras_model
+from model_check import shapecalc_summary_text
+from oracle import CALLS, build_keras_model, capture_summary
 from typer.testing import CliRunner
 
 from shapecalc import cli
 from shapecalc.api import analyze_file
 from shapecalc.costs import model_costs
 from shapecalc.layers.core import Dense
-from shapecalc.render.summary import print_summary
 
 SPECS = Path(__file__).parent.parent / "specs"
 SEED = SPECS / "upsampling_autoencoder.yaml"
@@ -36,31 +34,12 @@ layers:
 def keras_summary(spec: dict, **options: bool) -> str:
     """Keras's own summary text at the tests' fixed width, with ``options`` (show_trainable)."""
     CALLS["model summaries"] += 1
-    model = build_keras_model(spec)
-    saved = {k: os.environ.get(k) for k in ("COLUMNS", "LINES")}
-    os.environ.update(COLUMNS=str(SUMMARY_COLUMNS), LINES="50")
-    chunks: list[str] = []
-    try:
-        model.summary(print_fn=chunks.append, **options)
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-    return "".join(chunks)
+    return capture_summary(build_keras_model(spec), **options)
 
 
-def shapecalc_text(path: Path, columns: list[str] | None, width: int = SUMMARY_COLUMNS) -> str:
+def shapecalc_text(path: Path, columns: list[str] | None) -> str:
     analysis = analyze_file(path)
-    out = io.StringIO()
-    saved = os.environ.get("COLUMNS")
-    os.environ["COLUMNS"] = str(width)
-    try:
-        print_summary(analysis, file=out, columns=columns, costs=model_costs(analysis))
-    finally:
-        os.environ.pop("COLUMNS") if saved is None else os.environ.update(COLUMNS=saved)
-    return out.getvalue()
+    return shapecalc_summary_text(analysis, columns=columns, costs=model_costs(analysis))
 
 
 def test_keras_columns_give_keras_tables(tmp_path: Path) -> None:
