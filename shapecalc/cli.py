@@ -9,7 +9,7 @@ import sys
 import traceback
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import rich.console
 import rich.progress
@@ -41,11 +41,13 @@ from .run.engine import run as run_model
 app = typer.Typer(
     help=(
         "Keras-exact output shapes, parameter counts and model summaries from a YAML or JSON "
-        "model spec, with no deep-learning framework installed."
+        "model spec, with what the model costs (MACs, memory, receptive fields), and no "
+        "deep-learning framework installed."
     ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",  # docstring paragraphs reflow to the terminal's width
 )
 
 
@@ -65,6 +67,7 @@ def _root(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
+    # main() takes --debug off the command line before typer parses it; declared here for --help
     debug: Annotated[
         bool,
         typer.Option(
@@ -75,7 +78,7 @@ def _root(
     """shapecalc reads a model spec written in Keras's layer vocabulary."""
 
 
-def _fail(err: SpecError) -> None:
+def _fail(err: SpecError) -> NoReturn:
     typer.echo(str(err), err=True)
     raise typer.Exit(EXIT_SPEC)
 
@@ -202,13 +205,21 @@ def summary(
     With --run, also execute it with shapecalc's NumPy kernels and check every layer's real
     output shape against the prediction.
 
-    Exit status: 0 all well; 1 the spec is invalid (the message says FILE:LINE:COL and why);
-    2 the command line is wrong (or a --run input, weight file or memory limit refuses it);
-    3 --run found a layer whose real output disagrees with the prediction.
+    --columns picks the table's columns, and each cost column adds its totals: MACs for one
+    example and for the batch, memory (input, activations, parameters), the largest receptive
+    field. --format json always has every figure.
 
-    Examples: shapecalc summary model.yaml;  shapecalc summary model.yaml --format json;
-    shapecalc summary model.yaml --columns output_shape,params,macs,receptive_field;
-    shapecalc summary model.yaml --run --batch 8 --save-outputs outputs.npz
+    Exit status: 0 all well; 1 the spec is invalid (the message says FILE:LINE:COL and why);
+    2 the command line is wrong (or the terminal is too narrow for Keras's table, or a --run
+    input, weight file or memory limit refuses it); 3 --run found a layer whose real output
+    disagrees with the prediction, or whose call fails as Keras's does; 70 a bug in shapecalc.
+
+    Examples:
+
+    * `shapecalc summary model.yaml`
+    * `shapecalc summary model.yaml --format json`
+    * `shapecalc summary model.yaml --columns output_shape,params,macs,receptive_field`
+    * `shapecalc summary model.yaml --run --batch 8 --save-outputs outputs.npz`
     """
     if not spec.exists():
         typer.echo(f"{spec}: error: no such file", err=True)
@@ -226,7 +237,6 @@ def summary(
         analysis = analyze_file(spec)
     except SpecError as err:
         _fail(err)
-        return
     costs = None
     if output_format is OutputFormat.json or (chosen and COST_COLUMNS & set(chosen)):
         costs = _costs(analysis, batch, unknown_size)
@@ -287,7 +297,6 @@ def _costs(analysis: Analysis, batch: int | None, unknown_size: int | None) -> C
         return model_costs(analysis, batch or fixed or 1)
     except SpecError as err:
         _fail(err)
-        raise
 
 
 def _run(analysis: Analysis, options: RunOptions, show_progress: bool) -> RunReport:

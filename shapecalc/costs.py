@@ -48,6 +48,7 @@ class CallCosts:
 class Costs:
     """The model's costs: per call, and in total for one example and for ``batch`` examples."""
 
+    analysis: Analysis  # what they were read off
     calls: dict[Call, CallCosts]
     batch: int
     total_macs: int | None  # one example
@@ -55,16 +56,19 @@ class Costs:
     activation_bytes: int | None  # one example: the outputs of every call but the inputs
     param_bytes: int
 
-    def layer_macs(self, analysis: Analysis, layer: Layer) -> int | None:
+    def _of(self, layer: Layer) -> list[CallCosts]:
+        return [self.calls[c] for c in self.analysis.calls_of(layer) if c in self.calls]
+
+    def layer_macs(self, layer: Layer) -> int | None:
         """A layer's MACs over all its calls in the model (a shared layer works once per call)."""
-        return _sum(self.calls[c].macs for c in analysis.calls_of(layer) if c in self.calls)
+        return _sum(c.macs for c in self._of(layer))
 
-    def layer_activation_bytes(self, analysis: Analysis, layer: Layer) -> int | None:
-        return _sum(self.calls[c].activation_bytes for c in analysis.calls_of(layer) if c in self.calls)
+    def layer_activation_bytes(self, layer: Layer) -> int | None:
+        return _sum(c.activation_bytes for c in self._of(layer))
 
-    def first(self, analysis: Analysis, layer: Layer) -> CallCosts:
+    def first(self, layer: Layer) -> CallCosts:
         """The costs of the layer's first call in the model (its receptive field)."""
-        return next(self.calls[c] for c in analysis.calls_of(layer) if c in self.calls)
+        return self._of(layer)[0]
 
     @property
     def batch_macs(self) -> int | None:
@@ -96,7 +100,7 @@ def model_costs(analysis: Analysis, batch: int = 1) -> Costs:
         (inputs if isinstance(call.layer, InputLayer) else activations).append(costs.activation_bytes)
     macs = _sum(c.macs for c in calls.values())
     param_bytes = sum(w.nbytes for w in analysis.weights)
-    return Costs(calls, batch, macs, _sum(inputs), _sum(activations), param_bytes)
+    return Costs(analysis, calls, batch, macs, _sum(inputs), _sum(activations), param_bytes)
 
 
 def _call_costs(analysis: Analysis, call: Call, done: dict[Call, CallCosts]) -> CallCosts:

@@ -40,10 +40,10 @@ def report(analysis: Analysis, costs: Costs) -> dict[str, Any]:
                 "params": trainable + non_trainable,
                 "trainable_params": trainable,
                 "non_trainable_params": non_trainable,
-                "macs": costs.layer_macs(analysis, layer),
-                "activation_bytes": costs.layer_activation_bytes(analysis, layer),
-                "receptive_field": costs.first(analysis, layer).receptive_field,
-                "effective_stride": costs.first(analysis, layer).effective_stride,
+                "macs": costs.layer_macs(layer),
+                "activation_bytes": costs.layer_activation_bytes(layer),
+                "receptive_field": costs.first(layer).receptive_field,
+                "effective_stride": costs.first(layer).effective_stride,
             }
         )
     outputs = []

@@ -124,25 +124,25 @@ def _costs(ctx: _Context) -> Costs:
 
 
 def _macs(ctx: _Context, layer: Layer) -> str:
-    return _count(_costs(ctx).layer_macs(ctx.analysis, layer), ctx.compact)
+    return _count(_costs(ctx).layer_macs(layer), ctx.compact)
 
 
 def _flops(ctx: _Context, layer: Layer) -> str:
-    macs = _costs(ctx).layer_macs(ctx.analysis, layer)
+    macs = _costs(ctx).layer_macs(layer)
     return _count(None if macs is None else 2 * macs, ctx.compact)
 
 
 def _activation_bytes(ctx: _Context, layer: Layer) -> str:
-    nbytes = _costs(ctx).layer_activation_bytes(ctx.analysis, layer)
+    nbytes = _costs(ctx).layer_activation_bytes(layer)
     return "?" if nbytes is None else readable_size(nbytes)
 
 
 def _receptive_field(ctx: _Context, layer: Layer) -> str:
-    return _per_axis(_costs(ctx).first(ctx.analysis, layer).receptive_field)
+    return _per_axis(_costs(ctx).first(layer).receptive_field)
 
 
 def _effective_stride(ctx: _Context, layer: Layer) -> str:
-    return _per_axis(_costs(ctx).first(ctx.analysis, layer).effective_stride)
+    return _per_axis(_costs(ctx).first(layer).effective_stride)
 
 
 def _count(value: int | None, compact: bool) -> str:
@@ -151,12 +151,21 @@ def _count(value: int | None, compact: bool) -> str:
     return _number(_si(value) if compact else f"{value:,}")
 
 
-def _si(value: int) -> str:
-    """A count with an SI prefix and three significant digits or more: 1.85G, 86.7M, 512."""
+def _scaled(value: int) -> tuple[float, str] | None:
+    """A count of a thousand or more in SI units: (15.47..., "G"); None below a thousand."""
     for scale, prefix in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K")):
         if value >= scale:
-            return f"{value / scale:.3g}{prefix}" if value < 1000 * scale else f"{value / scale:.0f}{prefix}"
-    return str(value)
+            return value / scale, prefix
+    return None
+
+
+def _si(value: int) -> str:
+    """A count with an SI prefix and three significant digits or more: 1.85G, 86.7M, 512."""
+    scaled = _scaled(value)
+    if scaled is None:
+        return str(value)
+    number, prefix = scaled
+    return f"{number:.3g}{prefix}" if number < 1000 else f"{number:.0f}{prefix}"
 
 
 def _per_axis(values: list[int] | None) -> str:
@@ -337,8 +346,5 @@ def _amount(value: int | None) -> str:
     """A count with its SI-prefixed reading: 15,470,264,320 (15.47 G)."""
     if value is None:
         return "? (a size is unknown: give --unknown-size)"
-    text = _number(f"{value:,}")
-    for scale, prefix in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K")):
-        if value >= scale:
-            return f"{text} ({value / scale:.2f} {prefix})"
-    return text
+    text, scaled = _number(f"{value:,}"), _scaled(value)
+    return text if scaled is None else f"{text} ({scaled[0]:.2f} {scaled[1]})"

@@ -22,6 +22,7 @@ import numpy as np
 from ..analysis import Analysis, ConcreteSizes, analyze
 from ..errors import CallFailure, KernelUnavailable, RunRefused, SpecError
 from ..graph import Call
+from ..layers.args import FLOAT_DTYPES
 from ..layers.base import Layer, Shape, Weight, fmt_shape
 from ..layers.input_layer import InputLayer
 from .allocator import keep_freed_memory
@@ -30,8 +31,6 @@ from .masks import TensorMasks, mask_argument, output_masks
 from .weights_io import OutputWriter, WeightStore
 
 T = TypeVar("T")
-
-FLOAT_DTYPES = {"float16", "bfloat16", "float32", "float64"}
 
 
 @dataclass
