@@ -216,7 +216,7 @@ def test_output_dtype_and_activation_bytes_match_keras(
         # Keras refuses to build it: shapecalc must refuse the spec too.
         with pytest.raises(SpecError):
             _shapecalc_call(type_name, args, shape, input_dtypes)
-        pytest.skip(f"Keras and shapecalc both refuse: {type(keras_answer).__name__}: {keras_answer}")
+        return
     keras_dtype, keras_shape = keras_answer
     dtype, activation_bytes = _shapecalc_call(type_name, args, shape, input_dtypes)
     assert dtype == keras_dtype
