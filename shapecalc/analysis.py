@@ -58,6 +58,7 @@ class Analysis:
     built: dict[Layer, Built]  # each layer's first call: its input and the weights it built
     layers: list[Layer]  # the model's layers in Keras's order (InputLayers included if functional)
     call_depth: dict[Call, int]  # functional models: Keras's node depth of each call in the model
+    failed: frozenset[Call] = frozenset()  # calls left without shapes (analyse with ``problems``)
 
     @functools.cached_property
     def _calls_by_layer(self) -> dict[Layer, list[Call]]:
@@ -123,17 +124,38 @@ class Analysis:
         return refs
 
 
-def analyze(graph: Graph, sizes: ConcreteSizes | None = None) -> Analysis:
+def analyze(
+    graph: Graph, sizes: ConcreteSizes | None = None, problems: list[SpecError] | None = None
+) -> Analysis:
     """Every call's shapes and every layer's weights; ``sizes`` fills in unknown input sizes.
 
     Raises :class:`SpecError` at the call that fails, as Keras would refuse to build the model.
+    With ``problems``, each failing call is recorded there instead and the calls that depend on
+    it are left without shapes (``Analysis.failed``), independent branches analysed still.
     """
     shapes: dict[Call, CallShapes] = {}
     built: dict[Layer, Built] = {}
+    failed: set[Call] = set()
     for call in graph.calls:
-        shapes[call] = _infer_call(call, shapes, built, sizes)
+        if any(ref.call in failed for ref in call.inputs):
+            failed.add(call)
+            continue
+        try:
+            shapes[call] = _infer_call(call, shapes, built, sizes)
+        except SpecError as err:
+            if problems is None:
+                raise
+            problems.append(err)
+            failed.add(call)
     for ref in graph.outputs:
-        _resolve(ref, shapes)  # an output NAME.K must exist
+        if ref.call in failed:
+            continue
+        try:
+            _resolve(ref, shapes)  # an output NAME.K must exist
+        except SpecError as err:
+            if problems is None:
+                raise
+            problems.append(err)
     if graph.sequential:
         # keras.Sequential lists a layer once per time it was added
         layers = [c.layer for c in graph.calls if not isinstance(c.layer, InputLayer)]
@@ -141,7 +163,7 @@ def analyze(graph: Graph, sizes: ConcreteSizes | None = None) -> Analysis:
     else:
         structure = keras_functional_structure(graph)
         layers, depth = structure.layers, structure.call_depth
-    return Analysis(graph, sizes, shapes, built, layers, depth)
+    return Analysis(graph, sizes, shapes, built, layers, depth, frozenset(failed))
 
 
 def _resolve(ref: TensorRef, shapes: dict[Call, CallShapes]) -> tuple[list[Shape], bool]:
@@ -153,7 +175,7 @@ def _resolve(ref: TensorRef, shapes: dict[Call, CallShapes]) -> tuple[list[Shape
         name = ref.call.alias or ref.call.layer.name
         count = len(source.outputs)
         have = f"outputs {name}.0 to {name}.{count - 1}" if count > 1 else f"one output, {name}"
-        raise SpecError(f"{name} has {have}; there is no output {ref.index}", ref.loc)
+        raise SpecError(f"{name} has {have}; there is no output {ref.index}", ref.loc, code="E005")
     return [source.outputs[ref.index]], False
 
 
@@ -173,21 +195,36 @@ def _infer_call(
         as_list = as_list or came_as_list
     who = f"{layer.name} ({layer.type_name()})"
     if layer.takes_list and not as_list:
-        raise SpecError(f"{who}: is called on a list of tensors; write inputs: [a, b]", call.loc)
+        raise SpecError(
+            f"{who}: is called on a list of tensors; write inputs: [a, b]",
+            call.loc,
+            code="E005",
+            layer=layer.name,
+        )
     if not layer.takes_list and as_list:
         given = ", ".join(fmt_shape(s) for s in inputs)
-        raise SpecError(f"{who}: takes one input tensor, but is given {len(inputs)}: {given}", call.loc)
+        raise SpecError(
+            f"{who}: takes one input tensor, but is given {len(inputs)}: {given}",
+            call.loc,
+            code="E005",
+            layer=layer.name,
+        )
     try:
         out, built[layer] = layer.infer(inputs if layer.takes_list else inputs[0], built.get(layer))
     except ShapeError as err:
         given = ", ".join(fmt_shape(s) for s in inputs)
         if err.location is not None:  # an error inside a custom layer's expression
             raise SpecError(
-                f"{who}: {err.message} [input {given}, called at line {call.loc.line}]", err.location
+                f"{who}: {err.message} [input {given}, called at line {call.loc.line}]",
+                err.location,
+                code="E006",
+                layer=layer.name,
             ) from None
-        raise SpecError(f"{who}: {err.message} [input {given}]", call.loc) from None
+        raise SpecError(
+            f"{who}: {err.message} [input {given}]", call.loc, code="E006", layer=layer.name
+        ) from None
     if layer.model_call_refusal:
-        raise SpecError(f"{who}: {layer.model_call_refusal}", call.loc)
+        raise SpecError(f"{who}: {layer.model_call_refusal}", call.loc, code="E006", layer=layer.name)
     if isinstance(out, list):
         return CallShapes(inputs, [tuple(s) for s in out], True)
     return CallShapes(inputs, [tuple(out)], False)

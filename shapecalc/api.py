@@ -15,8 +15,9 @@ import yaml
 
 from . import source
 from .analysis import Analysis, analyze
+from .errors import SpecError
 from .graph import build_graph
-from .spec import read_spec
+from .spec import ModelSpec, read_spec
 
 
 @contextlib.contextmanager
@@ -33,14 +34,25 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def analyze_node(root: source.Node) -> Analysis:
+def read_file(path: str | Path) -> ModelSpec:
+    """The spec in a file, read and checked at its top level (layers are not built yet)."""
     with _no_cyclic_gc():
-        return analyze(build_graph(read_spec(root)))
+        return read_spec(source.load(path))
+
+
+def analyze_spec(spec: ModelSpec, problems: list[SpecError] | None = None) -> Analysis:
+    """Build and analyse a spec; with ``problems``, every problem is recorded there (see
+    :func:`build_graph`, :func:`analyze`) rather than the first raised."""
+    with _no_cyclic_gc():
+        return analyze(build_graph(spec, problems), problems=problems)
+
+
+def analyze_node(root: source.Node) -> Analysis:
+    return analyze_spec(read_spec(root))
 
 
 def analyze_file(path: str | Path) -> Analysis:
-    with _no_cyclic_gc():
-        return analyze_node(source.load(path))
+    return analyze_spec(read_file(path))
 
 
 def analyze_text(text: str, name: str = "<spec>", json_format: bool = False) -> Analysis:

@@ -27,13 +27,31 @@ class Location(NamedTuple):
         return f"{self.file}:{self.line}:{self.col}"
 
 
-class SpecError(Exception):
-    """A problem with the spec, reported as ``FILE:LINE:COL: error: MESSAGE``."""
+# What kind of problem a SpecError is: the codes `shapecalc lint` reports (and can select).
+ERROR_CODES = {
+    "E001": ("read", "the file cannot be read or parsed as YAML or JSON, or passes a size limit"),
+    "E002": ("spec", "the spec's structure: top-level keys, inputs, the form of entries, custom layers"),
+    "E003": ("unknown-layer", "a layer type that is neither Keras's nor declared in the spec"),
+    "E004": ("argument", "a layer argument Keras refuses: unknown, missing, or a bad value"),
+    "E005": ("wiring", "how layers are connected: unknown or repeated names, inputs, outputs, Reuse"),
+    "E006": ("shape", "a layer refuses the shapes it is called on, as Keras refuses them"),
+    "E007": ("expectation", "a value pinned in the spec's expect: differs from the model's"),
+    "E008": ("budget", "the model exceeds a max_ budget of the spec's expect:"),
+}
 
-    def __init__(self, message: str, location: Location | None = None) -> None:
+
+class SpecError(Exception):
+    """A problem with the spec, reported as ``FILE:LINE:COL: error: MESSAGE``; ``code`` says
+    which kind (:data:`ERROR_CODES`), ``layer`` names the layer concerned, if one is."""
+
+    def __init__(
+        self, message: str, location: Location | None = None, code: str = "E002", layer: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.location = location
+        self.code = code
+        self.layer = layer
 
     def __str__(self) -> str:
         where = f"{self.location}: " if self.location else ""

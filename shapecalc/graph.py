@@ -56,13 +56,26 @@ class Graph:
     inputs: list[Call] = field(default_factory=list)
 
 
-def build_graph(spec: ModelSpec) -> Graph:
-    return _Builder(spec).build()
+def build_graph(spec: ModelSpec, problems: list[SpecError] | None = None) -> Graph:
+    """The spec's graph. The first problem is raised; with ``problems``, each problem is
+    recorded there instead, and the entries that depend on a failed one (by name, or as the
+    next entry) are left out without a problem of their own, so every independent problem of
+    the spec is found."""
+    return _Builder(spec, problems).build()
+
+
+class _Skipped(Exception):
+    """An entry that depends on one that failed: left out, its cause already reported."""
+
+
+_FAILED: Any = object()  # stands for the previous entry when it failed
 
 
 class _Builder:
-    def __init__(self, spec: ModelSpec) -> None:
+    def __init__(self, spec: ModelSpec, problems: list[SpecError] | None = None) -> None:
         self.spec = spec
+        self.problems = problems
+        self.failed: set[str] = set()  # names of entries left out
         self.namer = Namer()
         self.calls: list[Call] = []
         self.symbols: dict[str, Call] = {}  # what a reference can name
@@ -76,14 +89,26 @@ class _Builder:
             self._add_input(layer, decl.loc)
         previous: Call | None = None
         for entry in self.spec.entries:
-            if entry.type_name in INPUT_TYPES:
-                previous = self._input_entry(entry)
-            elif entry.type_name == REUSE:
-                previous = self._reuse(entry, previous)
-            else:
-                previous = self._layer_entry(entry, previous)
+            try:
+                previous = self._entry(entry, previous)
+            except (SpecError, _Skipped) as err:
+                if self.problems is None:
+                    raise
+                if isinstance(err, SpecError):
+                    self.problems.append(err)
+                name = self._entry_name(entry)
+                if isinstance(name, str):
+                    self.failed.add(name)
+                previous = _FAILED
         name = self.spec.name or ("sequential" if self.spec.sequential else "functional")
-        return Graph(name, self.spec.sequential, self.calls, self._outputs(), self.inputs)
+        return Graph(name, self.spec.sequential, self.calls, self._outputs(previous), self.inputs)
+
+    def _entry(self, entry: LayerEntry, previous: Call | None) -> Call:
+        if entry.type_name in INPUT_TYPES:
+            return self._input_entry(entry)
+        if entry.type_name == REUSE:
+            return self._reuse(entry, previous)
+        return self._layer_entry(entry, previous)
 
     # ------------------------------------------------------------------ entries
     def _add_input(self, layer: InputLayer, loc: Location) -> Call:
@@ -96,9 +121,12 @@ class _Builder:
             raise SpecError(
                 "a Sequential spec takes its input from 'input:'; an Input entry makes a second one",
                 entry.loc,
+                code="E005",
             )
         if entry.references is not None:
-            raise SpecError("an Input entry starts the graph; it takes no 'inputs'", entry.references.key_loc)
+            raise SpecError(
+                "an Input entry starts the graph; it takes no 'inputs'", entry.references.key_loc, code="E005"
+            )
         layer = self._construct("InputLayer", entry)
         assert isinstance(layer, InputLayer)
         return self._add_input(layer, entry.loc)
@@ -112,17 +140,23 @@ class _Builder:
         args = entry.args.value
         for key, node in args.items():
             if key not in REUSE_KEYS:
-                raise SpecError(f"Reuse has no setting '{key}'{did_you_mean(key, REUSE_KEYS)}", node.key_loc)
+                raise SpecError(
+                    f"Reuse has no setting '{key}'{did_you_mean(key, REUSE_KEYS)}", node.key_loc, code="E005"
+                )
         target = entry.args.get("layer")
         if target is None or not isinstance(target.value, str):
-            raise SpecError("Reuse needs 'layer: NAME', the name of the layer to apply again", entry.loc)
+            raise SpecError(
+                "Reuse needs 'layer: NAME', the name of the layer to apply again", entry.loc, code="E005"
+            )
         call = self.symbols.get(target.value)
         if call is None or isinstance(call.layer, InputLayer) or call.alias is not None:
             known = [
                 n for n, c in self.symbols.items() if not isinstance(c.layer, InputLayer) and c.alias is None
             ]
             raise SpecError(
-                f"Reuse: no layer named '{target.value}'{did_you_mean(target.value, known)}", target.loc
+                f"Reuse: no layer named '{target.value}'{did_you_mean(target.value, known)}",
+                target.loc,
+                code="E005",
             )
         refs = self._references(entry.references, previous, entry.loc)
         alias_node = entry.args.get("name")
@@ -130,7 +164,9 @@ class _Builder:
         if alias_node is not None:
             if not isinstance(alias_node.value, str) or not alias_node.value:
                 raise SpecError(
-                    f"Reuse name must be a string, got {describe(alias_node.value)}", alias_node.loc
+                    f"Reuse name must be a string, got {describe(alias_node.value)}",
+                    alias_node.loc,
+                    code="E005",
                 )
             alias = alias_node.value
             self._claim(alias, alias_node.loc)
@@ -148,7 +184,9 @@ class _Builder:
         custom = self.spec.custom_types
         if type_name not in custom and registry.lookup(type_name) is None:
             known = [*registry.all_layer_types(), *custom, REUSE, "Input"]
-            raise SpecError(f"unknown layer type '{type_name}'{did_you_mean(type_name, known)}", entry.loc)
+            raise SpecError(
+                f"unknown layer type '{type_name}'{did_you_mean(type_name, known)}", entry.loc, code="E003"
+            )
         raw = {k: v.plain() for k, v in entry.args.value.items() if k not in WIRING_KEYS}
         try:
             layer = create_layer(type_name, raw, self.namer, custom)
@@ -161,7 +199,7 @@ class _Builder:
                 node = entry.args.at(list(err.argument.split(".")))
                 if node is not entry.args:
                     loc = (node.key_loc or node.loc) if err.at_key else node.loc
-            raise SpecError(f"{who} ({type_name}): {err.message}", loc) from None
+            raise SpecError(f"{who} ({type_name}): {err.message}", loc, code="E004", layer=who) from None
         self._claim(layer.name, entry.args.get("name").loc if entry.args.get("name") else entry.loc)
         return layer
 
@@ -171,6 +209,7 @@ class _Builder:
                 f"the name '{name}' is already used (line {self.symbols[name].loc.line}); "
                 "all layer names in a model must be unique",
                 loc,
+                code="E005",
             )
 
     def _record(self, layer: Layer, refs: list[TensorRef], loc: Location, as_list: bool = False) -> Call:
@@ -182,19 +221,25 @@ class _Builder:
 
     def _references(self, node: Node | None, previous: Call | None, loc: Location) -> list[TensorRef]:
         if node is None:
+            if previous is _FAILED:
+                raise _Skipped
             if previous is None:
                 if len(self.inputs) == 1:
                     return [TensorRef(self.inputs[0], None, loc)]
-                raise SpecError("the first layer must say which input feeds it: inputs: NAME", loc)
+                raise SpecError(
+                    "the first layer must say which input feeds it: inputs: NAME", loc, code="E005"
+                )
             return [TensorRef(previous, None if self.spec.sequential else 0, loc)]
         items = node.value if isinstance(node.value, list) else [node]
         if not items:
-            raise SpecError("'inputs' lists nothing", node.loc)
+            raise SpecError("'inputs' lists nothing", node.loc, code="E005")
         return [self._reference(item) for item in items]
 
     def _reference(self, node: Node) -> TensorRef:
         if not isinstance(node.value, str):
-            raise SpecError(f"an input reference is a name or NAME.K, got {describe(node.plain())}", node.loc)
+            raise SpecError(
+                f"an input reference is a name or NAME.K, got {describe(node.plain())}", node.loc, code="E005"
+            )
         text = node.value
         call = self.symbols.get(text)
         index: int | None = 0
@@ -202,11 +247,13 @@ class _Builder:
             base, _, suffix = text.rpartition(".")
             if suffix.isdigit() and base in self.symbols:
                 call, index = self.symbols[base], int(suffix)
+        if call is None and text.split(".")[0] in self.failed:
+            raise _Skipped
         if call is None:
             hint = did_you_mean(text.split(".")[0], self.symbols)
             later = any(self._entry_name(e) == text.split(".")[0] for e in self.spec.entries)
             why = " (it is defined further down; a layer can only use what comes before it)" if later else ""
-            raise SpecError(f"unknown input '{text}'{why}{hint}", node.loc)
+            raise SpecError(f"unknown input '{text}'{why}{hint}", node.loc, code="E005")
         return TensorRef(call, index, node.loc)
 
     @staticmethod
@@ -214,15 +261,27 @@ class _Builder:
         name = entry.args.get("name")
         return name.value if name is not None else None
 
-    def _outputs(self) -> list[TensorRef]:
+    def _outputs(self, previous: Call | None) -> list[TensorRef]:
+        """The model's outputs; those that name a failed entry are left out (the default output,
+        the last entry, too, when it failed)."""
         if not self.calls or all(isinstance(c.layer, InputLayer) for c in self.calls):
-            raise SpecError("the spec has no layers after its inputs", self.spec.root.loc)
+            if self.failed or self.problems:
+                return []  # every layer failed: that is what was reported
+            raise SpecError("the spec has no layers after its inputs", self.spec.root.loc, code="E005")
         last = self.calls[-1]
         if self.spec.outputs is None:
-            return [TensorRef(last, None, last.loc)]
-        refs = [self._reference(node) for node in self.spec.outputs]
+            return [] if previous is _FAILED else [TensorRef(last, None, last.loc)]
+        refs = []
+        for node in self.spec.outputs:
+            try:
+                refs.append(self._reference(node))
+            except (SpecError, _Skipped) as err:
+                if self.problems is None:
+                    raise
+                if isinstance(err, SpecError):
+                    self.problems.append(err)
         if self.spec.sequential and any(r.call is not last for r in refs):
-            raise SpecError("a Sequential spec's output is its last layer", refs[0].loc)
+            raise SpecError("a Sequential spec's output is its last layer", refs[0].loc, code="E005")
         return refs
 
 

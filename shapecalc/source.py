@@ -70,24 +70,26 @@ def load(path: str | Path, display_name: str | None = None) -> Node:
         size = file_path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise SpecError(
-                f"file is {size:,} bytes; specs are limited to {MAX_FILE_BYTES:,}", Location(name, 1, 1)
+                f"file is {size:,} bytes; specs are limited to {MAX_FILE_BYTES:,}",
+                Location(name, 1, 1),
+                code="E001",
             )
         text = file_path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise SpecError(
-            f"file is not UTF-8 text ({err.reason} at byte {err.start})", Location(name, 1, 1)
+            f"file is not UTF-8 text ({err.reason} at byte {err.start})", Location(name, 1, 1), code="E001"
         ) from None
     except IsADirectoryError:
-        raise SpecError("is a directory, not a spec file", Location(name, 1, 1)) from None
+        raise SpecError("is a directory, not a spec file", Location(name, 1, 1), code="E001") from None
     except OSError as err:
-        raise SpecError(f"cannot read: {err.strerror}", Location(name, 1, 1)) from None
+        raise SpecError(f"cannot read: {err.strerror}", Location(name, 1, 1), code="E001") from None
     return parse(text, name, json_format=file_path.suffix.lower() == ".json")
 
 
 def parse(text: str, name: str, json_format: bool = False) -> Node:
     root = _JsonParser(text, name).document() if json_format else _yaml_document(text, name)
     if root is None:
-        raise SpecError("the spec is empty", Location(name, 1, 1))
+        raise SpecError("the spec is empty", Location(name, 1, 1), code="E001")
     return root
 
 
@@ -124,9 +126,9 @@ def _yaml_document(text: str, name: str) -> Node | None:
         loc = Location(name, mark.line + 1, mark.column + 1) if mark else Location(name, 1, 1)
         problem = err.problem or err.context or "invalid YAML"
         context = f" ({err.context})" if err.context and err.problem else ""
-        raise SpecError(f"invalid YAML: {problem}{context}", loc) from None
+        raise SpecError(f"invalid YAML: {problem}{context}", loc, code="E001") from None
     except yaml.YAMLError as err:
-        raise SpecError(f"invalid YAML: {err}", Location(name, 1, 1)) from None
+        raise SpecError(f"invalid YAML: {err}", Location(name, 1, 1), code="E001") from None
     finally:
         loader.dispose()
 
@@ -154,9 +156,9 @@ class _YamlConverter:
             if key in sizes:
                 return sizes[key]
             if key in in_progress:
-                raise SpecError("a YAML alias refers to itself", self.loc(node))
+                raise SpecError("a YAML alias refers to itself", self.loc(node), code="E001")
             if depth > MAX_DEPTH:
-                raise SpecError(f"the spec nests deeper than {MAX_DEPTH} levels", self.loc(node))
+                raise SpecError(f"the spec nests deeper than {MAX_DEPTH} levels", self.loc(node), code="E001")
             in_progress.add(key)
             total = 1
             if isinstance(node, yaml.SequenceNode):
@@ -166,7 +168,9 @@ class _YamlConverter:
             in_progress.discard(key)
             if total > MAX_NODES:
                 raise SpecError(
-                    f"the spec expands to more than {MAX_NODES:,} values (YAML aliases?)", self.loc(node)
+                    f"the spec expands to more than {MAX_NODES:,} values (YAML aliases?)",
+                    self.loc(node),
+                    code="E001",
                 )
             sizes[key] = total
             return total
@@ -189,7 +193,7 @@ class _YamlConverter:
         try:
             value = self.loader.construct_object(node, deep=True)
         except yaml.constructor.ConstructorError as err:
-            raise SpecError(f"unsupported YAML value: {err.problem}", self.loc(node)) from None
+            raise SpecError(f"unsupported YAML value: {err.problem}", self.loc(node), code="E001") from None
         if not isinstance(value, (str, int, float, bool, type(None))):
             # timestamps, binary and the like: keep the text the user wrote
             value = node.value
@@ -204,17 +208,19 @@ class _YamlConverter:
                 sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
                 for source in sources:
                     if not isinstance(source, yaml.MappingNode):
-                        raise SpecError("'<<' merges only mappings", self.loc(source))
+                        raise SpecError("'<<' merges only mappings", self.loc(source), code="E001")
                     for k, v in self.mapping(source).items():
                         merged.setdefault(k, v)
                 continue
             key = self.convert(key_node)
             if not isinstance(key.value, str):
-                raise SpecError(f"keys must be strings, got {key.value!r}", key.loc)
+                raise SpecError(f"keys must be strings, got {key.value!r}", key.loc, code="E001")
             if key.value in result:
                 first = result[key.value].key_loc
                 raise SpecError(
-                    f"duplicate key '{key.value}' (first at line {first.line if first else '?'})", key.loc
+                    f"duplicate key '{key.value}' (first at line {first.line if first else '?'})",
+                    key.loc,
+                    code="E001",
                 )
             value = self.convert(value_node)
             value.key_loc = key.loc
@@ -244,7 +250,7 @@ class _JsonParser:
         return Location(self.name, line, pos - self.line_starts[line - 1] + 1)
 
     def fail(self, message: str, pos: int | None = None) -> SpecError:
-        return SpecError(f"invalid JSON: {message}", self.loc(self.pos if pos is None else pos))
+        return SpecError(f"invalid JSON: {message}", self.loc(self.pos if pos is None else pos), code="E001")
 
     def skip(self) -> None:
         self.pos = _WHITESPACE.match(self.text, self.pos).end()  # type: ignore[union-attr]

@@ -12,7 +12,17 @@ from .layers.base import Layer
 from .layers.input_layer import INPUT_DTYPES
 from .source import Node
 
-TOP_LEVEL_KEYS = ("name", "input", "inputs", "batch_size", "layers", "outputs", "custom_layers")
+TOP_LEVEL_KEYS = (
+    "name",
+    "input",
+    "inputs",
+    "batch_size",
+    "layers",
+    "outputs",
+    "custom_layers",
+    "expect",  # values the model must have (expectations.py)
+    "lint",  # lint settings for this file: {ignore: [codes]}
+)
 # Keys of a layer entry that are shapecalc's wiring, not Keras arguments.
 WIRING_KEYS = frozenset({"inputs"})
 INPUT_TYPES = ("Input", "InputLayer")
@@ -53,6 +63,16 @@ class ModelSpec:
     outputs: list[Node] | None
     root: Node
     custom_types: dict[str, type[Layer]] = field(default_factory=dict)
+
+    @property
+    def expect(self) -> Node | None:
+        """The spec's ``expect:`` mapping, checked against the analysed model (expectations.py)."""
+        return self.root.get("expect")
+
+    @property
+    def lint(self) -> Node | None:
+        """The spec's ``lint:`` settings ({ignore: [codes]}), read by ``shapecalc lint``."""
+        return self.root.get("lint")
 
 
 def read_spec(root: Node) -> ModelSpec:

@@ -14,11 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
 from ..arithmetic import Field
 from ..errors import ArgError, CallFailure, ShapeError
-from ..kernels import activations as K
+from ..lazy import lazy
 from . import args as A
 from .base import (
     REQUIRED,
@@ -33,6 +31,9 @@ from .base import (
     require_rank,
 )
 from .registry import register
+
+np = lazy("numpy")
+K = lazy("..kernels.activations", __package__)
 
 
 class _Unset:

@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-import numpy as np
-
 from ..errors import ArgError, CallFailure, ShapeError
-from ..kernels.adaptive_pooling import adaptive_pool
+from ..lazy import lazy
 from . import args as A
 from .base import REQUIRED, Arg, Layer, Shape, fmt_shape
 from .registry import register
+
+np = lazy("numpy")
+adaptive_kernels = lazy("..kernels.adaptive_pooling", __package__)
 
 
 def _output_size(rank: int) -> A.Parser:
@@ -106,7 +107,7 @@ class AdaptivePooling(Layer):
         if any(size is None for size in sizes):
             raise CallFailure(f"output_size {list(self.output_size)} has an unknown (null) length")
         first = 1 if self.data_format == "channels_last" else 2
-        return adaptive_pool(x, sizes, range(first, first + spatial), self.mode)
+        return adaptive_kernels.adaptive_pool(x, sizes, range(first, first + spatial), self.mode)
 
     def explain(self, input_shape: Shape) -> list[str]:
         where = "before the last axis" if self.data_format == "channels_last" else "after axis 1"

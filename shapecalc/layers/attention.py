@@ -26,11 +26,8 @@ import string
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 from ..errors import ArgError, ShapeError
-from ..kernels import attention as K
-from ..kernels.einsum import einsum_dense
+from ..lazy import lazy
 from . import args as A
 from .attention_args import (
     attention_axes,
@@ -58,12 +55,18 @@ from .base import (
 from .einsum import Equation, analyze, einsum_weights, parse_equation
 from .registry import register
 
+np = lazy("numpy")
+K = lazy("..kernels.attention", __package__)
+einsum_kernels = lazy("..kernels.einsum", __package__)
+
 MAX_CALL_TENSORS = 7  # query, value, key, query_mask, value_mask, key_mask, attention_mask
 
 
 def _project(weights: Mapping[str, Any], name: str, x: np.ndarray, eq: Equation, act: Any = None) -> Any:
     """The EinsumDense sublayer ``name`` (weights ``name/kernel``, ``name/bias``) applied to x."""
-    return einsum_dense(x, eq.text, weights[f"{name}/kernel"], weights.get(f"{name}/bias"), act)
+    return einsum_kernels.einsum_dense(
+        x, eq.text, weights[f"{name}/kernel"], weights.get(f"{name}/bias"), act
+    )
 
 
 # ----------------------------------------------------------------------------- equations

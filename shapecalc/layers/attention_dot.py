@@ -7,17 +7,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 from ..errors import ShapeError
-from ..kernels import attention as K
-from ..kernels import fails_as_keras
+from ..lazy import lazy
 from . import args as A
 from .attention import BuiltOnce
 from .attention_args import any_rate, check_seed, flag, seed
 from .base import Arg, Built, OutputShape, Shape, Weight, known_product
 from .einsum import require_sizes
 from .registry import register
+
+np = lazy("numpy")
+K = lazy("..kernels.attention", __package__)
+kernels = lazy("..kernels", __package__)
 
 
 def _two_or_three(shapes: Any) -> list[Shape]:
@@ -98,7 +99,7 @@ class Attention(_DotAttention):
         """Keras's call with use_causal_mask=False (a call argument a spec cannot give); ``mask``:
         the Keras masks of [query, value(, key)] (the key's is not used)."""
         query, value, key, _ = K.call_tensors(inputs, 3)
-        with fails_as_keras(f"the scores cannot pair query {query.shape} with key {key.shape}"):
+        with kernels.fails_as_keras(f"the scores cannot pair query {query.shape} with key {key.shape}"):
             if self.score_mode == "dot":
                 scores = np.matmul(query, np.swapaxes(key, -2, -1))
             else:
@@ -148,7 +149,7 @@ class AdditiveAttention(_DotAttention):
         self, inputs: Sequence[np.ndarray], weights: Mapping[str, np.ndarray], mask: Any = None
     ) -> np.ndarray:
         query, value, key, _ = K.call_tensors(inputs, 3)
-        with fails_as_keras(f"the scores cannot pair query {query.shape} with key {key.shape}"):
+        with kernels.fails_as_keras(f"the scores cannot pair query {query.shape} with key {key.shape}"):
             terms = np.tanh(np.expand_dims(query, -2) + np.expand_dims(key, -3))
         if self.use_scale:
             terms = weights["scale"] * terms  # the scale goes outside the tanh here

@@ -23,12 +23,13 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
-import numpy as np
-
 from ..errors import ArgError, CallFailure, ShapeError
+from ..lazy import lazy
 from . import args as A
 from .base import REQUIRED, Arg, Layer, Shape, fmt_shape
 from .registry import register
+
+np = lazy("numpy")
 
 # SeedGenerator stores the seed in a variable of the backend's seed dtype: uint32 on the numpy
 # and jax backends, so a negative or too large seed overflows when the layer is constructed.

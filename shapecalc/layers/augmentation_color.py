@@ -15,10 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
 from ..errors import ArgError, CallFailure, ShapeError
-from ..kernels.augmentation import auto_contrast, clahe
+from ..lazy import lazy
 from . import args as A
 from .augmentation import (
     INTERPOLATIONS,
@@ -35,6 +33,9 @@ from .augmentation import (
 )
 from .base import REQUIRED, Arg, Shape, fmt_shape
 from .registry import register
+
+np = lazy("numpy")
+augmentation_kernels = lazy("..kernels.augmentation", __package__)
 
 _RANGE_DOC = "the range of the pixel values"
 
@@ -179,8 +180,8 @@ class AutoContrast(ImageAugmentation):
     def forward(self, inputs: Any, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         images = image_input(inputs)
         if images.ndim == 3:  # one image: Keras adds the batch axis around the computation
-            return auto_contrast(images[np.newaxis], self.value_range)[0]
-        return auto_contrast(images, self.value_range)
+            return augmentation_kernels.auto_contrast(images[np.newaxis], self.value_range)[0]
+        return augmentation_kernels.auto_contrast(images, self.value_range)
 
 
 @register
@@ -254,7 +255,7 @@ class ContrastLimitedAdaptiveHistogramEqualization(ImageAugmentation):
         batch = images if images.ndim == 4 else images[np.newaxis]
         if self.data_format == "channels_first":
             batch = batch.transpose(0, 2, 3, 1)
-        out = clahe(batch, value_range, clip_limit, grid)
+        out = augmentation_kernels.clahe(batch, value_range, clip_limit, grid)
         if self.data_format == "channels_first":
             out = out.transpose(0, 3, 1, 2)
         return out if images.ndim == 4 else out[0]

@@ -11,11 +11,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-import numpy as np
-
 from ..errors import ArgError, ShapeError
-from ..kernels.conv import conv
-from ..kernels.recurrent import StepMask, lstm_update, run_over_time, sub_weights
+from ..lazy import lazy
 from . import args as A
 from .base import REQUIRED, Arg, Layer, OutputShape, Shape, Weight, fmt_shape, known_product, require_rank
 from .convolutional import (
@@ -28,6 +25,10 @@ from .convolutional import (
 from .recurrent import RNN, RNN_FLAGS
 from .recurrent_args import rate, seed
 from .registry import register
+
+np = lazy("numpy")
+conv_kernels = lazy("..kernels.conv", __package__)
+recurrent_kernels = lazy("..kernels.recurrent", __package__)
 
 
 def _filters(value: Any) -> int:
@@ -128,7 +129,7 @@ class _ConvLSTMCell(Layer):
         """The input convolution of every time step at once (steps folded into the batch axis)."""
         batch, steps = x.shape[:2]
         folded = x.reshape(batch * steps, *x.shape[2:])
-        z = conv(folded, weights["kernel"], self.strides, self.padding, self.dilation_rate)
+        z = conv_kernels.conv(folded, weights["kernel"], self.strides, self.padding, self.dilation_rate)
         if self.use_bias:
             z += weights["bias"]
         return z.reshape(batch, steps, *z.shape[1:])
@@ -143,9 +144,11 @@ class _ConvLSTMCell(Layer):
         h_prev, c_prev = states
         # the recurrent convolution: always 'same' padding, stride 1, no dilation
         ones = (1,) * self.rank
-        recurrent = conv(h_prev, weights["recurrent_kernel"], ones, "same", ones)
+        recurrent = conv_kernels.conv(h_prev, weights["recurrent_kernel"], ones, "same", ones)
         recurrent += projected
-        h, c_new = lstm_update(recurrent, c_prev, self.recurrent_activation, self.activation)
+        h, c_new = recurrent_kernels.lstm_update(
+            recurrent, c_prev, self.recurrent_activation, self.activation
+        )
         return h, [h, c_new]
 
 
@@ -184,10 +187,12 @@ class _ConvLSTM(RNN):
         if first:
             # (B, T, C, *S) -> (B, T, *S, C); the cell computes channels_last
             inputs = np.moveaxis(inputs, 2, -1)
-        steps = None if mask is None else StepMask(mask, bool(self.zero_output_for_mask), bool(self.unroll))
-        output, states = run_over_time(
+        steps = None
+        if mask is not None:
+            steps = recurrent_kernels.StepMask(mask, bool(self.zero_output_for_mask), bool(self.unroll))
+        output, states = recurrent_kernels.run_over_time(
             self.cell,
-            sub_weights(weights, self.cell.name),
+            recurrent_kernels.sub_weights(weights, self.cell.name),
             inputs,
             bool(self.go_backwards),
             bool(self.return_sequences),

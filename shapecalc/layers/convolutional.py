@@ -10,14 +10,9 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
-import numpy as np
-
 from ..arithmetic import Field, conv_rule, conv_transpose_rule
 from ..errors import ArgError, ShapeError
-from ..kernels import lora_merged
-from ..kernels.activations import activation
-from ..kernels.conv import conv, conv_transpose
-from ..kernels.conv_lanes import PATCH_CHUNK_ELEMENTS
+from ..lazy import lazy
 from . import args as A
 from .base import (
     LORA_ARGUMENTS,
@@ -37,6 +32,12 @@ from .base import (
     weight_arguments,
 )
 from .registry import register
+
+np = lazy("numpy")
+kernels = lazy("..kernels", __package__)
+activation_kernels = lazy("..kernels.activations", __package__)
+conv_kernels = lazy("..kernels.conv", __package__)
+conv_lanes_kernels = lazy("..kernels.conv_lanes", __package__)
 
 # ----------------------------------------------------------------------------- shared helpers
 WINDOW_DOC = "window size: an integer, or one per spatial axis"
@@ -153,7 +154,7 @@ class SpatialConv(Layer):
         # input or the output, whichever is larger, twice; the output for the epilogue or a
         # data-format transpose; the blocks of patches or Winograd tiles, a bounded amount
         largest = max(math.prod(input_shapes[0]), math.prod(output_shapes[0]))
-        return 2 * largest + math.prod(output_shapes[0]) + PATCH_CHUNK_ELEMENTS
+        return 2 * largest + math.prod(output_shapes[0]) + conv_lanes_kernels.PATCH_CHUNK_ELEMENTS
 
     def finish(self, y: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         """Bias and activation of a channels_last kernel result, in the layer's data format.
@@ -163,7 +164,8 @@ class SpatialConv(Layer):
         """
         if getattr(self, "use_bias", False):
             y += weights["bias"]  # y is the kernel's own fresh array
-        return activation(getattr(self, "activation", None))(from_channels_last(y, self.data_format))
+        activate = activation_kernels.activation(getattr(self, "activation", None))
+        return activate(from_channels_last(y, self.data_format))
 
     def fused_epilogue(self, weights: Mapping[str, np.ndarray]) -> Callable[[np.ndarray], None] | None:
         """Bias and relu/linear done in place on each block of channels_last output rows as the
@@ -266,13 +268,13 @@ class Conv(SpatialConv):
         if self.lora_rank:
             # Unlike Dense, Conv's build passes lora_alpha on (default: the rank), scaling by alpha/rank.
             alpha = self.lora_alpha if self.lora_alpha is not None else self.lora_rank
-            kernel = lora_merged(
+            kernel = kernels.lora_merged(
                 kernel, weights["lora_kernel_a"], weights["lora_kernel_b"], alpha / self.lora_rank
             )
         x = to_channels_last(inputs, self.data_format)
         # causal padding: all (k-1)*d before, then a valid convolution, as Conv1D.call pads
         return self.run_kernel(
-            conv, weights, x, kernel, self.strides, self.padding, self.dilation_rate, self.groups
+            conv_kernels.conv, weights, x, kernel, self.strides, self.padding, self.dilation_rate, self.groups
         )
 
 
@@ -385,7 +387,7 @@ class ConvTranspose(SpatialConv):
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         x = to_channels_last(inputs, self.data_format)
         args = (x, weights["kernel"], self.strides, self.padding, self.output_padding, self.dilation_rate)
-        return self.run_kernel(conv_transpose, weights, *args)
+        return self.run_kernel(conv_kernels.conv_transpose, weights, *args)
 
 
 @register

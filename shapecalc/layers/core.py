@@ -5,12 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
 from ..arithmetic import Field
 from ..errors import ArgError
-from ..kernels import lora_merged, matmul_last
-from ..kernels.activations import activation
+from ..lazy import lazy
 from . import args as A
 from .base import (
     LORA_ARGUMENTS,
@@ -28,6 +25,10 @@ from .base import (
     weight_arguments,
 )
 from .registry import register
+
+np = lazy("numpy")
+kernels = lazy("..kernels", __package__)
+activation_kernels = lazy("..kernels.activations", __package__)
 
 
 @register
@@ -79,11 +80,11 @@ class Dense(Layer):
         kernel = weights["kernel"]
         if self.lora_rank:
             # Keras's build enables LoRA without passing lora_alpha on, so the scale is rank/rank = 1.
-            kernel = lora_merged(kernel, weights["lora_kernel_a"], weights["lora_kernel_b"])
-        y = matmul_last(inputs, kernel)
+            kernel = kernels.lora_merged(kernel, weights["lora_kernel_a"], weights["lora_kernel_b"])
+        y = kernels.matmul_last(inputs, kernel)
         if self.use_bias:
             y = y + weights["bias"]
-        return activation(self.activation)(y)
+        return activation_kernels.activation(self.activation)(y)
 
 
 def _lora_rank(value: Any) -> int | None:
@@ -169,7 +170,7 @@ class Embedding(Layer):
         if self.lora_rank is not None:
             # Keras's build calls enable_lora(rank) without lora_alpha, which resets alpha to the
             # rank: the LoRA scale alpha/rank is 1 whatever lora_alpha the constructor received.
-            table = lora_merged(table, weights["lora_embeddings_a"], weights["lora_embeddings_b"])
+            table = kernels.lora_merged(table, weights["lora_embeddings_a"], weights["lora_embeddings_b"])
         ids = np.asarray(inputs)
         if ids.dtype not in (np.int32, np.int64):
             ids = ids.astype(np.int32)  # as Keras: floats are truncated toward zero

@@ -6,15 +6,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
 from ..arithmetic import Field
 from ..errors import ArgError, ShapeError
-from ..kernels.recurrent import sub_weights
+from ..lazy import lazy
 from . import args as A
 from .base import REQUIRED, Arg, Built, Layer, OutputShape, Shape, Weight, fmt_shape, prefixed
 from .core import Embedding
 from .registry import register
+
+np = lazy("numpy")
+recurrent_kernels = lazy("..kernels.recurrent", __package__)
 
 
 @register
@@ -155,5 +156,5 @@ class SpectralNormalization(Layer):
         x = np.asarray(inputs)
         if x.dtype.kind == "f":
             x = x.astype(np.float32, copy=False)
-        out = np.asarray(self.layer.forward(x, sub_weights(weights, self.layer.name)))
+        out = np.asarray(self.layer.forward(x, recurrent_kernels.sub_weights(weights, self.layer.name)))
         return out.astype(x.dtype, copy=False)

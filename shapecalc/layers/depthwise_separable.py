@@ -9,13 +9,14 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
-from ..kernels.conv import conv, depthwise_conv
+from ..lazy import lazy
 from . import args as A
 from .base import REQUIRED, Arg, OutputShape, Shape, Weight, known_product
 from .convolutional import WINDOW_DOC, SpatialConv, channel_axis, to_channels_last, with_channels
 from .registry import register
+
+np = lazy("numpy")
+conv_kernels = lazy("..kernels.conv", __package__)
 
 
 def _depthwise_common(rank: int) -> tuple[Arg, ...]:
@@ -82,7 +83,7 @@ class DepthwiseConv(SpatialConv):
 
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         x = to_channels_last(inputs, self.data_format)
-        y = depthwise_conv(x, weights["kernel"], self.strides, self.padding, self.dilation_rate)
+        y = conv_kernels.depthwise_conv(x, weights["kernel"], self.strides, self.padding, self.dilation_rate)
         return self.finish(y, weights)
 
 
@@ -126,11 +127,13 @@ class SeparableConv(SpatialConv):
 
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         x = to_channels_last(inputs, self.data_format)
-        depthwise = depthwise_conv(
+        depthwise = conv_kernels.depthwise_conv(
             x, weights["depthwise_kernel"], self.strides, self.padding, self.dilation_rate
         )
         ones = (1,) * self.rank
-        return self.run_kernel(conv, weights, depthwise, weights["pointwise_kernel"], ones, "valid", ones)
+        return self.run_kernel(
+            conv_kernels.conv, weights, depthwise, weights["pointwise_kernel"], ones, "valid", ones
+        )
 
 
 @register

@@ -35,12 +35,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from ..arithmetic import Field
 from ..errors import ArgError, CallFailure, ShapeError
-from ..kernels import lora_merged
-from ..kernels.einsum import einsum_dense
+from ..lazy import lazy
 from . import args as A
 from .base import (
     REQUIRED,
@@ -58,6 +55,10 @@ from .base import (
     weight_arguments,
 )
 from .registry import register
+
+np = lazy("numpy")
+kernels = lazy("..kernels", __package__)
+einsum_kernels = lazy("..kernels.einsum", __package__)
 
 LETTERS = frozenset(string.ascii_letters)  # Keras's [a-zA-Z]: ASCII letters only
 
@@ -413,9 +414,11 @@ class EinsumDense(Layer):
             if not isinstance(alpha, (int, float)):
                 raise CallFailure(f"lora_alpha must be a number to scale the LoRA delta, got {alpha!r}")
             lora_a, lora_b = weights["lora_kernel_a"], weights["lora_kernel_b"]
-            kernel = lora_merged(kernel, lora_a, lora_b, alpha / self.lora_rank)
+            kernel = kernels.lora_merged(kernel, lora_a, lora_b, alpha / self.lora_rank)
         # Keras runs the equation exactly as written (not the parsed form).
-        return einsum_dense(inputs, self.equation, kernel, weights.get("bias"), self.activation)
+        return einsum_kernels.einsum_dense(
+            inputs, self.equation, kernel, weights.get("bias"), self.activation
+        )
 
     def explain(self, input_shape: Shape) -> list[str]:
         eq = self.parsed

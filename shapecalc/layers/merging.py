@@ -17,15 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from functools import reduce
-from typing import Any
-
-import numpy as np
+from typing import Any, TypeAlias
 
 from ..arithmetic import Field, widest
 from ..errors import ArgError, CallFailure, ShapeError
+from ..lazy import lazy
 from . import args as A
 from .base import REQUIRED, Arg, Dim, Layer, OutputShape, Shape, fmt_shape, known_product
 from .registry import register
+
+np = lazy("numpy")
 
 
 def _fmt_list(shapes: list[Shape]) -> str:
@@ -86,7 +87,7 @@ def broadcast(a: Shape, b: Shape) -> Shape:
     return tuple(out)
 
 
-Mask = np.ndarray | None
+Mask: TypeAlias = "np.ndarray | None"
 
 
 class _Merge(Layer):
@@ -95,8 +96,11 @@ class _Merge(Layer):
     takes_list = True
     supports_masking = True
     exact_inputs: int | None = None
-    # The binary operation folded left over the inputs (Keras applies it pairwise, in order).
-    combine: Callable[[np.ndarray, np.ndarray], np.ndarray] = staticmethod(np.add)
+
+    @staticmethod
+    def combine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """The binary operation folded left over the inputs (Keras applies it pairwise, in order)."""
+        return np.add(a, b)
 
     def check_input(self, input_shape: list[Shape]) -> None:
         _need_list(input_shape)
@@ -156,14 +160,19 @@ class Subtract(_Merge):
     """inputs[0] - inputs[1]: exactly two inputs."""
 
     exact_inputs = 2
-    combine = staticmethod(np.subtract)
+
+    @staticmethod
+    def combine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.subtract(a, b)
 
 
 @register
 class Multiply(_Merge):
     """Product of the inputs."""
 
-    combine = staticmethod(np.multiply)
+    @staticmethod
+    def combine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.multiply(a, b)
 
     def forward(
         self, inputs: list[np.ndarray], weights: Mapping[str, np.ndarray], mask: list[Mask] | None = None
@@ -203,7 +212,9 @@ class Average(_Merge):
 class Maximum(_Merge):
     """Element-wise maximum of the inputs."""
 
-    combine = staticmethod(np.maximum)
+    @staticmethod
+    def combine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.maximum(a, b)
 
     def forward(
         self, inputs: list[np.ndarray], weights: Mapping[str, np.ndarray], mask: list[Mask] | None = None
@@ -215,7 +226,10 @@ class Maximum(_Merge):
 class Minimum(_Merge):
     """Element-wise minimum of the inputs."""
 
-    combine = staticmethod(np.minimum)
+    @staticmethod
+    def combine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.minimum(a, b)
+
     forward = Maximum.forward
 
 

@@ -11,17 +11,18 @@ its axes with the rank (so 1.5 is accepted).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-
-import numpy as np
+from typing import Any, TypeAlias
 
 from ..arithmetic import Field
 from ..errors import ArgError, CallFailure, ShapeError
+from ..lazy import lazy
 from . import args as A
 from .base import Arg, Built, Layer, OutputShape, Shape, Weight, fmt_shape, require_built_rank
 from .registry import register
 
-Array = np.ndarray
+np = lazy("numpy")
+
+Array: TypeAlias = "np.ndarray"
 # keras.config.epsilon(): the fallback of LayerNormalization's epsilon=None.
 KERAS_EPSILON = 1e-7
 

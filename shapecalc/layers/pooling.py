@@ -8,11 +8,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-import numpy as np
-
 from ..arithmetic import Field, pool_rule
 from ..errors import ArgError
-from ..kernels.pooling import average_pool, max_pool
+from ..lazy import lazy
 from . import args as A
 from .base import REQUIRED, Arg, Layer, OutputShape, Shape, require_rank
 from .convolutional import (
@@ -24,6 +22,9 @@ from .convolutional import (
     with_channels,
 )
 from .registry import register
+
+np = lazy("numpy")
+pooling_kernels = lazy("..kernels.pooling", __package__)
 
 
 def _pooling_arguments(rank: int, pool_size_default: Any) -> tuple[Arg, ...]:
@@ -84,7 +85,7 @@ class Pooling(Layer):
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         assert self.strides is not None
         x = to_channels_last(inputs, self.data_format)
-        pool = max_pool if self.mode == "max" else average_pool
+        pool = pooling_kernels.max_pool if self.mode == "max" else pooling_kernels.average_pool
         return from_channels_last(pool(x, self.pool_size, self.strides, self.padding), self.data_format)
 
 

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
-
-import numpy as np
+from typing import Any, TypeAlias
 
 from ..arithmetic import Field
 from ..errors import ArgError, CallFailure, ShapeError
-from ..kernels.reshaping import RESIZE_INTERPOLATIONS, resize
+from ..lazy import lazy
 from . import args as A
 from .base import REQUIRED, Arg, Layer, OutputShape, Shape, Weight, fmt_shape
 from .registry import register
 
-Array = np.ndarray
+np = lazy("numpy")
+reshaping_kernels = lazy("..kernels.reshaping", __package__)
+
+Array: TypeAlias = "np.ndarray"
 # keras.config.epsilon(): Normalization's floor on the standard deviation.
 KERAS_EPSILON = 1e-7
 
@@ -263,9 +264,10 @@ class Resizing(_ImageSize):
 
     def forward(self, inputs: Array, weights: Mapping[str, Array]) -> Array:
         images = batch_of_images(inputs)
-        if self.interpolation not in RESIZE_INTERPOLATIONS:
+        interpolations = reshaping_kernels.RESIZE_INTERPOLATIONS
+        if self.interpolation not in interpolations:
             raise CallFailure(
-                f"interpolation must be one of {', '.join(RESIZE_INTERPOLATIONS)} (case-sensitive), "
+                f"interpolation must be one of {', '.join(interpolations)} (case-sensitive), "
                 f"got {self.interpolation!r}"
             )
         if self.fill_mode != "constant":
@@ -286,7 +288,9 @@ class Resizing(_ImageSize):
         ):
             # Keras computes 1 / (new / old) in Python for each resized axis: a zero size divides by zero.
             raise CallFailure(f"cannot resize to {size} with {self.interpolation} interpolation (scale 0)")
-        out = resize(images, size, (h_axis, w_axis), self.interpolation, antialias=bool(self.antialias))
+        out = reshaping_kernels.resize(
+            images, size, (h_axis, w_axis), self.interpolation, antialias=bool(self.antialias)
+        )
         if out.dtype != inputs.dtype and inputs.dtype.kind in "iu":
             # Back to the input's integer type: rounded, then saturated to the type's range.
             limits = np.iinfo(inputs.dtype)
@@ -339,7 +343,7 @@ class CenterCrop(_ImageSize):
         # then a bilinear resize (so a too-small image is stretched, never padded).
         size = (self.height, self.width)
         cropped = crop_to_aspect(images, size, h_axis, w_axis)
-        return unbatch(resize(cropped, size, (h_axis, w_axis), "bilinear"), inputs)
+        return unbatch(reshaping_kernels.resize(cropped, size, (h_axis, w_axis), "bilinear"), inputs)
 
 
 # ----------------------------------------------------------------------------- image kernels

@@ -14,13 +14,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 from ..arithmetic import Field
 from ..errors import ArgError, CallFailure, ShapeError
+from ..lazy import lazy
 from . import args as A
 from .base import Arg, Dim, Layer, OutputShape, Shape
 from .registry import register
+
+np = lazy("numpy")
 
 
 def keras_dim(value: Any, what: str) -> Dim:
@@ -51,7 +52,7 @@ def _ordered(value: Any) -> Any:
     return value
 
 
-def encode_categories(ids: np.ndarray, mode: str, depth: int, dtype: Any = np.float32) -> np.ndarray:
+def encode_categories(ids: np.ndarray, mode: str, depth: int, dtype: Any = "float32") -> np.ndarray:
     """Keras's encode_categorical_inputs (numpy backend) for one_hot, multi_hot and count.
 
     A scalar becomes one sample. multi_hot and count reduce axis 1 when the rank is > 1 (not

@@ -13,12 +13,8 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
-import numpy as np
-
 from ..errors import CallFailure, ShapeError
-from ..kernels import matmul_last
-from ..kernels.activations import activation
-from ..kernels.recurrent import StepMask, feature_major_matmul, lstm_update, run_over_time, sub_weights
+from ..lazy import lazy
 from . import args as A
 from .base import (
     REQUIRED,
@@ -38,6 +34,11 @@ from .base import (
 )
 from .recurrent_args import cell_argument, cell_list, flag, rate, seed, use_cudnn
 from .registry import register
+
+np = lazy("numpy")
+kernels = lazy("..kernels", __package__)
+activation_kernels = lazy("..kernels.activations", __package__)
+recurrent_kernels = lazy("..kernels.recurrent", __package__)
 
 StateSize = int | list[Any]
 
@@ -128,7 +129,7 @@ class _Cell(Layer):
 
     def project(self, x: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         """The input part of every gate, for all time steps at once: x @ kernel (+ input bias)."""
-        z = matmul_last(x, weights["kernel"])
+        z = kernels.matmul_last(x, weights["kernel"])
         bias = self.input_bias(weights)
         if bias is not None:
             z += bias  # z is a new array
@@ -164,7 +165,9 @@ class SimpleRNNCell(_Cell):
     def step(
         self, projected: np.ndarray, states: Sequence[np.ndarray], weights: Mapping[str, np.ndarray]
     ) -> tuple[np.ndarray, list[np.ndarray]]:
-        h = activation(self.activation)(projected + states[0] @ weights["recurrent_kernel"])
+        h = activation_kernels.activation(self.activation)(
+            projected + states[0] @ weights["recurrent_kernel"]
+        )
         return h, [h]
 
 
@@ -191,7 +194,7 @@ class GRUCell(_Cell):
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         u, h_prev, recurrent = self.units, states[0], weights["recurrent_kernel"]
         x_z, x_r, x_h = np.split(projected, 3, axis=-1)
-        gate = activation(self.recurrent_activation)
+        gate = activation_kernels.activation(self.recurrent_activation)
         if self.reset_after:
             inner = h_prev @ recurrent
             if self.use_bias:
@@ -205,7 +208,7 @@ class GRUCell(_Cell):
             z, r = gate(x_z + r_z), gate(x_r + r_r)
             # the reset gate scales the previous state before its projection
             candidate = x_h + (r * h_prev) @ recurrent[:, 2 * u :]
-        h = z * h_prev + (1 - z) * activation(self.activation)(candidate)
+        h = z * h_prev + (1 - z) * activation_kernels.activation(self.activation)(candidate)
         return h, [h]
 
 
@@ -224,7 +227,7 @@ class LSTMCell(_Cell):
 
     def project(self, x: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         """x @ kernel + bias, every step's gates stored feature-major (see feature_major_matmul)."""
-        z = feature_major_matmul(x, weights["kernel"])
+        z = recurrent_kernels.feature_major_matmul(x, weights["kernel"])
         if self.use_bias:
             z += weights["bias"]
         return z
@@ -236,7 +239,7 @@ class LSTMCell(_Cell):
         z = np.empty_like(projected)  # same memory order: feature-major from project()
         np.matmul(h_prev, weights["recurrent_kernel"], out=z)
         z += projected
-        h, c_new = lstm_update(z, c_prev, self.recurrent_activation, self.activation)
+        h, c_new = recurrent_kernels.lstm_update(z, c_prev, self.recurrent_activation, self.activation)
         return h, [h, c_new]
 
 
@@ -290,7 +293,7 @@ class StackedRNNCells(Layer):
     def project(self, x: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         # only the first cell sees the sequence; the others see the previous cell's output per step
         first = steppable(self.cells[0])
-        return first.project(x, sub_weights(weights, first.name))
+        return first.project(x, recurrent_kernels.sub_weights(weights, first.name))
 
     def zero_states(self, projected: np.ndarray) -> list[np.ndarray]:
         return [s for cell in self.cells for s in steppable(cell).zero_states(projected)]
@@ -302,7 +305,7 @@ class StackedRNNCells(Layer):
         new_states: list[np.ndarray] = []
         output, start = projected, 0
         for k, (cell, count) in enumerate(zip(self.cells, self._state_counts(), strict=True)):
-            cell_weights = sub_weights(weights, cell.name)
+            cell_weights = recurrent_kernels.sub_weights(weights, cell.name)
             x = projected if k == 0 else steppable(cell).project(output, cell_weights)
             output, cell_states = steppable(cell).step(x, states[start : start + count], cell_weights)
             new_states += cell_states
@@ -449,9 +452,11 @@ class RNN(Layer):
         if mask is not None:
             # the previous output is the first state; in a stack, the last cell's first state
             first = sum(cell._state_counts()[:-1]) if isinstance(cell, StackedRNNCells) else 0
-            steps = StepMask(mask, bool(self.zero_output_for_mask), bool(self.unroll), first)
-        cell_weights = sub_weights(weights, cell.name)
-        output, states = run_over_time(
+            steps = recurrent_kernels.StepMask(
+                mask, bool(self.zero_output_for_mask), bool(self.unroll), first
+            )
+        cell_weights = recurrent_kernels.sub_weights(weights, cell.name)
+        output, states = recurrent_kernels.run_over_time(
             cell, cell_weights, inputs, bool(self.go_backwards), bool(self.return_sequences), steps
         )
         return [output, *states] if self.return_state else output

@@ -10,12 +10,13 @@ import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-import numpy as np
-
 from ..errors import ArgError
+from ..lazy import lazy
 from . import args as A
 from .base import REQUIRED, Arg, Layer, Shape, require_rank
 from .registry import register
+
+np = lazy("numpy")
 
 SEED_LIMIT = 2**32  # SeedGenerator stores [seed, 0] as uint32 (numpy and jax backends)
 

@@ -13,14 +13,15 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import numpy as np
-
 from ..arithmetic import Field
 from ..errors import ArgError, CallFailure, ShapeError
-from ..kernels.reshaping import resize
+from ..lazy import lazy
 from . import args as A
 from .base import REQUIRED, Arg, Dim, Layer, OutputShape, Shape, fmt_shape, require_rank
 from .registry import register
+
+np = lazy("numpy")
+reshaping_kernels = lazy("..kernels.reshaping", __package__)
 
 Factor = int | float
 
@@ -186,7 +187,7 @@ class _UpSamplingND(Layer):
             return inputs
         # Other interpolations go through ops.image.resize; Keras checks the name only here.
         size = [inputs.shape[a] * f for a, f in zip(axes, self.size, strict=True)]
-        return resize(inputs, size, axes, self.interpolation)
+        return reshaping_kernels.resize(inputs, size, axes, self.interpolation)
 
 
 @register

@@ -6,11 +6,9 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
 from ..arithmetic import Field
 from ..errors import ArgError, CallFailure, ShapeError
-from ..kernels.recurrent import sub_weights
+from ..lazy import lazy
 from . import args as A
 from .base import (
     REQUIRED,
@@ -28,6 +26,9 @@ from .base import (
 )
 from .recurrent import RNN
 from .registry import register
+
+np = lazy("numpy")
+recurrent_kernels = lazy("..kernels.recurrent", __package__)
 
 
 def clone_layer(layer: Layer, **changes: Any) -> Layer:
@@ -195,8 +196,8 @@ class Bidirectional(Layer):
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray], mask: Any = None) -> Any:
         forward, backward = self.forward_layer, self.backward
         given = {} if mask is None else {"mask": mask}  # both layers get the input's Keras mask
-        ahead = forward.forward(inputs, sub_weights(weights, forward.name), **given)
-        behind = backward.forward(inputs, sub_weights(weights, backward.name), **given)
+        ahead = forward.forward(inputs, recurrent_kernels.sub_weights(weights, forward.name), **given)
+        behind = backward.forward(inputs, recurrent_kernels.sub_weights(weights, backward.name), **given)
         states: list[np.ndarray] = []
         if self.return_state:
             # forward states first, then backward ones
@@ -337,12 +338,12 @@ class TimeDistributed(Layer):
                     f"{inputs.shape[:2]}"
                 )
             if self.layer.takes_mask():
-                inner = sub_weights(weights, self.layer.name)
+                inner = recurrent_kernels.sub_weights(weights, self.layer.name)
                 outs = [
                     self.layer.forward(inputs[:, t], inner, mask=mask[:, t]) for t in range(inputs.shape[1])
                 ]
                 return np.stack(outs, axis=1)
         batch, steps = inputs.shape[:2]
         folded = inputs.reshape(batch * steps, *inputs.shape[2:])
-        out = self.layer.forward(folded, sub_weights(weights, self.layer.name))
+        out = self.layer.forward(folded, recurrent_kernels.sub_weights(weights, self.layer.name))
         return out.reshape(batch, steps, *out.shape[1:])

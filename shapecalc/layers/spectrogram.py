@@ -8,15 +8,16 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
 from ..errors import ArgError, CallFailure, ShapeError
-from ..kernels import spectral
-from ..kernels.conv import conv
+from ..lazy import lazy
 from . import args as A
 from .base import Arg, Dim, Layer, OutputShape, Shape, Weight, fmt_shape, known_product, require_rank
 from .preprocessing_extra import _dim_arg
 from .registry import register
+
+np = lazy("numpy")
+spectral_kernels = lazy("..kernels.spectral", __package__)
+conv_kernels = lazy("..kernels.conv", __package__)
 
 
 @register
@@ -124,11 +125,11 @@ class MelSpectrogram(Layer):
         # (samples + stride + 1) // stride when stride divides samples + 1: --run reports Keras's
         # real shape then, e.g. 399 samples, stride 16 -> 25 frames, not 26.
         x = np.asarray(inputs).astype(np.float32, copy=False)
-        real, imag = spectral.stft(
+        real, imag = spectral_kernels.stft(
             x, self.sequence_length or self.fft_length, self.sequence_stride, self.fft_length, self.window
         )
         spec = np.power(np.sqrt(np.square(real) + np.square(imag)), np.float32(self.mag_exp))
-        mel = spectral.mel_weight_matrix(
+        mel = spectral_kernels.mel_weight_matrix(
             self.num_mel_bins,
             spec.shape[-1],
             self.sampling_rate,
@@ -359,7 +360,7 @@ class STFTSpectrogram(Layer):
 
         def spectrum(side: str) -> np.ndarray:  # -> (B, C, F, frames), as Keras's _apply_conv
             kernel = weights[f"{side}_kernel"].astype(np.float32, copy=False)
-            out = conv(signals, kernel, (self.stride,), self.padding, (1,))
+            out = conv_kernels.conv(signals, kernel, (self.stride,), self.padding, (1,))
             return np.swapaxes(out, 1, 2).reshape(batch, channels, kernel.shape[-1], -1)
 
         if self.mode == "real":

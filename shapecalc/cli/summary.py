@@ -1,86 +1,36 @@
-"""The command line: parse options, call the library, print, and set the exit status."""
+"""``shapecalc summary``: the Keras-style summary, the cost columns, JSON, markdown, --run."""
 
 from __future__ import annotations
 
-import gc
-import json
 import os
 import sys
-import traceback
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import rich.console
 import rich.progress
 import typer
 
-from . import __version__
-from .analysis import Analysis, ConcreteSizes, analyze
-from .api import analyze_file
-from .costs import Costs, model_costs
-from .errors import (
-    EXIT_INTERNAL,
-    EXIT_RUN_MISMATCH,
-    EXIT_SPEC,
-    EXIT_USAGE,
-    DisplayError,
-    RunRefused,
-    SpecError,
-)
-from .layers import registry
-from .layers.args import did_you_mean
-from .render.catalog import catalog_data, print_catalog, print_layer
-from .render.json_report import dumps
-from .render.json_report import report as report_json
-from .render.run_report import add_run_fields, print_run_report
-from .render.summary import COLUMNS, COST_COLUMNS, print_summary
-from .run.engine import RunOptions, RunReport
-from .run.engine import run as run_model
+from ..analysis import Analysis
+from ..api import analyze_spec, read_file
+from ..errors import EXIT_RUN_MISMATCH, EXIT_USAGE, DisplayError, RunRefused, SpecError
+from ..expectations import check_expectations
+from ..layers.args import did_you_mean
+from ..render import markdown
+from ..render.json_report import dumps
+from ..render.json_report import report as report_json
+from ..render.summary import COLUMNS, COST_COLUMNS, print_summary
+from .common import app, fail, fail_all, model_figures
 
-app = typer.Typer(
-    help=(
-        "Keras-exact output shapes, parameter counts and model summaries from a YAML or JSON "
-        "model spec, with what the model costs (MACs, memory, receptive fields), and no "
-        "deep-learning framework installed."
-    ),
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode="markdown",  # docstring paragraphs reflow to the terminal's width
-)
+if TYPE_CHECKING:
+    from ..run.engine import RunOptions, RunReport
 
 
 class OutputFormat(str, Enum):
     text = "text"
     json = "json"
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"shapecalc {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
-    ] = False,
-    # main() takes --debug off the command line before typer parses it; declared here for --help
-    debug: Annotated[
-        bool,
-        typer.Option(
-            "--debug", help="On an internal error, print the traceback too (also accepted after the command)."
-        ),
-    ] = False,
-) -> None:
-    """shapecalc reads a model spec written in Keras's layer vocabulary."""
-
-
-def _fail(err: SpecError) -> NoReturn:
-    typer.echo(str(err), err=True)
-    raise typer.Exit(EXIT_SPEC)
+    markdown = "markdown"
 
 
 def _memory_size(text: str) -> int:
@@ -129,7 +79,11 @@ def summary(
     ],
     output_format: Annotated[
         OutputFormat,
-        typer.Option("--format", "-f", help="text: the Keras-style table; json: one object on stdout."),
+        typer.Option(
+            "--format",
+            "-f",
+            help="text: the Keras-style table; json: one object on stdout; markdown: for a pull request.",
+        ),
     ] = OutputFormat.text,
     run: Annotated[
         bool,
@@ -233,15 +187,24 @@ def summary(
         typer.echo(f"error: {', '.join(run_only)} needs --run", err=True)
         raise typer.Exit(EXIT_USAGE)
     chosen = _column_keys(columns) if columns is not None else None
+    as_json = output_format is OutputFormat.json
+    wants_costs = output_format is not OutputFormat.text or bool(chosen and COST_COLUMNS & set(chosen))
     try:
-        analysis = analyze_file(spec)
+        model_spec = read_file(spec)
+        analysis = analyze_spec(model_spec)
     except SpecError as err:
-        _fail(err)
+        fail(err, as_json)
     costs = None
-    if output_format is OutputFormat.json or (chosen and COST_COLUMNS & set(chosen)):
-        costs = _costs(analysis, batch, unknown_size)
+    if wants_costs or model_spec.expect is not None:
+        costs = model_figures(analysis, batch, unknown_size, as_json)
+    broken = check_expectations(model_spec.expect, analysis, costs)
+    if broken:
+        fail_all(broken, as_json)
     report = None
     if run:
+        # NumPy and the kernels: only a run loads them, so a static summary starts fast
+        from ..run.engine import RunOptions
+
         options = RunOptions(
             batch=batch or 1,
             seed=seed,
@@ -256,8 +219,13 @@ def summary(
         assert costs is not None
         data = report_json(analysis, costs)
         if report is not None:
+            from ..render.run_report import add_run_fields
+
             add_run_fields(data, analysis, report)
         sys.stdout.write(dumps(data) + "\n")
+    elif output_format is OutputFormat.markdown:
+        assert costs is not None
+        sys.stdout.write(markdown.summary(analysis, costs))
     else:
         try:
             print_summary(analysis, columns=chosen, costs=costs)
@@ -265,6 +233,8 @@ def summary(
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
         if report is not None:
+            from ..render.run_report import print_run_report
+
             print_run_report(analysis, report, rich.console.Console(highlight=False))
     if report is not None and report.failures:
         raise typer.Exit(EXIT_RUN_MISMATCH)
@@ -283,23 +253,9 @@ def _column_keys(text: str) -> list[str]:
     return keys
 
 
-def _costs(analysis: Analysis, batch: int | None, unknown_size: int | None) -> Costs:
-    """The model's costs; with --unknown-size, of the same graph analysed at that size."""
-    if unknown_size is not None:
-        try:
-            analysis = analyze(analysis.graph, ConcreteSizes(unknown=unknown_size))
-        except SpecError as err:
-            typer.echo(f"error: with --unknown-size {unknown_size} the spec no longer fits: {err}", err=True)
-            raise typer.Exit(EXIT_USAGE) from None
-    declared = [analysis.output_shapes(call)[0][0] for call in analysis.graph.inputs]
-    fixed = next((b for b in declared if b is not None), None)
-    try:
-        return model_costs(analysis, batch or fixed or 1)
-    except SpecError as err:
-        _fail(err)
-
-
 def _run(analysis: Analysis, options: RunOptions, show_progress: bool) -> RunReport:
+    from ..run.engine import run as run_model
+
     try:
         if not (show_progress and sys.stderr.isatty()):
             return run_model(analysis, options)
@@ -315,58 +271,3 @@ def _run(analysis: Analysis, options: RunOptions, show_progress: bool) -> RunRep
     except RunRefused as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(EXIT_USAGE) from None
-
-
-@app.command()
-def layers(
-    name: Annotated[
-        str | None, typer.Argument(help="A layer type, e.g. Conv2D: show its arguments.", show_default=False)
-    ] = None,
-    output_format: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="text: tables; json: one object on stdout.")
-    ] = OutputFormat.text,
-) -> None:
-    """List the supported Keras layer types, or one type's arguments and defaults."""
-    console = rich.console.Console(highlight=False)
-    if name is None:
-        if output_format is OutputFormat.json:
-            sys.stdout.write(json.dumps(catalog_data(), indent=2) + "\n")
-        else:
-            print_catalog(console)
-        return
-    cls = registry.lookup(name)
-    if cls is None:
-        typer.echo(f"error: unknown layer type '{name}'{registry.suggestion(name)}", err=True)
-        raise typer.Exit(EXIT_USAGE)
-    if output_format is OutputFormat.json:
-        sys.stdout.write(json.dumps({name: catalog_data()[name]}, indent=2) + "\n")
-    else:
-        print_layer(console, cls)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """The ``shapecalc`` command. ``--debug`` is taken anywhere on the line, so it can follow
-    the command whose failure it is meant to explain."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args
-    args = [a for a in args if a != "--debug"]
-    # A command runs once and exits: Python's cycle collector would only rescan, again and
-    # again, the many small objects a big spec is read into (none of them in cycles).
-    gc.disable()
-    try:
-        app(args, prog_name="shapecalc", standalone_mode=True)
-    except SystemExit:
-        raise
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        raise SystemExit(130) from None
-    except Exception as err:
-        if debug:
-            traceback.print_exc()
-        typer.echo(
-            f"shapecalc: internal error ({type(err).__name__}: {err}); this is a bug in shapecalc, not in "
-            "your spec: please report it with the spec and this line"
-            + ("" if debug else " (--debug prints the traceback)"),
-            err=True,
-        )
-        raise SystemExit(EXIT_INTERNAL) from None

@@ -1,0 +1,47 @@
+"""The command line: one module per command, registered on the typer app of common.py.
+
+``main`` runs it: options are parsed, the library called, its output printed, the exit
+status set; a bug in shapecalc is reported in one line as an internal error.
+"""
+
+from __future__ import annotations
+
+import gc
+import sys
+import traceback
+
+import typer
+
+from ..errors import EXIT_INTERNAL
+from . import catalog, diff, lint, summary  # noqa: F401 - importing a command registers it
+from .common import app
+
+__all__ = ["app", "main"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The ``shapecalc`` command. ``--debug`` is taken anywhere on the line, so it can follow
+    the command whose failure it is meant to explain."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    args = [a for a in args if a != "--debug"]
+    # A command runs once and exits: Python's cycle collector would only rescan, again and
+    # again, the many small objects a big spec is read into (none of them in cycles).
+    gc.disable()
+    try:
+        app(args, prog_name="shapecalc", standalone_mode=True)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        raise SystemExit(130) from None
+    except Exception as err:
+        if debug:
+            traceback.print_exc()
+        typer.echo(
+            f"shapecalc: internal error ({type(err).__name__}: {err}); this is a bug in shapecalc, not in "
+            "your spec: please report it with the spec and this line"
+            + ("" if debug else " (--debug prints the traceback)"),
+            err=True,
+        )
+        raise SystemExit(EXIT_INTERNAL) from None

@@ -1,0 +1,79 @@
+"""What the commands share: the typer app, failing on a spec's problems, the model's figures."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, NoReturn
+
+import typer
+
+from .. import __version__
+from ..analysis import Analysis, ConcreteSizes, analyze
+from ..costs import Costs, model_costs
+from ..errors import EXIT_SPEC, EXIT_USAGE, SpecError
+from ..lint.problems import Problem
+from ..render.json_report import dumps
+
+app = typer.Typer(
+    help=(
+        "Keras-exact output shapes, parameter counts and model summaries from a YAML or JSON "
+        "model spec, with what the model costs (MACs, memory, receptive fields), and no "
+        "deep-learning framework installed."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",  # docstring paragraphs reflow to the terminal's width
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"shapecalc {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+    # main() takes --debug off the command line before typer parses it; declared here for --help
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug", help="On an internal error, print the traceback too (also accepted after the command)."
+        ),
+    ] = False,
+) -> None:
+    """shapecalc reads a model spec written in Keras's layer vocabulary."""
+
+
+def fail(err: SpecError, as_json: bool = False) -> NoReturn:
+    fail_all([err], as_json)
+
+
+def fail_all(errors: list[SpecError], as_json: bool) -> NoReturn:
+    """Report the spec's problems on stderr (and as JSON on stdout for --format json); exit 1."""
+    for err in errors:
+        typer.echo(str(err), err=True)
+    if as_json:
+        problems = [Problem.of(err, err.location.file if err.location else "") for err in errors]
+        sys.stdout.write(dumps({"problems": [p.as_dict() for p in problems]}) + "\n")
+    raise typer.Exit(EXIT_SPEC)
+
+
+def model_figures(analysis: Analysis, batch: int | None, unknown_size: int | None, as_json: bool) -> Costs:
+    """The model's costs; with --unknown-size, of the same graph analysed at that size."""
+    if unknown_size is not None:
+        try:
+            analysis = analyze(analysis.graph, ConcreteSizes(unknown=unknown_size))
+        except SpecError as err:
+            typer.echo(f"error: with --unknown-size {unknown_size} the spec no longer fits: {err}", err=True)
+            raise typer.Exit(EXIT_USAGE) from None
+    declared = [analysis.output_shapes(call)[0][0] for call in analysis.graph.inputs]
+    fixed = next((b for b in declared if b is not None), None)
+    try:
+        return model_costs(analysis, batch or fixed or 1)
+    except SpecError as err:
+        fail(err, as_json)

@@ -1,0 +1,56 @@
+"""A problem found in a spec: where, how bad, which rule, what."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ERROR_CODES, Location, SpecError
+
+# The warnings `lint` reports (errors are the refusals of ERROR_CODES): code -> (name, what).
+WARNING_CODES = {
+    "W101": ("unused-layer", "a layer whose output no layer uses and that is no model output"),
+    "W102": ("unused-input", "a model input that no layer uses"),
+    "W103": ("dropout-zero", "a dropout layer with rate 0, which drops nothing"),
+    "W104": ("activation-twice", "an activation layer on an output that already went through one"),
+    "W105": ("bias-before-batchnorm", "a bias that the BatchNormalization right after it cancels"),
+    "W106": ("unknown-size-fit", "a shape that fits only because an input size is unknown"),
+}
+RULES = {**ERROR_CODES, **WARNING_CODES}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem of one spec file; ``line`` and ``column`` are 1-based (None: the whole file)."""
+
+    file: str
+    line: int | None
+    column: int | None
+    code: str
+    message: str
+    layer: str | None = None
+
+    @property
+    def severity(self) -> str:
+        return "error" if self.code.startswith("E") else "warning"
+
+    @classmethod
+    def of(cls, err: SpecError, file: str) -> Problem:
+        return cls.at(err.location, file, err.code, err.message, err.layer)
+
+    @classmethod
+    def at(cls, location: Location | None, file: str, code: str, message: str, layer: str | None) -> Problem:
+        if location is None:
+            return cls(file, None, None, code, message, layer)
+        return cls(location.file, location.line, location.col, code, message, layer)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "severity": self.severity,
+            "code": self.code,
+            "message": self.message,
+            "layer": self.layer,
+        }

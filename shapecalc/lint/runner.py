@@ -1,0 +1,169 @@
+"""Lint spec files: every problem of every file, in one process (over several cores).
+
+A file is read, its graph built and analysed with every problem recorded (a failing layer's
+dependents are left out, independent branches still checked); a file without errors is then
+checked for warnings and against its ``expect:``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import source
+from ..analysis import analyze
+from ..errors import SpecError
+from ..expectations import check_expectations
+from ..graph import build_graph
+from ..layers.args import describe
+from ..spec import ModelSpec, read_spec
+from .checks import warnings
+from .problems import ERROR_CODES, WARNING_CODES, Problem
+
+SPEC_SUFFIXES = (".yaml", ".yml", ".json")
+STDIN = "-"
+# Below this many files, starting worker processes costs more than it saves.
+_PARALLEL_FROM = 48
+
+
+@dataclass
+class FileResult:
+    """One file: its problems, or why it was skipped as clearly not a spec."""
+
+    path: str
+    problems: list[Problem] = field(default_factory=list)
+    skipped: str | None = None
+
+
+@dataclass
+class LintReport:
+    files: list[FileResult]
+
+    @property
+    def problems(self) -> list[Problem]:
+        return [p for f in self.files for p in f.problems]
+
+    @property
+    def checked(self) -> int:
+        return sum(1 for f in self.files if f.skipped is None)
+
+
+class LintUsageError(Exception):
+    """A path or option lint cannot use (exit status 2)."""
+
+
+def find_specs(paths: Iterable[str]) -> list[tuple[str, bool]]:
+    """The files to lint, each with whether it was found in a folder (rather than named)."""
+    found: list[tuple[str, bool]] = []
+    for path in paths:
+        if path == STDIN:
+            found.append((STDIN, False))
+        elif os.path.isdir(path):
+            files = sorted(
+                str(p) for p in Path(path).rglob("*") if p.suffix.lower() in SPEC_SUFFIXES and p.is_file()
+            )
+            found.extend((f, True) for f in files)
+        elif os.path.isfile(path):
+            found.append((path, False))
+        else:
+            raise LintUsageError(f"{path}: no such file or folder")
+    return found
+
+
+def lint_paths(
+    paths: Iterable[str], ignore: frozenset[str] = frozenset(), jobs: int | None = None
+) -> LintReport:
+    """Lint every spec the paths name or hold; ``ignore``: warning codes not to report."""
+    targets = find_specs(paths)
+    unknown = sorted(ignore - set(WARNING_CODES) - set(ERROR_CODES))
+    if unknown:
+        raise LintUsageError(f"--ignore: no rule {', '.join(unknown)}; the rules: {', '.join(WARNING_CODES)}")
+    errors = sorted(ignore & set(ERROR_CODES))
+    if errors:
+        raise LintUsageError(f"--ignore: {', '.join(errors)} are errors; only warnings can be ignored")
+    workers = jobs if jobs is not None else min(os.cpu_count() or 1, 8)
+    files = [path for path, _ in targets]
+    if workers > 1 and len(targets) >= _PARALLEL_FROM and STDIN not in files:
+        context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
+        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+            chunk = max(1, len(targets) // (workers * 8))
+            results = list(pool.map(_lint_target, targets, [ignore] * len(targets), chunksize=chunk))
+    else:
+        results = [_lint_target(target, ignore) for target in targets]
+    return LintReport(results)
+
+
+def _lint_target(target: tuple[str, bool], ignore: frozenset[str]) -> FileResult:
+    path, in_folder = target
+    result = FileResult(path)
+    try:
+        root = source.parse(sys.stdin.read(), "<stdin>") if path == STDIN else source.load(path)
+    except SpecError as err:
+        if in_folder and not _mentions_layers(path):
+            result.skipped = "not a spec: it cannot be read as YAML or JSON, and it has no layers"
+        else:
+            result.problems.append(Problem.of(err, path))
+        return result
+    if in_folder and not (isinstance(root.value, dict) and "layers" in root.value):
+        result.skipped = "not a spec: no top-level 'layers'"
+        return result
+    result.problems = sorted(
+        (Problem.of(err, path) for err in lint_spec(root, ignore)),
+        key=lambda p: (p.line or 0, p.column or 0, p.code),
+    )
+    return result
+
+
+def _mentions_layers(path: str) -> bool:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return "layers" in handle.read(1 << 20)
+    except OSError:
+        return True
+
+
+def lint_spec(root: source.Node, ignore: frozenset[str] = frozenset()) -> list[SpecError]:
+    """Every problem of one spec: its errors; without any, its warnings and expectations."""
+    try:
+        spec = read_spec(root)
+    except SpecError as err:
+        return [err]
+    problems: list[SpecError] = []
+    ignored = ignore | _ignored_in(spec, problems)
+    try:
+        analysis = analyze(build_graph(spec, problems), problems=problems)
+        if not problems:
+            problems += check_expectations(spec.expect, analysis)
+            problems += warnings(analysis)
+    except SpecError as err:  # a problem that leaves nothing to check further
+        problems.append(err)
+    return [p for p in problems if p.code not in ignored]
+
+
+def _ignored_in(spec: ModelSpec, problems: list[SpecError]) -> frozenset[str]:
+    """The warning codes the spec's ``lint: {ignore: [...]}`` turns off."""
+    node = spec.lint
+    if node is None:
+        return frozenset()
+    settings = node.value if isinstance(node.value, dict) else {}
+    if not isinstance(node.value, dict) or set(settings) - {"ignore"}:
+        problems.append(SpecError("lint takes {ignore: [codes]}, e.g. {ignore: [W103]}", node.loc))
+        return frozenset()
+    items = settings["ignore"].value if "ignore" in settings else []
+    codes: set[str] = set()
+    for item in items if isinstance(items, list) else [settings["ignore"]]:
+        if item.value in WARNING_CODES:
+            codes.add(item.value)
+        elif item.value in ERROR_CODES:
+            problems.append(SpecError(f"{item.value} is an error; only warnings can be ignored", item.loc))
+        else:
+            known = ", ".join(WARNING_CODES)
+            problems.append(
+                SpecError(f"lint: no warning {describe(item.value)}; the warnings: {known}", item.loc)
+            )
+    return frozenset(codes)

@@ -1,0 +1,106 @@
+"""Markdown: a spec's summary and a diff of two versions, as tables a pull request renders."""
+
+from __future__ import annotations
+
+from ..analysis import Analysis
+from ..costs import Costs
+from ..diff import Change, ModelDiff
+from ..layers.base import Shape, fmt_shape
+from .diff_report import count, delta
+
+
+def summary(analysis: Analysis, costs: Costs) -> str:
+    """The layers (shapes, parameters, MACs) and the totals of a spec."""
+    rows = [["Layer", "Type", "Output shape", "Param #", "MACs"]]
+    for layer in dict.fromkeys(analysis.layers):
+        last = analysis.output_shapes(analysis.calls_of(layer)[-1])  # as Keras's summary: the last call's
+        rows.append(
+            [
+                _code(layer.name),
+                layer.type_name(),
+                _shapes(last),
+                f"{sum(analysis.params_of(layer)):,}",
+                count(costs.layer_macs(layer)),
+            ]
+        )
+    totals = [
+        ["Total", "Value"],
+        ["Parameters", f"{analysis.total_params:,}"],
+        ["Trainable", f"{analysis.trainable_params:,}"],
+        ["Non-trainable", f"{analysis.non_trainable_params:,}"],
+        ["MACs for one example", count(costs.total_macs)],
+    ]
+    return f"### {_code(analysis.graph.name)}\n\n{_table(rows, 'lllrr')}\n{_table(totals, 'lr')}"
+
+
+def diff(model_diff: ModelDiff, before: str, after: str) -> str:
+    """The changed, added and removed layers, and every total, before and after."""
+    title = f"### shapecalc diff: {_code(before)} → {_code(after)}\n\n"
+    changes = model_diff.changes
+    if not changes:
+        body = "No layer changed.\n\n"
+    else:
+        rows = [["Layer", "Change", "Type", "Output shape", "Param #", "MACs"]]
+        rows += [_change_row(c) for c in changes]
+        body = _table(rows, "llllrr") + "\n"
+    old, new = model_diff.before, model_diff.after
+    totals = [["Total", "Before", "After", "Change"]]
+    for label, a, b in (
+        ("Parameters", old.params, new.params),
+        ("Trainable", old.trainable_params, new.trainable_params),
+        ("MACs for one example", old.macs, new.macs),
+        ("Weight bytes", old.weight_bytes, new.weight_bytes),
+        ("Activation bytes for one example", old.activation_bytes, new.activation_bytes),
+    ):
+        totals.append([label, count(a), count(b), delta(a, b)])
+    return title + body + _table(totals, "lrrr")
+
+
+def _change_row(change: Change) -> list[str]:
+    before, after = change.before, change.after
+    if before is None or after is None:
+        facts = after or before
+        assert facts is not None
+        return [
+            _code(facts.name),
+            change.kind,
+            facts.type,
+            _shapes(facts.output_shapes),
+            f"{facts.params:,}",
+            count(facts.macs),
+        ]
+    name = _code(after.name) if before.name == after.name else f"{_code(before.name)} → {_code(after.name)}"
+    return [
+        name,
+        "changed",
+        _arrow(before.type, after.type),
+        _arrow(_shapes(before.output_shapes), _shapes(after.output_shapes)),
+        _arrow(f"{before.params:,}", f"{after.params:,}", delta(before.params, after.params)),
+        _arrow(count(before.macs), count(after.macs), delta(before.macs, after.macs)),
+    ]
+
+
+def _arrow(before: str, after: str, change: str = "") -> str:
+    if before == after:
+        return before
+    return f"{before} → {after}" + (f" ({change})" if change else "")
+
+
+def _shapes(shapes: tuple[Shape, ...] | list[Shape]) -> str:
+    return ", ".join(fmt_shape(s) for s in shapes)
+
+
+def _code(text: str) -> str:
+    return f"`{text}`"
+
+
+def _table(rows: list[list[str]], align: str) -> str:
+    """A GitHub-flavoured markdown table; ``align``: l or r per column."""
+    marks = {"l": "---", "r": "---:"}
+    lines = [_cells(rows[0]), "|" + "|".join(marks[a] for a in align) + "|"]
+    lines += [_cells(row) for row in rows[1:]]
+    return "\n".join(lines) + "\n"
+
+
+def _cells(row: list[str]) -> str:
+    return "| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |"
