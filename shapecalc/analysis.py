@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .errors import ShapeError, SpecError
 from .graph import Call, Graph, TensorRef, keras_functional_structure, unique_layers
@@ -39,8 +40,7 @@ class ConcreteSizes:
         return tuple(dims)
 
 
-@dataclass(frozen=True)
-class CallShapes:
+class CallShapes(NamedTuple):
     """The shapes one call received and returned; ``multi`` when the layer returns a list."""
 
     inputs: list[Shape]
@@ -94,18 +94,26 @@ class Analysis:
 
     def params_of(self, layer: Layer) -> tuple[int, int]:
         """(trainable, non-trainable) parameter counts of the layer, as Keras counts them."""
-        built = self.built.get(layer)
-        return layer.count_params(built.weights) if built else (0, 0)
+        counts = self._params.get(layer)
+        if counts is None:
+            built = self.built.get(layer)
+            counts = self._params[layer] = layer.count_params(built.weights) if built else (0, 0)
+        return counts
 
-    @property
+    @functools.cached_property
+    def _params(self) -> dict[Layer, tuple[int, int]]:
+        return {}
+
+    @functools.cached_property
     def weights(self) -> list[Weight]:
+        """Every variable of the model, a shared layer's once."""
         return [w for layer in unique_layers(self.layers) for w in self.weights_of(layer)]
 
-    @property
+    @functools.cached_property
     def trainable_params(self) -> int:
         return sum(w.size for w in self.weights if w.trainable)
 
-    @property
+    @functools.cached_property
     def non_trainable_params(self) -> int:
         return sum(w.size for w in self.weights if not w.trainable)
 
@@ -193,38 +201,39 @@ def _infer_call(
         resolved, came_as_list = _resolve(ref, shapes)
         inputs.extend(resolved)
         as_list = as_list or came_as_list
-    who = f"{layer.name} ({layer.type_name()})"
-    if layer.takes_list and not as_list:
-        raise SpecError(
-            f"{who}: is called on a list of tensors; write inputs: [a, b]",
-            call.loc,
-            code="E005",
-            layer=layer.name,
-        )
-    if not layer.takes_list and as_list:
-        given = ", ".join(fmt_shape(s) for s in inputs)
-        raise SpecError(
-            f"{who}: takes one input tensor, but is given {len(inputs)}: {given}",
-            call.loc,
-            code="E005",
-            layer=layer.name,
-        )
+    if layer.takes_list != as_list:
+        raise _wiring_error(call, inputs)
     try:
         out, built[layer] = layer.infer(inputs if layer.takes_list else inputs[0], built.get(layer))
     except ShapeError as err:
         given = ", ".join(fmt_shape(s) for s in inputs)
         if err.location is not None:  # an error inside a custom layer's expression
             raise SpecError(
-                f"{who}: {err.message} [input {given}, called at line {call.loc.line}]",
+                f"{_who(layer)}: {err.message} [input {given}, called at line {call.loc.line}]",
                 err.location,
                 code="E006",
                 layer=layer.name,
             ) from None
         raise SpecError(
-            f"{who}: {err.message} [input {given}]", call.loc, code="E006", layer=layer.name
+            f"{_who(layer)}: {err.message} [input {given}]", call.loc, code="E006", layer=layer.name
         ) from None
     if layer.model_call_refusal:
-        raise SpecError(f"{who}: {layer.model_call_refusal}", call.loc, code="E006", layer=layer.name)
+        raise SpecError(f"{_who(layer)}: {layer.model_call_refusal}", call.loc, code="E006", layer=layer.name)
     if isinstance(out, list):
         return CallShapes(inputs, [tuple(s) for s in out], True)
     return CallShapes(inputs, [tuple(out)], False)
+
+
+def _who(layer: Layer) -> str:
+    return f"{layer.name} ({layer.type_name()})"
+
+
+def _wiring_error(call: Call, inputs: list[Shape]) -> SpecError:
+    """A layer called on one tensor that takes a list, or on a list that takes one tensor."""
+    layer = call.layer
+    if layer.takes_list:
+        message = f"{_who(layer)}: is called on a list of tensors; write inputs: [a, b]"
+    else:
+        given = ", ".join(fmt_shape(s) for s in inputs)
+        message = f"{_who(layer)}: takes one input tensor, but is given {len(inputs)}: {given}"
+    return SpecError(message, call.loc, code="E005", layer=layer.name)

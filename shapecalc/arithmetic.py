@@ -10,7 +10,7 @@ axis (an output <= 0); same padding of a 0-long axis gives 0, as in Keras.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import ShapeError
 
@@ -73,8 +73,7 @@ def conv_transpose_rule(
 
 
 # ----------------------------------------------------------------------------- receptive fields
-@dataclass(frozen=True)
-class Window:
+class Window(NamedTuple):
     """What one position of a tensor sees along one axis of the model's input: ``size`` input
     positions (the receptive field) and ``jump`` input positions between neighbouring positions
     (the effective stride)."""
@@ -89,8 +88,7 @@ class Window:
         return Window(self.size + (effective - 1) * self.jump, self.jump * stride)
 
 
-@dataclass(frozen=True)
-class Field:
+class Field(NamedTuple):
     """The windows of a tensor: one per axis after the batch axis, None where one position of
     that axis depends on every position of an input axis (a channel axis after a convolution, a
     sequence after a recurrent layer) or where no window describes it; and which axes (0-based,

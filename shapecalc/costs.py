@@ -10,7 +10,7 @@ walks the model's calls and adds them up.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .analysis import Analysis
 from .arithmetic import Field
@@ -21,8 +21,7 @@ from .layers.base import Layer, Shape, known_product
 from .layers.input_layer import InputLayer
 
 
-@dataclass(frozen=True)
-class CallCosts:
+class CallCosts(NamedTuple):
     """One call: its multiply-accumulates and output bytes for one example, the dtype of its
     outputs, and their field."""
 
@@ -56,19 +55,20 @@ class Costs:
     activation_bytes: int | None  # one example: the outputs of every call but the inputs
     param_bytes: int
 
-    def _of(self, layer: Layer) -> list[CallCosts]:
+    def of_layer(self, layer: Layer) -> list[CallCosts]:
+        """The costs of the layer's calls in the model (a shared layer works once per call)."""
         return [self.calls[c] for c in self.analysis.calls_of(layer) if c in self.calls]
 
     def layer_macs(self, layer: Layer) -> int | None:
-        """A layer's MACs over all its calls in the model (a shared layer works once per call)."""
-        return _sum(c.macs for c in self._of(layer))
+        """A layer's MACs over all its calls in the model."""
+        return total(c.macs for c in self.of_layer(layer))
 
     def layer_activation_bytes(self, layer: Layer) -> int | None:
-        return _sum(c.activation_bytes for c in self._of(layer))
+        return total(c.activation_bytes for c in self.of_layer(layer))
 
     def first(self, layer: Layer) -> CallCosts:
         """The costs of the layer's first call in the model (its receptive field)."""
-        return self._of(layer)[0]
+        return self.of_layer(layer)[0]
 
     @property
     def batch_macs(self) -> int | None:
@@ -98,9 +98,9 @@ def model_costs(analysis: Analysis, batch: int = 1) -> Costs:
         costs = _call_costs(analysis, call, calls)
         calls[call] = costs
         (inputs if isinstance(call.layer, InputLayer) else activations).append(costs.activation_bytes)
-    macs = _sum(c.macs for c in calls.values())
+    macs = total(c.macs for c in calls.values())
     param_bytes = sum(w.nbytes for w in analysis.weights)
-    return Costs(analysis, calls, batch, macs, _sum(inputs), _sum(activations), param_bytes)
+    return Costs(analysis, calls, batch, macs, total(inputs), total(activations), param_bytes)
 
 
 def _call_costs(analysis: Analysis, call: Call, done: dict[Call, CallCosts]) -> CallCosts:
@@ -113,7 +113,7 @@ def _call_costs(analysis: Analysis, call: Call, done: dict[Call, CallCosts]) -> 
         for _ in (analysis.output_shapes(ref.call) if ref.index is None else [0])
     ]
     dtype = layer.output_dtype([s.dtype if s else "float32" for s in sources])
-    nbytes = _sum(_bytes(shape, dtype) for shape in outputs)
+    nbytes = total(_bytes(shape, dtype) for shape in outputs)
     if isinstance(layer, InputLayer):
         return CallCosts(0, nbytes, dtype, Field.of_input(len(outputs[0])))
     shapes = analysis.shapes[call]
@@ -137,10 +137,11 @@ def _bytes(shape: Shape, dtype: str) -> int | None:
     return None if size is None or itemsize is None else size * itemsize
 
 
-def _sum(values: Any) -> int | None:
-    total = 0
+def total(values: Any) -> int | None:
+    """The sum of figures, None where one of them is unknown."""
+    result = 0
     for value in values:
         if value is None:
             return None
-        total += value
-    return total
+        result += value
+    return result

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import ArgError, Location, SpecError
 from .layers import create_layer, registry
@@ -25,8 +25,7 @@ from .spec import INPUT_TYPES, REUSE, WIRING_KEYS, LayerEntry, ModelSpec
 REUSE_KEYS = ("layer", "inputs", "name")
 
 
-@dataclass(frozen=True)
-class TensorRef:
+class TensorRef(NamedTuple):
     """Output ``index`` of ``call``; ``index`` None means all of its outputs (a list)."""
 
     call: Call

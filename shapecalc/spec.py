@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .custom import read_custom_layers
 from .errors import Location, SpecError
 from .layers.args import describe, did_you_mean
 from .layers.base import Layer
@@ -107,8 +106,16 @@ def read_spec(root: Node) -> ModelSpec:
         outputs = outputs_node.value if isinstance(outputs_node.value, list) else [outputs_node]
         if not outputs:
             raise SpecError("'outputs' lists no outputs", outputs_node.loc)
-    custom_types = read_custom_layers(root.get("custom_layers"))
+    custom_types = _custom_layers(root.get("custom_layers"))
     return ModelSpec(name, sequential, inputs, entries, outputs, root, custom_types)
+
+
+def _custom_layers(node: Node | None) -> dict[str, type[Layer]]:
+    if node is None:
+        return {}
+    from .custom import read_custom_layers  # and the expression language: only specs that declare layers
+
+    return read_custom_layers(node)
 
 
 def _model_name(node: Node | None) -> str | None:

@@ -106,6 +106,15 @@ def test_every_keras_alias_resolves_to_its_class() -> None:
         assert cls is not None and cls.type_name() == target, alias
 
 
+def test_family_index_names_where_each_class_is_declared() -> None:
+    """registry.FAMILIES lets a spec load only the families it uses: it must say exactly which
+    module declares each class (a new layer type fails here until it is listed)."""
+    registry.all_layer_types()  # imports every family
+    declared = {name: cls.__module__.rsplit(".", 1)[-1] for name, cls in registry._REGISTRY.items()}
+    listed = {name: family for family, names in registry.FAMILIES.items() for name in names}
+    assert declared == listed
+
+
 def test_alias_names_layers_by_class(tmp_path: Path) -> None:
     path = tmp_path / "alias.yaml"
     path.write_text(

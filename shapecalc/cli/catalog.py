@@ -11,8 +11,6 @@ import rich.console
 import typer
 
 from ..errors import EXIT_USAGE
-from ..layers import registry
-from ..render.catalog import catalog_data, print_catalog, print_layer
 from .common import app
 
 
@@ -31,6 +29,9 @@ def layers(
     ] = CatalogFormat.text,
 ) -> None:
     """List the supported Keras layer types, or one type's arguments and defaults."""
+    from ..layers import registry
+    from ..render.catalog import catalog_data, print_catalog, print_layer
+
     console = rich.console.Console(highlight=False)
     if name is None:
         if output_format is CatalogFormat.json:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from .. import __version__
-from ..analysis import Analysis, ConcreteSizes, analyze
-from ..costs import Costs, model_costs
 from ..errors import EXIT_SPEC, EXIT_USAGE, SpecError
-from ..lint.problems import Problem
-from ..render.json_report import dumps
+
+if TYPE_CHECKING:
+    from ..analysis import Analysis
+    from ..costs import Costs
+
+# The command modules import the library inside their commands: `shapecalc lint` does not load
+# what `summary --run` needs, and start-up stays short.
 
 app = typer.Typer(
     help=(
@@ -58,6 +61,9 @@ def fail_all(errors: list[SpecError], as_json: bool) -> NoReturn:
     for err in errors:
         typer.echo(str(err), err=True)
     if as_json:
+        from ..lint.problems import Problem
+        from ..render.json_report import dumps
+
         problems = [Problem.of(err, err.location.file if err.location else "") for err in errors]
         sys.stdout.write(dumps({"problems": [p.as_dict() for p in problems]}) + "\n")
     raise typer.Exit(EXIT_SPEC)
@@ -65,6 +71,9 @@ def fail_all(errors: list[SpecError], as_json: bool) -> NoReturn:
 
 def model_figures(analysis: Analysis, batch: int | None, unknown_size: int | None, as_json: bool) -> Costs:
     """The model's costs; with --unknown-size, of the same graph analysed at that size."""
+    from ..analysis import ConcreteSizes, analyze
+    from ..costs import model_costs
+
     if unknown_size is not None:
         try:
             analysis = analyze(analysis.graph, ConcreteSizes(unknown=unknown_size))

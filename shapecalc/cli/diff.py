@@ -9,11 +9,7 @@ from typing import Annotated
 
 import typer
 
-from ..api import analyze_spec, read_file
-from ..diff import diff as model_diff
 from ..errors import EXIT_USAGE, SpecError
-from ..render import diff_report, markdown
-from ..render.json_report import dumps
 from .common import app, fail, model_figures
 
 
@@ -49,6 +45,11 @@ def diff_command(
     Example, in a pull request: `git show main:model.yaml > old.yaml` then
     `shapecalc diff old.yaml model.yaml --format markdown`
     """
+    from ..api import analyze_spec, read_file
+    from ..diff import diff as model_diff
+    from ..render import diff_report, markdown
+    from ..render.json_report import dumps
+
     sides = []
     for path in (before, after):
         if not path.exists():

@@ -9,8 +9,6 @@ from typing import Annotated
 import typer
 
 from ..errors import EXIT_SPEC, EXIT_USAGE
-from ..lint import formats as lint_formats
-from ..lint.runner import LintUsageError, lint_paths
 from .common import app
 
 
@@ -81,6 +79,9 @@ def lint(
     * `shapecalc lint specs/ --format github`
     * `shapecalc lint specs/ --format sarif > shapecalc.sarif`
     """
+    from ..lint import formats as lint_formats
+    from ..lint.runner import LintUsageError, lint_paths
+
     ignored = frozenset(code.strip() for code in (ignore or "").split(",") if code.strip())
     try:
         report = lint_paths(paths, ignored, jobs)

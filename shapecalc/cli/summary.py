@@ -8,22 +8,13 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import rich.console
-import rich.progress
 import typer
 
-from ..analysis import Analysis
-from ..api import analyze_spec, read_file
 from ..errors import EXIT_RUN_MISMATCH, EXIT_USAGE, DisplayError, RunRefused, SpecError
-from ..expectations import check_expectations
-from ..layers.args import did_you_mean
-from ..render import markdown
-from ..render.json_report import dumps
-from ..render.json_report import report as report_json
-from ..render.summary import COLUMNS, COST_COLUMNS, print_summary
 from .common import app, fail, fail_all, model_figures
 
 if TYPE_CHECKING:
+    from ..analysis import Analysis
     from ..run.engine import RunOptions, RunReport
 
 
@@ -175,6 +166,12 @@ def summary(
     * `shapecalc summary model.yaml --columns output_shape,params,macs,receptive_field`
     * `shapecalc summary model.yaml --run --batch 8 --save-outputs outputs.npz`
     """
+    from ..api import analyze_spec, read_file
+    from ..expectations import check_expectations
+    from ..render.json_report import dumps
+    from ..render.json_report import report as report_json
+    from ..render.summary import COST_COLUMNS, print_summary
+
     if not spec.exists():
         typer.echo(f"{spec}: error: no such file", err=True)
         raise typer.Exit(EXIT_USAGE)
@@ -224,6 +221,8 @@ def summary(
             add_run_fields(data, analysis, report)
         sys.stdout.write(dumps(data) + "\n")
     elif output_format is OutputFormat.markdown:
+        from ..render import markdown
+
         assert costs is not None
         sys.stdout.write(markdown.summary(analysis, costs))
     else:
@@ -233,6 +232,8 @@ def summary(
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
         if report is not None:
+            import rich.console
+
             from ..render.run_report import print_run_report
 
             print_run_report(analysis, report, rich.console.Console(highlight=False))
@@ -241,6 +242,9 @@ def summary(
 
 
 def _column_keys(text: str) -> list[str]:
+    from ..layers.args import did_you_mean
+    from ..render.summary import COLUMNS
+
     keys = [key.strip() for key in text.split(",") if key.strip()]
     for key in keys:
         if key not in COLUMNS:
@@ -254,6 +258,9 @@ def _column_keys(text: str) -> list[str]:
 
 
 def _run(analysis: Analysis, options: RunOptions, show_progress: bool) -> RunReport:
+    import rich.console
+    import rich.progress
+
     from ..run.engine import run as run_model
 
     try:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from .registry import register_alias, registered
-
 KERAS_ALIASES = {
     **{f"AvgPool{n}D": f"AveragePooling{n}D" for n in (1, 2, 3)},
     **{f"MaxPool{n}D": f"MaxPooling{n}D" for n in (1, 2, 3)},
@@ -14,8 +12,3 @@ KERAS_ALIASES = {
     **{f"SeparableConvolution{n}D": f"SeparableConv{n}D" for n in (1, 2)},
     "GroupQueryAttention": "GroupedQueryAttention",
 }
-
-
-def register_keras_aliases() -> None:
-    for alias, target in KERAS_ALIASES.items():
-        register_alias(alias, registered(target))

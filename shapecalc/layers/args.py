@@ -7,7 +7,6 @@ Parsers that take options are factories: ``int_tuple(2, "strides")`` returns a p
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -144,6 +143,8 @@ MIXED_POLICIES = {"mixed_float16": "float32", "mixed_bfloat16": "float32"}
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    import difflib  # only a mistake needs it: not loaded on the way to a summary
+
     close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     if not close:
         lowered = {c.lower(): c for c in candidates}

@@ -18,11 +18,10 @@ receives one shape; a layer with ``takes_list = True`` (merges, attention) recei
 from __future__ import annotations
 
 import functools
-import inspect
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from ..arithmetic import Field
 from ..errors import ArgError, ShapeError
@@ -65,9 +64,9 @@ class Arg:
         return self.default is REQUIRED
 
 
-@dataclass(frozen=True)
-class Weight:
-    """A variable a layer creates; ``path`` is relative to the layer (``lstm_cell/kernel``)."""
+class Weight(NamedTuple):
+    """A variable a layer creates; ``path`` is relative to the layer (``lstm_cell/kernel``).
+    (A tuple: a model of 10,000 layers makes tens of thousands of them.)"""
 
     path: str
     shape: tuple[int, ...]
@@ -84,8 +83,7 @@ class Weight:
         return self.size * A.dtype_size(self.dtype)
 
 
-@dataclass(frozen=True)
-class Built:
+class Built(NamedTuple):
     """What a layer's first call fixed, as Keras's ``build`` does once: the input shape(s) it was
     built for and the weights ``build`` made (before the layer's trainable flag is applied)."""
 
@@ -172,9 +170,15 @@ class Layer:
     dtype: str | None
 
     def __init__(self, **values: Any) -> None:
-        """Set already-parsed argument values (see :meth:`parse_arguments`), then configure."""
-        for name, arg in self.arguments_by_name().items():
-            setattr(self, name, values.get(name, arg.default))
+        """Set already-parsed argument values (see :meth:`parse_arguments`), the defaults of the
+        others, then configure."""
+        cls = type(self)
+        defaults = cls.__dict__.get("_defaults")
+        if defaults is None:
+            defaults = {name: arg.default for name, arg in cls.arguments_by_name().items()}
+            cls._defaults = defaults  # type: ignore[attr-defined]
+        self.__dict__.update(defaults)
+        self.__dict__.update(values)
         self.configure()
 
     # ----------------------------------------------------------------- declaration
@@ -214,16 +218,39 @@ class Layer:
                     argument=key,
                     at_key=True,
                 )
-        parsed: dict[str, Any] = {}
-        for arg in known.values():
-            if arg.name in raw:
+        try:
+            parsed = {name: known[name].parse(value) for name, value in raw.items()}
+            if all(name in raw for name in cls.required_arguments()):
+                return parsed
+        except ArgError:
+            pass
+        # a problem: the first one in declaration order, as Keras binds its arguments
+        for name, arg in known.items():
+            if name in raw:
                 try:
-                    parsed[arg.name] = arg.parse(raw[arg.name])
+                    arg.parse(raw[name])
                 except ArgError as err:
-                    raise ArgError(f"{arg.name}: {err.message}", argument=arg.name) from None
+                    raise ArgError(f"{name}: {err.message}", argument=name) from None
             elif arg.required:
-                raise ArgError(f"{cls.type_name()} needs the argument '{arg.name}'")
-        return parsed
+                raise ArgError(f"{cls.type_name()} needs the argument '{name}'")
+        raise AssertionError("unreachable: the fast path found a problem the ordered one did not")
+
+    @classmethod
+    def required_arguments(cls) -> tuple[str, ...]:
+        cached = cls.__dict__.get("_required_arguments")
+        if cached is None:
+            cached = tuple(name for name, arg in cls.arguments_by_name().items() if arg.required)
+            cls._required_arguments = cached  # type: ignore[attr-defined]
+        return cached
+
+    @classmethod
+    def nested_arguments(cls) -> tuple[Arg, ...]:
+        """The arguments whose value is a layer (or a list of layers) in the one-key form."""
+        cached = cls.__dict__.get("_nested_arguments")
+        if cached is None:
+            cached = tuple(arg for arg in cls.arguments_by_name().values() if arg.nested_layer)
+            cls._nested_arguments = cached  # type: ignore[attr-defined]
+        return cached
 
     # ----------------------------------------------------------------- hooks
     def configure(self) -> None:
@@ -392,6 +419,8 @@ def build_sublayer(layer: Layer, shape: Shape) -> list[Weight]:
 
 @functools.cache
 def _forward_takes_mask(forward: Callable[..., Any]) -> bool:
+    import inspect  # only a run asks: not loaded on the way to a summary
+
     return "mask" in inspect.signature(forward).parameters
 
 

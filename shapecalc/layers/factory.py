@@ -74,8 +74,8 @@ def create_layer(
         known = [*registry.all_layer_types(), *(custom_types or {})]
         raise ArgError(f"unknown layer type '{type_name}'{did_you_mean(type_name, known)}", argument=None)
     values = dict(raw)
-    for arg in cls.all_arguments():
-        if arg.nested_layer and values.get(arg.name) is not None:
+    for arg in cls.nested_arguments():
+        if values.get(arg.name) is not None:
             entry = values[arg.name]
             if isinstance(entry, list):  # several layers, e.g. RNN(cell=[LSTMCell, LSTMCell])
                 nested = [_create_nested(arg.name, item, auto_name, custom_types) for item in entry]

@@ -7,11 +7,9 @@ checked for warnings and against its ``expect:``.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,6 +87,9 @@ def lint_paths(
     workers = jobs if jobs is not None else min(os.cpu_count() or 1, 8)
     files = [path for path, _ in targets]
     if workers > 1 and len(targets) >= _PARALLEL_FROM and STDIN not in files:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         context = multiprocessing.get_context("fork" if sys.platform == "linux" else None)
         with ProcessPoolExecutor(workers, mp_context=context) as pool:
             chunk = max(1, len(targets) // (workers * 8))
