@@ -119,7 +119,9 @@ def _yaml_document(text: str, name: str) -> Node | None:
         if composed is None:
             return None
         converter = _YamlConverter(loader, name)
-        converter.check_size(composed)
+        if "*" in text:
+            # aliases can make a small file expand into a huge one: measure before building
+            converter.check_size(composed)
         return converter.convert(composed)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
@@ -177,14 +179,20 @@ class _YamlConverter:
 
         size(root, 0)
 
-    def convert(self, node: yaml.Node) -> Node:
-        """The Node for a composed node (its size and depth were checked by check_size)."""
+    def convert(self, node: yaml.Node, depth: int = 0) -> Node:
+        """The Node for a composed node; without aliases, its size and depth are checked here
+        (with them, check_size has measured the expansion first)."""
         mark = node.start_mark
         loc = Location(self.name, mark.line + 1, mark.column + 1)
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise SpecError(f"the spec has more than {MAX_NODES:,} values", loc, code="E001")
+        if depth > MAX_DEPTH:
+            raise SpecError(f"the spec nests deeper than {MAX_DEPTH} levels", loc, code="E001")
         if isinstance(node, yaml.MappingNode):
-            return Node(self.mapping(node), loc)
+            return Node(self.mapping(node, depth + 1), loc)
         if isinstance(node, yaml.SequenceNode):
-            return Node([self.convert(item) for item in node.value], loc)
+            return Node([self.convert(item, depth + 1) for item in node.value], loc)
         tag = node.tag
         if tag == _STR_TAG:  # most scalars: skip the constructor machinery
             return Node(node.value, loc)
@@ -199,7 +207,7 @@ class _YamlConverter:
             value = node.value
         return Node(value, self.loc(node))
 
-    def mapping(self, node: yaml.MappingNode) -> dict[str, Node]:
+    def mapping(self, node: yaml.MappingNode, depth: int) -> dict[str, Node]:
         result: dict[str, Node] = {}
         merged: dict[str, Node] = {}
         for key_node, value_node in node.value:
@@ -209,10 +217,10 @@ class _YamlConverter:
                 for source in sources:
                     if not isinstance(source, yaml.MappingNode):
                         raise SpecError("'<<' merges only mappings", self.loc(source), code="E001")
-                    for k, v in self.mapping(source).items():
+                    for k, v in self.mapping(source, depth).items():
                         merged.setdefault(k, v)
                 continue
-            key = self.convert(key_node)
+            key = self.convert(key_node, depth)
             if not isinstance(key.value, str):
                 raise SpecError(f"keys must be strings, got {key.value!r}", key.loc, code="E001")
             if key.value in result:
@@ -222,7 +230,7 @@ class _YamlConverter:
                     key.loc,
                     code="E001",
                 )
-            value = self.convert(value_node)
+            value = self.convert(value_node, depth)
             value.key_loc = key.loc
             result[key.value] = value
         for k, v in merged.items():

@@ -196,6 +196,17 @@ def test_alias_bomb_is_refused_quickly(tmp_path: Path) -> None:
     assert "expands to more than" in stderr
 
 
+@pytest.mark.parametrize("aliased", [False, True])
+def test_deep_nesting_is_refused_where_it_passes_the_limit(tmp_path: Path, aliased: bool) -> None:
+    # 201 nested lists under 'layers' put the innermost values at depth 203 (the root is 0)
+    text = "layers: " + "[" * 201 + "1" + "]" * 201 + "\n" + ("extra: &e [1]\nmore: *e\n" if aliased else "")
+    code, _, stderr = run(tmp_path, text)
+    assert code == 1
+    # the root mapping is at depth 0 and the k-th list at depth k: the 201st '[' is the first
+    # value past depth 200
+    assert stderr.startswith(f"SPEC:1:{len('layers: ') + 201}: error: the spec nests deeper than 200 levels")
+
+
 def test_yaml_tags_are_not_executed(tmp_path: Path) -> None:
     code, _, stderr = run(tmp_path, "input: !!python/object/apply:os.system ['echo hi']\nlayers: []\n")
     assert code == 1
