@@ -143,6 +143,9 @@ def test_clean_tree_exits_zero_and_skips_non_specs(tree: Path) -> None:
     assert result.exit_code == 0, result.stdout
     assert result.stdout == ""
     assert "workflow.yml: skipped, not a spec" in result.stderr
+    # named explicitly too, as a pre-commit hook passes every changed YAML file
+    named = runner.invoke(app, ["lint", str(tree / "workflow.yml"), "--strict"])
+    assert named.exit_code == 0, named.stderr
 
 
 def test_stdin_and_usage_errors(tmp_path: Path) -> None:

@@ -55,19 +55,20 @@ class LintUsageError(Exception):
     """A path or option lint cannot use (exit status 2)."""
 
 
-def find_specs(paths: Iterable[str]) -> list[tuple[str, bool]]:
-    """The files to lint, each with whether it was found in a folder (rather than named)."""
-    found: list[tuple[str, bool]] = []
+def find_specs(paths: Iterable[str]) -> list[str]:
+    """The files the paths name or (for a folder) hold with a YAML or JSON suffix; whether each
+    is a spec at all is decided when it is read (see :data:`SPEC_KEYS`)."""
+    found: list[str] = []
     for path in paths:
         if path == STDIN:
-            found.append((STDIN, False))
+            found.append(STDIN)
         elif os.path.isdir(path):
             files = sorted(
                 str(p) for p in Path(path).rglob("*") if p.suffix.lower() in SPEC_SUFFIXES and p.is_file()
             )
-            found.extend((f, True) for f in files)
+            found.extend(files)
         elif os.path.isfile(path):
-            found.append((path, False))
+            found.append(path)
         else:
             raise LintUsageError(f"{path}: no such file or folder")
     return found
@@ -85,8 +86,7 @@ def lint_paths(
     if errors:
         raise LintUsageError(f"--ignore: {', '.join(errors)} are errors; only warnings can be ignored")
     workers = jobs if jobs is not None else min(os.cpu_count() or 1, 8)
-    files = [path for path, _ in targets]
-    if workers > 1 and len(targets) >= _PARALLEL_FROM and STDIN not in files:
+    if workers > 1 and len(targets) >= _PARALLEL_FROM and STDIN not in targets:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
@@ -99,19 +99,24 @@ def lint_paths(
     return LintReport(results)
 
 
-def _lint_target(target: tuple[str, bool], ignore: frozenset[str]) -> FileResult:
-    path, in_folder = target
+# A YAML or JSON file with none of these top-level keys is clearly not a spec (a CI workflow, a
+# config file): lint skips it, so a folder or the files a pre-commit hook passes can hold others.
+SPEC_KEYS = ("layers", "input", "inputs")
+_SPEC_KEYS_TEXT = "layers, input or inputs"
+
+
+def _lint_target(path: str, ignore: frozenset[str]) -> FileResult:
     result = FileResult(path)
     try:
         root = source.parse(sys.stdin.read(), "<stdin>") if path == STDIN else source.load(path)
     except SpecError as err:
-        if in_folder and not _mentions_layers(path):
-            result.skipped = "not a spec: it cannot be read as YAML or JSON, and it has no layers"
+        if path != STDIN and not _mentions_spec_keys(path):
+            result.skipped = f"not a spec: unreadable, and no {_SPEC_KEYS_TEXT} in it"
         else:
             result.problems.append(Problem.of(err, path))
         return result
-    if in_folder and not (isinstance(root.value, dict) and "layers" in root.value):
-        result.skipped = "not a spec: no top-level 'layers'"
+    if not (isinstance(root.value, dict) and any(key in root.value for key in SPEC_KEYS)):
+        result.skipped = f"not a spec: no top-level {_SPEC_KEYS_TEXT}"
         return result
     result.problems = sorted(
         (Problem.of(err, path) for err in lint_spec(root, ignore)),
@@ -120,12 +125,13 @@ def _lint_target(target: tuple[str, bool], ignore: frozenset[str]) -> FileResult
     return result
 
 
-def _mentions_layers(path: str) -> bool:
+def _mentions_spec_keys(path: str) -> bool:
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
-            return "layers" in handle.read(1 << 20)
+            text = handle.read(1 << 20)
     except OSError:
         return True
+    return any(key in text for key in SPEC_KEYS)
 
 
 def lint_spec(root: source.Node, ignore: frozenset[str] = frozenset()) -> list[SpecError]:
