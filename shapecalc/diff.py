@@ -58,6 +58,7 @@ def _key(facts: LayerFacts) -> tuple[object, ...]:
 class Totals:
     params: int
     trainable_params: int
+    non_trainable_params: int
     macs: int | None
     weight_bytes: int
     activation_bytes: int | None
@@ -102,6 +103,7 @@ def _totals(analysis: Analysis, costs: Costs) -> Totals:
     return Totals(
         analysis.total_params,
         analysis.trainable_params,
+        analysis.non_trainable_params,
         costs.total_macs,
         costs.param_bytes,
         costs.activation_bytes,

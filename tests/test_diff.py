@@ -89,3 +89,17 @@ def test_summary_as_markdown() -> None:
     layers, totals = tables(result.stdout)
     assert layers[1] == ["`conv2d`", "Conv2D", "(None, 28, 28, 16)", "160", f"{28 * 28 * 9 * 16:,}"]
     assert totals[1] == ["Parameters", "3,369"]
+
+
+def test_diff_totals_split_trainable_and_not(tmp_path: Path) -> None:
+    last = "  - Conv2D: {filters: 1, kernel_size: [3, 3], activation: sigmoid, padding: same}\n"
+    normalized = tmp_path / "bn.yaml"
+    normalized.write_text(SEED.read_text().replace(last, "  - BatchNormalization: {}\n" + last))
+    result = runner.invoke(app, ["diff", str(SEED), str(normalized), "--format", "json"])
+    totals = json.loads(result.stdout)["totals"]
+    # BatchNormalization over conv2d_5's 16 channels: gamma and beta trainable (2 x 16), the
+    # moving mean and variance not (2 x 16)
+    assert totals["after"]["trainable_params"] - totals["before"]["trainable_params"] == 32
+    assert (totals["before"]["non_trainable_params"], totals["after"]["non_trainable_params"]) == (0, 32)
+    text = runner.invoke(app, ["diff", str(SEED), str(normalized)]).stdout
+    assert "  non-trainable: 0 -> 32 (+32)" in text.splitlines()

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from shapecalc.cli import app
@@ -289,3 +290,16 @@ def test_summary_json_prints_a_spec_error_as_a_problem(tmp_path: Path) -> None:
         "E006",
         "error",
     )
+
+
+def test_the_repositorys_specs_keep_their_expectations() -> None:
+    # vgg16.yaml pins Keras's counts (138,357,544 parameters, fc1's 7*7*512*4096 + 4096) and
+    # its 15,470,264,320 MACs (tests/test_costs_models.py derives them)
+    assert "expect" in yaml.safe_load((SPECS / "vgg16.yaml").read_text())
+    result = runner.invoke(app, ["lint", str(SPECS), "--strict"])
+    assert result.exit_code == 0, result.stdout
+    broken = (SPECS / "vgg16.yaml").read_text().replace("total_params: 138357544", "total_params: 138357545")
+    result = runner.invoke(app, ["lint", "-", "--format", "json"], input=broken)
+    assert [(p["code"], p["message"]) for p in json.loads(result.stdout)] == [
+        ("E007", "expected total_params 138,357,545, the model has 138,357,544")
+    ]

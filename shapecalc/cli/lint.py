@@ -67,8 +67,8 @@ def lint(
     (E007, E008); warnings (W101-W106) point at what Keras builds but is probably not meant: an
     unused layer or input, a dropout rate of 0, an activation applied twice, a bias cancelled by
     BatchNormalization, a shape that fits only because a size is unknown. A spec turns warnings
-    off with lint: {ignore: [W103]}. Files in folders that are clearly not specs (no layers) are
-    skipped.
+    off with lint: {ignore: [W103]}. Files that are clearly not specs (no top-level layers, input
+    or inputs: a CI workflow, a config file) are skipped; --verbose names them.
 
     Exit status: 0 no errors (no warnings either with --strict); 1 errors (or warnings with
     --strict); 2 the command line is wrong.

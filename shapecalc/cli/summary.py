@@ -154,10 +154,11 @@ def summary(
     example and for the batch, memory (input, activations, parameters), the largest receptive
     field. --format json always has every figure.
 
-    Exit status: 0 all well; 1 the spec is invalid (the message says FILE:LINE:COL and why);
-    2 the command line is wrong (or the terminal is too narrow for Keras's table, or a --run
-    input, weight file or memory limit refuses it); 3 --run found a layer whose real output
-    disagrees with the prediction, or whose call fails as Keras's does; 70 a bug in shapecalc.
+    Exit status: 0 all well; 1 the spec is invalid or breaks its expect: (the message says
+    FILE:LINE:COL and why); 2 the command line is wrong (or the terminal is too narrow for
+    Keras's table, or a --run input, weight file or memory limit refuses it); 3 --run found a
+    layer whose real output disagrees with the prediction, or whose call fails as Keras's does;
+    70 a bug in shapecalc.
 
     Examples:
 

@@ -7,9 +7,11 @@ from typing import Any
 from ..diff import Change, LayerFacts, ModelDiff, Totals
 from ..layers.base import fmt_shape
 
-_TOTALS = (
+# each total of a ModelDiff: its Totals field and its label
+TOTALS = (
     ("params", "parameters"),
     ("trainable_params", "trainable"),
+    ("non_trainable_params", "non-trainable"),
     ("macs", "MACs for one example"),
     ("weight_bytes", "weight bytes"),
     ("activation_bytes", "activation bytes for one example"),
@@ -24,7 +26,7 @@ def text(model_diff: ModelDiff) -> str:
     for change in changes:
         lines.append("  " + _line(change))
     lines.append("totals:")
-    for key, label in _TOTALS:
+    for key, label in TOTALS:
         before, after = getattr(model_diff.before, key), getattr(model_diff.after, key)
         lines.append(f"  {label}: {count(before)} -> {count(after)} ({delta(before, after)})")
     return "\n".join(lines) + "\n"
@@ -76,7 +78,7 @@ def _facts(facts: LayerFacts | None) -> dict[str, Any] | None:
 
 
 def _totals(totals: Totals) -> dict[str, int | None]:
-    return {key: getattr(totals, key) for key, _ in _TOTALS}
+    return {key: getattr(totals, key) for key, _ in TOTALS}
 
 
 def _who(facts: LayerFacts) -> str:

@@ -6,7 +6,7 @@ from ..analysis import Analysis
 from ..costs import Costs
 from ..diff import Change, ModelDiff
 from ..layers.base import Shape, fmt_shape
-from .diff_report import count, delta
+from .diff_report import TOTALS, count, delta
 
 
 def summary(analysis: Analysis, costs: Costs) -> str:
@@ -45,14 +45,9 @@ def diff(model_diff: ModelDiff, before: str, after: str) -> str:
         body = _table(rows, "llllrr") + "\n"
     old, new = model_diff.before, model_diff.after
     totals = [["Total", "Before", "After", "Change"]]
-    for label, a, b in (
-        ("Parameters", old.params, new.params),
-        ("Trainable", old.trainable_params, new.trainable_params),
-        ("MACs for one example", old.macs, new.macs),
-        ("Weight bytes", old.weight_bytes, new.weight_bytes),
-        ("Activation bytes for one example", old.activation_bytes, new.activation_bytes),
-    ):
-        totals.append([label, count(a), count(b), delta(a, b)])
+    for key, label in TOTALS:
+        a, b = getattr(old, key), getattr(new, key)
+        totals.append([label[0].upper() + label[1:], count(a), count(b), delta(a, b)])
     return title + body + _table(totals, "lrrr")
 
 
