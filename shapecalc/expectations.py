@@ -16,8 +16,10 @@ byte budgets binary ones (K, M, G, T: powers of 1024, as ``--max-memory``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from typing import Any
+from decimal import Decimal
+from typing import Any, NamedTuple
 
 from .analysis import Analysis
 from .costs import Costs, model_costs
@@ -40,6 +42,7 @@ MODEL_KEYS = (
 LAYER_KEYS = ("output_shape", "params", "trainable_params", "non_trainable_params", "macs")
 _SI = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 _BINARY = {"K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+_DECIMAL = re.compile(r"\d+(\.\d+)?")  # before a unit: 1.2G (no sign, no exponent)
 
 
 def check_expectations(node: Node | None, analysis: Analysis, costs: Costs | None = None) -> list[SpecError]:
@@ -81,9 +84,9 @@ def _check_model(key: str, node: Node, analysis: Analysis, figures: Callable[[],
             return _differs(node, "output_shape", _shape_list(wanted), _shape_list(actual))
         return None
     if key in ("total_params", "trainable_params", "non_trainable_params"):
-        return _exact(node, key, _count(node, key), getattr(analysis, key))
+        return _exact(node, key, getattr(analysis, key))
     if key == "total_macs":
-        return _exact(node, key, _count(node, key), _known(node, key, figures().total_macs, "E007"))
+        return _exact(node, key, _known(node, key, figures().total_macs, "E007"))
     if key == "max_params":
         return _budget(node, key, _count(node, key), analysis.total_params, "parameters")
     if key == "max_macs":
@@ -130,9 +133,9 @@ def _check_layer(
     actual = {"params": trainable + non_trainable, "trainable_params": trainable}
     actual["non_trainable_params"] = non_trainable
     if key in actual:
-        return _exact(node, what, _count(node, what), actual[key])
+        return _exact(node, what, actual[key])
     if key == "macs":
-        return _exact(node, what, _count(node, what), _known(node, what, figures().layer_macs(layer), "E007"))
+        return _exact(node, what, _known(node, what, figures().layer_macs(layer), "E007"))
     raise SpecError(f"expect: a layer has no '{key}'{did_you_mean(key, LAYER_KEYS)}", node.key_loc)
 
 
@@ -155,25 +158,38 @@ def _shape_list(shapes: list[Any]) -> str:
     return ", ".join(fmt_shape(s) for s in shapes)
 
 
-def _count(node: Node, what: str) -> int:
+class Amount(NamedTuple):
+    """A count or size as written. ``15.47G`` stands for every count that shows as 15.47G:
+    ``value`` 15,470,000,000, ``step`` 10,000,000 (a unit of its last digit); a plain integer
+    is exact (``step`` 0)."""
+
+    value: Decimal
+    step: Decimal
+
+    def covers(self, actual: int) -> bool:
+        if not self.step:
+            return actual == self.value
+        return self.value - self.step / 2 <= actual < self.value + self.step / 2
+
+
+def _count(node: Node, what: str) -> Amount:
     return _amount(node, what, _SI, "a count such as 3369, 5M or 1.2G")
 
 
-def _bytes(node: Node, what: str) -> int:
+def _bytes(node: Node, what: str) -> Amount:
     return _amount(node, what, _BINARY, "a size such as 64M (MiB) or 1G")
 
 
-def _amount(node: Node, what: str, units: dict[str, int], form: str) -> int:
+def _amount(node: Node, what: str, units: dict[str, int], form: str) -> Amount:
     value = node.value
     if _is_int(value) and value >= 0:
-        return value
-    if isinstance(value, str) and value[-1:].upper() in units:
-        try:
-            number = float(value[:-1])
-        except ValueError:
-            number = -1.0
-        if number >= 0:
-            return round(number * units[value[-1].upper()])
+        return Amount(Decimal(value), Decimal(0))
+    if isinstance(value, str) and value[-1:].upper() in units and _DECIMAL.fullmatch(value[:-1]):
+        number = Decimal(value[:-1])
+        unit = units[value[-1].upper()]
+        exponent = number.as_tuple().exponent
+        assert isinstance(exponent, int)  # a plain decimal is finite
+        return Amount(number * unit, Decimal(10) ** exponent * unit)
     raise SpecError(f"{what} is {form}; got {describe(value)}", node.loc)
 
 
@@ -191,15 +207,25 @@ def _known(node: Node, what: str, value: int | None, code: str) -> int:
     return value
 
 
-def _exact(node: Node, what: str, wanted: int, actual: int) -> SpecError | None:
-    return None if wanted == actual else _differs(node, what, f"{wanted:,}", f"{actual:,}")
+def _exact(node: Node, what: str, actual: int) -> SpecError | None:
+    wanted = _count(node, what)
+    if wanted.covers(actual):
+        return None
+    if not wanted.step:
+        return _differs(node, what, f"{wanted.value:,}", f"{actual:,}")
+    # the actual count in the written form: 15.47G against 15.52G
+    unit = _SI[node.value[-1].upper()]
+    places = max(0, -(wanted.step / unit).adjusted())
+    shown = f"{actual / unit:.{places}f}{node.value[-1]}"
+    return _differs(node, what, node.value, f"{actual:,} ({shown})")
 
 
 def _differs(node: Node, what: str, wanted: str, actual: str) -> SpecError:
     return SpecError(f"expected {what} {wanted}, the model has {actual}", node.loc, code="E007")
 
 
-def _budget(node: Node, key: str, limit: int, actual: int, unit: str) -> SpecError | None:
-    if actual <= limit:
+def _budget(node: Node, key: str, limit: Amount, actual: int, unit: str) -> SpecError | None:
+    if actual <= limit.value:
         return None
-    return SpecError(f"{key} is {limit:,}, the model has {actual:,} {unit}", node.loc, code="E008")
+    written = f"{node.value} ({limit.value.normalize():,f})" if limit.step else f"{int(limit.value):,}"
+    return SpecError(f"{key} is {written}, the model has {actual:,} {unit}", node.loc, code="E008")

@@ -21,7 +21,9 @@ app = typer.Typer(
     help=(
         "Keras-exact output shapes, parameter counts and model summaries from a YAML or JSON "
         "model spec, with what the model costs (MACs, memory, receptive fields), and no "
-        "deep-learning framework installed."
+        "deep-learning framework installed.\n\n"
+        "shapecalc summary model.yaml: the summary. shapecalc lint specs/: every problem of "
+        "every spec, for CI. shapecalc diff old.yaml new.yaml: what a change did to the model."
     ),
     no_args_is_help=True,
     add_completion=False,

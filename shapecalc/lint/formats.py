@@ -23,14 +23,15 @@ def _where(problem: Problem) -> str:
 
 
 def github(problems: list[Problem]) -> str:
-    """GitHub Actions workflow commands: one ``::error`` or ``::warning`` annotation each."""
+    """GitHub Actions workflow commands: one ``::error file=F,line=L,col=C::MESSAGE [CODE]``
+    (or ``::warning``) annotation each. No ``title``: scripts match the plain form, and the
+    message names the rule as the text format does."""
     lines = []
     for p in problems:
         fields = [f"file={_property(p.file)}"]
         if p.line is not None:
             fields += [f"line={p.line}", f"col={p.column}"]
-        fields.append(f"title={_property(f'shapecalc {p.code} ({RULES[p.code][0]})')}")
-        lines.append(f"::{p.severity} {','.join(fields)}::{_data(p.message)}\n")
+        lines.append(f"::{p.severity} {','.join(fields)}::{_data(p.message)} [{p.code}]\n")
     return "".join(lines)
 
 
