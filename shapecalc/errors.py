@@ -30,7 +30,7 @@ class Location(NamedTuple):
 # What kind of problem a SpecError is: the codes `shapecalc lint` reports (and can select).
 ERROR_CODES = {
     "E001": ("read", "the file cannot be read or parsed as YAML or JSON, or passes a size limit"),
-    "E002": ("spec", "the spec's structure: top-level keys, inputs, the form of entries, custom layers"),
+    "E002": ("spec", "the spec's structure: top-level keys, inputs, entries, custom layers, expect:, lint:"),
     "E003": ("unknown-layer", "a layer type that is neither Keras's nor declared in the spec"),
     "E004": ("argument", "a layer argument Keras refuses: unknown, missing, or a bad value"),
     "E005": ("wiring", "how layers are connected: unknown or repeated names, inputs, outputs, Reuse"),

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from oracle import ModelFacts, keras_model_facts
 from typer.testing import CliRunner
@@ -133,3 +134,41 @@ def test_version_and_help() -> None:
     result = runner.invoke(app, ["summary", "--help"])
     assert result.exit_code == 0
     assert "--format" in result.stdout
+
+
+# A command runs in a fresh interpreter that reports, as it exits, whether NumPy was imported.
+_IMPORT_PROBE = """
+import atexit, sys
+atexit.register(lambda: print("numpy" in sys.modules, "shapecalc.kernels" in sys.modules, file=sys.stderr))
+from shapecalc.cli import main
+main(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "loads_numpy"),
+    [
+        (["summary", "specs/vgg16.yaml"], False),
+        (["summary", "specs/custom_layer.yaml", "--format", "json"], False),
+        (
+            [
+                "summary",
+                "specs/two_inputs_lstm.yaml",
+                "--columns",
+                "output_shape,params,macs,receptive_field",
+            ],
+            False,
+        ),
+        (["lint", "specs"], False),
+        (["diff", "specs/vgg16.yaml", "specs/upsampling_autoencoder.yaml"], False),
+        (["layers", "Conv2D"], False),
+        (["summary", "specs/upsampling_autoencoder.yaml", "--run"], True),
+    ],
+)
+def test_only_run_imports_numpy_and_the_kernels(args: list[str], loads_numpy: bool) -> None:
+    root = Path(__file__).parent.parent
+    result = subprocess.run(
+        [sys.executable, "-c", _IMPORT_PROBE, *args], cwd=root, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines()[-1] == f"{loads_numpy} {loads_numpy}"

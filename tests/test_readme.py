@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from shapecalc.layers import registry
+from shapecalc.lint.problems import RULES
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
 
@@ -21,3 +22,8 @@ def test_quick_start_uses_a_shipped_spec() -> None:
     assert spec is not None
     assert (Path(__file__).parent.parent / spec.group(1)).exists()
     assert "pip install '.[test]' && pytest" in README
+
+
+def test_lint_rule_table_is_the_rules() -> None:
+    rows = re.findall(r"^\| ([EW]\d{3}) \| ([a-z-]+) \|", README, flags=re.MULTILINE)
+    assert dict(rows) == {code: name for code, (name, _) in RULES.items()}
