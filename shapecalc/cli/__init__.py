@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import gc
 import sys
-import traceback
 
 import typer
 
@@ -37,6 +36,8 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(130) from None
     except Exception as err:
         if debug:
+            import traceback
+
             traceback.print_exc()
         typer.echo(
             f"shapecalc: internal error ({type(err).__name__}: {err}); this is a bug in shapecalc, not in "

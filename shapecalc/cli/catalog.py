@@ -7,7 +7,6 @@ import sys
 from enum import Enum
 from typing import Annotated
 
-import rich.console
 import typer
 
 from ..errors import EXIT_USAGE
@@ -29,6 +28,8 @@ def layers(
     ] = CatalogFormat.text,
 ) -> None:
     """List the supported Keras layer types, or one type's arguments and defaults."""
+    import rich.console
+
     from ..layers import registry
     from ..render.catalog import catalog_data, print_catalog, print_layer
 

@@ -171,7 +171,6 @@ def summary(
     from ..expectations import check_expectations
     from ..render.json_report import dumps
     from ..render.json_report import report as report_json
-    from ..render.summary import COST_COLUMNS, print_summary
 
     if not spec.exists():
         typer.echo(f"{spec}: error: no such file", err=True)
@@ -186,7 +185,7 @@ def summary(
         raise typer.Exit(EXIT_USAGE)
     chosen = _column_keys(columns) if columns is not None else None
     as_json = output_format is OutputFormat.json
-    wants_costs = output_format is not OutputFormat.text or bool(chosen and COST_COLUMNS & set(chosen))
+    wants_costs = output_format is not OutputFormat.text or (chosen is not None and _shows_costs(chosen))
     try:
         model_spec = read_file(spec)
         analysis = analyze_spec(model_spec)
@@ -227,6 +226,8 @@ def summary(
         assert costs is not None
         sys.stdout.write(markdown.summary(analysis, costs))
     else:
+        from ..render.summary import print_summary
+
         try:
             print_summary(analysis, columns=chosen, costs=costs)
         except DisplayError as err:
@@ -256,6 +257,12 @@ def _column_keys(text: str) -> list[str]:
     if len(set(keys)) != len(keys) or not keys:
         raise typer.BadParameter("name each column once, at least one", param_hint="--columns")
     return keys
+
+
+def _shows_costs(keys: list[str]) -> bool:
+    from ..render.summary import COST_COLUMNS
+
+    return bool(COST_COLUMNS & set(keys))
 
 
 def _run(analysis: Analysis, options: RunOptions, show_progress: bool) -> RunReport:
