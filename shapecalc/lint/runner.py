@@ -115,7 +115,8 @@ def _lint_target(path: str, ignore: frozenset[str]) -> FileResult:
         else:
             result.problems.append(Problem.of(err, path))
         return result
-    if not (isinstance(root.value, dict) and any(key in root.value for key in SPEC_KEYS)):
+    is_spec = isinstance(root.value, dict) and any(key in root.value for key in SPEC_KEYS)
+    if not is_spec and path != STDIN:  # what comes on stdin is meant as a spec: say what it lacks
         result.skipped = f"not a spec: no top-level {_SPEC_KEYS_TEXT}"
         return result
     result.problems = sorted(
