@@ -222,7 +222,12 @@ class _YamlConverter:
                 continue
             key = self.convert(key_node, depth)
             if not isinstance(key.value, str):
-                raise SpecError(f"keys must be strings, got {key.value!r}", key.loc, code="E001")
+                hint = (
+                    " (YAML reads yes, no, on, off as true or false: quote the key)"
+                    if isinstance(key.value, bool)
+                    else ""
+                )
+                raise SpecError(f"keys must be strings, got {key.value!r}{hint}", key.loc, code="E001")
             if key.value in result:
                 first = result[key.value].key_loc
                 raise SpecError(

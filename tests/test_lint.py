@@ -148,7 +148,9 @@ def test_stdin_and_usage_errors(tmp_path: Path) -> None:
     assert result.exit_code == 1 and [(p["file"], p["code"]) for p in problems] == [("<stdin>", "E006")]
     # what comes on stdin is meant as a spec, so it is checked rather than skipped
     result = runner.invoke(app, ["lint", "-", "--format", "json"], input=NOT_A_SPEC)
-    assert result.exit_code == 1 and json.loads(result.stdout)[0]["code"] == "E001"  # on: is YAML 1.1 true
+    (problem,) = json.loads(result.stdout)
+    assert result.exit_code == 1 and problem["code"] == "E001"  # on: is YAML 1.1's true
+    assert problem["message"].endswith("(YAML reads yes, no, on, off as true or false: quote the key)")
     assert runner.invoke(app, ["lint", str(tmp_path / "missing")]).exit_code == 2
     assert runner.invoke(app, ["lint", str(tmp_path), "--ignore", "W999"]).exit_code == 2
     assert runner.invoke(app, ["lint", str(tmp_path), "--ignore", "E006"]).exit_code == 2
