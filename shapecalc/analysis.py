@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from .errors import ShapeError, SpecError
 from .graph import Call, Graph, TensorRef, keras_functional_structure, unique_layers
-from .layers.base import Built, Layer, Shape, Weight, fmt_shape
+from .layers.base import Built, Layer, Shape, Weight, fmt_shapes
 from .layers.input_layer import InputLayer
 
 
@@ -206,7 +206,7 @@ def _infer_call(
     try:
         out, built[layer] = layer.infer(inputs if layer.takes_list else inputs[0], built.get(layer))
     except ShapeError as err:
-        given = ", ".join(fmt_shape(s) for s in inputs)
+        given = fmt_shapes(inputs)
         if err.location is not None:  # an error inside a custom layer's expression
             raise SpecError(
                 f"{_who(layer)}: {err.message} [input {given}, called at line {call.loc.line}]",
@@ -234,6 +234,6 @@ def _wiring_error(call: Call, inputs: list[Shape]) -> SpecError:
     if layer.takes_list:
         message = f"{_who(layer)}: is called on a list of tensors; write inputs: [a, b]"
     else:
-        given = ", ".join(fmt_shape(s) for s in inputs)
+        given = fmt_shapes(inputs)
         message = f"{_who(layer)}: takes one input tensor, but is given {len(inputs)}: {given}"
     return SpecError(message, call.loc, code="E005", layer=layer.name)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from .analysis import Analysis
 from .costs import Costs
+from .graph import unique_layers
 from .layers.base import Layer, Shape
 
 
@@ -78,8 +79,8 @@ class ModelDiff:
 
 
 def diff(before: tuple[Analysis, Costs], after: tuple[Analysis, Costs]) -> ModelDiff:
-    old = [LayerFacts.of(layer, *before) for layer in _unique(before[0].layers)]
-    new = [LayerFacts.of(layer, *after) for layer in _unique(after[0].layers)]
+    old = [LayerFacts.of(layer, *before) for layer in unique_layers(before[0].layers)]
+    new = [LayerFacts.of(layer, *after) for layer in unique_layers(after[0].layers)]
     old_by_name = {f.name: f for f in old}
     new_names = {f.name for f in new}
     left_old = [f for f in old if f.name not in new_names]
@@ -93,10 +94,6 @@ def diff(before: tuple[Analysis, Costs], after: tuple[Analysis, Costs]) -> Model
         changes.append(Change(partner, facts))
     changes += [Change(f, None) for f in removed]
     return ModelDiff(before[0].graph.name, after[0].graph.name, changes, _totals(*before), _totals(*after))
-
-
-def _unique(layers: list[Layer]) -> list[Layer]:
-    return list(dict.fromkeys(layers))
 
 
 def _totals(analysis: Analysis, costs: Costs) -> Totals:

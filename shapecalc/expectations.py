@@ -25,7 +25,7 @@ from .analysis import Analysis
 from .costs import Costs, model_costs
 from .errors import SpecError
 from .layers.args import describe, did_you_mean
-from .layers.base import Layer, fmt_shape
+from .layers.base import Layer, fmt_shapes
 from .source import Node
 
 MODEL_KEYS = (
@@ -81,7 +81,7 @@ def _check_model(key: str, node: Node, analysis: Analysis, figures: Callable[[],
         actual = [analysis.output_shapes(call)[k] for call, k in analysis.output_refs()]
         wanted = _shapes(node, len(actual))
         if wanted != actual:
-            return _differs(node, "output_shape", _shape_list(wanted), _shape_list(actual))
+            return _differs(node, "output_shape", fmt_shapes(wanted), fmt_shapes(actual))
         return None
     if key in ("total_params", "trainable_params", "non_trainable_params"):
         return _exact(node, key, getattr(analysis, key))
@@ -128,7 +128,7 @@ def _check_layer(
     if key == "output_shape":
         shapes = analysis.output_shapes(analysis.first_call(layer))
         wanted = _shapes(node, len(shapes))
-        return _differs(node, what, _shape_list(wanted), _shape_list(shapes)) if wanted != shapes else None
+        return _differs(node, what, fmt_shapes(wanted), fmt_shapes(shapes)) if wanted != shapes else None
     trainable, non_trainable = analysis.params_of(layer)
     actual = {"params": trainable + non_trainable, "trainable_params": trainable}
     actual["non_trainable_params"] = non_trainable
@@ -152,10 +152,6 @@ def _shapes(node: Node, outputs: int) -> list[tuple[int | None, ...]]:
                 node.loc,
             )
     return [tuple(s) for s in shapes]
-
-
-def _shape_list(shapes: list[Any]) -> str:
-    return ", ".join(fmt_shape(s) for s in shapes)
 
 
 class Amount(NamedTuple):

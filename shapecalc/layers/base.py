@@ -470,3 +470,8 @@ def require_known(shape: Shape, axis: int, what: str) -> int:
 def fmt_shape(shape: Sequence[Dim]) -> str:
     inner = ", ".join("None" if d is None else str(d) for d in shape)
     return f"({inner},)" if len(shape) == 1 else f"({inner})"
+
+
+def fmt_shapes(shapes: Iterable[Sequence[Dim]]) -> str:
+    """Several shapes, as a message or a table cell lists them: ``(None, 4), (None, 2)``."""
+    return ", ".join(fmt_shape(s) for s in shapes)

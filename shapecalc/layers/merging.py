@@ -23,14 +23,14 @@ from ..arithmetic import Field, widest
 from ..errors import ArgError, CallFailure, ShapeError
 from ..lazy import lazy
 from . import args as A
-from .base import REQUIRED, Arg, Dim, Layer, OutputShape, Shape, fmt_shape, known_product
+from .base import REQUIRED, Arg, Dim, Layer, OutputShape, Shape, fmt_shape, fmt_shapes, known_product
 from .registry import register
 
 np = lazy("numpy")
 
 
 def _fmt_list(shapes: list[Shape]) -> str:
-    return "[" + ", ".join(fmt_shape(s) for s in shapes) + "]"
+    return "[" + fmt_shapes(shapes) + "]"
 
 
 def _need_list(shapes: list[Shape], least: int = 1) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..diff import Change, LayerFacts, ModelDiff, Totals
-from ..layers.base import fmt_shape
+from ..layers.base import fmt_shapes
 
 # each total of a ModelDiff: its Totals field and its label
 TOTALS = (
@@ -38,13 +38,14 @@ def _line(change: Change) -> str:
         facts = after or before
         assert facts is not None
         sign = "+" if before is None else "-"
-        return f"{sign} {_who(facts)}: {_shapes(facts)}, {facts.params:,} params, {count(facts.macs)} MACs"
+        shapes = fmt_shapes(facts.output_shapes)
+        return f"{sign} {_who(facts)}: {shapes}, {facts.params:,} params, {count(facts.macs)} MACs"
     name = after.name if before.name == after.name else f"{before.name} -> {after.name}"
     parts = []
     if before.type != after.type:
         parts.append(f"type {before.type} -> {after.type}")
     if before.output_shapes != after.output_shapes:
-        parts.append(f"output {_shapes(before)} -> {_shapes(after)}")
+        parts.append(f"output {fmt_shapes(before.output_shapes)} -> {fmt_shapes(after.output_shapes)}")
     if (before.params, before.trainable_params) != (after.params, after.trainable_params):
         parts.append(f"params {before.params:,} -> {after.params:,}")
     if before.macs != after.macs:
@@ -83,10 +84,6 @@ def _totals(totals: Totals) -> dict[str, int | None]:
 
 def _who(facts: LayerFacts) -> str:
     return f"{facts.name} ({facts.type})"
-
-
-def _shapes(facts: LayerFacts) -> str:
-    return ", ".join(fmt_shape(s) for s in facts.output_shapes)
 
 
 def count(value: int | None) -> str:

@@ -5,20 +5,21 @@ from __future__ import annotations
 from ..analysis import Analysis
 from ..costs import Costs
 from ..diff import Change, ModelDiff
-from ..layers.base import Shape, fmt_shape
+from ..graph import unique_layers
+from ..layers.base import fmt_shapes
 from .diff_report import TOTALS, count, delta
 
 
 def summary(analysis: Analysis, costs: Costs) -> str:
     """The layers (shapes, parameters, MACs) and the totals of a spec."""
     rows = [["Layer", "Type", "Output shape", "Param #", "MACs"]]
-    for layer in dict.fromkeys(analysis.layers):
+    for layer in unique_layers(analysis.layers):
         last = analysis.output_shapes(analysis.calls_of(layer)[-1])  # as Keras's summary: the last call's
         rows.append(
             [
                 _code(layer.name),
                 layer.type_name(),
-                _shapes(last),
+                fmt_shapes(last),
                 f"{sum(analysis.params_of(layer)):,}",
                 count(costs.layer_macs(layer)),
             ]
@@ -60,7 +61,7 @@ def _change_row(change: Change) -> list[str]:
             _code(facts.name),
             change.kind,
             facts.type,
-            _shapes(facts.output_shapes),
+            fmt_shapes(facts.output_shapes),
             f"{facts.params:,}",
             count(facts.macs),
         ]
@@ -69,7 +70,7 @@ def _change_row(change: Change) -> list[str]:
         name,
         "changed",
         _arrow(before.type, after.type),
-        _arrow(_shapes(before.output_shapes), _shapes(after.output_shapes)),
+        _arrow(fmt_shapes(before.output_shapes), fmt_shapes(after.output_shapes)),
         _arrow(f"{before.params:,}", f"{after.params:,}", delta(before.params, after.params)),
         _arrow(count(before.macs), count(after.macs), delta(before.macs, after.macs)),
     ]
@@ -79,10 +80,6 @@ def _arrow(before: str, after: str, change: str = "") -> str:
     if before == after:
         return before
     return f"{before} → {after}" + (f" ({change})" if change else "")
-
-
-def _shapes(shapes: tuple[Shape, ...] | list[Shape]) -> str:
-    return ", ".join(fmt_shape(s) for s in shapes)
 
 
 def _code(text: str) -> str:
