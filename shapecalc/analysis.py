@@ -59,6 +59,7 @@ class Analysis:
     layers: list[Layer]  # the model's layers in Keras's order (InputLayers included if functional)
     call_depth: dict[Call, int]  # functional models: Keras's node depth of each call in the model
     failed: frozenset[Call] = frozenset()  # calls left without shapes (analyse with ``problems``)
+    _params: dict[Layer, tuple[int, int]] = field(default_factory=dict, init=False, repr=False)
 
     @functools.cached_property
     def _calls_by_layer(self) -> dict[Layer, list[Call]]:
@@ -99,10 +100,6 @@ class Analysis:
             built = self.built.get(layer)
             counts = self._params[layer] = layer.count_params(built.weights) if built else (0, 0)
         return counts
-
-    @functools.cached_property
-    def _params(self) -> dict[Layer, tuple[int, int]]:
-        return {}
 
     @functools.cached_property
     def weights(self) -> list[Weight]:
@@ -209,31 +206,27 @@ def _infer_call(
         given = fmt_shapes(inputs)
         if err.location is not None:  # an error inside a custom layer's expression
             raise SpecError(
-                f"{_who(layer)}: {err.message} [input {given}, called at line {call.loc.line}]",
+                f"{layer.label}: {err.message} [input {given}, called at line {call.loc.line}]",
                 err.location,
                 code="E006",
                 layer=layer.name,
             ) from None
         raise SpecError(
-            f"{_who(layer)}: {err.message} [input {given}]", call.loc, code="E006", layer=layer.name
+            f"{layer.label}: {err.message} [input {given}]", call.loc, code="E006", layer=layer.name
         ) from None
     if layer.model_call_refusal:
-        raise SpecError(f"{_who(layer)}: {layer.model_call_refusal}", call.loc, code="E006", layer=layer.name)
+        raise SpecError(f"{layer.label}: {layer.model_call_refusal}", call.loc, code="E006", layer=layer.name)
     if isinstance(out, list):
         return CallShapes(inputs, [tuple(s) for s in out], True)
     return CallShapes(inputs, [tuple(out)], False)
-
-
-def _who(layer: Layer) -> str:
-    return f"{layer.name} ({layer.type_name()})"
 
 
 def _wiring_error(call: Call, inputs: list[Shape]) -> SpecError:
     """A layer called on one tensor that takes a list, or on a list that takes one tensor."""
     layer = call.layer
     if layer.takes_list:
-        message = f"{_who(layer)}: is called on a list of tensors; write inputs: [a, b]"
+        message = f"{layer.label}: is called on a list of tensors; write inputs: [a, b]"
     else:
         given = fmt_shapes(inputs)
-        message = f"{_who(layer)}: takes one input tensor, but is given {len(inputs)}: {given}"
+        message = f"{layer.label}: takes one input tensor, but is given {len(inputs)}: {given}"
     return SpecError(message, call.loc, code="E005", layer=layer.name)

@@ -123,7 +123,7 @@ def _call_costs(analysis: Analysis, call: Call, done: dict[Call, CallCosts]) -> 
         macs = layer.macs(given, made)
     except ShapeError as err:  # a custom layer's macs expression
         where = err.location or call.loc
-        raise SpecError(f"{layer.name} ({layer.type_name()}): {err.message}", where, code="E006") from None
+        raise SpecError(f"{layer.label}: {err.message}", where, code="E006") from None
     fields = [s.field for s in sources if s and s.field]
     if len(fields) < len(sources):
         return CallCosts(macs, nbytes, dtype, None)  # what an input sees is undefined: so is this

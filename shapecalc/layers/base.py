@@ -21,7 +21,7 @@ import functools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar, NamedTuple, TypeVar
 
 from ..arithmetic import Field
 from ..errors import ArgError, ShapeError
@@ -33,6 +33,7 @@ Shape = tuple[Dim, ...]
 OutputShape = Shape | list[Shape]
 # the shapes of a call's tensors with every size known (at run time)
 Sizes = list[tuple[int, ...]]
+_T = TypeVar("_T")
 
 
 class _Required:
@@ -173,10 +174,9 @@ class Layer:
         """Set already-parsed argument values (see :meth:`parse_arguments`), the defaults of the
         others, then configure."""
         cls = type(self)
-        defaults = cls.__dict__.get("_defaults")
-        if defaults is None:
-            defaults = {name: arg.default for name, arg in cls.arguments_by_name().items()}
-            cls._defaults = defaults  # type: ignore[attr-defined]
+        defaults = _per_class(
+            cls, "_defaults", lambda: {name: arg.default for name, arg in cls.arguments_by_name().items()}
+        )
         self.__dict__.update(defaults)
         self.__dict__.update(values)
         self.configure()
@@ -192,16 +192,16 @@ class Layer:
 
     @classmethod
     def arguments_by_name(cls) -> dict[str, Arg]:
-        """Own arguments, then the base ones it does not override; computed once per class."""
-        cached = cls.__dict__.get("_arguments_by_name")
-        if cached is None:
+        """Own arguments, then the base ones it does not override."""
+
+        def gather() -> dict[str, Arg]:
             own = {arg.name for arg in cls.arguments}
             base = [
                 a for a in BASE_ARGUMENTS if a.name not in own and a.name not in cls.excluded_base_arguments
             ]
-            cached = {arg.name: arg for arg in (*cls.arguments, *base)}
-            cls._arguments_by_name = cached  # type: ignore[attr-defined]
-        return cached
+            return {arg.name: arg for arg in (*cls.arguments, *base)}
+
+        return _per_class(cls, "_arguments_by_name", gather)
 
     @classmethod
     def argument(cls, name: str) -> Arg | None:
@@ -237,20 +237,20 @@ class Layer:
 
     @classmethod
     def required_arguments(cls) -> tuple[str, ...]:
-        cached = cls.__dict__.get("_required_arguments")
-        if cached is None:
-            cached = tuple(name for name, arg in cls.arguments_by_name().items() if arg.required)
-            cls._required_arguments = cached  # type: ignore[attr-defined]
-        return cached
+        return _per_class(
+            cls,
+            "_required_arguments",
+            lambda: tuple(name for name, arg in cls.arguments_by_name().items() if arg.required),
+        )
 
     @classmethod
     def nested_arguments(cls) -> tuple[Arg, ...]:
         """The arguments whose value is a layer (or a list of layers) in the one-key form."""
-        cached = cls.__dict__.get("_nested_arguments")
-        if cached is None:
-            cached = tuple(arg for arg in cls.arguments_by_name().values() if arg.nested_layer)
-            cls._nested_arguments = cached  # type: ignore[attr-defined]
-        return cached
+        return _per_class(
+            cls,
+            "_nested_arguments",
+            lambda: tuple(arg for arg in cls.arguments_by_name().values() if arg.nested_layer),
+        )
 
     # ----------------------------------------------------------------- hooks
     def configure(self) -> None:
@@ -370,7 +370,7 @@ class Layer:
         count. A frozen layer (trainable: false) freezes the weights its flag reaches."""
         if self.trainable or not self.trainable_flag_reaches_weights:
             return list(weights)
-        return [Weight(w.path, w.shape, False, w.initializer, w.dtype) for w in weights]
+        return [w._replace(trainable=False) for w in weights]
 
     def count_params(self, weights: Sequence[Weight]) -> tuple[int, int]:
         """(trainable, non-trainable) counts of the built ``weights`` as Keras's
@@ -402,13 +402,28 @@ class Layer:
             )
         return Weight(path, tuple(int(d) for d in shape), trainable, initializer, dtype)
 
+    @property
+    def label(self) -> str:
+        """How messages name the layer, as Keras's summary does: ``conv2d_1 (Conv2D)``."""
+        return f"{self.name} ({self.type_name()})"
+
     def __repr__(self) -> str:
         return f"{self.type_name()}(name={getattr(self, 'name', None)!r})"
 
 
+def _per_class(cls: type, key: str, derive: Callable[[], _T]) -> _T:
+    """A value derived from a layer class's declaration, once per class: kept on the class
+    itself, never inherited (a subclass declares arguments of its own)."""
+    value = cls.__dict__.get(key)
+    if value is None:
+        value = derive()
+        setattr(cls, key, value)
+    return value
+
+
 def prefixed(owner: Layer, weights: list[Weight]) -> list[Weight]:
     """A sub-layer's weights as its parent lists them: ``<sub-layer name>/<path>``."""
-    return [Weight(f"{owner.name}/{w.path}", w.shape, w.trainable, w.initializer, w.dtype) for w in weights]
+    return [w._replace(path=f"{owner.name}/{w.path}") for w in weights]
 
 
 def build_sublayer(layer: Layer, shape: Shape) -> list[Weight]:

@@ -380,7 +380,7 @@ class EinsumDense(Layer):
             return weights
         kernel = weights[0]
         # LoRA freezes the kernel and trains two float32 factors over its last axis.
-        weights[0] = Weight(kernel.path, kernel.shape, False, kernel.initializer, kernel.dtype)
+        weights[0] = kernel._replace(trainable=False)
         return [*weights, *lora_factors("kernel", kernel.shape, self.lora_rank)]
 
     def check_later_call(self, input_shape: Shape, built: Built) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ERROR_CODES, Location, SpecError
+from ..errors import ERROR_CODES, SpecError
 
 # The warnings `lint` reports (errors are the refusals of ERROR_CODES): code -> (name, what).
 WARNING_CODES = {
@@ -36,13 +36,11 @@ class Problem:
 
     @classmethod
     def of(cls, err: SpecError, file: str) -> Problem:
-        return cls.at(err.location, file, err.code, err.message, err.layer)
-
-    @classmethod
-    def at(cls, location: Location | None, file: str, code: str, message: str, layer: str | None) -> Problem:
-        if location is None:
-            return cls(file, None, None, code, message, layer)
-        return cls(location.file, location.line, location.col, code, message, layer)
+        """The error as a problem of ``file`` (of the file its location names, if it has one)."""
+        where = err.location
+        if where is None:
+            return cls(file, None, None, err.code, err.message, err.layer)
+        return cls(where.file, where.line, where.col, err.code, err.message, err.layer)
 
     def as_dict(self) -> dict[str, Any]:
         return {
