@@ -27,6 +27,7 @@ from .errors import SpecError
 from .layers.args import describe, did_you_mean
 from .layers.base import Layer, fmt_shapes
 from .source import Node
+from .units import BINARY, SI
 
 MODEL_KEYS = (
     "output_shape",
@@ -40,8 +41,6 @@ MODEL_KEYS = (
     "layers",
 )
 LAYER_KEYS = ("output_shape", "params", "trainable_params", "non_trainable_params", "macs")
-_SI = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
-_BINARY = {"K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 _DECIMAL = re.compile(r"\d+(\.\d+)?")  # before a unit: 1.2G (no sign, no exponent)
 
 
@@ -169,11 +168,11 @@ class Amount(NamedTuple):
 
 
 def _count(node: Node, what: str) -> Amount:
-    return _amount(node, what, _SI, "a count such as 3369, 5M or 1.2G")
+    return _amount(node, what, SI, "a count such as 3369, 5M or 1.2G")
 
 
 def _bytes(node: Node, what: str) -> Amount:
-    return _amount(node, what, _BINARY, "a size such as 64M (MiB) or 1G")
+    return _amount(node, what, BINARY, "a size such as 64M (MiB) or 1G")
 
 
 def _amount(node: Node, what: str, units: dict[str, int], form: str) -> Amount:
@@ -210,7 +209,7 @@ def _exact(node: Node, what: str, actual: int) -> SpecError | None:
     if not wanted.step:
         return _differs(node, what, f"{wanted.value:,}", f"{actual:,}")
     # the actual count in the written form: 15.47G against 15.52G
-    unit = _SI[node.value[-1].upper()]
+    unit = SI[node.value[-1].upper()]
     places = max(0, -(wanted.step / unit).adjusted())
     shown = f"{actual / unit:.{places}f}{node.value[-1]}"
     return _differs(node, what, node.value, f"{actual:,} ({shown})")

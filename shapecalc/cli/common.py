@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
@@ -52,6 +53,13 @@ def _root(
     ] = False,
 ) -> None:
     """shapecalc reads a model spec written in Keras's layer vocabulary."""
+
+
+def require_file(path: Path) -> None:
+    """A spec that does not exist is a usage error (exit 2), reported before anything is read."""
+    if not path.exists():
+        typer.echo(f"{path}: error: no such file", err=True)
+        raise typer.Exit(EXIT_USAGE)
 
 
 def fail(err: SpecError, as_json: bool = False) -> NoReturn:

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import typer
 
-from ..errors import EXIT_USAGE, SpecError
-from .common import app, fail, model_figures
+from ..errors import SpecError
+from .common import app, fail, model_figures, require_file
 
 
 class DiffFormat(str, Enum):
@@ -52,9 +52,7 @@ def diff_command(
 
     sides = []
     for path in (before, after):
-        if not path.exists():
-            typer.echo(f"{path}: error: no such file", err=True)
-            raise typer.Exit(EXIT_USAGE)
+        require_file(path)
         try:
             analysis = analyze_spec(read_file(path))
         except SpecError as err:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..errors import EXIT_RUN_MISMATCH, EXIT_USAGE, DisplayError, RunRefused, SpecError
-from .common import app, fail, fail_all, model_figures
+from .common import app, fail, fail_all, model_figures, require_file
 
 if TYPE_CHECKING:
     from ..analysis import Analysis
@@ -26,7 +26,9 @@ class OutputFormat(str, Enum):
 
 def _memory_size(text: str) -> int:
     """'8G', '512M', '1.5GiB', '2000000000' -> bytes."""
-    units = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+    from ..units import BINARY
+
+    units = {"": 1, "B": 1, **BINARY}
     cleaned = text.strip().upper().removesuffix("IB").removesuffix("B")
     number, unit = (cleaned[:-1], cleaned[-1]) if cleaned and cleaned[-1] in units else (cleaned, "")
     try:
@@ -172,9 +174,7 @@ def summary(
     from ..render.json_report import dumps
     from ..render.json_report import report as report_json
 
-    if not spec.exists():
-        typer.echo(f"{spec}: error: no such file", err=True)
-        raise typer.Exit(EXIT_USAGE)
+    require_file(spec)
     run_only = [
         flag
         for flag, used in (("--weights", weights), ("--input", inputs), ("--save-outputs", save_outputs))

@@ -19,6 +19,7 @@ from ..analysis import Analysis
 from ..costs import Costs
 from ..errors import DisplayError
 from ..layers.base import Layer, Shape
+from ..units import SI
 from . import table
 
 
@@ -153,7 +154,7 @@ def _count(value: int | None, compact: bool) -> str:
 
 def _scaled(value: int) -> tuple[float, str] | None:
     """A count of a thousand or more in SI units: (15.47..., "G"); None below a thousand."""
-    for scale, prefix in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K")):
+    for prefix, scale in reversed(SI.items()):
         if value >= scale:
             return value / scale, prefix
     return None
