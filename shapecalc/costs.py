@@ -17,7 +17,7 @@ from .arithmetic import Field
 from .errors import ShapeError, SpecError
 from .graph import Call
 from .layers import args as A
-from .layers.base import Layer, Shape, known_product
+from .layers.base import Layer, Shape, known_product, known_sum
 from .layers.input_layer import InputLayer
 
 
@@ -61,10 +61,10 @@ class Costs:
 
     def layer_macs(self, layer: Layer) -> int | None:
         """A layer's MACs over all its calls in the model."""
-        return total(c.macs for c in self.of_layer(layer))
+        return known_sum(c.macs for c in self.of_layer(layer))
 
     def layer_activation_bytes(self, layer: Layer) -> int | None:
-        return total(c.activation_bytes for c in self.of_layer(layer))
+        return known_sum(c.activation_bytes for c in self.of_layer(layer))
 
     def first(self, layer: Layer) -> CallCosts:
         """The costs of the layer's first call in the model (its receptive field)."""
@@ -85,8 +85,7 @@ class Costs:
     @property
     def total_bytes(self) -> int | None:
         """As torchinfo estimates a forward pass: inputs, activations and parameters, for the batch."""
-        parts = [self.batch_input_bytes, self.batch_activation_bytes]
-        return None if None in parts else sum(parts) + self.param_bytes  # type: ignore[arg-type]
+        return known_sum([self.batch_input_bytes, self.batch_activation_bytes, self.param_bytes])
 
 
 def model_costs(analysis: Analysis, batch: int = 1) -> Costs:
@@ -98,9 +97,9 @@ def model_costs(analysis: Analysis, batch: int = 1) -> Costs:
         costs = _call_costs(analysis, call, calls)
         calls[call] = costs
         (inputs if isinstance(call.layer, InputLayer) else activations).append(costs.activation_bytes)
-    macs = total(c.macs for c in calls.values())
+    macs = known_sum(c.macs for c in calls.values())
     param_bytes = sum(w.nbytes for w in analysis.weights)
-    return Costs(analysis, calls, batch, macs, total(inputs), total(activations), param_bytes)
+    return Costs(analysis, calls, batch, macs, known_sum(inputs), known_sum(activations), param_bytes)
 
 
 def _call_costs(analysis: Analysis, call: Call, done: dict[Call, CallCosts]) -> CallCosts:
@@ -113,7 +112,7 @@ def _call_costs(analysis: Analysis, call: Call, done: dict[Call, CallCosts]) -> 
         for _ in (analysis.output_shapes(ref.call) if ref.index is None else [0])
     ]
     dtype = layer.output_dtype([s.dtype if s else "float32" for s in sources])
-    nbytes = total(_bytes(shape, dtype) for shape in outputs)
+    nbytes = known_sum(_bytes(shape, dtype) for shape in outputs)
     if isinstance(layer, InputLayer):
         return CallCosts(0, nbytes, dtype, Field.of_input(len(outputs[0])))
     shapes = analysis.shapes[call]
@@ -135,13 +134,3 @@ def _bytes(shape: Shape, dtype: str) -> int | None:
     size = known_product(shape[1:])
     itemsize = A.DTYPE_SIZES.get(dtype)
     return None if size is None or itemsize is None else size * itemsize
-
-
-def total(values: Any) -> int | None:
-    """The sum of figures, None where one of them is unknown."""
-    result = 0
-    for value in values:
-        if value is None:
-            return None
-        result += value
-    return result

@@ -51,6 +51,7 @@ from .base import (
     Weight,
     fmt_shape,
     known_product,
+    known_sum,
 )
 from .einsum import Equation, analyze, einsum_weights, parse_equation
 from .registry import register
@@ -349,7 +350,7 @@ class MultiHeadAttention(BuiltOnce):
             known_product([pairs, kdim + vdim]),  # scores, then their products with the values
             known_product([*query[1:-1], heads, vdim, out]),  # output projection
         ]
-        return None if None in counts else sum(counts)  # type: ignore[arg-type]
+        return known_sum(counts)
 
 
 # ----------------------------------------------------------------------------- GroupedQueryAttention
@@ -482,7 +483,7 @@ class GroupedQueryAttention(BuiltOnce):
             known_product([query[1], key[1], heads_q, 2 * size]),  # scores and values
             known_product([query[1], heads_q, size, query[-1]]),  # output projection
         ]
-        return None if None in counts else sum(counts)  # type: ignore[arg-type]
+        return known_sum(counts)
 
 
 # ----------------------------------------------------------------------------- Attention, AdditiveAttention

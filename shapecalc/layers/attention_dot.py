@@ -12,7 +12,7 @@ from ..lazy import lazy
 from . import args as A
 from .attention import BuiltOnce
 from .attention_args import any_rate, check_seed, flag, seed
-from .base import Arg, Built, OutputShape, Shape, Weight, known_product
+from .base import Arg, Built, OutputShape, Shape, Weight, known_product, known_sum
 from .einsum import require_sizes
 from .registry import register
 
@@ -44,7 +44,7 @@ class _DotAttention(BuiltOnce):
         pairs = known_product([*query[1:-1], key[-2]])
         scores = known_product([pairs, query[-1]]) if self.score_products() else 0
         values = known_product([pairs, value[-1]])
-        return None if scores is None or values is None else scores + values
+        return known_sum([scores, values])
 
     def score_products(self) -> bool:
         """Whether the scores sum products of query and key features (or of them and a weight)."""

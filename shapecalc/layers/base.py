@@ -462,6 +462,16 @@ def require_built_rank(built: Built, input_shape: Shape) -> None:
         )
 
 
+def known_sum(counts: Iterable[int | None]) -> int | None:
+    """The sum of figures, None where one is unknown (a MAC count with an unknown term)."""
+    result = 0
+    for count in counts:
+        if count is None:
+            return None
+        result += count
+    return result
+
+
 def known_product(dims: Iterable[Dim]) -> int | None:
     """The product of sizes, None where one is unknown (a MAC count over unknown sizes)."""
     total = 1

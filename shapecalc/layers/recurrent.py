@@ -28,6 +28,7 @@ from .base import (
     build_sublayer,
     fmt_shape,
     known_product,
+    known_sum,
     require_known,
     require_rank,
     weight_arguments,
@@ -284,7 +285,7 @@ class StackedRNNCells(Layer):
     def step_macs(self, step: Shape) -> int | None:
         shapes = self._cell_inputs(step)
         counts = [cell.step_macs(shape) for cell, shape in zip(self.cells, shapes, strict=True)]
-        return None if None in counts else sum(counts)  # type: ignore[arg-type]
+        return known_sum(counts)
 
     # ------------------------------------------------------------- kernel (see kernels/recurrent.py)
     def _state_counts(self) -> list[int]:

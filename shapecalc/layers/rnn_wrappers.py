@@ -22,6 +22,7 @@ from .base import (
     build_sublayer,
     fmt_shape,
     known_product,
+    known_sum,
     require_rank,
 )
 from .recurrent import RNN
@@ -186,7 +187,7 @@ class Bidirectional(Layer):
             inner.macs(input_shape, inner.compute_output_shape(input_shape))
             for inner in (self.forward_layer, self.backward)
         ]
-        return None if None in counts else sum(counts)  # type: ignore[arg-type]
+        return known_sum(counts)
 
     def run_work_elements(self, input_shapes: Sizes, output_shapes: Sizes) -> int:
         # one direction's loop at a time; both directions' outputs beside the merged ones

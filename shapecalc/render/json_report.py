@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 from ..analysis import Analysis
-from ..costs import Costs, total
+from ..costs import Costs
 from ..graph import unique_layers
-from ..layers.base import Shape
+from ..layers.base import Shape, known_sum
 
 
 def _shape(shape: Shape) -> list[int | None]:
@@ -40,8 +40,8 @@ def report(analysis: Analysis, costs: Costs) -> dict[str, Any]:
                 "params": trainable + non_trainable,
                 "trainable_params": trainable,
                 "non_trainable_params": non_trainable,
-                "macs": total(c.macs for c in calls),
-                "activation_bytes": total(c.activation_bytes for c in calls),
+                "macs": known_sum(c.macs for c in calls),
+                "activation_bytes": known_sum(c.activation_bytes for c in calls),
                 "receptive_field": calls[0].receptive_field,
                 "effective_stride": calls[0].effective_stride,
             }
