@@ -91,16 +91,20 @@ class _Builder:
             try:
                 previous = self._entry(entry, previous)
             except (SpecError, _Skipped) as err:
-                if self.problems is None:
-                    raise
-                if isinstance(err, SpecError):
-                    self.problems.append(err)
+                self._go_on_after(err)
                 name = self._entry_name(entry)
                 if isinstance(name, str):
                     self.failed.add(name)
                 previous = _FAILED
         name = self.spec.name or ("sequential" if self.spec.sequential else "functional")
         return Graph(name, self.spec.sequential, self.calls, self._outputs(previous), self.inputs)
+
+    def _go_on_after(self, err: SpecError | _Skipped) -> None:
+        """Record a problem and go on to the next entry, or, collecting none, raise it."""
+        if self.problems is None:
+            raise err
+        if isinstance(err, SpecError):
+            self.problems.append(err)
 
     def _entry(self, entry: LayerEntry, previous: Call | None) -> Call:
         if entry.type_name in INPUT_TYPES:
@@ -275,10 +279,7 @@ class _Builder:
             try:
                 refs.append(self._reference(node))
             except (SpecError, _Skipped) as err:
-                if self.problems is None:
-                    raise
-                if isinstance(err, SpecError):
-                    self.problems.append(err)
+                self._go_on_after(err)
         if self.spec.sequential and any(r.call is not last for r in refs):
             raise SpecError("a Sequential spec's output is its last layer", refs[0].loc, code="E005")
         return refs
