@@ -327,18 +327,18 @@ def cost_totals(analysis: Analysis, costs: Costs, chosen: list[str]) -> list[str
             lines.append(f"   {label}: " + ("?" if nbytes is None else readable_size(nbytes)))
     if {"receptive_field", "effective_stride"} & set(chosen):
         widest = max(
-            (c for c in costs.calls.values() if c.receptive_field is not None),
-            key=lambda c: (c.receptive_field, c.effective_stride),
+            ((call, c) for call, c in costs.calls.items() if c.receptive_field is not None),
+            key=lambda item: (item[1].receptive_field, item[1].effective_stride),
             default=None,
         )
-        owner = next((call.layer.name for call, c in costs.calls.items() if c is widest), None)
         if widest is None:
             lines.append(_bold(" Largest receptive field: ") + "none (no layer has a spatial window)")
         else:
+            call, field = widest
             lines.append(
                 _bold(" Largest receptive field: ")
-                + f"{_per_axis(widest.receptive_field)} at {rich.markup.escape(str(owner))} "
-                + f"(effective stride {_per_axis(widest.effective_stride)})"
+                + f"{_per_axis(field.receptive_field)} at {rich.markup.escape(call.layer.name)} "
+                + f"(effective stride {_per_axis(field.effective_stride)})"
             )
     return lines
 
