@@ -74,7 +74,9 @@ def test_cost_columns_and_their_totals() -> None:
     assert f"FLOPs per example: {2 * macs:,}" in totals
     for line in ("Input size: 3.06 KB", "Forward pass size:", "Params size:", "Estimated total size:"):
         assert line in totals  # 28 * 28 * 1 float32 input = 3,136 bytes = 3.06 KB
-    assert "Largest receptive field" in totals
+    # r_out = r_in + (k - 1) * j_in, j_out = j_in * stride: conv 3 (3, 1), pool 2 (4, 2),
+    # conv 3 (8, 2), pool 2 (10, 4), conv 3 (18, 4), conv 3 (26, 4); up-sampling leaves it undefined
+    assert "Largest receptive field: 26x26 at conv2d_3 (effective stride 4x4)" in totals
 
 
 def test_batch_scales_the_batch_totals() -> None:
