@@ -17,6 +17,7 @@ from .errors import ShapeError, SpecError
 from .graph import Call, Graph, TensorRef, keras_functional_structure, unique_layers
 from .layers.base import Built, Layer, Shape, Weight, fmt_shapes
 from .layers.input_layer import InputLayer
+from .trace import describe_inputs, source_name
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,7 @@ def analyze(
             failed.add(call)
             continue
         try:
-            shapes[call] = _infer_call(call, shapes, built, sizes)
+            shapes[call] = _infer_call(call, shapes, built, sizes, graph.sequential)
         except SpecError as err:
             if problems is None:
                 raise
@@ -185,7 +186,11 @@ def _resolve(ref: TensorRef, shapes: dict[Call, CallShapes]) -> tuple[list[Shape
 
 
 def _infer_call(
-    call: Call, shapes: dict[Call, CallShapes], built: dict[Layer, Built], sizes: ConcreteSizes | None
+    call: Call,
+    shapes: dict[Call, CallShapes],
+    built: dict[Layer, Built],
+    sizes: ConcreteSizes | None,
+    sequential: bool,
 ) -> CallShapes:
     layer = call.layer
     if isinstance(layer, InputLayer):
@@ -199,11 +204,11 @@ def _infer_call(
         inputs.extend(resolved)
         as_list = as_list or came_as_list
     if layer.takes_list != as_list:
-        raise _wiring_error(call, inputs)
+        raise _wiring_error(call, inputs, sequential)
     try:
         out, built[layer] = layer.infer(inputs if layer.takes_list else inputs[0], built.get(layer))
     except ShapeError as err:
-        given = fmt_shapes(inputs)
+        given = describe_inputs(call, shapes) or fmt_shapes(inputs)
         if err.location is not None:  # an error inside a custom layer's expression
             raise SpecError(
                 f"{layer.label}: {err.message} [input {given}, called at line {call.loc.line}]",
@@ -221,11 +226,19 @@ def _infer_call(
     return CallShapes(inputs, [tuple(out)], False)
 
 
-def _wiring_error(call: Call, inputs: list[Shape]) -> SpecError:
+def _wiring_error(call: Call, inputs: list[Shape], sequential: bool) -> SpecError:
     """A layer called on one tensor that takes a list, or on a list that takes one tensor."""
     layer = call.layer
     if layer.takes_list:
-        message = f"{layer.label}: is called on a list of tensors; write inputs: [a, b]"
+        message = f"{layer.label}: is called on a list of tensors: inputs: {layer.list_inputs}"
+        if "query" in layer.list_inputs and sequential:
+            message += (
+                "; a Sequential model passes one tensor: for self-attention write the model with named "
+                "layers and give the same tensor twice, e.g. inputs: {x: [10, 16]} and inputs: [x, x]"
+            )
+        elif "query" in layer.list_inputs and len(call.inputs) == 1:
+            given = source_name(call.inputs[0])
+            message += f"; for self-attention, give the same tensor twice: inputs: [{given}, {given}]"
     else:
         given = fmt_shapes(inputs)
         message = f"{layer.label}: takes one input tensor, but is given {len(inputs)}: {given}"

@@ -2,8 +2,9 @@
 
 Pure functions of integers, after keras/src/ops/operation_utils.py and
 keras/src/backend/common/backend_utils.py. Each ``*_rule`` returns the output length and the
-formula with the numbers substituted, so errors and explanations show their working, and
-raises :class:`ShapeError` where Keras refuses.
+formula that gives it with the numbers substituted (``floor((28 + 2*0 - 1*(3-1) - 1) / 2) + 1``),
+so errors and explanations show their working, and raises :class:`ShapeError` where Keras
+refuses.
 An unknown length (None) stays unknown and never raises. Only valid padding can refuse an
 axis (an output <= 0); same padding of a 0-long axis gives 0, as in Keras.
 """
@@ -18,58 +19,74 @@ Length = int | None
 
 
 def conv_rule(length: Length, kernel: int, stride: int, dilation: int, padding: str) -> tuple[Length, str]:
-    if padding == "valid":
-        if length is None:
-            return None, f"floor((None - {dilation}*({kernel}-1) - 1)/{stride}) + 1 = None"
-        out = (length - dilation * (kernel - 1) - 1) // stride + 1
-        formula = f"floor(({length} - {dilation}*({kernel}-1) - 1)/{stride}) + 1 = {out}"
-        if out <= 0:
-            raise ShapeError(f"valid padding needs input >= dilated kernel: {formula}")
-        return out, formula
-    # "same" and "causal" pad so that the kernel and dilation do not matter.
+    """Keras's convolution output length, in the guide's notation
+    ``floor((n + 2p - d*(k-1) - 1) / s) + 1``: valid padding adds p = 0 on each side, causal
+    padding d*(k-1) before the sequence only, and same padding whatever makes it ``ceil(n / s)``."""
+    n = _show(length)
+    if padding == "same":
+        out = None if length is None else (length - 1) // stride + 1
+        return out, f"ceil({n} / {stride})"
+    added = "2*0" if padding == "valid" else str(dilation * (kernel - 1))
+    formula = f"floor(({n} + {added} - {dilation}*({kernel}-1) - 1) / {stride}) + 1"
     if length is None:
-        return None, f"floor((None - 1)/{stride}) + 1 = None"
-    out = (length - 1) // stride + 1
-    return out, f"floor(({length} - 1)/{stride}) + 1 = {out}"
+        return None, formula
+    if padding == "causal":
+        return (length - 1) // stride + 1, formula
+    out = (length - dilation * (kernel - 1) - 1) // stride + 1
+    if out <= 0:
+        raise ShapeError(f"valid padding needs input >= dilated kernel: {formula} = {out}")
+    return out, formula
 
 
 def pool_rule(length: Length, pool: int, stride: int, padding: str) -> tuple[Length, str]:
-    if padding == "valid":
-        if length is None:
-            return None, f"floor((None - {pool})/{stride}) + 1 = None"
-        out = (length - pool) // stride + 1
-        formula = f"floor(({length} - {pool})/{stride}) + 1 = {out}"
-        if out <= 0:
-            raise ShapeError(f"valid pooling needs input >= pool size: {formula}")
-        return out, formula
+    """Keras's pooling output length: ``floor((n - k) / s) + 1`` (valid), ``ceil(n / s)`` (same)."""
+    n = _show(length)
+    if padding == "same":
+        out = None if length is None else (length - 1) // stride + 1
+        return out, f"ceil({n} / {stride})"
+    formula = f"floor(({n} - {pool}) / {stride}) + 1"
     if length is None:
-        return None, f"floor((None - 1)/{stride}) + 1 = None"
-    out = (length - 1) // stride + 1
-    return out, f"floor(({length} - 1)/{stride}) + 1 = {out}"
+        return None, formula
+    out = (length - pool) // stride + 1
+    if out <= 0:
+        raise ShapeError(f"valid pooling needs input >= pool size: {formula} = {out}")
+    return out, formula
+
+
+def same_padding(length: int, out: int, kernel: int, stride: int, dilation: int = 1) -> tuple[int, int]:
+    """The zeros ``same`` padding adds before and after an axis, as XLA's SAME (which Keras's
+    backends use) splits them: the total the last window needs, the odd one after."""
+    total = max((out - 1) * stride + dilation * (kernel - 1) + 1 - length, 0)
+    return total // 2, total - total // 2
 
 
 def conv_transpose_rule(
     length: Length, kernel: int, stride: int, dilation: int, padding: str, output_padding: int | None
 ) -> tuple[Length, str]:
+    """Keras's transposed convolution output length. With ``output_padding`` given, the guide's
+    ``(n - 1)*s + k - 2p + a`` with p = 0 (valid) or k // 2 (same), k the dilated kernel; without
+    it, Keras picks the length a strided convolution would shrink back to n."""
     dilated = (kernel - 1) * dilation + 1
-    size = "None" if length is None else str(length)
-    if padding == "valid":
-        if output_padding is None:
-            formula = f"({size}-1)*{stride} + max({dilated}, {stride})"
+    k = str(dilated) if dilation == 1 else f"({kernel}-1)*{dilation} + 1"
+    n = _show(length)
+    if output_padding is None:
+        if padding == "valid":
+            formula = f"({n} - 1)*{stride} + max({k}, {stride})"
             out = None if length is None else (length - 1) * stride + max(dilated, stride)
         else:
-            formula = f"({size}-1)*{stride} + {dilated} + {output_padding}"
-            out = None if length is None else (length - 1) * stride + dilated + output_padding
-    elif output_padding is None:
-        formula = f"{size}*{stride}"
-        out = None if length is None else length * stride
+            formula = f"{n} * {stride}"
+            out = None if length is None else length * stride
     else:
-        formula = f"({size}-1)*{stride} + {dilated} mod 2 + {output_padding}"
-        out = None if length is None else (length - 1) * stride + dilated % 2 + output_padding
-    formula = f"{formula} = {'None' if out is None else out}"
+        pad = 0 if padding == "valid" else dilated // 2
+        formula = f"({n} - 1)*{stride} + {k} - 2*{pad} + {output_padding}"
+        out = None if length is None else (length - 1) * stride + dilated - 2 * pad + output_padding
     if out is not None and out < 0:
-        raise ShapeError(f"transposed convolution output length would be negative: {formula}")
+        raise ShapeError(f"transposed convolution output length would be negative: {formula} = {out}")
     return out, formula
+
+
+def _show(length: Length) -> str:
+    return "None" if length is None else str(length)
 
 
 # ----------------------------------------------------------------------------- receptive fields

@@ -24,7 +24,8 @@ from typing import Any, ClassVar
 from .errors import ArgError, ExpressionError, Location, ShapeError, SpecError
 from .expressions import Expression, parse
 from .layers import args as A
-from .layers.base import REQUIRED, Arg, Layer, OutputShape, Shape, Weight, fmt_shape
+from .layers.base import REQUIRED, Arg, Layer, OutputShape, Shape, Weight, fmt_shape, fmt_shapes
+from .layers.explaining import Step
 from .layers.registry import lookup
 from .source import Node
 
@@ -139,6 +140,18 @@ class CustomLayer(Layer):
         names = self._names(input_shape)
         shapes = [shape.evaluate(names, "output shape") for shape in self.output_exprs]
         return shapes if self.multi_output else shapes[0]
+
+    def explain(self, input_shape: Any) -> list[Step]:
+        """The spec's own output expressions, evaluated with this call's input shape."""
+        given = fmt_shapes(input_shape) if self.takes_list else fmt_shape(input_shape)
+        names = self._names(input_shape)
+        steps = []
+        for k, shape in enumerate(self.output_exprs):
+            text = ", ".join(part.expression.text for part in shape.parts)
+            label = f"output {k}" if self.multi_output else "shape"
+            result = list(shape.evaluate(names, "output shape"))
+            steps.append(Step(label, f"{text} with input_shape = {given}", result))
+        return steps
 
     def macs(self, input_shape: Any, output_shape: OutputShape) -> int | None:
         if self.macs_expr is None:

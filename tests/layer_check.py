@@ -10,6 +10,7 @@ from oracle import LayerFacts, Refusal, Shape, keras_layer_facts
 from shapecalc.errors import ArgError, ShapeError
 from shapecalc.layers import Layer, create_layer
 from shapecalc.layers.base import Built, OutputShape, Weight
+from shapecalc.layers.explaining import Step
 from shapecalc.layers.factory import Namer
 
 
@@ -35,7 +36,7 @@ class Called:
         """A later call of the same (shared) layer."""
         return self.layer.infer(input_shape, self.built)[0]
 
-    def explain(self, input_shape: Any) -> list[str]:
+    def explain(self, input_shape: Any) -> list[Step]:
         return self.layer.explain(input_shape)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import warnings
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 os.environ.setdefault("KERAS_BACKEND", "numpy")
@@ -20,7 +21,13 @@ import keras  # noqa: E402
 Shape = tuple[int | None, ...]
 
 # How many times each kind of question was put to Keras in this test run (printed by conftest).
-CALLS: dict[str, int] = {"layer shapes": 0, "model summaries": 0, "layer outputs": 0, "model runs": 0}
+CALLS: dict[str, int] = {
+    "layer shapes": 0,
+    "model summaries": 0,
+    "layer outputs": 0,
+    "model runs": 0,
+    "model plots": 0,
+}
 
 # Layers called with several positional tensors rather than one list.
 POSITIONAL_CALLS = {"MultiHeadAttention", "GroupedQueryAttention"}
@@ -404,4 +411,62 @@ def keras_model_facts(spec: dict[str, Any], columns: int = SUMMARY_COLUMNS) -> M
         non_trainable_params=non_trainable,
         summary=summary,
         columns=columns,
+    )
+
+
+@dataclass
+class PlotFacts:
+    """What Keras's ``model_to_dot(model, show_shapes=True)`` draws: a node per layer, named
+    here by the layer (Keras names it id(layer)), and each (source, target) edge once."""
+
+    nodes: list[str]
+    types: dict[str, str]
+    # the label's shapes as make_layer_label prints them; input None for an InputLayer
+    shapes: dict[str, tuple[str | None, str]]
+    edges: list[tuple[str, str]]
+
+
+def keras_plot_facts(spec: dict[str, Any]) -> PlotFacts | Refusal:
+    """model_to_dot's walk (keras/src/utils/model_visualization.py, expand_nested=False)
+    replayed on the Keras model without pydot, which it needs to draw and which is not a
+    dependency: Sequential models draw ``model.layers`` (no InputLayer) linked one to the next;
+    functional ones ``model._operations``, an edge from the operation of each input tensor of
+    each inbound node the model holds; ``add_edge`` skips a pair it already has."""
+    from keras.src.ops.function import make_node_key
+
+    CALLS["model plots"] += 1
+    try:
+        model = build_keras_model(spec)
+        pairs: list[tuple[Any, Any]] = []
+        if isinstance(model, keras.Sequential):
+            layers = list(model.layers)
+            pairs = list(pairwise(layers))
+        else:
+            layers = list(model._operations)
+            for layer in layers:
+                for index, node in enumerate(layer._inbound_nodes):
+                    if make_node_key(layer, index) not in model._nodes:
+                        continue
+                    for tensor in node.input_tensors:
+                        history = tensor._keras_history
+                        if history.operation is None:
+                            continue
+                        source = history.operation._inbound_nodes[history.node_index].operation
+                        pairs.append((source, layer))
+        edges = list(dict.fromkeys((a.name, b.name) for a, b in pairs))
+        unique = list({id(layer): layer for layer in layers}.values())  # pydot merges same-id nodes
+        shapes: dict[str, tuple[str | None, str]] = {}
+        for layer in unique:
+            # make_layer_label: f"{shape}" of tree.map_structure(lambda x: x.shape, layer.input)
+            given = keras.tree.map_structure(lambda x: x.shape, layer.input)
+            made = keras.tree.map_structure(lambda x: x.shape, layer.output)
+            is_input = type(layer).__name__ == "InputLayer"
+            shapes[layer.name] = (None if is_input else f"{given}", f"{made}")
+    except Exception as err:
+        return Refusal(f"{type(err).__name__}: {err}")
+    return PlotFacts(
+        nodes=[layer.name for layer in unique],
+        types={layer.name: type(layer).__name__ for layer in unique},
+        shapes=shapes,
+        edges=edges,
     )

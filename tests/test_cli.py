@@ -162,6 +162,9 @@ main(sys.argv[1:])
         (["lint", "specs"], False),
         (["diff", "specs/vgg16.yaml", "specs/upsampling_autoencoder.yaml"], False),
         (["layers", "Conv2D"], False),
+        (["explain", "specs/vgg16.yaml"], False),
+        (["solve", "Conv2D", "--input", "28", "--output", "14"], False),
+        (["plot", "specs/vgg16.yaml", "-o", "-"], False),  # DOT on stdout: no file left behind
         (["summary", "specs/upsampling_autoencoder.yaml", "--run"], True),
     ],
 )

@@ -112,7 +112,8 @@ YAML_CASES = [
         "input: [4, 4, 3]\nlayers:\n"
         "  - Conv2D: {filters: 2, kernel_size: 1}\n  - Conv2D: {filters: 2, kernel_size: 5}\n",
         "Conv2D: {filters: 2, kernel_size: 5}",
-        "conv2d_1 (Conv2D): valid padding needs input >= dilated kernel: floor((4 - 1*(5-1) - 1)/1) + 1 = 0",
+        "conv2d_1 (Conv2D): valid padding needs input >= dilated kernel: "
+        "floor((4 + 2*0 - 1*(5-1) - 1) / 1) + 1 = 0",
     ),
     ("input: [4, null]\nlayers:\n  - Dense: {units: 3}\n", "Dense", "must be known"),
     ("name: a/b\ninput: [4]\nlayers:\n  - Dense: {units: 3}\n", "a/b", "model name"),

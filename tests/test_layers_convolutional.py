@@ -34,9 +34,10 @@ def test_conv2d_mnist_by_hand() -> None:
     layer, out = shapecalc_call("Conv2D", {"filters": 32, "kernel_size": 3}, (None, 28, 28, 1))
     assert out == (None, 26, 26, 32)  # 28 - 3 + 1
     assert layer.count_params() == (3 * 3 * 1 * 32 + 32, 0)
-    assert layer.explain((None, 28, 28, 1)) == [
-        "axis 1: floor((28 - 1*(3-1) - 1)/1) + 1 = 26",
-        "axis 2: floor((28 - 1*(3-1) - 1)/1) + 1 = 26",
+    assert [str(step) for step in layer.explain((None, 28, 28, 1))] == [
+        "height: floor((28 + 2*0 - 1*(3-1) - 1) / 1) + 1 = 26",
+        "width: floor((28 + 2*0 - 1*(3-1) - 1) / 1) + 1 = 26",
+        "channels: filters = 32",
     ]
 
 
@@ -46,7 +47,12 @@ def test_conv1d_groups_lora_by_hand() -> None:
     assert out == (None, 10, 6)
     # kernel (5, 9/3, 6) = 90 frozen; bias 6; lora_kernel_a (5, 3, 2) = 30; lora_kernel_b (2, 6) = 12
     assert layer.count_params() == (6 + 30 + 12, 90)
-    assert layer.explain((None, 10, 9)) == ["axis 1: floor((10 - 1)/1) + 1 = 10"]
+    # causal: (5-1)*1 = 4 zeros before the steps, then a valid convolution: 10 + 4 - 4 - 1 + 1
+    assert [str(step) for step in layer.explain((None, 10, 9))] == [
+        "steps: floor((10 + 4 - 1*(5-1) - 1) / 1) + 1 = 10 "
+        "(causal: 1*(5-1) = 4 zeros before the sequence, none after)",
+        "channels: filters = 6",
+    ]
 
 
 def test_conv_transpose_by_hand() -> None:
@@ -54,11 +60,17 @@ def test_conv_transpose_by_hand() -> None:
     layer, out = shapecalc_call("Conv2DTranspose", args, (None, 3, 5, None))
     assert out == (None, 4, 10, None)
     assert layer.count_params() == (3 * 3 * 4 * 3 + 4, 0)
-    assert layer.explain((None, 3, 5, None)) == ["axis 2: 5*2 = 10", "axis 3: None*2 = None"]
+    # same padding without output_padding: Keras's length is n * stride
+    steps = layer.explain((None, 3, 5, None))
+    assert [(s.axis, s.formula, s.result) for s in steps] == [
+        ("height", "5 * 2", 10),
+        ("width", "None * 2", None),
+        ("channels", "filters", 4),
+    ]
 
 
 def test_error_messages_state_the_rule() -> None:
-    with pytest.raises(ShapeError, match=r"floor\(\(4 - 1\*\(5-1\) - 1\)/1\) \+ 1 = 0"):
+    with pytest.raises(ShapeError, match=r"floor\(\(4 \+ 2\*0 - 1\*\(5-1\) - 1\) / 1\) \+ 1 = 0"):
         shapecalc_call("Conv1D", {"filters": 2, "kernel_size": 5}, (None, 4, 3))
     with pytest.raises(ArgError, match="filters must be divisible by groups: 4 % 3 = 1") as err:
         shapecalc_call("Conv2D", {"filters": 4, "kernel_size": 3, "groups": 3}, (None, 8, 8, 3))

@@ -22,9 +22,10 @@ def test_max_pooling_by_hand() -> None:
     layer, out = shapecalc_call("MaxPooling2D", {}, (None, 27, 28, 5))
     assert out == (None, 13, 14, 5)  # floor((27-2)/2)+1, floor((28-2)/2)+1
     assert layer.count_params() == (0, 0)
-    assert layer.explain((None, 27, 28, 5)) == [
-        "axis 1: floor((27 - 2)/2) + 1 = 13",
-        "axis 2: floor((28 - 2)/2) + 1 = 14",
+    assert [str(step) for step in layer.explain((None, 27, 28, 5))] == [
+        "height: floor((27 - 2) / 2) + 1 = 13",
+        "width: floor((28 - 2) / 2) + 1 = 14",
+        "channels: kept = 5 (each channel pooled alone)",
     ]
 
 
@@ -32,7 +33,11 @@ def test_average_pooling_same_by_hand() -> None:
     args = {"pool_size": 3, "strides": 2, "padding": "same", "data_format": "channels_first"}
     layer, out = shapecalc_call("AveragePooling1D", args, (None, 4, 9))
     assert out == (None, 4, 5)  # ceil(9/2)
-    assert layer.explain((None, 4, 9)) == ["axis 2: floor((9 - 1)/2) + 1 = 5"]
+    # same: ceil(9/2) = 5 windows of 3 need (5-1)*2 + 3 = 11 positions: 1 zero before, 1 after
+    assert [str(step) for step in layer.explain((None, 4, 9))] == [
+        "steps: ceil(9 / 2) = 5 (same: Keras pads 1 before and 1 after)",
+        "channels: kept = 4 (each channel pooled alone)",
+    ]
 
 
 def test_global_pooling_by_hand() -> None:
@@ -43,7 +48,7 @@ def test_global_pooling_by_hand() -> None:
 
 
 def test_error_messages_state_the_rule() -> None:
-    with pytest.raises(ShapeError, match=r"floor\(\(2 - 3\)/3\) \+ 1 = 0"):
+    with pytest.raises(ShapeError, match=r"floor\(\(2 - 3\) / 3\) \+ 1 = 0"):
         shapecalc_call("MaxPooling1D", {"pool_size": 3}, (None, 2, 3))
     with pytest.raises(ArgError, match="pool_size") as err:
         shapecalc_call("AveragePooling2D", {}, (None, 8, 8, 3))

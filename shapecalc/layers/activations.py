@@ -68,6 +68,7 @@ def _non_negative(none_ok: bool) -> Any:
 
 
 class _SameShape(Layer):
+    keeps_shape = "an activation keeps the shape"
     # every layer of this module passes Keras masks on (Masking makes them)
     supports_masking = True
     pointwise = True
@@ -171,12 +172,6 @@ class PReLU(_SameShape):
             )
         return [self.weight("alpha", [d for d in param if d is not None], self.alpha_initializer)]
 
-    def explain(self, input_shape: Shape) -> list[str]:
-        line = f"alpha: input_shape[1:] = {fmt_shape(input_shape[1:])}"
-        if self.shared_axes:
-            line += f", with shared axes {list(self.shared_axes)} set to 1"
-        return [line]
-
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         x = _float32(inputs)
         # Keras: relu(x) - alpha * relu(-x); alpha (input_shape[1:], shared axes 1) broadcasts.
@@ -271,6 +266,7 @@ def _mask_value(value: Any) -> Any:
 class Masking(_SameShape):
     """Masks timesteps whose features all equal mask_value; needs rank >= 1 (it reduces the last axis)."""
 
+    keeps_shape = "the values pass through; the steps to skip are marked in a mask"
     arguments = (Arg("mask_value", _mask_value, 0.0),)
 
     def check_input(self, input_shape: Shape) -> None:
@@ -309,6 +305,8 @@ class Masking(_SameShape):
 @register
 class Identity(_SameShape):
     """Returns its input unchanged."""
+
+    keeps_shape = "the input is returned as it is"
 
     keeps_input_dtype = True
 

@@ -16,6 +16,7 @@ from ..errors import ArgError, CallFailure, ShapeError
 from ..lazy import lazy
 from . import args as A
 from .base import REQUIRED, Arg, Layer, Shape, fmt_shape
+from .explaining import Step, show, spatial_names
 from .registry import register
 
 np = lazy("numpy")
@@ -109,9 +110,17 @@ class AdaptivePooling(Layer):
         first = 1 if self.data_format == "channels_last" else 2
         return adaptive_kernels.adaptive_pool(x, sizes, range(first, first + spatial), self.mode)
 
-    def explain(self, input_shape: Shape) -> list[str]:
-        where = "before the last axis" if self.data_format == "channels_last" else "after axis 1"
-        return [f"spatial axes replaced by output_size {list(self.output_size)} ({where})"]
+    def explain(self, input_shape: Shape) -> list[Step]:
+        first = 1 if self.data_format == "channels_last" else 2
+        names = spatial_names(len(self.output_size))
+        steps = [
+            Step(name, f"output_size (adaptive windows over the {show(input_shape[first + i])} in)", size)
+            if first + i < len(input_shape)
+            else Step(name, "output_size", size)
+            for i, (name, size) in enumerate(zip(names, self.output_size, strict=True))
+        ]
+        channels = input_shape[-1] if self.data_format == "channels_last" else input_shape[1]
+        return [*steps, Step("channels", "kept", channels)]
 
 
 @register

@@ -371,3 +371,11 @@ def compute_dtype(policy: str | None) -> str:
 
 def dtype_size(dtype: str) -> int:
     return DTYPE_SIZES[dtype]
+
+
+def strict_positive_int(value: Any) -> int:
+    """An integer > 0, booleans refused (UpSampling1D and RepeatVector check isinstance(x, int)
+    and reject booleans explicitly)."""
+    if not is_int(value) or value <= 0:
+        raise ArgError(f"expected a positive integer, got {describe(value)}")
+    return value

@@ -54,6 +54,7 @@ from .base import (
     known_sum,
 )
 from .einsum import Equation, analyze, einsum_weights, parse_equation
+from .explaining import Step, show
 from .registry import register
 
 np = lazy("numpy")
@@ -120,6 +121,7 @@ class BuiltOnce(Layer):
     """Keras checks a later call of these layers with compute_output_shape only."""
 
     takes_list = True
+    list_inputs = "[query, value] (or [query, value, key])"
     supports_masking = True
 
     def compute_mask(self, inputs: Any, mask: Any) -> Any:
@@ -316,6 +318,22 @@ class MultiHeadAttention(BuiltOnce):
             return (*query[:-1], *self.output_shape)
         return query
 
+    def explain(self, input_shape: list[Shape]) -> list[Step]:
+        shapes = _need_tensors(input_shape)
+        query, value = shapes[0], shapes[1]
+        output = self.compute_output_shape(input_shape)
+        positions = f"one output per query position: {show(query[1:-1])}"
+        heads = (
+            f"{self.num_heads} head(s) of key_dim {self.key_dim} attend over the value's {show(value[1:-1])}"
+        )
+        if self.output_shape:
+            last = Step(
+                "features", f"output_shape {show(list(self.output_shape))}", list(output[len(query) - 1 :])
+            )
+        else:
+            last = Step("features", "the query's last size (no output_shape given)", query[-1])
+        return [Step("positions", positions, list(query[1:-1])), Step("heads", heads, self.num_heads), last]
+
     def _attended(self, rank: int) -> tuple[int, ...]:
         """The attention axes of projected tensors of ``rank`` (..., heads, size), as Keras's call
         normalises them."""
@@ -465,6 +483,16 @@ class GroupedQueryAttention(BuiltOnce):
             )
         _key_matches_value(value, key)
         return query
+
+    def explain(self, input_shape: list[Shape]) -> list[Step]:
+        shapes = _need_tensors(input_shape)
+        query, value = shapes[0], shapes[1]
+        share = f"{self.num_query_heads} query heads share {self.num_key_value_heads} key and value heads"
+        return [
+            Step("positions", f"one output per query position: {show(query[1:-1])}", list(query[1:-1])),
+            Step("heads", f"{share}, over the value's {show(value[1:-1])}", self.num_query_heads),
+            Step("features", "the query's last size, projected back", query[-1]),
+        ]
 
     def macs(self, input_shape: list[Shape], output_shape: OutputShape) -> int | None:
         """Projections of the query (num_query_heads) and of the key and value (each key and

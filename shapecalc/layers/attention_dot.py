@@ -14,6 +14,7 @@ from .attention import BuiltOnce
 from .attention_args import any_rate, check_seed, flag, seed
 from .base import Arg, Built, OutputShape, Shape, Weight, known_product, known_sum
 from .einsum import require_sizes
+from .explaining import Step, show
 from .registry import register
 
 np = lazy("numpy")
@@ -61,6 +62,17 @@ class _DotAttention(BuiltOnce):
         if not value:
             raise ShapeError("the value needs at least one axis: the output takes its last size")
         return (*query[:-1], value[-1])
+
+    def explain(self, input_shape: list[Shape]) -> list[Step]:
+        query, value = _two_or_three(input_shape)[:2]
+        return [
+            Step("positions", f"one output per query position: {show(query[1:-1])}", list(query[1:-1])),
+            Step(
+                "features",
+                f"the value's last size: a weighted sum of its {show(value[1:-1])} vectors",
+                value[-1],
+            ),
+        ]
 
 
 @register

@@ -27,6 +27,7 @@ from ..errors import ArgError, CallFailure, ShapeError
 from ..lazy import lazy
 from . import args as A
 from .base import REQUIRED, Arg, Layer, Shape, fmt_shape
+from .explaining import Step
 from .registry import register
 
 np = lazy("numpy")
@@ -212,6 +213,7 @@ class ImageAugmentation(Layer):
 
     # at inference a random augmentation returns the images as they are
     pointwise = True
+    keeps_shape = "an augmentation changes values, not the shape"
     data_format: str
     # In inference mode Keras's transform_images casts the images to float32 before returning
     # them (True), or returns them as they came (False: integer images stay integer).
@@ -224,9 +226,6 @@ class ImageAugmentation(Layer):
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return tuple(input_shape)
-
-    def explain(self, input_shape: Shape) -> list[str]:
-        return ["the values change, the shape does not: output shape = input shape"]
 
     def auto_named_sublayers(self, name_given: bool) -> tuple[str, ...]:
         """Types of the Keras layers this layer's ``__init__`` creates without a name, in order.
@@ -425,9 +424,12 @@ class RandomCrop(ImageAugmentation):
         out[h_axis], out[w_axis] = self.height, self.width
         return tuple(out)
 
-    def explain(self, input_shape: Shape) -> list[str]:
-        h_axis, w_axis = self.axes()
-        return [f"axis {h_axis} -> height {self.height}, axis {w_axis} -> width {self.width}"]
+    def explain(self, input_shape: Shape) -> list[Step]:
+        h_axis, w_axis = (axis % len(input_shape) for axis in self.axes())
+        return [
+            Step(f"height (axis {h_axis})", "height", self.height, "the argument"),
+            Step(f"width (axis {w_axis})", "width", self.width, "the argument"),
+        ]
 
 
 # ----------------------------------------------------------------------------- mixing, boxes

@@ -26,6 +26,7 @@ from typing import Any, ClassVar, NamedTuple, TypeVar
 from ..arithmetic import Field
 from ..errors import ArgError, ShapeError
 from . import args as A
+from .explaining import Step, unchanged
 
 Dim = int | None
 Shape = tuple[Dim, ...]
@@ -141,8 +142,9 @@ class Layer:
     """Base of every layer declaration. Subclasses set ``arguments`` and override the hooks."""
 
     arguments: ClassVar[tuple[Arg, ...]] = ()
-    # True for layers called on a list of tensors (merges, attention).
+    # True for layers called on a list of tensors (merges, attention), and what the list holds.
     takes_list: ClassVar[bool] = False
+    list_inputs: ClassVar[str] = "[a, b]"
     # Arguments of Layer.__init__ that this type does not accept (Keras passes some explicitly).
     excluded_base_arguments: ClassVar[frozenset[str]] = frozenset()
     # False for a class keras.layers exports only under another name (see aliases.py).
@@ -165,6 +167,8 @@ class Layer:
     # Keras gives the output an integer or boolean input's own dtype (its symbolic output
     # keeps it) rather than the compute dtype: Flatten, Reshape, Permute, Identity.
     keeps_input_dtype: ClassVar[bool] = False
+    # Why the output has the input's shape, for the default explanation (see explain).
+    keeps_shape: ClassVar[str] = ""
 
     name: str
     trainable: bool
@@ -266,9 +270,16 @@ class Layer:
     def compute_output_shape(self, input_shape: Any) -> OutputShape:
         raise NotImplementedError
 
-    def explain(self, input_shape: Any) -> list[str]:
-        """Lines deriving the output shape from the input, for people learning the arithmetic."""
-        return []
+    def explain(self, input_shape: Any) -> list[Step]:
+        """The working behind the output shape, axis by axis, for people learning the rules (see
+        layers/explaining.py). The default covers a layer whose output has its input's shape,
+        in one line that says why (``keeps_shape``); a rule that changes the shape explains
+        itself, so the default gives nothing for it."""
+        output = self.compute_output_shape(input_shape)
+        if self.takes_list or isinstance(output, list) or tuple(output) != tuple(input_shape):
+            return []
+        why = self.keeps_shape or ("each value maps to one value" if self.pointwise else "")
+        return unchanged(input_shape, why or "the rule keeps every axis")
 
     def forward(self, inputs: Any, weights: Mapping[str, Any]) -> Any:
         """The layer's computation in inference mode, with NumPy arrays: Keras's numbers.

@@ -22,6 +22,7 @@ from .convolutional import (
     spatial_axes,
     with_channels,
 )
+from .explaining import Step, conv_step, recurrent, spatial_names
 from .recurrent import RNN, RNN_FLAGS
 from .recurrent_args import rate, seed
 from .registry import register
@@ -91,6 +92,22 @@ class _ConvLSTMCell(Layer):
             )
             rules.append((axis, out, formula))
         return rules
+
+    def explain(self, step: Shape) -> list[Step]:
+        """Each step is convolved: its spatial axes as a convolution's, its channels become filters."""
+        names = spatial_names(self.rank)
+        steps = [
+            conv_step(
+                names[i],
+                step[axis],
+                self.kernel_size[i],
+                self.strides[i],
+                self.dilation_rate[i],
+                self.padding,
+            )
+            for i, axis in enumerate(spatial_axes(self.rank, self.data_format))
+        ]
+        return [*steps, Step("channels", "filters", self.filters)]
 
     def build(self, step: Shape) -> list[Weight]:
         spatial = [step[axis] for axis in spatial_axes(self.rank, self.data_format)]
@@ -174,9 +191,12 @@ class _ConvLSTM(RNN):
             return [out, state, state]
         return out
 
-    def explain(self, input_shape: Shape) -> list[str]:
+    def explain(self, input_shape: Shape) -> list[Step]:
         step = (input_shape[0], *input_shape[2:])
-        return [f"axis {axis + 1}: {formula}" for axis, _, formula in self.cell.spatial_rules(step)]
+        output = self.compute_output_shape(input_shape)
+        return recurrent(
+            input_shape, output, bool(self.return_sequences), bool(self.return_state), self.cell.explain(step)
+        )
 
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray], mask: Any = None) -> Any:
         """With a Keras mask, as RNN. Keras's numpy backend broadcasts the (B, 1) step flag

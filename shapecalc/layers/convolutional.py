@@ -31,6 +31,7 @@ from .base import (
     require_rank,
     weight_arguments,
 )
+from .explaining import Step, conv_step, spatial_names
 from .registry import register
 
 np = lazy("numpy")
@@ -136,8 +137,22 @@ class SpatialConv(Layer):
             rules.append((axis, out, formula))
         return rules
 
-    def explain(self, input_shape: Shape) -> list[str]:
-        return [f"axis {axis}: {formula}" for axis, _, formula in self.spatial_rules(input_shape)]
+    def explain(self, input_shape: Shape) -> list[Step]:
+        names = spatial_names(self.rank)
+        steps = [
+            self.axis_step(names[i], input_shape[axis], i)
+            for i, axis in enumerate(spatial_axes(self.rank, self.data_format))
+        ]
+        return [*steps, self.channels_step(input_shape)]
+
+    def axis_step(self, name: str, length: int | None, i: int) -> Step:
+        """One spatial axis's working (see :func:`conv_step`)."""
+        return conv_step(
+            name, length, self.kernel_size[i], self.strides[i], self.dilation_rate[i], self.padding
+        )
+
+    def channels_step(self, input_shape: Shape) -> Step:
+        return Step("channels", "filters", getattr(self, "filters", None))
 
     def receptive_field(
         self, fields: list[Field], input_shape: Shape, output_shape: OutputShape
@@ -370,6 +385,15 @@ class ConvTranspose(SpatialConv):
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         spatial = [out for _, out, _ in self.spatial_rules(input_shape)]
         return with_channels(input_shape, spatial, self.filters, self.data_format)
+
+    def axis_step(self, name: str, length: int | None, i: int) -> Step:
+        extra = None if self.output_padding is None else self.output_padding[i]
+        stride, dilation = self.strides[i], self.dilation_rate[i]
+        out, formula = conv_transpose_rule(length, self.kernel_size[i], stride, dilation, self.padding, extra)
+        if extra is not None:
+            return Step(name, formula, out, f"output_padding {extra}")
+        undo = f"the length a {self.padding} convolution with stride {stride} takes back to {length}"
+        return Step(name, formula, out, f"output_padding None: Keras picks {undo}")
 
     def macs(self, input_shape: Shape, output_shape: OutputShape) -> int | None:
         # each input position spreads over kernel taps x filters, for each input channel

@@ -24,6 +24,7 @@ from .base import (
     require_rank,
     weight_arguments,
 )
+from .explaining import Step, show
 from .registry import register
 
 np = lazy("numpy")
@@ -64,6 +65,17 @@ class Dense(Layer):
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return (*input_shape[:-1], self.units)
+
+    def explain(self, input_shape: Shape) -> list[Step]:
+        kept = "" if len(input_shape) <= 2 else f"; axes 1 to {len(input_shape) - 2} kept"
+        return [
+            Step(
+                "features",
+                "units",
+                self.units,
+                f"each of the {show(input_shape[-1])} in feeds every unit{kept}",
+            )
+        ]
 
     def macs(self, input_shape: Shape, output_shape: OutputShape) -> int | None:
         # every position of the leading axes: its C inputs times each of the units
@@ -154,6 +166,16 @@ class Embedding(Layer):
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         return (*input_shape, self.output_dim)
+
+    def explain(self, input_shape: Shape) -> list[Step]:
+        return [
+            Step(
+                f"axis {len(input_shape)}",
+                "output_dim",
+                self.output_dim,
+                "each id becomes a vector, on a new last axis",
+            )
+        ]
 
     def receptive_field(
         self, fields: list[Field], input_shape: Shape, output_shape: OutputShape

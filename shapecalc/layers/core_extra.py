@@ -12,6 +12,7 @@ from ..lazy import lazy
 from . import args as A
 from .base import REQUIRED, Arg, Built, Layer, OutputShape, Shape, Weight, fmt_shape, prefixed
 from .core import Embedding
+from .explaining import Step
 from .registry import register
 
 np = lazy("numpy")
@@ -135,6 +136,12 @@ class SpectralNormalization(Layer):
 
     def compute_output_shape(self, input_shape: Shape) -> OutputShape:
         return self._inner(input_shape)[1]
+
+    def explain(self, input_shape: Shape) -> list[Step]:
+        """The wrapped layer's rule: normalising its kernel changes no shape."""
+        return [
+            s._replace(note=s.note or f"as {self.layer.type_name()}") for s in self.layer.explain(input_shape)
+        ]
 
     # at inference the wrapped layer runs with its stored kernel: its costs are the wrapper's
     def macs(self, input_shape: Shape, output_shape: OutputShape) -> int | None:

@@ -13,6 +13,7 @@ from ..lazy import lazy
 from . import args as A
 from .base import REQUIRED, Arg, OutputShape, Shape, Weight, known_product
 from .convolutional import WINDOW_DOC, SpatialConv, channel_axis, to_channels_last, with_channels
+from .explaining import Step
 from .registry import register
 
 np = lazy("numpy")
@@ -74,6 +75,13 @@ class DepthwiseConv(SpatialConv):
         channels = self.input_channels(input_shape) * self.depth_multiplier
         spatial = [out for _, out, _ in self.spatial_rules(input_shape)]
         return with_channels(input_shape, spatial, channels, self.data_format)
+
+    def channels_step(self, input_shape: Shape) -> Step:
+        channels = input_shape[channel_axis(self.data_format)]
+        result = None if channels is None else channels * self.depth_multiplier
+        return Step(
+            "channels", f"{channels} * {self.depth_multiplier}", result, "input channels * depth_multiplier"
+        )
 
     def macs(self, input_shape: Shape, output_shape: OutputShape) -> int | None:
         # each output position: kernel taps for each of its C * depth_multiplier channels

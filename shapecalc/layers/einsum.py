@@ -54,6 +54,7 @@ from .base import (
     require_built_rank,
     weight_arguments,
 )
+from .explaining import Step
 from .registry import register
 
 np = lazy("numpy")
@@ -420,13 +421,14 @@ class EinsumDense(Layer):
             inputs, self.equation, kernel, weights.get("bias"), self.activation
         )
 
-    def explain(self, input_shape: Shape) -> list[str]:
-        eq = self.parsed
-        elided = len(input_shape) - len(eq.inputs)
-        lines = [
-            f"equation {eq.inputs},{eq.kernel}->{eq.outputs} (ellipsis: {eq.ellipsis}), "
-            f"input {fmt_shape(input_shape)}"
+    def explain(self, input_shape: Shape) -> list[Step]:
+        output = self.compute_output_shape(input_shape)
+        sources = output_sources(self.parsed, len(input_shape), len(output))
+        equation = f"{self.equation}"
+        return [
+            Step(f"axis {k}", f"input axis {source} ({equation})", output[k])
+            if source is not None
+            else Step(f"axis {k}", f"output_shape, an axis of the kernel ({equation})", output[k])
+            for k, source in enumerate(sources)
+            if k > 0
         ]
-        if elided > 0:
-            lines.append(f"{elided} input axes are not named by the equation and are carried to the output")
-        return lines

@@ -24,6 +24,7 @@ from ..errors import ArgError, CallFailure, ShapeError
 from ..lazy import lazy
 from . import args as A
 from .base import REQUIRED, Arg, Dim, Layer, OutputShape, Shape, fmt_shape, fmt_shapes, known_product
+from .explaining import Step, show
 from .registry import register
 
 np = lazy("numpy")
@@ -124,6 +125,23 @@ class _Merge(Layer):
 
     def forward(self, inputs: list[np.ndarray], weights: Mapping[str, np.ndarray]) -> np.ndarray:
         return reduce(self.combine, _aligned(inputs))
+
+    def explain(self, input_shape: list[Shape]) -> list[Step]:
+        """Each output axis from the inputs' sizes on it, aligned on the right as Keras aligns them."""
+        output = self.compute_output_shape(input_shape)
+        steps = []
+        for k in range(1, len(output)):
+            back = len(output) - k
+            sizes = [s[len(s) - back] for s in input_shape if len(s) - back >= 1]
+            known = {d for d in sizes if d is not None}
+            listed = ", ".join(show(d) for d in sizes)
+            if len(set(sizes)) == 1:
+                steps.append(Step(f"axis {k}", f"equal in every input ({listed})", output[k]))
+            elif known - {1} and 1 in known:
+                steps.append(Step(f"axis {k}", f"max({listed})", output[k], "a size of 1 broadcasts"))
+            else:
+                steps.append(Step(f"axis {k}", listed, output[k], "an unknown size leaves it unknown"))
+        return steps
 
     def receptive_field(
         self, fields: list[Field], input_shape: list[Shape], output_shape: OutputShape
@@ -306,17 +324,24 @@ class Concatenate(_Merge):
             out[here] += shape[there]
         return tuple(out)
 
-    def explain(self, input_shape: list[Shape]) -> list[str]:
-        try:
-            sizes = [s[_index(s, self.axis, "axis")] for s in input_shape]
-        except ShapeError:
-            return []
-        if len(sizes) < 2 or None in sizes:
-            return []
-        return [f"axis {self.axis}: {' + '.join(str(d) for d in sizes)} = {sum(sizes)}"]
-
     def forward(self, inputs: list[np.ndarray], weights: Mapping[str, np.ndarray]) -> np.ndarray:
         return np.concatenate(_common_dtype(inputs), axis=int(self.axis))
+
+    def explain(self, input_shape: list[Shape]) -> list[Step]:
+        output = self.compute_output_shape(input_shape)
+        here = _index(output, self.axis, "axis")
+        sizes = [s[_index(s, self.axis, "axis")] for s in input_shape]
+        joined = Step(
+            f"axis {here}", " + ".join(show(d) for d in sizes), output[here], "the inputs laid end to end"
+        )
+        others = [
+            Step(
+                f"axis {k}", f"equal in every input ({', '.join(show(s[k]) for s in input_shape)})", output[k]
+            )
+            for k in range(1, len(output))
+            if k != here
+        ]
+        return [joined, *others]
 
     def compute_mask(self, inputs: list[np.ndarray], mask: list[Mask]) -> Mask:
         """Each input's mask spread over its whole shape (all True for an unmasked input),
@@ -402,6 +427,28 @@ class Dot(Layer):
 
     def compute_mask(self, inputs: list[np.ndarray], mask: Any) -> None:
         return None
+
+    def explain(self, input_shape: list[Shape]) -> list[Step]:
+        shape1, shape2 = input_shape
+        a1, a2 = self._axes(shape1, shape2)
+        a1, a2 = _index(shape1, a1, "axis"), _index(shape2, a2, "axis")
+        output = self.compute_output_shape(input_shape)
+        kept1 = [d for k, d in enumerate(shape1) if k != a1]
+        kept2 = [d for k, d in enumerate(shape2) if k != a2][1:]
+        summed = (
+            f"axis {a1} of the first ({show(shape1[a1])}) times axis {a2} of the second ({show(shape2[a2])})"
+        )
+        rule = f"{show(kept1)} + {show(kept2)}" + (
+            " + (1,) for a lone axis" if len(kept1) + len(kept2) == 1 else ""
+        )
+        return [
+            Step("contracted", f"summed products along {summed}", shape1[a1]),
+            Step(
+                "shape",
+                f"the first without its axis {a1}, then the second without batch and axis {a2}: {rule}",
+                list(output),
+            ),
+        ]
 
     def macs(self, input_shape: list[Shape], output_shape: OutputShape) -> int | None:
         # each output value sums the products along the contracted axis

@@ -96,6 +96,7 @@ def sorted_axes_shape(input_shape: Shape, axis: int | tuple[int, ...], what: str
 
 # ----------------------------------------------------------------------------- layers
 class _Normalization(Layer):
+    keeps_shape = "normalization rescales values and keeps the shape"
     # Keras's normalisations pass the input's mask on, all but RMSNormalization
     supports_masking = True
 
@@ -350,13 +351,6 @@ class GroupNormalization(_Normalization):
         if self.center:
             weights.append(self.weight("beta", (channels,), self.beta_initializer))
         return weights
-
-    def explain(self, input_shape: Shape) -> list[str]:
-        channels = input_shape[self.axis]
-        groups = channels if self.groups == -1 else self.groups
-        if channels and groups:
-            return [f"{channels} channels in {groups} groups of {channels // groups}"]
-        return []
 
     def forward(self, inputs: Array, weights: Mapping[str, Array]) -> Array:
         x = float32(inputs)

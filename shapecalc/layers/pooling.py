@@ -15,12 +15,14 @@ from . import args as A
 from .base import REQUIRED, Arg, Layer, OutputShape, Shape, require_rank
 from .convolutional import (
     WINDOW_DOC,
+    channel_axis,
     from_channels_last,
     spatial_axes,
     to_channels_last,
     window_field,
     with_channels,
 )
+from .explaining import Step, pool_step, product, show, spatial_names
 from .registry import register
 
 np = lazy("numpy")
@@ -72,8 +74,15 @@ class Pooling(Layer):
         channels = input_shape[-1] if self.data_format == "channels_last" else input_shape[1]
         return with_channels(input_shape, spatial, channels, self.data_format)
 
-    def explain(self, input_shape: Shape) -> list[str]:
-        return [f"axis {axis}: {formula}" for axis, _, formula in self.spatial_rules(input_shape)]
+    def explain(self, input_shape: Shape) -> list[Step]:
+        assert self.strides is not None
+        names = spatial_names(self.rank)
+        steps = [
+            pool_step(names[i], input_shape[axis], self.pool_size[i], self.strides[i], self.padding)
+            for i, axis in enumerate(spatial_axes(self.rank, self.data_format))
+        ]
+        channels = input_shape[channel_axis(self.data_format)]
+        return [*steps, Step("channels", "kept", channels, "each channel pooled alone")]
 
     def receptive_field(
         self, fields: list[Field], input_shape: Shape, output_shape: OutputShape
@@ -167,10 +176,18 @@ class GlobalPooling(Layer):
         spatial: list[int | None] = [1] * self.rank if self.keepdims else []
         return with_channels(input_shape, spatial, channels, self.data_format)
 
-    def explain(self, input_shape: Shape) -> list[str]:
-        axes = list(spatial_axes(self.rank, self.data_format))
-        what = "kept with length 1 (keepdims)" if self.keepdims else "removed"
-        return [f"axes {axes} reduced over and {what}"]
+    def explain(self, input_shape: Shape) -> list[Step]:
+        names = spatial_names(self.rank)
+        sizes = [input_shape[axis] for axis in spatial_axes(self.rank, self.data_format)]
+        count, total = product(sizes)
+        how = "max" if self.mode == "max" else "mean"
+        whole = f"the {how} over all {count} = {show(total)} positions ({' x '.join(names)})"
+        if self.keepdims:
+            steps = [Step(name, f"{whole}, kept as length 1 (keepdims)", 1) for name in names]
+        else:
+            output = self.compute_output_shape(input_shape)
+            steps = [Step("shape", f"{whole}; the spatial axes removed", list(output))]
+        return [*steps, Step("channels", "kept", input_shape[channel_axis(self.data_format)])]
 
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         axes = tuple(spatial_axes(self.rank, self.data_format))

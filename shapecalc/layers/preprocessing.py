@@ -16,6 +16,7 @@ from ..errors import ArgError, CallFailure, ShapeError
 from ..lazy import lazy
 from . import args as A
 from .base import REQUIRED, Arg, Layer, OutputShape, Shape, Weight, fmt_shape
+from .explaining import Step
 from .registry import register
 
 np = lazy("numpy")
@@ -27,6 +28,7 @@ KERAS_EPSILON = 1e-7
 
 
 class _SameShape(Layer):
+    keeps_shape = "each value is transformed alone"
     pointwise = True  # at inference: constants (a mean and a variance, a scale) value by value
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
@@ -213,6 +215,15 @@ def _no_factor(value: Any) -> None:
         raise ArgError(f"this layer does not take a factor, got {A.describe(value)}")
 
 
+def image_size_steps(layer: Layer, input_shape: Shape, axes: tuple[int, int]) -> list[Step]:
+    """Height and width set by the layer's arguments; a rank other than 4 is one unbatched image."""
+    what = "a batch of images" if len(input_shape) == 4 else "one image without a batch axis"
+    return [
+        Step(f"height (axis {axes[0]})", "height", layer.height, f"the argument; the input is {what}"),
+        Step(f"width (axis {axes[1]})", "width", layer.width, "the argument"),
+    ]
+
+
 class _ImageSize(Layer):
     """Replaces the two spatial axes of an image (rank 3) or a batch of images (rank 4)."""
 
@@ -228,11 +239,8 @@ class _ImageSize(Layer):
         out[h_axis], out[w_axis] = self.height, self.width
         return tuple(out)
 
-    def explain(self, input_shape: Shape) -> list[str]:
-        h_axis, w_axis = self.spatial_axes(len(input_shape))
-        kind = "a batch of images" if len(input_shape) == 4 else "one unbatched image (no batch axis)"
-        rank = len(input_shape)
-        return [f"rank {rank} is {kind}: axis {h_axis} -> {self.height}, axis {w_axis} -> {self.width}"]
+    def explain(self, input_shape: Shape) -> list[Step]:
+        return image_size_steps(self, input_shape, self.spatial_axes(len(input_shape)))
 
 
 @register

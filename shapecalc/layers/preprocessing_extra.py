@@ -19,6 +19,7 @@ from ..errors import ArgError, CallFailure, ShapeError
 from ..lazy import lazy
 from . import args as A
 from .base import Arg, Dim, Layer, OutputShape, Shape
+from .explaining import Step, unchanged
 from .registry import register
 
 np = lazy("numpy")
@@ -95,6 +96,17 @@ def _encoding_mode(value: Any) -> str:
     return A.one_of("count", "one_hot", "multi_hot")(value)
 
 
+def _encoding_steps(input_shape: Shape, output: Shape, mode: str, depth: str) -> list[Step]:
+    """one_hot gives each value a vector of the depth, on a new last axis (or in place of a last
+    axis of 1); multi_hot and count gather the values of a row into one vector of the depth."""
+    if mode == "one_hot":
+        where = "in place of the last axis of 1" if len(output) == len(input_shape) else "on a new last axis"
+        how = f"one_hot: a vector of {depth} per value, {where}"
+    else:
+        how = f"{mode}: one vector of {depth} for all the values of a row, in place of their axis"
+    return [Step(f"axis {len(output) - 1}", how, output[-1])]
+
+
 @register
 class CategoryEncoding(Layer):
     """Integer ids -> one-hot / multi-hot / count vectors of size ``num_tokens``.
@@ -126,6 +138,11 @@ class CategoryEncoding(Layer):
 
     def integer_input_bound(self) -> int:
         return self.num_tokens
+
+    def explain(self, input_shape: Shape) -> list[Step]:
+        return _encoding_steps(
+            input_shape, self.compute_output_shape(input_shape), self.output_mode, "num_tokens"
+        )
 
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         # Keras does not convert the inputs (_convert_input_args is False): the ids keep their dtype.
@@ -191,6 +208,12 @@ class Discretization(Layer):
         self, fields: list[Field], input_shape: Shape, output_shape: OutputShape
     ) -> Field | None:
         return fields[0] if self.output_mode == "int" else None  # bucket indices value by value
+
+    def explain(self, input_shape: Shape) -> list[Step]:
+        output = self.compute_output_shape(input_shape)
+        if self.output_mode == "int":
+            return unchanged(input_shape, "output_mode int: each value becomes its bin's index")
+        return _encoding_steps(input_shape, output, self.output_mode, "the number of bins")
 
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         shape = tuple(input_shape)

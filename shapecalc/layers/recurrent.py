@@ -33,6 +33,7 @@ from .base import (
     require_rank,
     weight_arguments,
 )
+from .explaining import Step, recurrent, show
 from .recurrent_args import cell_argument, cell_list, flag, rate, seed, use_cudnn
 from .registry import register
 
@@ -119,10 +120,9 @@ class _Cell(Layer):
         features = step[-1]
         return None if features is None else self.gates * self.units * (features + self.units)
 
-    def explain(self, input_shape: Shape) -> list[str]:
-        u, g, f = self.units, self.gates, input_shape[-1]
-        bias = "" if not self.use_bias else f" + bias {fmt_shape(self.bias_shape())}"
-        return [f"kernel ({f}, {g}*{u}) + recurrent_kernel ({u}, {g}*{u}){bias}"]
+    def explain(self, input_shape: Shape) -> list[Step]:
+        """What one step makes of its (batch, features) input."""
+        return [Step("features", "units", self.units, f"each step's {show(input_shape[-1])} features in")]
 
     # ------------------------------------------------------------- kernel (see kernels/recurrent.py)
     def input_bias(self, weights: Mapping[str, np.ndarray]) -> np.ndarray | None:
@@ -281,6 +281,12 @@ class StackedRNNCells(Layer):
         for cell, shape in zip(self.cells, self._cell_inputs(input_shape), strict=True):
             weights += build_sublayer(cell, shape)
         return weights
+
+    def explain(self, input_shape: Shape) -> list[Step]:
+        steps = []
+        for cell, shape in zip(self.cells, self._cell_inputs(input_shape), strict=True):
+            steps += [s._replace(axis=f"{cell.name} {s.axis}") for s in cell.explain(shape)]
+        return steps
 
     def step_macs(self, step: Shape) -> int | None:
         shapes = self._cell_inputs(step)
@@ -468,11 +474,14 @@ class RNN(Layer):
             mask = mask[0] if mask else None
         return mask if self.return_sequences else None
 
-    def explain(self, input_shape: Shape) -> list[str]:
-        units = self._output_units()
-        lines = [f"one step sees {fmt_shape((input_shape[0], *input_shape[2:]))}; output size {units}"]
-        lines += self.cell.explain((input_shape[0], *input_shape[2:]))
-        return lines
+    def explain(self, input_shape: Shape) -> list[Step]:
+        output = self.compute_output_shape(input_shape)
+        step = (input_shape[0], *input_shape[2:])
+        # a cell explains its step; another layer serving as the cell is described by its output size
+        per_step = (self.cell.explain(step) if hasattr(self.cell, "step_macs") else []) or [
+            Step("features", f"output size of the cell {self.cell.type_name()}", self._output_units())
+        ]
+        return recurrent(input_shape, output, bool(self.return_sequences), bool(self.return_state), per_step)
 
 
 class _CellRNN(RNN):
@@ -490,9 +499,6 @@ class _CellRNN(RNN):
 
     def check_input(self, input_shape: Shape) -> None:
         require_rank(self, input_shape, rank=3)
-
-    def explain(self, input_shape: Shape) -> list[str]:
-        return self.cell.explain((input_shape[0], *input_shape[2:]))
 
 
 @register

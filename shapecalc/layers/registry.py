@@ -108,14 +108,12 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "SpatialDropout2D",
         "SpatialDropout3D",
     ),
-    "reshaping": (
+    "reshaping": ("Flatten", "Permute", "RepeatVector", "Reshape"),
+    "rnn_wrappers": ("Bidirectional", "TimeDistributed"),
+    "spatial_resizing": (
         "Cropping1D",
         "Cropping2D",
         "Cropping3D",
-        "Flatten",
-        "Permute",
-        "RepeatVector",
-        "Reshape",
         "UpSampling1D",
         "UpSampling2D",
         "UpSampling3D",
@@ -123,7 +121,6 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "ZeroPadding2D",
         "ZeroPadding3D",
     ),
-    "rnn_wrappers": ("Bidirectional", "TimeDistributed"),
     "spectrogram": ("MelSpectrogram", "STFTSpectrogram"),
 }
 _FAMILY_OF = {name: family for family, names in FAMILIES.items() for name in names}

@@ -65,6 +65,7 @@ def _check_seed(layer: Layer, rate: float) -> None:
 
 class _Identity(Layer):
     pointwise = True  # the input itself at inference
+    keeps_shape = "at inference the input passes through as it is"
     # the input's Keras mask passes on; at inference the output is the input array itself, so in
     # Keras it is the same object carrying the same mask
     supports_masking = True

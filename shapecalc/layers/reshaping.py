@@ -1,83 +1,26 @@
-"""Reshaping layers: Flatten, UpSampling1D/2D/3D, ZeroPadding1D/2D/3D, Cropping1D/2D/3D, Reshape,
-Permute, RepeatVector.
+"""Reshaping layers: Flatten, Reshape, Permute, RepeatVector.
 
 None of these create weights; each is a pure shape rule plus a NumPy kernel (``forward``).
-Keras computes their symbolic output with ``compute_output_shape`` alone, so arguments checked
-only inside ``call`` (UpSampling2D's ``interpolation``) are not checked when a model is built,
-and shapecalc accepts them likewise; the kernels refuse them as Keras's call does.
+The layers that change spatial lengths by a fixed rule (UpSampling, ZeroPadding, Cropping)
+live in spatial_resizing.py.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from ..arithmetic import Field
-from ..errors import ArgError, CallFailure, ShapeError
+from ..errors import ArgError, ShapeError
 from ..lazy import lazy
 from . import args as A
-from .base import REQUIRED, Arg, Dim, Layer, OutputShape, Shape, fmt_shape, require_rank
+from .base import REQUIRED, Arg, Layer, OutputShape, Shape, fmt_shape, require_rank
+from .explaining import Step, product, show
 from .registry import register
 
 np = lazy("numpy")
 reshaping_kernels = lazy("..kernels.reshaping", __package__)
-
-Factor = int | float
-
-
-def keras_tuple(n: int, allow_zero: bool = False) -> A.Parser:
-    """keras standardize_tuple(value, n) as Keras really applies it: an int (true counts as 1)
-    repeated n times, or n values each accepted by ``int()`` and > 0 (>= 0 with ``allow_zero``).
-
-    Floats pass Keras's check and are kept as given: combined with a known dimension they make
-    a non-integer size, which Keras then refuses (see :func:`_whole`).
-    """
-    bound = "an integer >= 0" if allow_zero else "a positive integer"
-
-    def parse_tuple(value: Any) -> tuple[Factor, ...]:
-        if isinstance(value, bool) or A.is_int(value):
-            values: tuple[Any, ...] = (int(value),) * n
-        elif isinstance(value, (list, tuple, dict)):
-            values = tuple(value)  # a mapping iterates over its keys, as tuple() does in Keras
-            if len(values) != n:
-                raise ArgError(f"expected an integer or a list of {n} integers, got {A.describe(value)}")
-            # int() accepts numeric strings, but Keras then compares them with 0 and fails.
-            if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
-                raise ArgError(f"expected a list of {n} integers, got {A.describe(value)}")
-            values = tuple(int(v) if isinstance(v, bool) else v for v in values)
-        else:
-            raise ArgError(f"expected an integer or a list of {n} integers, got {A.describe(value)}")
-        if any(v < 0 or (v == 0 and not allow_zero) for v in values):
-            raise ArgError(f"every value must be {bound}, got {A.describe(value)}")
-        return values
-
-    return parse_tuple
-
-
-def _whole(size: Factor, rule: str) -> int:
-    """Keras computes sizes with whatever numbers it was given and refuses a non-integer result."""
-    if isinstance(size, float):
-        raise ShapeError(f"{rule} = {size} is not an integer size; use integer arguments")
-    return size
-
-
-def _scale(dim: Dim, factor: Factor, what: str) -> Dim:
-    """A spatial size times an up-sampling factor; None stays None."""
-    if dim is None:
-        return None
-    return _whole(dim * factor, f"{what}: {dim} * {factor}")
-
-
-def upsampled_field(field: Field, axes: Iterable[int], factors: Iterable[int]) -> Field:
-    """Up-sampling leaves the field of each axis it repeats undefined: there neighbouring
-    outputs share one input position or not, by their position, so no single receptive field
-    and stride describe the axis (see the README). An axis repeated once keeps its window."""
-    return field.mixing(*(axis for axis, factor in zip(axes, factors, strict=True) if factor != 1))
-
-
-def _spatial_axes(data_format: str, rank: int) -> range:
-    return range(2, rank) if data_format == "channels_first" else range(1, rank - 1)
 
 
 @register
@@ -97,11 +40,10 @@ class Flatten(Layer):
             return (input_shape[0], None)
         return (input_shape[0], math.prod(rest))  # prod of () is 1: a rank-1 input becomes (B, 1)
 
-    def explain(self, input_shape: Shape) -> list[str]:
-        rest = input_shape[1:]
-        if not rest or any(d is None for d in rest):
-            return []
-        return [f"{' * '.join(str(d) for d in rest)} = {math.prod(rest)}"]
+    def explain(self, input_shape: Shape) -> list[Step]:
+        text, size = product(input_shape[1:])
+        note = "an unknown size makes the product unknown" if size is None and len(input_shape) > 1 else ""
+        return [Step("features", text, size, note or "every value of one example in a row")]
 
     def receptive_field(
         self, fields: list[Field], input_shape: Shape, output_shape: OutputShape
@@ -114,292 +56,6 @@ class Flatten(Layer):
             # Keras moves the channels last first, so the values come out in channels_last order.
             inputs = np.moveaxis(inputs, 1, -1)
         return inputs.reshape(inputs.shape[0], -1)
-
-
-def _strict_positive_int(value: Any) -> int:
-    # UpSampling1D checks isinstance(size, int) and rejects booleans explicitly.
-    if not A.is_int(value) or value <= 0:
-        raise ArgError(f"expected a positive integer, got {A.describe(value)}")
-    return value
-
-
-@register
-class UpSampling1D(Layer):
-    """(B, steps, C) -> (B, steps*size, C); no data_format."""
-
-    arguments = (Arg("size", _strict_positive_int, 2, "repeat factor of the steps axis"),)
-
-    def check_input(self, input_shape: Shape) -> None:
-        require_rank(self, input_shape, rank=3)
-
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
-        b, steps, c = input_shape
-        return (b, _scale(steps, self.size, "steps"), c)
-
-    def receptive_field(
-        self, fields: list[Field], input_shape: Shape, output_shape: OutputShape
-    ) -> Field | None:
-        return upsampled_field(fields[0], [1], [self.size])
-
-    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
-        return np.repeat(inputs, self.size, axis=1)
-
-
-def _interpolation(value: Any) -> str:
-    # Keras lowercases the string in __init__ but validates it only when resizing real data.
-    if not isinstance(value, str):
-        raise ArgError(f"expected a string such as 'nearest' or 'bilinear', got {A.describe(value)}")
-    return value.lower()
-
-
-class _UpSamplingND(Layer):
-    rank: int = 0
-    interpolation: str = "nearest"  # UpSampling3D has no choice; UpSampling2D's argument overrides
-
-    def check_input(self, input_shape: Shape) -> None:
-        require_rank(self, input_shape, rank=self.rank + 2)
-
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
-        out = list(input_shape)
-        for axis, factor in zip(_spatial_axes(self.data_format, len(input_shape)), self.size, strict=True):
-            out[axis] = _scale(input_shape[axis], factor, f"axis {axis}")
-        return tuple(out)
-
-    def receptive_field(
-        self, fields: list[Field], input_shape: Shape, output_shape: OutputShape
-    ) -> Field | None:
-        return upsampled_field(fields[0], _spatial_axes(self.data_format, len(input_shape)), self.size)
-
-    def explain(self, input_shape: Shape) -> list[str]:
-        axes = _spatial_axes(self.data_format, len(input_shape))
-        return [
-            f"axis {a}: {input_shape[a]} * {f} = {input_shape[a] * f}"
-            for a, f in zip(axes, self.size, strict=True)
-            if input_shape[a] is not None
-        ]
-
-    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
-        axes = _spatial_axes(self.data_format, inputs.ndim)
-        if self.interpolation == "nearest":
-            # Keras repeats each sample (ops.repeat) rather than resizing.
-            for axis, factor in zip(axes, self.size, strict=True):
-                inputs = np.repeat(inputs, factor, axis=axis)
-            return inputs
-        # Other interpolations go through ops.image.resize; Keras checks the name only here.
-        size = [inputs.shape[a] * f for a, f in zip(axes, self.size, strict=True)]
-        return reshaping_kernels.resize(inputs, size, axes, self.interpolation)
-
-
-@register
-class UpSampling2D(_UpSamplingND):
-    """Rows and columns repeated by size = (rows, cols)."""
-
-    rank = 2
-    arguments = (
-        Arg("size", keras_tuple(2), (2, 2)),
-        Arg("data_format", A.data_format, "channels_last"),
-        Arg("interpolation", _interpolation, "nearest", "nearest, bilinear, bicubic, lanczos3, lanczos5"),
-    )
-
-
-@register
-class UpSampling3D(_UpSamplingND):
-    """Three spatial axes repeated by size = (d1, d2, d3)."""
-
-    rank = 3
-    arguments = (
-        Arg("size", keras_tuple(3), (2, 2, 2)),
-        Arg("data_format", A.data_format, "channels_last"),
-    )
-
-
-# ----------------------------------------------------------------------------- padding and cropping
-Pairs = tuple[tuple[Factor, Factor], ...]
-
-
-def pairs(n: int, negative_int_ok: bool) -> A.Parser:
-    """ZeroPadding2D/3D and Cropping2D/3D: one int for every side, or n entries, each an int
-    (both sides) or a [before, after] pair.
-
-    Keras checks a single int only for Cropping (ZeroPadding2D/3D accept a negative int and refuse
-    only a negative resulting size); entries go through standardize_tuple(allow_zero=True).
-    """
-    pair = keras_tuple(2, allow_zero=True)
-
-    def parse_pairs(value: Any) -> Pairs:
-        if isinstance(value, bool) or A.is_int(value):
-            if value < 0 and not negative_int_ok:
-                raise ArgError(f"cannot be negative, got {value}")
-            side = int(value)
-            return ((side, side),) * n
-        if not isinstance(value, (list, tuple, dict, str)):
-            raise ArgError(
-                f"expected an integer, a list of {n} integers, or a list of {n} [before, after] pairs, "
-                f"got {A.describe(value)}"
-            )
-        if len(value) != n:
-            raise ArgError(f"expected {n} entries (one per spatial axis), got {A.describe(value)}")
-        entries = []
-        for i in range(n):
-            if isinstance(value, dict) and i not in value:
-                raise ArgError(f"expected a list of {n} entries, got {A.describe(value)}")
-            try:
-                entries.append(pair(value[i]))
-            except ArgError as err:
-                raise ArgError(f"entry {i}: {err.message}") from None
-        return tuple(entries)
-
-    return parse_pairs
-
-
-class _PadCrop(Layer):
-    """Shared shape rule: each spatial size grows (padding) or shrinks (cropping) by before + after."""
-
-    rank: int = 0
-    cropping_layer: bool = False
-    # Cropping1D has no data_format argument; its steps axis is always axis 1.
-    data_format = "channels_last"
-
-    def amounts(self) -> Pairs:
-        raise NotImplementedError
-
-    def check_input(self, input_shape: Shape) -> None:
-        require_rank(self, input_shape, rank=self.rank + 2)
-
-    def compute_output_shape(self, input_shape: Shape) -> Shape:
-        out = list(input_shape)
-        axes = _spatial_axes(self.data_format, len(input_shape))
-        for axis, (before, after) in zip(axes, self.amounts(), strict=True):
-            dim = input_shape[axis]
-            if dim is None:
-                continue
-            if self.cropping_layer:
-                size = dim - before - after
-                if size <= 0:
-                    raise ShapeError(
-                        f"cropping must leave something on axis {axis}: "
-                        f"{dim} - {before} - {after} = {size} <= 0"
-                    )
-                out[axis] = _whole(size, f"axis {axis}: {dim} - {before} - {after}")
-            else:
-                size = dim + before + after
-                if size < 0:
-                    raise ShapeError(
-                        f"padding makes axis {axis} negative: {dim} + {before} + {after} = {size}"
-                    )
-                out[axis] = _whole(size, f"axis {axis}: {dim} + {before} + {after}")
-        return tuple(out)
-
-    def receptive_field(
-        self, fields: list[Field], input_shape: Shape, output_shape: OutputShape
-    ) -> Field | None:
-        # each kept position is the input's own; positions move, windows do not grow
-        axes = _spatial_axes(self.data_format, len(input_shape))
-        return Field(fields[0].windows, tuple(a - 1 for a in axes))
-
-    def explain(self, input_shape: Shape) -> list[str]:
-        op = "-" if self.cropping_layer else "+"
-        axes = _spatial_axes(self.data_format, len(input_shape))
-        lines = []
-        for axis, (before, after) in zip(axes, self.amounts(), strict=True):
-            if input_shape[axis] is not None:
-                size = input_shape[axis] + (-1 if self.cropping_layer else 1) * (before + after)
-                lines.append(f"axis {axis}: {input_shape[axis]} {op} {before} {op} {after} = {size}")
-        return lines
-
-    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
-        axes = list(_spatial_axes(self.data_format, inputs.ndim))
-        amounts = dict(zip(axes, self.amounts(), strict=True))
-        if self.cropping_layer:
-            index = tuple(
-                slice(amounts[a][0], inputs.shape[a] - amounts[a][1]) if a in amounts else slice(None)
-                for a in range(inputs.ndim)
-            )
-            return inputs[index]
-        if any(v < 0 for pair in amounts.values() for v in pair):
-            # compute_output_shape subtracts, but the call pads with ops.pad, which refuses negative
-            # widths on the numpy and jax backends: Keras fails at run time (torch's F.pad would crop).
-            raise CallFailure(
-                f"negative padding {self.amounts()} is accepted when Keras builds the model, "
-                "but its call (ops.pad) refuses negative widths (numpy and jax backends)"
-            )
-        return np.pad(inputs, [amounts.get(a, (0, 0)) for a in range(inputs.ndim)])
-
-
-@register
-class ZeroPadding1D(_PadCrop):
-    """(B, steps, C): steps + left + right."""
-
-    rank = 1
-    arguments = (
-        Arg("padding", keras_tuple(2, allow_zero=True), (1, 1), "int, or [left, right]"),
-        Arg("data_format", A.data_format, "channels_last"),
-    )
-
-    def amounts(self) -> Pairs:
-        return (self.padding,)
-
-
-@register
-class ZeroPadding2D(_PadCrop):
-    rank = 2
-    arguments = (
-        Arg("padding", pairs(2, negative_int_ok=True), ((1, 1), (1, 1)), "int, [h, w] or 2 pairs"),
-        Arg("data_format", A.data_format, "channels_last"),
-    )
-
-    def amounts(self) -> Pairs:
-        return self.padding
-
-
-@register
-class ZeroPadding3D(_PadCrop):
-    rank = 3
-    arguments = (
-        Arg("padding", pairs(3, negative_int_ok=True), ((1, 1),) * 3, "int, [d1, d2, d3] or three pairs"),
-        Arg("data_format", A.data_format, "channels_last"),
-    )
-
-    def amounts(self) -> Pairs:
-        return self.padding
-
-
-@register
-class Cropping1D(_PadCrop):
-    """(B, steps, C): steps - start - end, which must stay > 0."""
-
-    rank = 1
-    cropping_layer = True
-    arguments = (Arg("cropping", keras_tuple(2, allow_zero=True), (1, 1), "int, or [start, end]"),)
-
-    def amounts(self) -> Pairs:
-        return (self.cropping,)
-
-
-@register
-class Cropping2D(_PadCrop):
-    rank = 2
-    cropping_layer = True
-    arguments = (
-        Arg("cropping", pairs(2, negative_int_ok=False), ((0, 0), (0, 0)), "int, [h, w] or two pairs"),
-        Arg("data_format", A.data_format, "channels_last"),
-    )
-
-    def amounts(self) -> Pairs:
-        return self.cropping
-
-
-@register
-class Cropping3D(_PadCrop):
-    rank = 3
-    cropping_layer = True
-    arguments = (
-        Arg("cropping", pairs(3, negative_int_ok=False), ((1, 1),) * 3, "int, [d1, d2, d3] or three pairs"),
-        Arg("data_format", A.data_format, "channels_last"),
-    )
-
-    def amounts(self) -> Pairs:
-        return self.cropping
 
 
 # ----------------------------------------------------------------------------- Reshape, Permute, RepeatVector
@@ -447,14 +103,19 @@ class Reshape(Layer):
             )
         return (input_shape[0], *(size // known if d == -1 else d for d in target))
 
-    def explain(self, input_shape: Shape) -> list[str]:
-        rest = input_shape[1:]
-        if -1 not in self.target_shape or None in rest or None in self.target_shape:
-            return []
-        known = math.prod(d for d in self.target_shape if d != -1)
-        if not known or math.prod(rest) % known:
-            return []
-        return [f"-1 = {math.prod(rest)} / {known} = {math.prod(rest) // known}"]
+    def explain(self, input_shape: Shape) -> list[Step]:
+        held, size = product(input_shape[1:])
+        target = self.target_shape
+        output = self.compute_output_shape(input_shape)
+        steps = [Step("values", f"one example holds {held}", size)]
+        if -1 in target:
+            others, _ = product([d for d in target if d != -1])
+            solved = output[1 + target.index(-1)]
+            steps.append(Step(f"axis {1 + target.index(-1)}", f"the -1: {show(size)} / ({others})", solved))
+        return [
+            *steps,
+            Step("shape", f"target_shape {show(list(target))} after the batch axis", list(output)),
+        ]
 
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         # Sizes unknown when the model was built become -1, as in Keras's call.
@@ -499,12 +160,17 @@ class Permute(Layer):
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         return np.transpose(inputs, (0, *self.dims))
 
+    def explain(self, input_shape: Shape) -> list[Step]:
+        return [
+            Step(f"axis {k}", f"input axis {d}", input_shape[d]) for k, d in enumerate(self.dims, start=1)
+        ]
+
 
 @register
 class RepeatVector(Layer):
     """(B, C) -> (B, n, C)."""
 
-    arguments = (Arg("n", _strict_positive_int, REQUIRED, "number of repetitions"),)
+    arguments = (Arg("n", A.strict_positive_int, REQUIRED, "number of repetitions"),)
 
     def check_input(self, input_shape: Shape) -> None:
         require_rank(self, input_shape, rank=2)
@@ -514,3 +180,9 @@ class RepeatVector(Layer):
 
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         return np.repeat(inputs[:, np.newaxis, :], self.n, axis=1)
+
+    def explain(self, input_shape: Shape) -> list[Step]:
+        return [
+            Step("axis 1", "n", self.n, "the vector repeated n times on a new axis"),
+            Step("axis 2", "kept", input_shape[1]),
+        ]

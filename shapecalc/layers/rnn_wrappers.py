@@ -25,6 +25,7 @@ from .base import (
     known_sum,
     require_rank,
 )
+from .explaining import Step, show
 from .recurrent import RNN
 from .registry import register
 
@@ -178,8 +179,27 @@ class Bidirectional(Layer):
         # backward states take the forward layer's shapes, as Keras's compute_output_shape has them
         return [*outputs, *states, *states]
 
-    def explain(self, input_shape: Shape) -> list[str]:
-        return [f"two copies of {self.layer.type_name()}; merge_mode {A.describe(self.merge_mode)}"]
+    def explain(self, input_shape: Shape) -> list[Step]:
+        """One direction's working (the backward layer's is the same), then the merge."""
+        steps = self.forward_layer.explain(input_shape)
+        one = self.forward_layer.compute_output_shape(input_shape)
+        units = (one[0] if isinstance(one, list) else one)[-1]
+        if self.merge_mode == "concat":
+            merged = None if units is None else 2 * units
+            return [
+                *steps,
+                Step(
+                    "features",
+                    f"merge_mode concat: 2 * {show(units)}, the two directions side by side",
+                    merged,
+                ),
+            ]
+        if self.merge_mode is None:
+            return [*steps, Step("outputs", "merge_mode None: the two directions' outputs, unmerged", 2)]
+        return [
+            *steps,
+            Step("features", f"merge_mode {self.merge_mode}: one direction's size, the two combined", units),
+        ]
 
     def macs(self, input_shape: Shape, output_shape: OutputShape) -> int | None:
         # both directions over the whole sequence; merging them multiplies nothing it sums
@@ -297,8 +317,15 @@ class TimeDistributed(Layer):
             )
         return (out[0], input_shape[1], *out[1:])
 
-    def explain(self, input_shape: Shape) -> list[str]:
-        return [f"each of the {input_shape[1]} steps is {fmt_shape(self._step_shape(input_shape))}"]
+    def explain(self, input_shape: Shape) -> list[Step]:
+        step = self._step_shape(input_shape)
+        inner = [s._replace(axis=f"each step's {s.axis}") for s in self.layer.explain(step)]
+        lead = Step(
+            "steps",
+            f"kept: {self.layer.type_name()} runs on each step's {fmt_shape(step)} alone",
+            input_shape[1],
+        )
+        return [lead, *inner]
 
     def macs(self, input_shape: Shape, output_shape: OutputShape) -> int | None:
         step = self._step_shape(input_shape)

@@ -12,6 +12,7 @@ from ..errors import ArgError, CallFailure, ShapeError
 from ..lazy import lazy
 from . import args as A
 from .base import Arg, Dim, Layer, OutputShape, Shape, Weight, fmt_shape, known_product, require_rank
+from .explaining import Step, show
 from .preprocessing_extra import _dim_arg
 from .registry import register
 
@@ -109,13 +110,12 @@ class MelSpectrogram(Layer):
         bins = self.fft_length // 2 + 1
         return frames * (2 * window * bins + bins * self.mel_bins)
 
-    def explain(self, input_shape: Shape) -> list[str]:
-        if not input_shape:
-            return []
+    def explain(self, input_shape: Shape) -> list[Step]:
         samples = input_shape[0] if len(input_shape) == 1 else input_shape[1]
+        stride = self.sequence_stride
         return [
-            f"frames = (samples + sequence_stride + 1) // sequence_stride = ({samples} + "
-            f"{self.sequence_stride} + 1) // {self.sequence_stride} = {self.frames(samples)}"
+            Step("mel bins", "num_mel_bins", self.mel_bins),
+            Step("frames", f"floor(({show(samples)} + {stride} + 1) / {stride})", self.frames(samples)),
         ]
 
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -339,12 +339,32 @@ class STFTSpectrogram(Layer):
         kernels = 1 if self.mode in ("real", "imag") else 2
         return known_product([self._frames(time), channels, kernels, self.frame_length, self.freq_bins])
 
-    def explain(self, input_shape: Shape) -> list[str]:
+    def explain(self, input_shape: Shape) -> list[Step]:
         time = input_shape[1] if self.data_format == "channels_last" else input_shape[2]
+        if self.padding == "valid":
+            frames = f"floor(({show(time)} - {self.frame_length}) / {self.stride}) + 1"
+        else:
+            frames = f"floor(({show(time)} - 1) / {self.stride}) + 1"
+        steps = [
+            Step(
+                "frames",
+                frames,
+                self._frames(time),
+                f"frame_length {self.frame_length}, {self.padding} padding",
+            ),
+            Step("bins", f"floor({self.fft_size} / 2) + 1", self.freq_bins, "fft_length"),
+        ]
+        output = self.compute_output_shape(input_shape)
+        parts = "2 * bins (real and imaginary)" if self.mode == "stft" else f"bins ({self.mode})"
+        if self.expand_dims:
+            return [*steps, Step("shape", f"frames, {parts}, channels on their own axes", list(output))]
         return [
-            f"F = fft_length // 2 + 1 = {self.fft_size} // 2 + 1 = {self.freq_bins}",
-            f"frames: kernel {self.frame_length}, stride {self.stride}, padding {self.padding}: "
-            f"{time} -> {self._frames(time)}",
+            *steps,
+            Step(
+                "features",
+                f"{parts} * channels {self._channels(input_shape)}",
+                output[-1 if self.data_format == "channels_last" else 1],
+            ),
         ]
 
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
