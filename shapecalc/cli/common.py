@@ -24,7 +24,10 @@ app = typer.Typer(
         "model spec, with what the model costs (MACs, memory, receptive fields), and no "
         "deep-learning framework installed.\n\n"
         "shapecalc summary model.yaml: the summary. shapecalc lint specs/: every problem of "
-        "every spec, for CI. shapecalc diff old.yaml new.yaml: what a change did to the model."
+        "every spec, for CI. shapecalc diff old.yaml new.yaml: what a change did to the model. "
+        "shapecalc explain model.yaml: the working behind every shape; shapecalc solve Conv2D "
+        "--input 28 --output 14: the arguments that give a length; shapecalc plot model.yaml "
+        "-o model.svg: the graph."
     ),
     no_args_is_help=True,
     add_completion=False,
