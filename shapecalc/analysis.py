@@ -150,8 +150,8 @@ def analyze(
             shapes[call] = _infer_call(call, shapes, built, sizes, graph.sequential)
         except SpecError as err:
             if problems is None:
-                raise
-            problems.append(err)
+                raise err.within(call.context) from None
+            problems.append(err.within(call.context))
             failed.add(call)
     for ref in graph.outputs:
         if ref.call in failed:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +34,11 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def read_file(path: str | Path) -> ModelSpec:
-    """The spec in a file, read and checked at its top level (layers are not built yet)."""
+def read_file(path: str | Path, overrides: Mapping[str, str] | None = None) -> ModelSpec:
+    """The spec in a file, read and checked at its top level (layers are not built yet);
+    ``overrides`` replace the values of its ``vars`` by name (``--set``)."""
     with _no_cyclic_gc():
-        return read_spec(source.load(path))
+        return read_spec(source.load(path), overrides)
 
 
 def analyze_spec(spec: ModelSpec, problems: list[SpecError] | None = None) -> Analysis:

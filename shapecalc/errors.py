@@ -57,6 +57,12 @@ class SpecError(Exception):
         where = f"{self.location}: " if self.location else ""
         return f"{where}error: {self.message}"
 
+    def within(self, context: str) -> SpecError:
+        """The same problem, saying which block instance (and chain of them) it arose in."""
+        if not context:
+            return self
+        return SpecError(f"{self.message} [{context}]", self.location, self.code, self.layer)
+
 
 class ArgError(ValueError):
     """A layer argument has a value Keras would refuse.

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from .blocks import Anchor, AnchorRef
 from .errors import ArgError, Location, SpecError
 from .layers import create_layer, registry
 from .layers.args import describe, did_you_mean
@@ -44,6 +45,8 @@ class Call:
     alias: str | None = None  # the name a Reuse gave this call's output
     # the inputs were written as a list (``inputs: [a]``), so the layer is called on a list
     as_list: bool = False
+    context: str = ""  # the block instance it was written in, for messages (blocks.py)
+    blocks: tuple[str, ...] = ()  # the block instances it is in, outermost first
 
 
 @dataclass
@@ -80,6 +83,7 @@ class _Builder:
         self.symbols: dict[str, Call] = {}  # what a reference can name
         self.calls_of: defaultdict[Layer, int] = defaultdict(int)  # calls of each layer so far
         self.inputs: list[Call] = []
+        self.anchored: dict[Anchor, Call] = {}  # tensors block instances refer to (blocks.py)
 
     def build(self) -> Graph:
         for decl in self.spec.inputs:
@@ -88,10 +92,18 @@ class _Builder:
             self._add_input(layer, decl.loc)
         previous: Call | None = None
         for entry in self.spec.entries:
+            for anchor in entry.before:
+                if previous is None and len(self.inputs) == 1:
+                    self.anchored[anchor] = self.inputs[0]
+                elif isinstance(previous, Call):
+                    self.anchored[anchor] = previous
             try:
                 previous = self._entry(entry, previous)
+                for anchor in entry.after:
+                    self.anchored[anchor] = previous
+                previous.context, previous.blocks = entry.context, entry.blocks
             except (SpecError, _Skipped) as err:
-                self._go_on_after(err)
+                self._go_on_after(err.within(entry.context) if isinstance(err, SpecError) else err)
                 name = self._entry_name(entry)
                 if isinstance(name, str):
                     self.failed.add(name)
@@ -239,6 +251,11 @@ class _Builder:
         return [self._reference(item) for item in items]
 
     def _reference(self, node: Node) -> TensorRef:
+        if isinstance(node.value, AnchorRef):
+            anchored = self.anchored.get(node.value.anchor)
+            if anchored is None:
+                raise _Skipped  # the entry it stands for failed, and that was reported
+            return TensorRef(anchored, node.value.index or 0, node.loc)
         if not isinstance(node.value, str):
             raise SpecError(
                 f"an input reference is a name or NAME.K, got {describe(node.plain())}", node.loc, code="E005"

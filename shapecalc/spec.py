@@ -3,8 +3,10 @@ entries and its outputs. Values stay located; layer arguments are parsed later b
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from .blocks import Expander, LayerEntry, read_blocks, read_vars, substitute
 from .errors import Location, SpecError
 from .layers.args import describe, did_you_mean
 from .layers.base import Layer
@@ -21,6 +23,8 @@ TOP_LEVEL_KEYS = (
     "custom_layers",
     "expect",  # values the model must have (expectations.py)
     "lint",  # lint settings for this file: {ignore: [codes]}
+    "vars",  # named values: $name, $(expression) (blocks.py)
+    "blocks",  # named sub-graphs used like layers (blocks.py)
 )
 # Keys of a layer entry that are shapecalc's wiring, not Keras arguments.
 WIRING_KEYS = frozenset({"inputs"})
@@ -38,19 +42,6 @@ class InputDecl:
     shape: Shape
     dtype: str
     loc: Location
-
-
-@dataclass(frozen=True)
-class LayerEntry:
-    """One entry of ``layers``: ``type_name`` with its argument mapping (located)."""
-
-    type_name: str
-    args: Node
-    loc: Location
-
-    @property
-    def references(self) -> Node | None:
-        return self.args.get("inputs")
 
 
 @dataclass(frozen=True)
@@ -74,16 +65,25 @@ class ModelSpec:
         return self.root.get("lint")
 
 
-def read_spec(root: Node) -> ModelSpec:
+def read_spec(root: Node, overrides: Mapping[str, str] | None = None) -> ModelSpec:
+    """The spec's top level, its blocks instantiated and its variables substituted;
+    ``overrides`` (from --set) replace variables by name."""
     if not isinstance(root.value, dict):
         raise SpecError("a spec is a mapping with 'layers' and 'input' or 'inputs'", root.loc)
     for key, node in root.value.items():
         if key not in TOP_LEVEL_KEYS:
             raise SpecError(f"unknown top-level key '{key}'{did_you_mean(key, TOP_LEVEL_KEYS)}", node.key_loc)
-    name = _model_name(root.get("name"))
-    entries = _entries(root)
-    batch_size = _batch_size(root.get("batch_size"))
-    single, named = root.get("input"), root.get("inputs")
+    variables = read_vars(root.get("vars"), overrides or {})
+    expander = Expander(read_blocks(root.get("blocks")), variables)
+
+    def located(key: str) -> Node | None:
+        node = root.get(key)
+        return None if node is None else substitute(node, variables)
+
+    name = _model_name(located("name"))
+    entries = expander.expand(_layer_items(root))
+    batch_size = _batch_size(located("batch_size"))
+    single, named = located("input"), located("inputs")
     if single is not None and named is not None:
         raise SpecError("give either 'input' (one input) or 'inputs' (named inputs), not both", named.key_loc)
 
@@ -106,6 +106,7 @@ def read_spec(root: Node) -> ModelSpec:
         outputs = outputs_node.value if isinstance(outputs_node.value, list) else [outputs_node]
         if not outputs:
             raise SpecError("'outputs' lists no outputs", outputs_node.loc)
+        outputs = [expander.reference(node) for node in outputs]
     custom_types = _custom_layers(root.get("custom_layers"))
     return ModelSpec(name, sequential, inputs, entries, outputs, root, custom_types)
 
@@ -199,7 +200,7 @@ def _dtype(node: Node) -> str:
     return str(node.value)
 
 
-def _entries(root: Node) -> list[LayerEntry]:
+def _layer_items(root: Node) -> list[Node]:
     layers = root.get("layers")
     if layers is None:
         raise SpecError("the spec has no 'layers' list", root.loc)
@@ -207,22 +208,4 @@ def _entries(root: Node) -> list[LayerEntry]:
         raise SpecError("'layers' must be a list of one-key mappings such as - Dense: {units: 8}", layers.loc)
     if not layers.value:
         raise SpecError("'layers' is empty", layers.loc)
-    entries = []
-    for item in layers.value:
-        if not isinstance(item.value, dict) or len(item.value) != 1:
-            raise SpecError(
-                "each layer is a one-key mapping: the Keras class name, then its arguments, "
-                f"e.g. - Conv2D: {{filters: 8, kernel_size: 3}}; got {describe(item.plain())}",
-                item.loc,
-            )
-        ((type_name, args),) = item.value.items()
-        if args.value is None:
-            args = Node({}, args.loc, args.key_loc)
-        if not isinstance(args.value, dict):
-            raise SpecError(
-                f"the arguments of {type_name} must be a mapping such as {{units: 8}}, "
-                f"got {describe(args.plain())}",
-                args.loc,
-            )
-        entries.append(LayerEntry(type_name, args, args.key_loc or item.loc))
-    return entries
+    return layers.value

@@ -37,10 +37,14 @@ def _first_output(analysis: Analysis, layer: Any) -> Any:
     return list(shapes.outputs) if shapes.multi else shapes.outputs[0]
 
 
-def assert_model_same_as_keras(spec: dict[str, Any]) -> ModelFacts | Refusal:
+def assert_model_same_as_keras(
+    spec: dict[str, Any], want: ModelFacts | Refusal | None = None
+) -> ModelFacts | Refusal:
     """Both refuse (shapecalc with a located message), or both give the same layers, shapes,
-    counts, weight paths, totals and summary text."""
-    want = keras_model_facts(spec)
+    counts, weight paths, totals and summary text. ``want``: Keras's facts of the same model
+    built another way (a spec with blocks written out flat, a keras.applications model);
+    by default, of ``spec`` itself."""
+    want = keras_model_facts(spec) if want is None else want
     try:
         got = analyze_data(spec)
     except SpecError as err:

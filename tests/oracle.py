@@ -363,9 +363,41 @@ def keras_model_facts(spec: dict[str, Any], columns: int = SUMMARY_COLUMNS) -> M
 
     Any exception while constructing, calling, building or summarising is a Refusal.
     """
-    CALLS["model summaries"] += 1
     try:
         model = build_keras_model(spec)
+    except Exception as err:  # any refusal by Keras is a refusal, and an answer of Keras's
+        CALLS["model summaries"] += 1
+        return Refusal(f"{type(err).__name__}: {err}")
+    return model_facts(model, columns)
+
+
+# The zoo specs written with blocks (specs/), and the keras.applications model each one is.
+ZOO_APPLICATIONS = {"resnet50.yaml": "ResNet50"}
+
+
+def keras_application(name: str, **kwargs: Any) -> Any:
+    """A ``keras.applications`` model, built without weights (``weights=None``)."""
+    keras.backend.clear_session(free_memory=False)
+    return getattr(keras.applications, name)(weights=None, **kwargs)
+
+
+def keras_application_facts(name: str, columns: int = SUMMARY_COLUMNS, **kwargs: Any) -> ModelFacts | Refusal:
+    return model_facts(keras_application(name, **kwargs), columns)
+
+
+def keras_spec_facts(
+    filename: str, spec: dict[str, Any], columns: int = SUMMARY_COLUMNS
+) -> ModelFacts | Refusal:
+    """Keras's facts for a file of specs/: the keras.applications model a zoo spec reproduces,
+    else the model built from the spec's plain layers."""
+    zoo = ZOO_APPLICATIONS.get(filename)
+    return keras_application_facts(zoo, columns) if zoo else keras_model_facts(spec, columns)
+
+
+def model_facts(model: Any, columns: int = SUMMARY_COLUMNS) -> ModelFacts | Refusal:
+    """Names, shapes, counts and the summary text of a built Keras model."""
+    CALLS["model summaries"] += 1
+    try:
         summary = capture_summary(model, columns)
         rows = []
         for layer in model.layers:
@@ -426,17 +458,18 @@ class PlotFacts:
     edges: list[tuple[str, str]]
 
 
-def keras_plot_facts(spec: dict[str, Any]) -> PlotFacts | Refusal:
+def keras_plot_facts(spec: dict[str, Any] | Any) -> PlotFacts | Refusal:
     """model_to_dot's walk (keras/src/utils/model_visualization.py, expand_nested=False)
     replayed on the Keras model without pydot, which it needs to draw and which is not a
     dependency: Sequential models draw ``model.layers`` (no InputLayer) linked one to the next;
     functional ones ``model._operations``, an edge from the operation of each input tensor of
-    each inbound node the model holds; ``add_edge`` skips a pair it already has."""
+    each inbound node the model holds; ``add_edge`` skips a pair it already has. ``spec``: a
+    spec's plain data, or a model Keras built itself (keras.applications)."""
     from keras.src.ops.function import make_node_key
 
     CALLS["model plots"] += 1
     try:
-        model = build_keras_model(spec)
+        model = build_keras_model(spec) if isinstance(spec, dict) else spec
         pairs: list[tuple[Any, Any]] = []
         if isinstance(model, keras.Sequential):
             layers = list(model.layers)

@@ -1,7 +1,8 @@
 """Regenerate tests/keras_summaries/<spec stem>.txt from real Keras, via the oracle.
 
 Each golden file is exactly the text Keras 3 prints for ``model.summary()`` of the model
-built from ``specs/<stem>.yaml`` (captured with ``print_fn``, so rich renders it with
+built from ``specs/<stem>.yaml`` (for a zoo spec, of the keras.applications model it
+reproduces; captured with ``print_fn``, so rich renders it with
 ``color_system=None``: plain text, box-drawing characters, no ANSI codes; the file ends
 with the single newline Keras prints).
 
@@ -26,7 +27,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import keras_custom  # noqa: E402, F401 - the Keras twins of spec-declared custom layers
-from oracle import SUMMARY_COLUMNS, Refusal, keras_model_facts  # noqa: E402
+from oracle import SUMMARY_COLUMNS, Refusal, keras_spec_facts  # noqa: E402
 
 ROOT = HERE.parent
 SPECS = ROOT / "specs"
@@ -40,7 +41,7 @@ def main(argv: list[str]) -> int:
     status = 0
     for path in paths:
         spec = yaml.safe_load(path.read_text())
-        facts = keras_model_facts(spec, columns=SUMMARY_COLUMNS)
+        facts = keras_spec_facts(path.name, spec, columns=SUMMARY_COLUMNS)
         if isinstance(facts, Refusal):
             print(f"{path}: Keras refused: {facts.message}", file=sys.stderr)
             status = 1

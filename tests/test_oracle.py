@@ -10,7 +10,7 @@ from pathlib import Path
 import keras_custom  # noqa: F401 - registers the Keras twins of spec-declared layers
 import pytest
 import yaml
-from oracle import ModelFacts, Refusal, keras_model_facts
+from oracle import ModelFacts, Refusal, keras_model_facts, keras_spec_facts
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -135,4 +135,6 @@ def test_summary_width_ignores_terminal(monkeypatch):
 @pytest.mark.parametrize("path", sorted((ROOT / "specs").glob("*.yaml")), ids=lambda p: p.stem)
 def test_golden_summaries_current(path):
     golden = ROOT / "tests" / "keras_summaries" / f"{path.stem}.txt"
-    assert facts(yaml.safe_load(path.read_text())).summary == golden.read_text(encoding="utf-8")
+    got = keras_spec_facts(path.name, yaml.safe_load(path.read_text()))
+    assert not isinstance(got, Refusal), got.message
+    assert got.summary == golden.read_text(encoding="utf-8")

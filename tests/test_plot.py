@@ -14,7 +14,7 @@ from pathlib import Path
 import keras_custom  # noqa: F401 - registers the Keras twins of the spec-declared layers
 import pytest
 import yaml
-from oracle import PlotFacts, keras_plot_facts
+from oracle import ZOO_APPLICATIONS, PlotFacts, keras_application, keras_plot_facts
 from typer.testing import CliRunner
 
 from shapecalc.cli import app
@@ -84,7 +84,10 @@ def plot(spec: Path | str, out: Path, *options: str) -> str:
 
 
 def keras_facts(path: Path) -> PlotFacts:
-    facts = keras_plot_facts(yaml.safe_load(path.read_text()))
+    spec = yaml.safe_load(path.read_text())
+    # a zoo spec written with blocks is the keras.applications model it reproduces
+    zoo = ZOO_APPLICATIONS.get(path.name)
+    facts = keras_plot_facts(keras_application(zoo) if zoo else spec)
     assert isinstance(facts, PlotFacts), f"Keras refuses {path.name}: {facts}"
     return facts
 

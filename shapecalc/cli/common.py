@@ -14,6 +14,7 @@ from ..errors import EXIT_SPEC, EXIT_USAGE, SpecError
 if TYPE_CHECKING:
     from ..analysis import Analysis
     from ..costs import Costs
+    from ..spec import ModelSpec
 
 # The command modules import the library inside their commands: `shapecalc lint` does not load
 # what `summary --run` needs, and start-up stays short.
@@ -56,6 +57,45 @@ def _root(
     ] = False,
 ) -> None:
     """shapecalc reads a model spec written in Keras's layer vocabulary."""
+
+
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="NAME=VALUE",
+        help="Give a variable of the spec's vars: another value, e.g. --set width=0.5 (repeatable).",
+        show_default=False,
+    ),
+]
+
+
+def overrides(values: list[str] | None) -> dict[str, str]:
+    """--set NAME=VALUE options as a mapping; a malformed one is a usage error."""
+    found: dict[str, str] = {}
+    for value in values or ():
+        name, sep, text = value.partition("=")
+        if not sep or not name.strip():
+            typer.echo(f"error: --set takes NAME=VALUE, got {value!r}", err=True)
+            raise typer.Exit(EXIT_USAGE)
+        found[name.strip()] = text
+    return found
+
+
+def read_spec_file(path: Path, settings: list[str] | None, as_json: bool = False) -> ModelSpec:
+    """The spec at ``path`` with its --set variables, or the command's failure: a missing file
+    or a --set naming no variable is a usage error, a bad spec a located one."""
+    from ..api import read_file
+    from ..blocks import SetError
+
+    require_file(path)
+    try:
+        return read_file(path, overrides(settings))
+    except SetError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(EXIT_USAGE) from None
+    except SpecError as err:
+        fail(err, as_json)
 
 
 def require_file(path: Path) -> None:

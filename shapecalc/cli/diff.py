@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from ..errors import SpecError
-from .common import app, fail, model_figures, require_file
+from .common import SetOption, app, fail, model_figures, read_spec_file
 
 
 class DiffFormat(str, Enum):
@@ -38,6 +38,7 @@ def diff_command(
             "--unknown-size", min=1, help="Size of unknown input dims, for MACs.", show_default=False
         ),
     ] = None,
+    settings: SetOption = None,
 ) -> None:
     """What changed from spec A to spec B: layers (matched by name, then by position) whose
     type, output shape, parameters or MACs changed, layers added and removed, and every total.
@@ -45,16 +46,16 @@ def diff_command(
     Example, in a pull request: `git show main:model.yaml > old.yaml` then
     `shapecalc diff old.yaml model.yaml --format markdown`
     """
-    from ..api import analyze_spec, read_file
+    from ..api import analyze_spec
     from ..diff import diff as model_diff
     from ..render import diff_report, markdown
     from ..render.json_report import dumps
 
     sides = []
     for path in (before, after):
-        require_file(path)
+        model_spec = read_spec_file(path, settings)
         try:
-            analysis = analyze_spec(read_file(path))
+            analysis = analyze_spec(model_spec)
         except SpecError as err:
             fail(err)
         sides.append((analysis, model_figures(analysis, None, unknown_size, as_json=False)))

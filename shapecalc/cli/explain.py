@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from ..errors import EXIT_USAGE, Location, SpecError
-from .common import app, fail, model_figures, require_file
+from .common import SetOption, app, fail, model_figures, read_spec_file
 
 if TYPE_CHECKING:
     from ..analysis import Analysis
@@ -68,6 +68,7 @@ def explain_command(
     output_format: Annotated[
         ExplainFormat, typer.Option("--format", "-f", help="text, or json: the same as data.")
     ] = ExplainFormat.text,
+    settings: SetOption = None,
 ) -> None:
     """Why each layer's output shape is what it is: axis by axis, the formula with the numbers
     substituted (convolution arithmetic in the notation of Dumoulin and Visin's guide, with the
@@ -80,7 +81,7 @@ def explain_command(
 
     Layers in a chain: `shapecalc explain -i 28,28,1 "Conv2D: {filters: 8, kernel_size: 3}" MaxPooling2D`
     """
-    from ..api import analyze_spec, read_file
+    from ..api import analyze_spec
     from ..explain import UnknownLayerName, explain_model
     from ..render import explain_report
     from ..render.json_report import dumps
@@ -92,10 +93,10 @@ def explain_command(
         path = Path(spec[0])
         if not path.exists() and (":" in spec[0] or spec[0].isidentifier()):
             _usage(f"to explain {spec[0]!r} on its own, give its input shape: --input 28,28,1")
-        require_file(path)
         name = str(path)
+        model_spec = read_spec_file(path, settings, as_json)
         try:
-            analysis = analyze_spec(read_file(path))
+            analysis = analyze_spec(model_spec)
         except SpecError as err:
             fail(err, as_json)
     else:

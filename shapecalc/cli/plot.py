@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from ..errors import EXIT_USAGE, SpecError
-from .common import app, fail, require_file
+from .common import SetOption, app, fail, read_spec_file, require_file
 
 # what each output extension is written as; svg and png are drawn by Graphviz's dot program
 FORMATS = {".dot": "dot", ".gv": "dot", ".mmd": "mermaid", ".svg": "svg", ".png": "png"}
@@ -60,6 +60,7 @@ def plot_command(
         Direction,
         typer.Option("--direction", help="TB: top to bottom, as Keras draws; LR: left to right."),
     ] = Direction.TB,
+    settings: SetOption = None,
 ) -> None:
     """Draw SPEC's layer graph as Keras's plot_model(model, show_shapes=True,
     show_layer_names=True) draws it: a box per layer with its name, class, input and output
@@ -90,11 +91,12 @@ def plot_command(
             err=True,
         )
         raise typer.Exit(EXIT_USAGE)
-    from ..api import analyze_spec, read_file
+    from ..api import analyze_spec
     from ..plot import model_plot
 
+    model_spec = read_spec_file(spec, settings)
     try:
-        analysis = analyze_spec(read_file(spec))
+        analysis = analyze_spec(model_spec)
     except SpecError as err:
         fail(err)
     plot = model_plot(analysis, expand=expand)

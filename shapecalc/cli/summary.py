@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..errors import EXIT_RUN_MISMATCH, EXIT_USAGE, DisplayError, RunRefused, SpecError
-from .common import app, fail, fail_all, model_figures, require_file
+from .common import SetOption, app, fail, fail_all, model_figures, read_spec_file, require_file
 
 if TYPE_CHECKING:
     from ..analysis import Analysis
@@ -146,6 +146,7 @@ def summary(
             show_default=False,
         ),
     ] = None,
+    settings: SetOption = None,
 ) -> None:
     """Print the summary Keras's model.summary() would print for SPEC.
 
@@ -169,7 +170,7 @@ def summary(
     * `shapecalc summary model.yaml --columns output_shape,params,macs,receptive_field`
     * `shapecalc summary model.yaml --run --batch 8 --save-outputs outputs.npz`
     """
-    from ..api import analyze_spec, read_file
+    from ..api import analyze_spec
     from ..expectations import check_expectations
     from ..render.json_report import dumps
     from ..render.json_report import report as report_json
@@ -186,8 +187,8 @@ def summary(
     chosen = _column_keys(columns) if columns is not None else None
     as_json = output_format is OutputFormat.json
     wants_costs = output_format is not OutputFormat.text or (chosen is not None and _shows_costs(chosen))
+    model_spec = read_spec_file(spec, settings, as_json)
     try:
-        model_spec = read_file(spec)
         analysis = analyze_spec(model_spec)
     except SpecError as err:
         fail(err, as_json)
