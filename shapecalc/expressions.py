@@ -43,6 +43,16 @@ def _known(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
+def _make_divisible(value: Any, divisor: Any = 8, least: Any = None) -> Any:
+    """keras.applications' _make_divisible (MobileNet's channel rounding): ``value`` rounded to
+    the nearest multiple of ``divisor`` (at least ``least``, default the divisor), one divisor
+    more when that loses more than a tenth."""
+    if value is None or divisor is None:
+        return None
+    rounded = max(divisor if least is None else least, int(value + divisor / 2) // divisor * divisor)
+    return rounded + divisor if rounded < 0.9 * value else rounded
+
+
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     "min": _known(min),
     "max": _known(max),
@@ -53,6 +63,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
     "int": _known(lambda x: int(x)),
     "prod": _prod,
     "len": lambda x: len(_sequence(x, "len")),
+    "make_divisible": _make_divisible,
 }
 
 _BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {

@@ -372,7 +372,7 @@ def keras_model_facts(spec: dict[str, Any], columns: int = SUMMARY_COLUMNS) -> M
 
 
 # The zoo specs written with blocks (specs/), and the keras.applications model each one is.
-ZOO_APPLICATIONS = {"resnet50.yaml": "ResNet50"}
+ZOO_APPLICATIONS = {"resnet50.yaml": "ResNet50", "mobilenet_v2.yaml": "MobileNetV2"}
 
 
 def keras_application(name: str, **kwargs: Any) -> Any:
@@ -389,9 +389,14 @@ def keras_spec_facts(
     filename: str, spec: dict[str, Any], columns: int = SUMMARY_COLUMNS
 ) -> ModelFacts | Refusal:
     """Keras's facts for a file of specs/: the keras.applications model a zoo spec reproduces,
-    else the model built from the spec's plain layers."""
+    the model built from a zoo spec written out layer by layer, else from the spec itself."""
+    from zoo_written_out import WRITTEN_OUT  # hand-written plain forms of the other zoo specs
+
     zoo = ZOO_APPLICATIONS.get(filename)
-    return keras_application_facts(zoo, columns) if zoo else keras_model_facts(spec, columns)
+    if zoo:
+        return keras_application_facts(zoo, columns)
+    written_out = WRITTEN_OUT.get(filename)
+    return keras_model_facts(written_out() if written_out else spec, columns)
 
 
 def model_facts(model: Any, columns: int = SUMMARY_COLUMNS) -> ModelFacts | Refusal:

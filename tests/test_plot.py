@@ -16,6 +16,7 @@ import pytest
 import yaml
 from oracle import ZOO_APPLICATIONS, PlotFacts, keras_application, keras_plot_facts
 from typer.testing import CliRunner
+from zoo_written_out import WRITTEN_OUT
 
 from shapecalc.cli import app
 
@@ -86,8 +87,8 @@ def plot(spec: Path | str, out: Path, *options: str) -> str:
 def keras_facts(path: Path) -> PlotFacts:
     spec = yaml.safe_load(path.read_text())
     # a zoo spec written with blocks is the keras.applications model it reproduces
-    zoo = ZOO_APPLICATIONS.get(path.name)
-    facts = keras_plot_facts(keras_application(zoo) if zoo else spec)
+    zoo, written_out = ZOO_APPLICATIONS.get(path.name), WRITTEN_OUT.get(path.name)
+    facts = keras_plot_facts(keras_application(zoo) if zoo else written_out() if written_out else spec)
     assert isinstance(facts, PlotFacts), f"Keras refuses {path.name}: {facts}"
     return facts
 

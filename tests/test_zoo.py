@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 from model_check import assert_model_same_as_keras
-from oracle import ZOO_APPLICATIONS, ModelFacts, keras_application_facts
+from oracle import ZOO_APPLICATIONS, ModelFacts, keras_application_facts, keras_model_facts
+from zoo_written_out import WRITTEN_OUT, bert_base
+
+from shapecalc.api import analyze_spec, read_file
 
 SPECS = Path(__file__).parent.parent / "specs"
 
@@ -24,6 +27,9 @@ def _spec(name: str) -> dict:
         # He et al. 2015; keras.applications.ResNet50 reports 25,636,712 (53,120 non-trainable:
         # the moving means and variances of 53 BatchNormalization layers, 2 * 26,560 channels)
         ("resnet50.yaml", "ResNet50", 25_636_712, 53_120),
+        # Sandler et al. 2018; keras.applications.MobileNetV2 (alpha 1.0, 224x224) reports
+        # 3,538,984 (34,112 non-trainable: 52 BatchNormalization layers' moving statistics)
+        ("mobilenet_v2.yaml", "MobileNetV2", 3_538_984, 34_112),
     ],
 )
 def test_zoo_spec_is_the_keras_application(
@@ -36,11 +42,39 @@ def test_zoo_spec_is_the_keras_application(
 
 
 def test_every_zoo_spec_is_checked_here() -> None:
-    tested = {"resnet50.yaml"}
-    assert set(ZOO_APPLICATIONS) <= tested
+    tested = {"resnet50.yaml", "mobilenet_v2.yaml", "bert_base.yaml"}
+    assert set(ZOO_APPLICATIONS) | set(WRITTEN_OUT) <= tested
     with_blocks = {p.name for p in SPECS.glob("*.yaml") if "blocks" in yaml.safe_load(p.read_text())}
     assert with_blocks <= tested
 
 
 def test_resnet50_is_short() -> None:
     assert len((SPECS / "resnet50.yaml").read_text().splitlines()) < 120
+
+
+@pytest.mark.parametrize("alpha", [0.35, 0.5, 1.3])
+def test_mobilenet_v2_width_multiplier(alpha: float) -> None:
+    """--set alpha gives keras.applications.MobileNetV2(alpha=...): every layer's output and
+    counts (the model's name, which Keras derives from alpha, is the spec's own)."""
+    facts = keras_application_facts("MobileNetV2", alpha=alpha)
+    assert isinstance(facts, ModelFacts)
+    got = analyze_spec(read_file(SPECS / "mobilenet_v2.yaml", {"alpha": str(alpha)}))
+    rows = [(layer.name, layer.type_name()) for layer in got.layers]
+    assert rows == [(f.name, f.type) for f in facts.layers]
+    for layer, want in zip(got.layers, facts.layers, strict=True):
+        assert got.output_shapes(got.first_call(layer))[0] == want.output, layer.name
+        assert got.params_of(layer) == (want.trainable, want.non_trainable), layer.name
+    assert (got.total_params, got.non_trainable_params) == (facts.total_params, facts.non_trainable_params)
+
+
+def test_bert_base_is_the_published_encoder() -> None:
+    # Devlin et al. 2018, BERT-base: 109,482,240 parameters. Derived: embeddings 30522*768 +
+    # 512*768 + 2*768 + a LayerNormalization's 2*768 = 23,837,184; each of 12 layers: attention
+    # 4*(768*768 + 768) = 2,362,368, feed-forward 768*3072 + 3072 + 3072*768 + 768 = 4,722,432,
+    # two LayerNormalizations 2*1,536: 7,087,872; the pooler 768*768 + 768 = 590,592.
+    assert 23_837_184 + 12 * 7_087_872 + 590_592 == 109_482_240
+    facts = keras_model_facts(bert_base())
+    assert isinstance(facts, ModelFacts)
+    assert facts.total_params == 109_482_240
+    assert_model_same_as_keras(_spec("bert_base.yaml"), facts)
+    assert len((SPECS / "bert_base.yaml").read_text().splitlines()) < 80
