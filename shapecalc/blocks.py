@@ -10,8 +10,9 @@ plain layer entries the graph is built from.
   layers (``conv2_block1`` + ``1_conv`` -> ``conv2_block1_1_conv``, as keras.applications names
   them), its ``inputs`` feed the block's, and later entries refer to the instance by its name
   (``NAME.K`` for output K). Blocks may use other blocks.
-* ``repeat: N`` on an entry chains N copies of it, each fed by the one before; ``$i`` is the
-  repetition (from 1) in its arguments and name.
+* ``repeat: N`` on an entry chains N copies of it, each fed by the one before (as its first
+  input: other inputs are as written, ``$i`` in them too); ``$i`` is the repetition (from 1)
+  in its arguments and name. ``when: false`` leaves an entry out.
 
 A problem inside a block is located at the line of the block's definition, and the entries
 made from it carry the instance (and the chain of instances) for the message.
@@ -65,7 +66,8 @@ class LayerEntry:
     before: tuple[Anchor, ...] = ()
     after: tuple[Anchor, ...] = ()
     context: str = ""  # "in conv2_block1 (bottleneck, line 57)": for messages
-    blocks: tuple[str, ...] = ()  # the instances it is in, outermost first
+    # the instances it is in, outermost first: (the instance's full name, its block's name)
+    blocks: tuple[tuple[str, str], ...] = ()
 
     @property
     def references(self) -> Node | None:
@@ -352,12 +354,14 @@ class Expander:
         body = {k: v for k, v in args.value.items() if k != "repeat"}
         made = self._one(type_name, Node(body, args.loc, args.key_loc), where, scope, 1)
         entries = list(made.entries)
+        refs = body.get("inputs")
         for i in range(2, count + 1):
-            # a copy follows the one before it; it names it where it could not follow by itself
+            # a copy takes the one before it as its (first) input, any others as written (a
+            # decoder's skip connection); it names it where it could not follow by itself
             wired = dict(body)
-            if made.follows and "inputs" not in body:
-                wired.pop("inputs", None)
-            else:
+            if refs is not None and isinstance(refs.value, list) and len(refs.value) > 1:
+                wired["inputs"] = Node([Node(made.output, where), *refs.value[1:]], refs.loc, refs.key_loc)
+            elif refs is not None or not made.follows:
                 wired["inputs"] = Node(made.output, where)
             made = self._one(type_name, Node(wired, args.loc, args.key_loc), where, scope, i)
             entries += made.entries
@@ -447,7 +451,7 @@ class Expander:
             prefix=prefix,
             inputs={},
             context=f"{label} {scope.context}" if scope.context else label,
-            blocks=(*scope.blocks, own),
+            blocks=(*scope.blocks, (prefix, block.name)),
         )
         refs = args.get("inputs")
         before = None
@@ -519,7 +523,7 @@ class _Scope:
     prefix: str
     inputs: dict[str, Any]  # a block's input names -> the outer references they stand for
     context: str
-    blocks: tuple[str, ...]
+    blocks: tuple[tuple[str, str], ...]
 
     def rewrite(self, refs: Node, names: Mapping[str, Any]) -> Node:
         """References as the graph reads them: inner names prefixed, a block's inputs and

@@ -81,6 +81,37 @@ _COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
     ast.LtE: operator.le,
     ast.Gt: operator.gt,
     ast.GtE: operator.ge,
+    # None is the one value compared by identity here: ``input_shape[1] is None``
+    ast.Is: operator.is_,
+    ast.IsNot: operator.is_not,
+}
+
+# What a refused construct is, in words (Python's node names mean nothing to a spec's author).
+_REFUSED = {
+    ast.Attribute: "attribute access (a.b)",
+    ast.Lambda: "a lambda",
+    ast.ListComp: "a list comprehension",
+    ast.SetComp: "a set comprehension",
+    ast.DictComp: "a dict comprehension",
+    ast.GeneratorExp: "a generator expression",
+    ast.Dict: "a dict",
+    ast.Set: "a set",
+    ast.NamedExpr: "an assignment (:=)",
+    ast.Await: "await",
+    ast.Yield: "yield",
+    ast.YieldFrom: "yield",
+    ast.JoinedStr: "an f-string",
+    ast.FormattedValue: "an f-string",
+    ast.Pow: "the power operator (**)",
+    ast.MatMult: "the matrix product operator (@)",
+    ast.BitAnd: "a bitwise operator",
+    ast.BitOr: "a bitwise operator",
+    ast.BitXor: "a bitwise operator",
+    ast.LShift: "a bitwise operator",
+    ast.RShift: "a bitwise operator",
+    ast.Invert: "a bitwise operator",
+    ast.In: "'in'",
+    ast.NotIn: "'not in'",
 }
 
 
@@ -139,9 +170,18 @@ _ALLOWED = (
 def _check_allowed(node: ast.AST, offset: int) -> None:
     column = offset + getattr(node, "col_offset", 0)
     if not isinstance(node, _ALLOWED):
-        raise ExpressionError(f"'{type(node).__name__}' is not allowed in a shape expression", column)
+        what = _REFUSED.get(type(node), f"this construct ({type(node).__name__})")
+        allowed = "numbers, names, + - * / // %, comparisons, and/or/not, a if c else b, indexing"
+        raise ExpressionError(f"{what} is not allowed in an expression (allowed: {allowed})", column)
     if isinstance(node, ast.Constant) and not isinstance(node.value, (int, float, bool, type(None), str)):
         raise ExpressionError("only numbers, strings, true/false and None are allowed as constants", column)
+    if isinstance(node, ast.Compare):
+        for op, right in zip(node.ops, node.comparators, strict=True):
+            none = (isinstance(right, ast.Constant) and right.value is None) or (
+                isinstance(right, ast.Name) and right.id in ("None", "null")
+            )
+            if isinstance(op, (ast.Is, ast.IsNot)) and not none:
+                raise ExpressionError("'is' and 'is not' compare with None only: use == and !=", column)
     if isinstance(node, ast.Call):
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
             allowed = ", ".join(sorted(FUNCTIONS))

@@ -46,7 +46,8 @@ class Call:
     # the inputs were written as a list (``inputs: [a]``), so the layer is called on a list
     as_list: bool = False
     context: str = ""  # the block instance it was written in, for messages (blocks.py)
-    blocks: tuple[str, ...] = ()  # the block instances it is in, outermost first
+    # the block instances it is in, outermost first: (instance name, block name), blocks.py
+    blocks: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from model_check import assert_model_same_as_keras
 from oracle import ZOO_APPLICATIONS, ModelFacts, keras_application_facts, keras_model_facts
-from zoo_written_out import WRITTEN_OUT, bert_base
+from zoo_written_out import WRITTEN_OUT, bert_base, unet
 
 from shapecalc.api import analyze_spec, read_file
 
@@ -42,7 +42,7 @@ def test_zoo_spec_is_the_keras_application(
 
 
 def test_every_zoo_spec_is_checked_here() -> None:
-    tested = {"resnet50.yaml", "mobilenet_v2.yaml", "bert_base.yaml"}
+    tested = {"resnet50.yaml", "mobilenet_v2.yaml", "bert_base.yaml", "unet.yaml"}
     assert set(ZOO_APPLICATIONS) | set(WRITTEN_OUT) <= tested
     with_blocks = {p.name for p in SPECS.glob("*.yaml") if "blocks" in yaml.safe_load(p.read_text())}
     assert with_blocks <= tested
@@ -78,3 +78,19 @@ def test_bert_base_is_the_published_encoder() -> None:
     assert facts.total_params == 109_482_240
     assert_model_same_as_keras(_spec("bert_base.yaml"), facts)
     assert len((SPECS / "bert_base.yaml").read_text().splitlines()) < 80
+
+
+def test_unet_levels_meet_their_skips() -> None:
+    # Parameters, level by level (3x3 convolutions: 9 * in * out + out; the up level's first one
+    # reads the skip and the up-convolution concatenated, 2 * out channels):
+    # down1 (1 -> 64) 640 + 36,928; down2 73,856 + 147,584; down3 295,168 + 590,080;
+    # down4 1,180,160 + 2,359,808; bottom (512 -> 1024) 4,719,616 + 9,438,208;
+    # up4: 2x2 up-convolution 4 * 1024 * 512 + 512 = 2,097,664, then 4,719,104 + 2,359,808;
+    # up3 524,544 + 1,179,904 + 590,080; up2 131,200 + 295,040 + 147,584;
+    # up1 32,832 + 73,792 + 36,928; the 1x1 softmax 64 * 2 + 2 = 130.
+    levels = [37_568, 221_440, 885_248, 3_539_968, 14_157_824, 9_176_576, 2_294_528, 573_824, 143_552, 130]
+    assert sum(levels) == 31_030_658
+    facts = keras_model_facts(unet())
+    assert isinstance(facts, ModelFacts)
+    assert facts.total_params == 31_030_658
+    assert_model_same_as_keras(_spec("unet.yaml"), facts)

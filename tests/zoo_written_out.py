@@ -74,5 +74,50 @@ def bert_base(depth: int = 12, size: int = 768, seq: int = 128) -> dict[str, Any
     }
 
 
+def unet(size: int = 128, base: int = 64, classes: int = 2) -> dict[str, Any]:
+    """The U-Net of specs/unet.yaml: four down levels (two 3x3 convolutions, a 2x2 pooling),
+    a bottom, four up levels (a 2x2 stride-2 transposed convolution, the skip concatenated
+    before it, two 3x3 convolutions), a 1x1 softmax convolution."""
+
+    def conv(name: str, filters: int, **more: Any) -> dict[str, Any]:
+        return {
+            "Conv2D": {
+                "name": name,
+                "filters": filters,
+                "kernel_size": 3,
+                "padding": "same",
+                "activation": "relu",
+                **more,
+            }
+        }
+
+    layers: list[dict[str, Any]] = []
+    source = "image"
+    for level, width in enumerate((1, 2, 4, 8), start=1):
+        p, filters = f"down{level}", base * width
+        layers += [
+            conv(f"{p}_conv1", filters, inputs=source),
+            conv(f"{p}_conv2", filters),
+            {"MaxPooling2D": {"name": f"{p}_pool"}},
+        ]
+        source = f"{p}_pool"
+    layers += [conv("bottom_conv1", base * 16, inputs=source), conv("bottom_conv2", base * 16)]
+    source = "bottom_conv2"
+    for level, width in zip((4, 3, 2, 1), (8, 4, 2, 1), strict=True):
+        p, filters = f"up{level}", base * width
+        upconv = {"name": f"{p}_upconv", "filters": filters, "kernel_size": 2, "strides": 2, "inputs": source}
+        layers += [
+            {"Conv2DTranspose": upconv},
+            {"Concatenate": {"name": f"{p}_concat", "inputs": [f"down{level}_conv2", f"{p}_upconv"]}},
+            conv(f"{p}_conv1", filters),
+            conv(f"{p}_conv2", filters),
+        ]
+        source = f"{p}_conv2"
+    layers.append(
+        {"Conv2D": {"name": "segmentation", "filters": classes, "kernel_size": 1, "activation": "softmax"}}
+    )
+    return {"name": "unet", "inputs": {"image": [size, size, 1]}, "layers": layers}
+
+
 # specs/ file -> its written-out form
-WRITTEN_OUT: dict[str, Callable[[], dict[str, Any]]] = {"bert_base.yaml": bert_base}
+WRITTEN_OUT: dict[str, Callable[[], dict[str, Any]]] = {"bert_base.yaml": bert_base, "unet.yaml": unet}

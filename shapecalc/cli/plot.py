@@ -137,13 +137,21 @@ def _draw(source: str, kind: str, path: str) -> None:
             err=True,
         )
         raise typer.Exit(EXIT_USAGE)
-    done = subprocess.run(
-        # Keras's dpi: a sharp PNG (an SVG is sized in points, and scales)
-        [program, f"-T{kind}", *(["-Gdpi=200"] if kind == "png" else []), "-o", path],
-        input=source.encode("utf-8"),
-        capture_output=True,
-        check=False,
-    )
+    # Keras's dpi: a sharp PNG (an SVG is sized in points, and scales)
+    command = [program, f"-T{kind}", *(["-Gdpi=200"] if kind == "png" else []), "-o", path]
+    done = subprocess.run(command, input=source.encode("utf-8"), capture_output=True, check=False)
+    if done.returncode < 0:
+        # Graphviz's orthogonal edge router (Keras's splines=ortho) aborts on some graphs, a
+        # U-Net's among them (maze.c: chkSgraph): the same picture with straight-segment edges
+        done = subprocess.run(
+            [*command, "-Gsplines=polyline"], input=source.encode("utf-8"), capture_output=True, check=False
+        )
+        if done.returncode == 0:
+            typer.echo(
+                "note: Graphviz's orthogonal edge router failed on this graph (a Graphviz bug); "
+                "drawn with polyline edges instead",
+                err=True,
+            )
     if done.returncode != 0:
         why = done.stderr.decode("utf-8", "replace").strip().splitlines()
         typer.echo(f"error: Graphviz's dot failed on {path}: {why[-1] if why else done.returncode}", err=True)

@@ -44,6 +44,7 @@ def report(analysis: Analysis, costs: Costs) -> dict[str, Any]:
                 "activation_bytes": known_sum(c.activation_bytes for c in calls),
                 "receptive_field": calls[0].receptive_field,
                 "effective_stride": calls[0].effective_stride,
+                "blocks": [instance for instance, _ in call.blocks],
             }
         )
     outputs = []
