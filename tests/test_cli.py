@@ -46,6 +46,7 @@ def test_json_contract_for_a_sequential_spec() -> None:
         "activation_bytes": 28 * 28 * 16 * 4,  # float32
         "receptive_field": [3, 3],
         "effective_stride": [1, 1],
+        "blocks": [],  # written at the top level, in no block instance
     }
     assert data["outputs"] == [facts.layers[-1].name]
     assert (data["total_params"], data["trainable_params"], data["non_trainable_params"]) == (3369, 3369, 0)
@@ -96,8 +97,14 @@ def test_layers_lists_every_registered_type() -> None:
 def test_layers_shows_one_type() -> None:
     result = runner.invoke(app, ["layers", "Conv2D", "--format", "json"])
     arguments = json.loads(result.stdout)["Conv2D"]["arguments"]
-    assert arguments["filters"] == "required"
-    assert arguments["padding"] == "valid"
+    # defaults as JSON values, as Keras's signature has them (strides=(1, 1) -> [1, 1])
+    assert arguments["filters"] == {"required": True, "doc": "number of output channels"}
+    assert arguments["padding"]["default"] == "valid"
+    assert arguments["strides"] == {"default": [1, 1]}
+    assert arguments["use_bias"] == {"default": True}
+    assert arguments["activation"] == {"default": None}
+    text = runner.invoke(app, ["layers", "Dense"]).stdout
+    assert "``" not in text and "Last axis -> units: kernel (C, units)" in text
     assert runner.invoke(app, ["layers", "Conv2d"]).exit_code == 2
 
 
@@ -165,6 +172,7 @@ main(sys.argv[1:])
         (["explain", "specs/vgg16.yaml"], False),
         (["solve", "Conv2D", "--input", "28", "--output", "14"], False),
         (["plot", "specs/vgg16.yaml", "-o", "-"], False),  # DOT on stdout: no file left behind
+        (["schema"], False),
         (["summary", "specs/upsampling_autoencoder.yaml", "--run"], True),
     ],
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import rich.console
@@ -17,8 +18,31 @@ def family(cls: type[Layer]) -> str:
 
 
 def summary_line(cls: type[Layer]) -> str:
-    doc = (cls.__doc__ or "").strip()
+    doc = plain_doc(cls)
     return doc.splitlines()[0] if doc else ""
+
+
+def plain_doc(cls: type[Layer]) -> str:
+    """The class's docstring as plain text: dedented, without reStructuredText's ``code`` marks."""
+    return inspect.cleandoc(cls.__doc__ or "").replace("``", "")
+
+
+def json_default(arg: Arg) -> dict[str, Any]:
+    """An argument for JSON: required, or its default as a JSON value (a tuple as a list)."""
+    entry: dict[str, Any] = {"required": True} if arg.required else {"default": _json_value(arg.default)}
+    if arg.doc:
+        entry["doc"] = arg.doc
+    return entry
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
 
 
 def show_default(arg: Arg) -> str:
@@ -39,7 +63,7 @@ def catalog_data() -> dict[str, Any]:
         name: {
             "family": family(cls),
             "doc": summary_line(cls),
-            "arguments": {arg.name: show_default(arg) for arg in cls.all_arguments()},
+            "arguments": {arg.name: json_default(arg) for arg in cls.all_arguments()},
         }
         for name, cls in registry.all_layer_types().items()
     }
@@ -60,7 +84,7 @@ def print_catalog(console: rich.console.Console) -> None:
 
 def print_layer(console: rich.console.Console, cls: type[Layer]) -> None:
     console.print(f"[bold]{cls.type_name()}[/] ({family(cls)})")
-    doc = (cls.__doc__ or "").strip()
+    doc = plain_doc(cls)
     if doc:
         console.print(doc, markup=False)
     table = rich.table.Table("Argument", "Default", "Notes", box=rich.box.SIMPLE_HEAD)
