@@ -206,7 +206,9 @@ def _infer_call(
     if layer.takes_list != as_list:
         raise _wiring_error(call, inputs, sequential)
     try:
-        out, built[layer] = layer.infer(inputs if layer.takes_list else inputs[0], built.get(layer))
+        out, built[layer] = layer.infer(
+            inputs if layer.takes_list else inputs[0], built.get(layer), call.call_args
+        )
     except ShapeError as err:
         given = describe_inputs(call, shapes) or fmt_shapes(inputs)
         if err.location is not None:  # an error inside a custom layer's expression

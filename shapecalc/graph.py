@@ -23,7 +23,7 @@ from .layers.input_layer import InputLayer
 from .source import Node
 from .spec import INPUT_TYPES, REUSE, WIRING_KEYS, LayerEntry, ModelSpec
 
-REUSE_KEYS = ("layer", "inputs", "name")
+REUSE_KEYS = ("layer", "inputs", "name", "call")
 
 
 class TensorRef(NamedTuple):
@@ -45,6 +45,9 @@ class Call:
     alias: str | None = None  # the name a Reuse gave this call's output
     # the inputs were written as a list (``inputs: [a]``), so the layer is called on a list
     as_list: bool = False
+    # Keras's call-time arguments the layer declares (Layer.call_arguments), and ``training``
+    call_args: dict[str, Any] = field(default_factory=dict)
+    training: bool | None = None
     context: str = ""  # the block instance it was written in, for messages (blocks.py)
     # the block instances it is in, outermost first: (instance name, block name), blocks.py
     blocks: tuple[tuple[str, str], ...] = ()
@@ -150,7 +153,21 @@ class _Builder:
     def _layer_entry(self, entry: LayerEntry, previous: Call | None) -> Call:
         refs = self._references(entry.references, previous, entry.loc)
         layer = self._construct(entry.type_name, entry)
-        return self._record(layer, refs, entry.loc, _written_as_list(entry.references))
+        call = self._record(layer, refs, entry.loc, _written_as_list(entry.references))
+        call.call_args, call.training = self._call_arguments(layer, entry)
+        return call
+
+    def _call_arguments(self, layer: Layer, entry: LayerEntry) -> tuple[dict[str, Any], bool | None]:
+        node = entry.args.get("call")
+        if node is not None and self.spec.sequential:
+            raise SpecError(
+                f"{layer.label}: a Sequential model calls each layer on the tensor alone; to give call "
+                "arguments, write the model with named inputs (inputs: {x: [...]}) and inputs: on its layers",
+                node.key_loc or node.loc,
+                code="E005",
+                layer=layer.name,
+            )
+        return _call_arguments(layer, node)
 
     def _reuse(self, entry: LayerEntry, previous: Call | None) -> Call:
         args = entry.args.value
@@ -189,6 +206,7 @@ class _Builder:
         new_call = Call(
             call.layer, refs, entry.loc, self.calls_of[call.layer], alias, _written_as_list(entry.references)
         )
+        new_call.call_args, new_call.training = self._call_arguments(call.layer, entry)
         self.calls_of[call.layer] += 1
         self.calls.append(new_call)
         if alias:
@@ -301,6 +319,53 @@ class _Builder:
         if self.spec.sequential and any(r.call is not last for r in refs):
             raise SpecError("a Sequential spec's output is its last layer", refs[0].loc, code="E005")
         return refs
+
+
+def _call_arguments(layer: Layer, node: Node | None) -> tuple[dict[str, Any], bool | None]:
+    """A call's ``call:`` mapping: the arguments the layer's Keras call takes (its declared
+    call_arguments, checked by their parsers) and ``training``, which every layer takes."""
+    if node is None:
+        return {}, None
+    if not isinstance(node.value, dict):
+        raise SpecError(
+            f"{layer.label}: call maps Keras's call arguments to values, e.g. call: {{training: false}}, "
+            f"got {describe(node.plain())}",
+            node.loc,
+            code="E004",
+            layer=layer.name,
+        )
+    known = {arg.name: arg for arg in layer.call_arguments}
+    values: dict[str, Any] = {}
+    training = None
+    for key, item in node.value.items():
+        if key == "training":
+            if item.value is not None and not isinstance(item.value, bool):
+                raise SpecError(
+                    f"{layer.label}: call argument training is true, false or null, "
+                    f"got {describe(item.value)}",
+                    item.loc,
+                    code="E004",
+                    layer=layer.name,
+                )
+            training = item.value
+            continue
+        arg = known.get(key)
+        if arg is None:
+            takes = ", ".join([*known, "training"])
+            raise SpecError(
+                f"{layer.label}: its call takes no argument '{key}'{did_you_mean(key, [*known, 'training'])}"
+                f" (it takes {takes})",
+                item.key_loc or item.loc,
+                code="E004",
+                layer=layer.name,
+            )
+        try:
+            values[key] = arg.parse(item.plain())
+        except ArgError as err:
+            raise SpecError(
+                f"{layer.label}: call argument {key}: {err.message}", item.loc, code="E004", layer=layer.name
+            ) from None
+    return values, training
 
 
 def _written_as_list(node: Node | None) -> bool:

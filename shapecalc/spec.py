@@ -27,7 +27,7 @@ TOP_LEVEL_KEYS = (
     "blocks",  # named sub-graphs used like layers (blocks.py)
 )
 # Keys of a layer entry that are shapecalc's wiring, not Keras arguments.
-WIRING_KEYS = frozenset({"inputs"})
+WIRING_KEYS = frozenset({"inputs", "call"})  # call: Keras's call-time arguments (graph.py)
 INPUT_TYPES = ("Input", "InputLayer")
 REUSE = "Reuse"
 

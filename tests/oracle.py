@@ -271,6 +271,7 @@ def _build_functional(spec: dict[str, Any]) -> Any:
     for entry in spec.get("layers") or []:
         type_name, args = _entry(entry)
         src = args.pop("inputs", None)
+        keywords = args.pop("call", None) or {}  # Keras's call-time arguments
         if src is None:
             call_in = previous[0]
         elif isinstance(src, list):
@@ -285,9 +286,9 @@ def _build_functional(spec: dict[str, Any]) -> Any:
             layer_objs[layer.name] = layer
             ref_name = layer.name
         if isinstance(call_in, list) and layer.__class__.__name__ in POSITIONAL_CALLS:
-            out = layer(*call_in)  # MultiHeadAttention(query, value[, key])
+            out = layer(*call_in, **keywords)  # MultiHeadAttention(query, value[, key])
         else:
-            out = layer(call_in)
+            out = layer(call_in, **keywords)
         flat = _flat(out)
         if ref_name is not None:
             refs[ref_name] = flat

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from model_check import assert_model_same_as_keras
 from oracle import ZOO_APPLICATIONS, ModelFacts, keras_application_facts, keras_model_facts
-from zoo_written_out import WRITTEN_OUT, bert_base, unet
+from run_check import assert_run_matches_keras
+from zoo_written_out import WRITTEN_OUT, bert_base, gpt_mini, unet
 
 from shapecalc.api import analyze_spec, read_file
 
@@ -42,7 +44,7 @@ def test_zoo_spec_is_the_keras_application(
 
 
 def test_every_zoo_spec_is_checked_here() -> None:
-    tested = {"resnet50.yaml", "mobilenet_v2.yaml", "bert_base.yaml", "unet.yaml"}
+    tested = {"resnet50.yaml", "mobilenet_v2.yaml", "bert_base.yaml", "unet.yaml", "gpt_mini.yaml"}
     assert set(ZOO_APPLICATIONS) | set(WRITTEN_OUT) <= tested
     with_blocks = {p.name for p in SPECS.glob("*.yaml") if "blocks" in yaml.safe_load(p.read_text())}
     assert with_blocks <= tested
@@ -94,3 +96,22 @@ def test_unet_levels_meet_their_skips() -> None:
     assert isinstance(facts, ModelFacts)
     assert facts.total_params == 31_030_658
     assert_model_same_as_keras(_spec("unet.yaml"), facts)
+
+
+def test_gpt_mini_attends_causally(tmp_path: Path) -> None:
+    # embeddings 5000*128 + 64*128 = 648,192; each of 4 blocks: two LayerNormalizations 2*256,
+    # attention 4*(128*128 + 128) = 66,048, feed-forward 128*512 + 512 + 512*128 + 128 = 131,712:
+    # 198,272; the final LayerNormalization 256 and the logits 128*5000 + 5000 = 645,000.
+    assert 648_192 + 4 * 198_272 + 256 + 645_000 == 2_086_536
+    written_out = gpt_mini()
+    facts = keras_model_facts(written_out)
+    assert isinstance(facts, ModelFacts)
+    assert facts.total_params == 2_086_536
+    assert_model_same_as_keras(_spec("gpt_mini.yaml"), facts)
+    # and the run: every layer's output equal to Keras's, causal attention included
+    rng = np.random.default_rng(0)
+    inputs = {
+        "token_ids": rng.integers(0, 5000, (2, 64)).astype("int32"),
+        "position_ids": np.tile(np.arange(64, dtype="int32"), (2, 1)),
+    }
+    assert_run_matches_keras(SPECS / "gpt_mini.yaml", written_out, inputs, tmp_path)

@@ -119,5 +119,61 @@ def unet(size: int = 128, base: int = 64, classes: int = 2) -> dict[str, Any]:
     return {"name": "unet", "inputs": {"image": [size, size, 1]}, "layers": layers}
 
 
+def gpt_mini(
+    vocabulary: int = 5000, seq: int = 64, size: int = 128, heads: int = 4, depth: int = 4
+) -> dict[str, Any]:
+    """The decoder of specs/gpt_mini.yaml: pre-norm blocks of causal self-attention and a
+    4x feed-forward, each added back to its input."""
+    ids = {"shape": [seq], "dtype": "int32"}
+    layers: list[dict[str, Any]] = [
+        {
+            "Embedding": {
+                "name": "token_embedding",
+                "input_dim": vocabulary,
+                "output_dim": size,
+                "inputs": "token_ids",
+            }
+        },
+        {
+            "Embedding": {
+                "name": "position_embedding",
+                "input_dim": seq,
+                "output_dim": size,
+                "inputs": "position_ids",
+            }
+        },
+        {"Add": {"name": "embeddings", "inputs": ["token_embedding", "position_embedding"]}},
+    ]
+    source = "embeddings"
+    for i in range(1, depth + 1):
+        p = f"block{i}"
+        attention = {"name": f"{p}_attention", "num_heads": heads, "key_dim": size // heads}
+        layers += [
+            {"LayerNormalization": {"name": f"{p}_attention_norm", "inputs": source}},
+            {
+                "MultiHeadAttention": {
+                    **attention,
+                    "inputs": [f"{p}_attention_norm"] * 2,
+                    "call": {"use_causal_mask": True},
+                }
+            },
+            {"Add": {"name": f"{p}_attention_add", "inputs": [source, f"{p}_attention"]}},
+            {"LayerNormalization": {"name": f"{p}_ffn_norm"}},
+            {"Dense": {"name": f"{p}_ffn_inner", "units": 4 * size, "activation": "gelu"}},
+            {"Dense": {"name": f"{p}_ffn_outer", "units": size}},
+            {"Add": {"name": f"{p}_ffn_add", "inputs": [f"{p}_attention_add", f"{p}_ffn_outer"]}},
+        ]
+        source = f"{p}_ffn_add"
+    layers += [
+        {"LayerNormalization": {"name": "final_norm"}},
+        {"Dense": {"name": "logits", "units": vocabulary}},
+    ]
+    return {"name": "gpt_mini", "inputs": {"token_ids": ids, "position_ids": ids}, "layers": layers}
+
+
 # specs/ file -> its written-out form
-WRITTEN_OUT: dict[str, Callable[[], dict[str, Any]]] = {"bert_base.yaml": bert_base, "unet.yaml": unet}
+WRITTEN_OUT: dict[str, Callable[[], dict[str, Any]]] = {
+    "bert_base.yaml": bert_base,
+    "unet.yaml": unet,
+    "gpt_mini.yaml": gpt_mini,
+}

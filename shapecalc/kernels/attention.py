@@ -139,7 +139,12 @@ def attention_equations(rank: int, axes: tuple[int, ...]) -> tuple[str, str, int
 
 
 def call_mask(
-    query: Array, value: Array, masks: Sequence[Any], sliding_window: int | None, cast_alone: bool
+    query: Array,
+    value: Array,
+    masks: Sequence[Any],
+    sliding_window: int | None,
+    cast_alone: bool,
+    causal: bool = False,
 ) -> Array | None:
     """The attention mask Keras builds from (query_mask, value_mask, key_mask, attention_mask) and
     sliding_window: query_mask (B, T) -> (B, T, 1), value/key masks (B, S) -> (B, 1, S), the band
@@ -155,6 +160,9 @@ def call_mask(
     for mask in (value_mask, key_mask):
         if mask is not None:
             parts.append(np.expand_dims(as_bool(mask), -2))
+    if causal:
+        # Keras's _compute_causal_mask: (1, T, S), position t attends to positions <= t
+        parts.append(np.tril(np.ones((1, query.shape[1], value.shape[1]), bool)))
     if sliding_window is not None:
         parts.append(sliding_window_mask(query.shape[1], value.shape[1], sliding_window))
     if attention_mask is not None:
@@ -179,8 +187,9 @@ def attend(
     equations: tuple[str, str],
     softmax_axes: tuple[int, ...],
     expand_axis: int,
-) -> Array:
-    """Scaled dot-product attention of projected tensors, by Keras's fused or einsum route.
+) -> tuple[Array, Array | None]:
+    """Scaled dot-product attention of projected tensors, by Keras's fused or einsum route: the
+    output, and the scores (the softmax's probabilities; None by the fused route).
 
     ``equations`` are (scores from (key, query), combine (scores, value)); ``expand_axis`` is
     where the mask gets its missing axes.
@@ -188,7 +197,7 @@ def attend(
     if fused:
         if mask is not None:
             mask = as_bool(expand_mask(np.asarray(mask), 4, expand_axis))
-        return fused_attention(query, key, value, mask, scale)
+        return fused_attention(query, key, value, mask, scale), None
     score_eq, combine_eq = equations
     scaled = (query * np.float32(scale)).astype(np.float32, copy=False)  # scaled before the product
     with fails_as_keras(
@@ -198,4 +207,4 @@ def attend(
     if mask is not None:
         mask = expand_mask(np.asarray(mask), scores.ndim, expand_axis)
     probs = softmax_layer(scores, softmax_axes, mask)
-    return np.einsum(combine_eq, probs, value).astype(np.float32, copy=False)
+    return np.einsum(combine_eq, probs, value).astype(np.float32, copy=False), probs

@@ -198,6 +198,12 @@ class MultiHeadAttention(BuiltOnce):
         Arg("flash_attention", A.anything, None),
         *_COMMON,
     )
+    call_arguments = (
+        Arg(
+            "use_causal_mask", A.strict_bool, False, "each query position attends to itself and those before"
+        ),
+        Arg("return_attention_scores", A.strict_bool, False, "also return the scores (batch, heads, T, T)"),
+    )
 
     def configure(self) -> None:
         self.value_dim = self.value_dim or self.key_dim
@@ -278,19 +284,26 @@ class MultiHeadAttention(BuiltOnce):
         _letter(rank + len(attended) - 1)
 
     def forward(
-        self, inputs: Sequence[np.ndarray], weights: Mapping[str, np.ndarray], mask: Any = None
-    ) -> np.ndarray:
-        """Keras's call with use_causal_mask=False (a call argument a spec cannot give).
+        self,
+        inputs: Sequence[np.ndarray],
+        weights: Mapping[str, np.ndarray],
+        mask: Any = None,
+        use_causal_mask: bool = False,
+        return_attention_scores: bool = False,
+    ) -> Any:
+        """Keras's call in inference mode.
 
         Extra tensors are Keras's positional masks. Keras's call overwrites ``query_mask`` with
         the query's own Keras mask, so a 4th tensor is ignored; value_mask, key_mask (nonzero =
         attend) and attention_mask (B, T, S) are applied as Keras applies them, the value's and
         key's Keras masks (``mask``) standing in for value_mask and key_mask when not given.
+        ``use_causal_mask`` adds Keras's causal mask over the raw query and value's axis 1;
+        ``return_attention_scores`` returns [output, scores] by Keras's einsum route.
         """
         query, value, key, masks = K.call_tensors(inputs, MAX_CALL_TENSORS)
         # the query mask is always the query's own Keras mask
         masks = [_keras_masks(mask)[0], *_with_keras_masks(masks, mask, len(inputs))[1:]]
-        mask = K.call_mask(query, value, masks, self.sliding_window, cast_alone=True)
+        mask = K.call_mask(query, value, masks, self.sliding_window, cast_alone=True, causal=use_causal_mask)
 
         def project(name: str, x: np.ndarray, act: Any = None) -> np.ndarray:
             return _project(weights, name, x, projection(x.ndim - 1, 1, 2)[0], act)
@@ -300,23 +313,30 @@ class MultiHeadAttention(BuiltOnce):
         rank = v.ndim
         axes = self._attended(rank)
         scores_eq, combine_eq, scores_rank = K.attention_equations(rank, axes)
-        fused = self._fused(q.ndim)
+        # Keras takes its einsum route, not the fused one, to return the scores
+        fused = self._fused(q.ndim) and not return_attention_scores
         softmax_axes = tuple(range(scores_rank - len(axes), scores_rank))
         scale = 1.0 / math.sqrt(float(self.key_dim))
         equations = (scores_eq, combine_eq)
-        out = K.attend(q, k, v, mask, scale, fused, equations, softmax_axes, -len(axes) * 2 - 1)
+        out, scores = K.attend(q, k, v, mask, scale, fused, equations, softmax_axes, -len(axes) * 2 - 1)
         if gate is not None:
             out = out * gate
         n_out = len(self.output_shape) if self.output_shape else 1
-        return _project(weights, "attention_output", out, projection(query.ndim - 1, 2, n_out)[0])
+        projected = _project(weights, "attention_output", out, projection(query.ndim - 1, 2, n_out)[0])
+        return [projected, scores] if return_attention_scores else projected
 
-    def compute_output_shape(self, input_shape: list[Shape]) -> Shape:
+    def compute_output_shape(
+        self, input_shape: list[Shape], use_causal_mask: bool = False, return_attention_scores: bool = False
+    ) -> OutputShape:
         shapes = _need_tensors(input_shape)
         query = shapes[0]
         _key_matches_value(shapes[1], shapes[2] if len(shapes) > 2 else shapes[1])
-        if self.output_shape:
-            return (*query[:-1], *self.output_shape)
-        return query
+        output = (*query[:-1], *self.output_shape) if self.output_shape else query
+        if return_attention_scores:
+            # Keras's compute_output_spec: (batch, heads, T, T), the query's length twice, even
+            # where the value's differs (the scores Keras computes are (batch, heads, T, S))
+            return [output, (query[0], self.num_heads, query[1], query[1])]
+        return output
 
     def explain(self, input_shape: list[Shape]) -> list[Step]:
         shapes = _need_tensors(input_shape)
@@ -465,7 +485,7 @@ class GroupedQueryAttention(BuiltOnce):
         k = np.repeat(_project(weights, "key", key, _GQA_KEY), repeats, axis=2)
         v = np.repeat(_project(weights, "value", value, _GQA_KEY), repeats, axis=2)
         scale, equations = 1.0 / math.sqrt(float(self.head_dim)), ("bkuh,bquh->buqk", "buqk,bkuh->bquh")
-        out = K.attend(q, k, v, mask, scale, self.dropout == 0 and q.ndim == 4, equations, (-1,), -3)
+        out, _ = K.attend(q, k, v, mask, scale, self.dropout == 0 and q.ndim == 4, equations, (-1,), -3)
         if gate is not None:
             out = out * gate
         return _project(weights, "attention_output", out, _GQA_OUTPUT)

@@ -142,6 +142,9 @@ class Layer:
     """Base of every layer declaration. Subclasses set ``arguments`` and override the hooks."""
 
     arguments: ClassVar[tuple[Arg, ...]] = ()
+    # What Keras takes at call time rather than construction (use_causal_mask, ...): given in a
+    # spec's ``call:``, passed as keywords to compute_output_shape and forward.
+    call_arguments: ClassVar[tuple[Arg, ...]] = ()
     # True for layers called on a list of tensors (merges, attention), and what the list holds.
     takes_list: ClassVar[bool] = False
     list_inputs: ClassVar[str] = "[a, b]"
@@ -355,16 +358,21 @@ class Layer:
         return A.compute_dtype(self.dtype)
 
     # ----------------------------------------------------------------- calling
-    def infer(self, input_shape: Any, built: Built | None = None) -> tuple[OutputShape, Built]:
+    def infer(
+        self, input_shape: Any, built: Built | None = None, call: Mapping[str, Any] | None = None
+    ) -> tuple[OutputShape, Built]:
         """One call of the layer on symbolic shapes: its output shape(s) and what its first call
         built. ``built`` is None for the first call, which checks, builds and applies the shape
-        rule; a later call (a shared layer) is checked against it (:meth:`check_later_call`)."""
+        rule; a later call (a shared layer) is checked against it (:meth:`check_later_call`).
+        ``call``: the call's arguments (:attr:`call_arguments`), given to the shape rule."""
         if built is None:
             self.check_input(input_shape)
             built = Built(input_shape, tuple(self.build(input_shape)))
         else:
             self.check_later_call(input_shape, built)
-        return self.compute_output_shape(input_shape), built
+        return self.compute_output_shape(input_shape, **call) if call else self.compute_output_shape(
+            input_shape
+        ), built
 
     def check_later_call(self, input_shape: Any, built: Built) -> None:
         """A later call must fit the weights built by the first one, as Keras's InputSpec and

@@ -257,7 +257,7 @@ def _execute(
             weight_arrays = weights.for_layer(layer)
             planned = concrete.input_shapes(call)
             outs, out_masks = _call_kernel(
-                layer, inputs, sources, not call.as_list, weight_arrays, planned, predicted, outcome, rng
+                call, inputs, sources, weight_arrays, planned, predicted, outcome, rng
             )
             if last_call[layer] is call:
                 weights.drop(layer)
@@ -309,28 +309,30 @@ def _bound_for(input_call: Call, calls: list[Call]) -> int | None:
 
 
 def _call_kernel(
-    layer: Layer,
+    call: Call,
     inputs: list[np.ndarray],
     sources: list[TensorMasks],
-    recorded: bool,
     weights: dict[str, np.ndarray],
     planned: list[Shape],
     predicted: list[Shape],
     outcome: CallOutcome,
     rng: np.random.Generator,
 ) -> tuple[list[np.ndarray], list[TensorMasks]]:
-    """The call's outputs and their Keras masks; ``sources`` are the inputs' masks, ``recorded``
-    says the layer is called on one tensor (see masks.mask_argument), ``planned`` are the input
-    shapes the analysis predicted for this call."""
-    if not layer.has_kernel():
-        # Checked statically only (custom layers): later layers run on data of the predicted shape.
-        outcome.note = "static only: no kernel"
+    """The call's outputs and their Keras masks; ``sources`` are the inputs' masks, ``planned``
+    are the input shapes the analysis predicted for this call."""
+    layer = call.layer
+    if not layer.has_kernel() or call.training:
+        # Checked statically only (custom layers; a training call, whose dropout and noise are
+        # random): later layers run on data of the predicted shape.
+        outcome.note = "static only: " + ("training: true is random" if call.training else "no kernel")
         return [rng.standard_normal(shape).astype("float32") for shape in predicted], _unmasked(predicted)
     try:
-        mask = mask_argument(layer, sources, recorded)
+        # called on one tensor, not a list: see masks.mask_argument
+        mask = mask_argument(layer, sources, not call.as_list)
         given = inputs if layer.takes_list else inputs[0]
         # layers whose Keras call takes no mask keep the plain forward(inputs, weights)
-        out = layer.forward(given, weights) if mask is None else layer.forward(given, weights, mask=mask)
+        keywords = dict(call.call_args) if mask is None else {**call.call_args, "mask": mask}
+        out = layer.forward(given, weights, **keywords)
         outs = list(out) if isinstance(out, (list, tuple)) else [out]
         return outs, output_masks(layer, inputs, outs, sources, mask)
     except CallFailure as err:
