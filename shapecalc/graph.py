@@ -48,6 +48,16 @@ class Call:
     # Keras's call-time arguments the layer declares (Layer.call_arguments), and ``training``
     call_args: dict[str, Any] = field(default_factory=dict)
     training: bool | None = None
+    # call arguments that are tensors (initial_state): their inputs follow the call's own in
+    # ``inputs``, as Keras's node lists them; name -> (first position, how many)
+    tensor_args: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def own_inputs(self) -> list[TensorRef]:
+        """The tensors the layer is called on, without those given as call arguments."""
+        first = min((start for start, _ in self.tensor_args.values()), default=len(self.inputs))
+        return self.inputs[:first]
+
     context: str = ""  # the block instance it was written in, for messages (blocks.py)
     # the block instances it is in, outermost first: (instance name, block name), blocks.py
     blocks: tuple[tuple[str, str], ...] = ()
@@ -154,11 +164,13 @@ class _Builder:
         refs = self._references(entry.references, previous, entry.loc)
         layer = self._construct(entry.type_name, entry)
         call = self._record(layer, refs, entry.loc, _written_as_list(entry.references))
-        call.call_args, call.training = self._call_arguments(layer, entry)
+        self._call_arguments(call, entry)
         return call
 
-    def _call_arguments(self, layer: Layer, entry: LayerEntry) -> tuple[dict[str, Any], bool | None]:
-        node = entry.args.get("call")
+    def _call_arguments(self, call: Call, entry: LayerEntry) -> None:
+        """The call's ``call:``: its values, and the references of its tensor arguments resolved
+        and appended to the call's inputs."""
+        layer, node = call.layer, entry.args.get("call")
         if node is not None and self.spec.sequential:
             raise SpecError(
                 f"{layer.label}: a Sequential model calls each layer on the tensor alone; to give call "
@@ -167,7 +179,14 @@ class _Builder:
                 code="E005",
                 layer=layer.name,
             )
-        return _call_arguments(layer, node)
+        call.call_args, call.training = _call_arguments(layer, node)
+        for arg in layer.call_arguments:
+            given = call.call_args.get(arg.name)
+            if arg.tensors and isinstance(given, Node):
+                items = given.value if isinstance(given.value, list) else [given]
+                refs = [self._reference(item) for item in items]
+                call.tensor_args[arg.name] = (len(call.inputs), len(refs))
+                call.inputs.extend(refs)
 
     def _reuse(self, entry: LayerEntry, previous: Call | None) -> Call:
         args = entry.args.value
@@ -206,7 +225,7 @@ class _Builder:
         new_call = Call(
             call.layer, refs, entry.loc, self.calls_of[call.layer], alias, _written_as_list(entry.references)
         )
-        new_call.call_args, new_call.training = self._call_arguments(call.layer, entry)
+        self._call_arguments(new_call, entry)
         self.calls_of[call.layer] += 1
         self.calls.append(new_call)
         if alias:
@@ -359,6 +378,9 @@ def _call_arguments(layer: Layer, node: Node | None) -> tuple[dict[str, Any], bo
                 code="E004",
                 layer=layer.name,
             )
+        if arg.tensors:
+            values[key] = item  # references, resolved by the builder
+            continue
         try:
             values[key] = arg.parse(item.plain())
         except ArgError as err:

@@ -271,7 +271,12 @@ def _build_functional(spec: dict[str, Any]) -> Any:
     for entry in spec.get("layers") or []:
         type_name, args = _entry(entry)
         src = args.pop("inputs", None)
-        keywords = args.pop("call", None) or {}  # Keras's call-time arguments
+        keywords = dict(args.pop("call", None) or {})  # Keras's call-time arguments
+        if "initial_state" in keywords:  # tensors of the graph, given by reference
+            states = keywords["initial_state"]
+            keywords["initial_state"] = [
+                resolve(r) for r in (states if isinstance(states, list) else [states])
+            ]
         if src is None:
             call_in = previous[0]
         elif isinstance(src, list):

@@ -122,3 +122,65 @@ def test_training_is_taken_by_every_layer() -> None:
     }
     facts = assert_model_same_as_keras(spec)
     assert isinstance(facts, ModelFacts)
+
+
+def _decoder(cell: str, states: list[str], units: int = 6) -> dict[str, Any]:
+    return {
+        "inputs": {"a": [5, 4], "b": [7, 3]},
+        "layers": [
+            {cell: {"name": "enc", "units": units, "return_state": True, "inputs": "a"}},
+            {
+                cell: {
+                    "name": "dec",
+                    "units": units,
+                    "return_sequences": True,
+                    "inputs": "b",
+                    "call": {"initial_state": states},
+                }
+            },
+        ],
+        "outputs": ["dec"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("cell", "states"), [("GRU", ["enc.1"]), ("SimpleRNN", ["enc.1"]), ("LSTM", ["enc.1", "enc.2"])]
+)
+def test_initial_state_starts_a_recurrent_layer(cell: str, states: list[str], tmp_path: Path) -> None:
+    spec = _decoder(cell, states)
+    facts = assert_model_same_as_keras(spec)
+    assert isinstance(facts, ModelFacts)
+    assert facts.layer("dec").inbound[1:] == [("enc", 0, int(s[-1])) for s in states]
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    rng = np.random.default_rng(1)
+    inputs = {
+        "a": rng.standard_normal((2, 5, 4)).astype("float32"),
+        "b": rng.standard_normal((2, 7, 3)).astype("float32"),
+    }
+    assert_run_matches_keras(path, spec, inputs, tmp_path)
+
+
+def test_initial_states_that_do_not_fit_fail_when_the_layer_runs(tmp_path: Path) -> None:
+    # Keras checks nothing when it builds the model; its call fails on one state for an LSTM
+    spec = _decoder("LSTM", ["enc.1"])
+    assert isinstance(assert_model_same_as_keras(spec), ModelFacts)
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    rng = np.random.default_rng(1)
+    inputs = {
+        "a": rng.standard_normal((2, 5, 4)).astype("float32"),
+        "b": rng.standard_normal((2, 7, 3)).astype("float32"),
+    }
+    report = assert_run_matches_keras(path, spec, inputs, tmp_path)
+    (dec,) = [layer for layer in report["layers"] if layer["name"] == "dec"]
+    assert not dec["ok"] and "initial_state must be 2 states" in dec["run_note"]
+
+
+def test_an_unknown_state_reference_is_located() -> None:
+    text = "inputs: {b: [7, 3]}\nlayers:\n  - LSTM: {units: 4, inputs: b, call: {initial_state: [enc.1]}}\n"
+    with pytest.raises(SpecError) as caught:
+        analyze_text(text, "spec.yaml")
+    assert "unknown input 'enc.1'" in caught.value.message
+    where = caught.value.location
+    assert where is not None and (where.line, where.col) == (3, 1 + text.splitlines()[2].index("enc.1"))

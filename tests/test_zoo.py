@@ -12,7 +12,7 @@ import yaml
 from model_check import assert_model_same_as_keras
 from oracle import ZOO_APPLICATIONS, ModelFacts, keras_application_facts, keras_model_facts
 from run_check import assert_run_matches_keras
-from zoo_written_out import WRITTEN_OUT, bert_base, gpt_mini, unet
+from zoo_written_out import WRITTEN_OUT, bert_base, gpt_mini, seq2seq_lstm, unet
 
 from shapecalc.api import analyze_spec, read_file
 
@@ -44,7 +44,14 @@ def test_zoo_spec_is_the_keras_application(
 
 
 def test_every_zoo_spec_is_checked_here() -> None:
-    tested = {"resnet50.yaml", "mobilenet_v2.yaml", "bert_base.yaml", "unet.yaml", "gpt_mini.yaml"}
+    tested = {
+        "resnet50.yaml",
+        "mobilenet_v2.yaml",
+        "bert_base.yaml",
+        "unet.yaml",
+        "gpt_mini.yaml",
+        "seq2seq_lstm.yaml",
+    }
     assert set(ZOO_APPLICATIONS) | set(WRITTEN_OUT) <= tested
     with_blocks = {p.name for p in SPECS.glob("*.yaml") if "blocks" in yaml.safe_load(p.read_text())}
     assert with_blocks <= tested
@@ -115,3 +122,26 @@ def test_gpt_mini_attends_causally(tmp_path: Path) -> None:
         "position_ids": np.tile(np.arange(64, dtype="int32"), (2, 1)),
     }
     assert_run_matches_keras(SPECS / "gpt_mini.yaml", written_out, inputs, tmp_path)
+
+
+def test_seq2seq_decoder_starts_from_the_encoder_states(tmp_path: Path) -> None:
+    # embeddings 8000*256 and 6000*256; each LSTM 4 * (256 * (256 + 256) + 256) = 525,312;
+    # the softmax 256*6000 + 6000 = 1,542,000
+    assert 8000 * 256 + 6000 * 256 + 2 * 525_312 + 1_542_000 == 6_176_624
+    written_out = seq2seq_lstm()
+    facts = keras_model_facts(written_out)
+    assert isinstance(facts, ModelFacts)
+    assert facts.total_params == 6_176_624
+    # Keras's "Connected to" lists the states among the decoder's inputs
+    assert facts.layer("decoder").inbound == [
+        ("target_embedding", 0, 0),
+        ("encoder", 0, 1),
+        ("encoder", 0, 2),
+    ]
+    assert_model_same_as_keras(_spec("seq2seq_lstm.yaml"), facts)
+    rng = np.random.default_rng(0)
+    inputs = {
+        "source": rng.integers(0, 8000, (2, 5)).astype("int32"),
+        "target": rng.integers(0, 6000, (2, 7)).astype("int32"),
+    }
+    assert_run_matches_keras(SPECS / "seq2seq_lstm.yaml", written_out, inputs, tmp_path)

@@ -171,9 +171,42 @@ def gpt_mini(
     return {"name": "gpt_mini", "inputs": {"token_ids": ids, "position_ids": ids}, "layers": layers}
 
 
+def seq2seq_lstm(source: int = 8000, target: int = 6000, size: int = 256) -> dict[str, Any]:
+    """specs/seq2seq_lstm.yaml with its variables' values: the encoder's final states (its
+    outputs 1 and 2) start the decoder."""
+    ids = {"shape": [None], "dtype": "int32"}
+    decoder = {"name": "decoder", "units": size, "return_sequences": True, "inputs": "target_embedding"}
+    return {
+        "name": "seq2seq_lstm",
+        "inputs": {"source": ids, "target": ids},
+        "layers": [
+            {
+                "Embedding": {
+                    "name": "source_embedding",
+                    "input_dim": source,
+                    "output_dim": size,
+                    "inputs": "source",
+                }
+            },
+            {"LSTM": {"name": "encoder", "units": size, "return_state": True}},
+            {
+                "Embedding": {
+                    "name": "target_embedding",
+                    "input_dim": target,
+                    "output_dim": size,
+                    "inputs": "target",
+                }
+            },
+            {"LSTM": {**decoder, "call": {"initial_state": ["encoder.1", "encoder.2"]}}},
+            {"Dense": {"name": "next_token", "units": target, "activation": "softmax"}},
+        ],
+    }
+
+
 # specs/ file -> its written-out form
 WRITTEN_OUT: dict[str, Callable[[], dict[str, Any]]] = {
     "bert_base.yaml": bert_base,
     "unet.yaml": unet,
     "gpt_mini.yaml": gpt_mini,
+    "seq2seq_lstm.yaml": seq2seq_lstm,
 }

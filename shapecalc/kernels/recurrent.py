@@ -70,8 +70,10 @@ def run_over_time(
     go_backwards: bool,
     return_sequences: bool,
     mask: StepMask | None = None,
+    initial_states: list[Array] | None = None,
 ) -> tuple[Array, list[Array]]:
-    """Keras's RNN loop from zero states: (last output or all outputs, final states).
+    """Keras's RNN loop from zero states, or from ``initial_states`` (Keras's initial_state, one
+    (batch, size) array per state): (last output or all outputs, final states).
 
     With ``go_backwards`` the steps run from the last input to the first, and the returned
     sequence stays in that processing order (Keras's rnn flips the scan's outputs back again).
@@ -86,6 +88,13 @@ def run_over_time(
     # each step's block is contiguous, in the memory order the cell chose (see feature_major_matmul)
     projected = cell.project(np.ascontiguousarray(time_major), weights)
     states = cell.zero_states(projected[0])
+    if initial_states is not None:
+        if [s.shape for s in states] != [np.shape(s) for s in initial_states]:
+            want = ", ".join(str(s.shape) for s in states)
+            given = ", ".join(str(np.shape(s)) for s in initial_states)
+            raise CallFailure(f"initial_state must be {len(states)} states of shapes {want}, got {given}")
+        for state, given_state in zip(states, initial_states, strict=True):
+            state[...] = given_state  # in the memory order the cell chose for its states
     if mask is not None:
         return _masked_loop(cell, weights, projected, states, mask, go_backwards, return_sequences)
     outputs: list[Array] = []

@@ -60,6 +60,7 @@ class Arg:
     default: Any = REQUIRED
     doc: str = ""
     nested_layer: bool = False
+    tensors: bool = False  # a call argument whose value is tensors of the graph (initial_state)
 
     @property
     def required(self) -> bool:

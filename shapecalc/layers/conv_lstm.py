@@ -172,6 +172,7 @@ class _ConvLSTMCell(Layer):
 class _ConvLSTM(RNN):
     # unlike LSTM, ConvLSTM does not pass the flag to its cell
     trainable_flag_reaches_weights = False
+    call_arguments = ()  # its initial_state is not supported yet
     rank: ClassVar[int]
     cell: _ConvLSTMCell
 

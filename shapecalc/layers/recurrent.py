@@ -358,6 +358,9 @@ class RNN(Layer):
     supports_masking = True
 
     arguments = (Arg("cell", cell_argument, REQUIRED, nested_layer=True), *RNN_FLAGS)
+    # initial_state: the states to start from, tensors of the graph (an encoder's final states);
+    # Keras checks nothing about them until the layer runs
+    call_arguments = (Arg("initial_state", A.anything, None, "a list of state tensors", tensors=True),)
     cell: Any
 
     @classmethod
@@ -417,7 +420,7 @@ class RNN(Layer):
             return None
         return known_product([input_shape[1], step_macs((input_shape[0], *input_shape[2:]))])
 
-    def compute_output_shape(self, input_shape: Shape) -> OutputShape:
+    def compute_output_shape(self, input_shape: Shape, initial_state: Any = None) -> OutputShape:
         batch = input_shape[0]
         units = self._output_units()
         out: Shape = (batch, input_shape[1], units) if self.return_sequences else (batch, units)
@@ -435,9 +438,15 @@ class RNN(Layer):
         gates = getattr(first, "gates", 4)
         return steps * per_step * gates + (sequence if self.return_sequences else 0) + 8 * per_step
 
-    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray], mask: Any = None) -> Any:
-        """From zero states (stateful layers start from zeros too); a Keras mask holds the states
-        over the masked steps (kernels.recurrent.StepMask)."""
+    def forward(
+        self,
+        inputs: np.ndarray,
+        weights: Mapping[str, np.ndarray],
+        mask: Any = None,
+        initial_state: list[np.ndarray] | None = None,
+    ) -> Any:
+        """From zero states (stateful layers start from zeros too), or ``initial_state``; a Keras
+        mask holds the states over the masked steps (kernels.recurrent.StepMask)."""
         cell = steppable(self.cell)
         lone = isinstance(cell, StackedRNNCells) and len(cell.cells) == 1
         # StackedRNNCells unwraps the state list of a single cell after a step. Unrolled with a
@@ -464,7 +473,13 @@ class RNN(Layer):
             )
         cell_weights = recurrent_kernels.sub_weights(weights, cell.name)
         output, states = recurrent_kernels.run_over_time(
-            cell, cell_weights, inputs, bool(self.go_backwards), bool(self.return_sequences), steps
+            cell,
+            cell_weights,
+            inputs,
+            bool(self.go_backwards),
+            bool(self.return_sequences),
+            steps,
+            initial_state,
         )
         return [output, *states] if self.return_state else output
 

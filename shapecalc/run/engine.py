@@ -327,14 +327,19 @@ def _call_kernel(
         outcome.note = "static only: " + ("training: true is random" if call.training else "no kernel")
         return [rng.standard_normal(shape).astype("float32") for shape in predicted], _unmasked(predicted)
     try:
+        # the arrays of tensor call arguments (initial_state) follow the call's own inputs
+        extra = sum(count for _, count in call.tensor_args.values())
+        own, rest = inputs[: len(inputs) - extra], inputs[len(inputs) - extra :]
+        keywords = dict(call.call_args)
+        for name, (_, count) in call.tensor_args.items():
+            keywords[name], rest = rest[:count], rest[count:]
         # called on one tensor, not a list: see masks.mask_argument
-        mask = mask_argument(layer, sources, not call.as_list)
-        given = inputs if layer.takes_list else inputs[0]
-        # layers whose Keras call takes no mask keep the plain forward(inputs, weights)
-        keywords = dict(call.call_args) if mask is None else {**call.call_args, "mask": mask}
-        out = layer.forward(given, weights, **keywords)
+        mask = mask_argument(layer, sources[: len(own)], not call.as_list)
+        if mask is not None:  # layers whose Keras call takes no mask keep forward(inputs, weights)
+            keywords["mask"] = mask
+        out = layer.forward(own if layer.takes_list else own[0], weights, **keywords)
         outs = list(out) if isinstance(out, (list, tuple)) else [out]
-        return outs, output_masks(layer, inputs, outs, sources, mask)
+        return outs, output_masks(layer, own, outs, sources[: len(own)], mask)
     except CallFailure as err:
         outcome.note = f"call fails: {err}"  # as Keras's call does on these inputs
     except KernelUnavailable as err:
