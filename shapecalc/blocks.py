@@ -31,6 +31,7 @@ from .source import Node
 
 REQUIRED = "required"
 MAX_REPEAT = 10_000
+MAX_NESTING = 50  # instances within instances: a block that uses itself must stop somewhere
 MAX_ENTRIES = 1_000_000  # entries one spec may expand to: a typo in repeat must not hang
 BLOCK_KEYS = ("params", "inputs", "layers", "outputs")
 INSTANCE_KEYS = ("name", "inputs", "repeat", "when")
@@ -389,6 +390,11 @@ class Expander:
         substituted = substitute(
             Node({k: v for k, v in args.value.items() if k != "inputs"}, args.loc), names
         )
+        target = substituted.value.get("layer")
+        if type_name == "Reuse" and scope.prefix and target is not None and target.value in scope.aliases:
+            # a block's Reuse names a layer of the block, as its other references do
+            prefixed_target = Node(f"{scope.prefix}_{target.value}", target.loc, target.key_loc)
+            substituted = Node({**substituted.value, "layer": prefixed_target}, substituted.loc)
         plain = refs is None and not scope.prefix and substituted.value.keys() == args.value.keys()
         if plain and all(substituted.value[k] is v for k, v in args.value.items()):
             entry = LayerEntry(type_name, args, where)  # the common case, as written
@@ -445,6 +451,14 @@ class Expander:
             own = block.name if seen == 0 else f"{block.name}_{seen}"
         prefix = f"{scope.prefix}_{own}" if scope.prefix else own
         label = f"in {prefix} ({block.name}, line {where.line})"
+        if len(scope.blocks) >= MAX_NESTING:
+            chain = " > ".join(name for _, name in scope.blocks[-5:])
+            raise SpecError(
+                f"blocks nest more than {MAX_NESTING} deep (... > {chain} > {block.name}): does block "
+                f"{block.name} use itself without a when: that stops it?",
+                where,
+                context=chain,  # the chain is in the message already: not 50 instances more
+            )
         inner = _Scope(
             names={**self.variables, **params},
             aliases={},
@@ -484,7 +498,7 @@ class Expander:
             try:
                 made = self._item(item, inner, fed)
             except SpecError as err:
-                raise err.within(label) from None
+                raise err.within(inner.context) from None  # the whole chain, named once
             if made.entries:  # not left out by its when:
                 entries += made.entries
                 last, fed = made, None

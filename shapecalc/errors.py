@@ -45,13 +45,19 @@ class SpecError(Exception):
     which kind (:data:`ERROR_CODES`), ``layer`` names the layer concerned, if one is."""
 
     def __init__(
-        self, message: str, location: Location | None = None, code: str = "E002", layer: str | None = None
+        self,
+        message: str,
+        location: Location | None = None,
+        code: str = "E002",
+        layer: str | None = None,
+        context: str = "",
     ) -> None:
         super().__init__(message)
         self.message = message
         self.location = location
         self.code = code
         self.layer = layer
+        self.context = context  # the block instances it arose in, once named in the message
 
     def __str__(self) -> str:
         where = f"{self.location}: " if self.location else ""
@@ -59,9 +65,9 @@ class SpecError(Exception):
 
     def within(self, context: str) -> SpecError:
         """The same problem, saying which block instance (and chain of them) it arose in."""
-        if not context:
+        if not context or self.context:
             return self
-        return SpecError(f"{self.message} [{context}]", self.location, self.code, self.layer)
+        return SpecError(f"{self.message} [{context}]", self.location, self.code, self.layer, context)
 
 
 class ArgError(ValueError):

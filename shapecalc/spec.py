@@ -155,7 +155,7 @@ def _shape(node: Node, what: str) -> Shape:
         dim = item.value
         if dim is not None and (isinstance(dim, bool) or not isinstance(dim, int) or dim < 0):
             raise SpecError(
-                f"{what} shape entries must be integers >= 0 or null, got {describe(dim)}", item.loc
+                f"{what} shape entries must be integers >= 0 or null, got {describe(item.plain())}", item.loc
             )
         dims.append(dim)
     return tuple(dims)

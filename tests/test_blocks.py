@@ -202,7 +202,7 @@ ERRORS = [
         NESTED.replace("inputs: [x, b]", "inputs: [x, bb]"),
         "bb]",
         "unknown input 'bb' in a block",
-        "[in s1_res1 (residual, line 17)] [in s1 (stage, line 21)]",
+        "[in s1_res1 (residual, line 17) in s1 (stage, line 21)]",
     ),
     (
         NESTED.replace("units: $filters, activation", "units: $(filters * 0), activation"),
@@ -242,3 +242,17 @@ def test_problems_are_located_and_name_the_instance(
     assert f"{err.location.line}:{err.location.col}" == _position(text, needle), str(err)
     assert message in err.message
     assert context in err.message
+
+
+def test_a_block_that_uses_itself_is_refused_not_a_crash() -> None:
+    block = "blocks: {loop: {layers: [{Dense: {name: fc, units: 4}}, {loop: {name: again}}]}}\n"
+    text = block + "input: [4]\nlayers: [{loop: {name: l}}]\n"
+    with pytest.raises(SpecError, match=r"blocks nest more than 50 deep .* does block loop use itself"):
+        analyze_text(text, "spec.yaml")
+
+
+def test_reuse_in_a_block_names_the_block_s_layer() -> None:
+    block = "blocks: {twice: {layers: [{Dense: {name: fc, units: 4}}, {Reuse: {layer: fc}}]}}\n"
+    text = block + "input: [4]\nlayers: [{twice: {name: t}}]\n"
+    flat = {"input": [4], "layers": [{"Dense": {"name": "t_fc", "units": 4}}, {"Reuse": {"layer": "t_fc"}}]}
+    assert_same_as_written_out(text, flat)
