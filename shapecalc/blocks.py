@@ -299,6 +299,8 @@ class Expander:
         self.blocks = blocks
         self.variables = variables
         self.instance_counts: dict[str, int] = {}
+        # each instance's outputs, in the order its block declares them (for the summary's row)
+        self.instance_outputs: dict[str, list[Any]] = {}
         self.count = 0
         self.top = _Scope(names=dict(variables), aliases={}, prefix="", inputs={}, context="", blocks=())
 
@@ -511,6 +513,7 @@ class Expander:
         else:
             outputs = [inner.resolve(node, inner.names) for node in block.outputs]
             follows = False
+        self.instance_outputs[prefix] = outputs
         scope.aliases[own] = outputs[0]
         for k, target in enumerate(outputs):
             scope.aliases[f"{own}.{k}"] = target

@@ -70,6 +70,8 @@ class Graph:
     calls: list[Call]  # in spec order, which is a topological order
     outputs: list[TensorRef]
     inputs: list[Call] = field(default_factory=list)
+    # block instance -> its outputs, in the order its block declares them (blocks.py)
+    instance_outputs: dict[str, list[TensorRef]] = field(default_factory=dict)
 
 
 def build_graph(spec: ModelSpec, problems: list[SpecError] | None = None) -> Graph:
@@ -123,7 +125,15 @@ class _Builder:
                     self.failed.add(name)
                 previous = _FAILED
         name = self.spec.name or ("sequential" if self.spec.sequential else "functional")
-        return Graph(name, self.spec.sequential, self.calls, self._outputs(previous), self.inputs)
+        graph = Graph(name, self.spec.sequential, self.calls, self._outputs(previous), self.inputs)
+        for instance, targets in self.spec.instance_outputs.items():
+            try:
+                graph.instance_outputs[instance] = [
+                    self._reference(Node(t, self.spec.root.loc)) for t in targets
+                ]
+            except (SpecError, _Skipped):
+                continue  # an instance whose layers failed: reported as they failed
+        return graph
 
     def _go_on_after(self, err: SpecError | _Skipped) -> None:
         """Record a problem and go on to the next entry, or, collecting none, raise it."""

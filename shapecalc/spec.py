@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from .blocks import Expander, LayerEntry, read_blocks, read_vars, substitute
 from .errors import Location, SpecError
@@ -53,6 +54,8 @@ class ModelSpec:
     outputs: list[Node] | None
     root: Node
     custom_types: dict[str, type[Layer]] = field(default_factory=dict)
+    # block instance -> its outputs as references, in the order its block declares them
+    instance_outputs: dict[str, list[Any]] = field(default_factory=dict)
 
     @property
     def expect(self) -> Node | None:
@@ -108,7 +111,9 @@ def read_spec(root: Node, overrides: Mapping[str, str] | None = None) -> ModelSp
             raise SpecError("'outputs' lists no outputs", outputs_node.loc)
         outputs = [expander.reference(node) for node in outputs]
     custom_types = _custom_layers(root.get("custom_layers"))
-    return ModelSpec(name, sequential, inputs, entries, outputs, root, custom_types)
+    return ModelSpec(
+        name, sequential, inputs, entries, outputs, root, custom_types, expander.instance_outputs
+    )
 
 
 def _custom_layers(node: Node | None) -> dict[str, type[Layer]]:

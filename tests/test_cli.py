@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from oracle import ModelFacts, keras_model_facts
+from oracle import ModelFacts, build_keras_model, capture_summary, keras_model_facts
 from typer.testing import CliRunner
 
 from shapecalc.cli import app
@@ -183,3 +183,24 @@ def test_only_run_imports_numpy_and_the_kernels(args: list[str], loads_numpy: bo
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr.splitlines()[-1] == f"{loads_numpy} {loads_numpy}"
+
+
+@pytest.mark.parametrize("width", [60, 140])
+def test_width_is_keras_line_length(width: int) -> None:
+    """--width N prints what Keras's model.summary(line_length=N) prints, whatever the terminal."""
+    spec = yaml.safe_load((SPECS / "two_inputs_lstm.yaml").read_text())
+    want = capture_summary(build_keras_model(spec), line_length=width)
+    result = runner.invoke(
+        app, ["summary", str(SPECS / "two_inputs_lstm.yaml"), "--width", str(width)], env={"COLUMNS": "50"}
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout == want
+
+
+def test_summary_refuses_lint_settings_lint_refuses(tmp_path: Path) -> None:
+    path = tmp_path / "spec.yaml"
+    path.write_text("input: [8]\nlint: {ignore: [W999]}\nlayers:\n  - Dense: {units: 2}\n")
+    for command in (["summary"], ["lint"]):
+        result = runner.invoke(app, [*command, str(path)])
+        assert result.exit_code == 1
+        assert f"{path}:2:17: error: lint: no warning 'W999'" in result.output

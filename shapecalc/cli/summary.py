@@ -15,6 +15,7 @@ from .common import SetOption, app, fail, fail_all, model_figures, read_spec_fil
 
 if TYPE_CHECKING:
     from ..analysis import Analysis
+    from ..render.nesting import Nesting
     from ..run.engine import RunOptions, RunReport
 
 
@@ -146,16 +147,62 @@ def summary(
             show_default=False,
         ),
     ] = None,
+    expand: Annotated[
+        bool,
+        typer.Option(
+            "--expand",
+            help=(
+                "List every layer of each block instance under the instance's row, prefixed "
+                "with └ as Keras's expand_nested lists a nested model's."
+            ),
+        ),
+    ] = False,
+    depth: Annotated[
+        int | None,
+        typer.Option(
+            "--depth",
+            min=0,
+            metavar="N",
+            help="With --expand (which it implies): open N levels of instances; deeper ones stay one row.",
+            show_default=False,
+        ),
+    ] = None,
+    flat: Annotated[
+        bool,
+        typer.Option(
+            "--flat",
+            help="Every layer a row, no instance rows: Keras's summary of the model written out flat.",
+        ),
+    ] = False,
     settings: SetOption = None,
+    width: Annotated[
+        int | None,
+        typer.Option(
+            "--width",
+            min=20,
+            help="Width of the table in characters, as on a terminal that wide (piped output too). "
+            "Default: Keras's (88, or 108 with Connected to), narrower on a narrow terminal.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Print the summary Keras's model.summary() would print for SPEC.
 
     With --run, also execute it with shapecalc's NumPy kernels and check every layer's real
     output shape against the prediction.
 
+    A spec written with blocks shows each top-level block instance as one row, as Keras shows
+    a nested model: `conv2 (stage)`, the instance's outputs, the sum of its layers' parameters
+    and (functional) the outside tensors it reads. --expand lists the instances' layers under
+    them (--depth N: N levels of instances), --flat lists every layer as Keras's summary of
+    the model written out does. The totals are the model's either way; markdown follows the
+    same choice; JSON always lists every layer, with the instances it is in.
+
     --columns picks the table's columns, and each cost column adds its totals: MACs for one
     example and for the batch, memory (input, activations, parameters), the largest receptive
-    field. --format json always has every figure.
+    field. An instance's row adds up its layers' parameters, MACs, FLOPs and activations, gives
+    its outputs' receptive fields, and is trainable (Y) if any of its weights is.
+    --format json always has every figure.
 
     Exit status: 0 all well; 1 the spec is invalid or breaks its expect: (the message says
     FILE:LINE:COL and why); 2 the command line is wrong (or the terminal is too narrow for
@@ -168,6 +215,7 @@ def summary(
     * `shapecalc summary model.yaml`
     * `shapecalc summary model.yaml --format json`
     * `shapecalc summary model.yaml --columns output_shape,params,macs,receptive_field`
+    * `shapecalc summary resnet50.yaml --expand --depth 1`
     * `shapecalc summary model.yaml --run --batch 8 --save-outputs outputs.npz`
     """
     from ..api import analyze_spec
@@ -185,9 +233,17 @@ def summary(
         typer.echo(f"error: {', '.join(run_only)} needs --run", err=True)
         raise typer.Exit(EXIT_USAGE)
     chosen = _column_keys(columns) if columns is not None else None
+    nesting = _nesting(expand, depth, flat)
     as_json = output_format is OutputFormat.json
     wants_costs = output_format is not OutputFormat.text or (chosen is not None and _shows_costs(chosen))
     model_spec = read_spec_file(spec, settings, as_json)
+    if model_spec.lint is not None:  # lint's own settings: refused here as lint refuses them
+        from ..lint.problems import ignored_in
+
+        settings_problems: list[SpecError] = []
+        ignored_in(model_spec.lint, settings_problems)
+        if settings_problems:
+            fail_all(settings_problems, as_json)
     try:
         analysis = analyze_spec(model_spec)
     except SpecError as err:
@@ -225,12 +281,12 @@ def summary(
         from ..render import markdown
 
         assert costs is not None
-        sys.stdout.write(markdown.summary(analysis, costs))
+        sys.stdout.write(markdown.summary(analysis, costs, nesting))
     else:
         from ..render.summary import print_summary
 
         try:
-            print_summary(analysis, columns=chosen, costs=costs)
+            print_summary(analysis, line_length=width, columns=chosen, costs=costs, nesting=nesting)
         except DisplayError as err:
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(EXIT_USAGE) from None
@@ -242,6 +298,19 @@ def summary(
             print_run_report(analysis, report, rich.console.Console(highlight=False))
     if report is not None and report.failures:
         raise typer.Exit(EXIT_RUN_MISMATCH)
+
+
+def _nesting(expand: bool, depth: int | None, flat: bool) -> Nesting | None:
+    """How block instances are shown: one row each by default, opened with --expand/--depth,
+    not at all (every layer a row) with --flat."""
+    from ..render.nesting import Nesting
+
+    if flat and (expand or depth is not None):
+        given = "--expand" if expand else "--depth"
+        raise typer.BadParameter(f"lists every layer, no instance rows: drop {given}", param_hint="--flat")
+    if flat:
+        return None
+    return Nesting(depth) if expand or depth is not None else Nesting(0)
 
 
 def _column_keys(text: str) -> list[str]:

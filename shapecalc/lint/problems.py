@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ERROR_CODES, SpecError
+from ..layers.args import describe
+from ..source import Node
 
 # The warnings `lint` reports (errors are the refusals of ERROR_CODES): code -> (name, what).
 WARNING_CODES = {
@@ -52,3 +54,27 @@ class Problem:
             "message": self.message,
             "layer": self.layer,
         }
+
+
+def ignored_in(node: Node | None, problems: list[SpecError]) -> frozenset[str]:
+    """The warning codes a spec's ``lint: {ignore: [...]}`` turns off; a setting that is not
+    one is recorded in ``problems`` (summary refuses it as lint does)."""
+    if node is None:
+        return frozenset()
+    settings = node.value if isinstance(node.value, dict) else {}
+    if not isinstance(node.value, dict) or set(settings) - {"ignore"}:
+        problems.append(SpecError("lint takes {ignore: [codes]}, e.g. {ignore: [W103]}", node.loc))
+        return frozenset()
+    items = settings["ignore"].value if "ignore" in settings else []
+    codes: set[str] = set()
+    for item in items if isinstance(items, list) else [settings["ignore"]]:
+        if item.value in WARNING_CODES:
+            codes.add(item.value)
+        elif item.value in ERROR_CODES:
+            problems.append(SpecError(f"{item.value} is an error; only warnings can be ignored", item.loc))
+        else:
+            known = ", ".join(WARNING_CODES)
+            problems.append(
+                SpecError(f"lint: no warning {describe(item.value)}; the warnings: {known}", item.loc)
+            )
+    return frozenset(codes)

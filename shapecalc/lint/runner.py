@@ -18,10 +18,9 @@ from ..analysis import analyze
 from ..errors import SpecError
 from ..expectations import check_expectations
 from ..graph import build_graph
-from ..layers.args import describe
-from ..spec import ModelSpec, read_spec
+from ..spec import read_spec
 from .checks import warnings
-from .problems import ERROR_CODES, WARNING_CODES, Problem
+from .problems import ERROR_CODES, WARNING_CODES, Problem, ignored_in
 
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
 STDIN = "-"
@@ -142,7 +141,7 @@ def lint_spec(root: source.Node, ignore: frozenset[str] = frozenset()) -> list[S
     except SpecError as err:
         return [err]
     problems: list[SpecError] = []
-    ignored = ignore | _ignored_in(spec, problems)
+    ignored = ignore | ignored_in(spec.lint, problems)
     try:
         analysis = analyze(build_graph(spec, problems), problems=problems)
         if not problems:
@@ -151,27 +150,3 @@ def lint_spec(root: source.Node, ignore: frozenset[str] = frozenset()) -> list[S
     except SpecError as err:  # a problem that leaves nothing to check further
         problems.append(err)
     return [p for p in problems if p.code not in ignored]
-
-
-def _ignored_in(spec: ModelSpec, problems: list[SpecError]) -> frozenset[str]:
-    """The warning codes the spec's ``lint: {ignore: [...]}`` turns off."""
-    node = spec.lint
-    if node is None:
-        return frozenset()
-    settings = node.value if isinstance(node.value, dict) else {}
-    if not isinstance(node.value, dict) or set(settings) - {"ignore"}:
-        problems.append(SpecError("lint takes {ignore: [codes]}, e.g. {ignore: [W103]}", node.loc))
-        return frozenset()
-    items = settings["ignore"].value if "ignore" in settings else []
-    codes: set[str] = set()
-    for item in items if isinstance(items, list) else [settings["ignore"]]:
-        if item.value in WARNING_CODES:
-            codes.add(item.value)
-        elif item.value in ERROR_CODES:
-            problems.append(SpecError(f"{item.value} is an error; only warnings can be ignored", item.loc))
-        else:
-            known = ", ".join(WARNING_CODES)
-            problems.append(
-                SpecError(f"lint: no warning {describe(item.value)}; the warnings: {known}", item.loc)
-            )
-    return frozenset(codes)

@@ -5,23 +5,37 @@ from __future__ import annotations
 from ..analysis import Analysis
 from ..costs import Costs
 from ..diff import Change, ModelDiff
-from ..graph import unique_layers
-from ..layers.base import fmt_shapes
+from ..layers.base import Layer, fmt_shapes
+from . import nesting as nested
 from .diff_report import TOTALS, count, delta
+from .nesting import Nesting
 
 
-def summary(analysis: Analysis, costs: Costs) -> str:
-    """The layers (shapes, parameters, MACs) and the totals of a spec."""
+def summary(analysis: Analysis, costs: Costs, nesting: Nesting | None = None) -> str:
+    """The layers (shapes, parameters, MACs) and the totals of a spec; with ``nesting``, block
+    instances as the text summary shows them (:mod:`shapecalc.render.nesting`)."""
     rows = [["Layer", "Type", "Output shape", "Param #", "MACs"]]
-    for layer in unique_layers(analysis.layers):
-        last = analysis.output_shapes(analysis.calls_of(layer)[-1])  # as Keras's summary: the last call's
+    seen: set[Layer] = set()
+    for row in nested.group(analysis, nesting).rows:
+        item = row.item
+        # markdown cells drop leading spaces: the text summary's └ prefix, with no-break spaces
+        prefix = "\u00a0" * 3 * row.level + "└ " if row.level else ""
+        if not isinstance(item, Layer):
+            shapes = nested.output_shapes(analysis, item)
+            figures = [f"{nested.params(analysis, item):,}", count(nested.macs(costs, item))]
+            rows.append([prefix + _code(item.name), f"block {item.block}", fmt_shapes(shapes), *figures])
+            continue
+        if item in seen:  # a layer a Sequential holds twice: one row
+            continue
+        seen.add(item)
+        last = analysis.output_shapes(analysis.calls_of(item)[-1])  # as Keras's summary: the last call's
         rows.append(
             [
-                _code(layer.name),
-                layer.type_name(),
+                prefix + _code(item.name),
+                item.type_name(),
                 fmt_shapes(last),
-                f"{sum(analysis.params_of(layer)):,}",
-                count(costs.layer_macs(layer)),
+                f"{sum(analysis.params_of(item)):,}",
+                count(costs.layer_macs(item)),
             ]
         )
     totals = [

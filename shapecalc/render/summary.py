@@ -3,6 +3,9 @@
 The table is built with rich exactly as Keras builds it (column widths from the terminal
 width, heavy-head box, a line between rows), so the same terminal gives the same text.
 On a terminal it is coloured as Keras colours it; piped, rich drops the colour codes.
+
+A spec written with blocks may show each block instance as one row, as Keras shows a nested
+model (which rows: :mod:`shapecalc.render.nesting`); the library's default is every layer.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from ..costs import Costs
 from ..errors import DisplayError
 from ..layers.base import Layer, Shape
 from ..units import SI
+from . import nesting as nested
 from . import table
+from .nesting import Grouped, Instance, Nesting
 
 
 def _number(x: object) -> str:
@@ -72,51 +77,73 @@ def is_sequential_like(analysis: Analysis) -> bool:
 
 
 # ----------------------------------------------------------------------------- columns
+Item = Layer | Instance  # what a row shows
+
+
 @dataclass(frozen=True)
 class Column:
-    """A column of the table: its title, alignment, and how a layer's cell reads."""
+    """A column of the table: its title, alignment, and how a row's cell reads (a layer's, or
+    a block instance's: sums where figures add up, its outputs' shapes and fields)."""
 
     title: str
     justify: str
-    cell: Callable[[_Context, Layer], str]
+    cell: Callable[[_Context, Item], str]
 
 
 @dataclass(frozen=True)
 class _Context:
     analysis: Analysis
     costs: Costs | None
+    grouped: Grouped  # which tensors are shown as an instance's (a row folds their layers)
     compact: bool = False  # counts as 1.85G rather than 1,849,688,064, for a narrow terminal
 
 
-def _output_shape(ctx: _Context, layer: Layer) -> str:
+def _output_shape(ctx: _Context, item: Item) -> str:
+    if isinstance(item, Instance):
+        return format_outputs(nested.output_shapes(ctx.analysis, item), multi=True)
     # Keras shows the shape of the layer's last call.
-    last = ctx.analysis.shapes[ctx.analysis.calls_of(layer)[-1]]
+    last = ctx.analysis.shapes[ctx.analysis.calls_of(item)[-1]]
     return format_outputs(last.outputs, last.multi)
 
 
-def _params(ctx: _Context, layer: Layer) -> str:
-    return _number(f"{sum(ctx.analysis.params_of(layer)):,}")
+def _params(ctx: _Context, item: Item) -> str:
+    if isinstance(item, Instance):
+        return _number(f"{nested.params(ctx.analysis, item):,}")
+    return _number(f"{sum(ctx.analysis.params_of(item)):,}")
 
 
-def _connections(ctx: _Context, layer: Layer) -> str:
-    analysis, parts = ctx.analysis, []
-    for call in analysis.calls_of(layer):
-        if call not in analysis.call_depth:
-            continue
-        for ref in call.inputs:
-            source = analysis.shapes[ref.call]
-            indices = range(len(source.outputs)) if ref.index is None else [ref.index]
-            for k in indices:
-                name = rich.markup.escape(ref.call.layer.name)
-                parts.append(f"{name}[{_number(ref.call.node_index)}][{_number(k)}]")
+def _connections(ctx: _Context, item: Item) -> str:
+    analysis = ctx.analysis
+    if isinstance(item, Instance):
+        tensors = item.inputs  # each outside tensor once, as a nested model's inputs
+    else:
+        tensors = []
+        for call in analysis.calls_of(item):
+            if call not in analysis.call_depth:
+                continue
+            for ref in call.inputs:
+                source = analysis.shapes[ref.call]
+                indices = range(len(source.outputs)) if ref.index is None else [ref.index]
+                tensors += [(ref.call, k) for k in indices]
+    parts = []
+    for call, k in tensors:
+        name, node, index = ctx.grouped.tensor(call, k)
+        parts.append(f"{rich.markup.escape(name)}[{_number(node)}][{_number(index)}]")
     return ", ".join(parts) or "-"
 
 
-def _trainable(ctx: _Context, layer: Layer) -> str:
-    # as Keras's show_trainable: Y or N for a layer with weights, - for one without
-    if not ctx.analysis.weights_of(layer):
+def _trainable(ctx: _Context, item: Item) -> str:
+    # as Keras's show_trainable: Y or N for a layer with weights, - for one without. Keras
+    # shows a nested model's own flag, which an instance has not: it trains (Y) if any of its
+    # weights does, as a model with some layers frozen still trains
+    if isinstance(item, Instance):
+        weights = nested.weights(ctx.analysis, item)
+        trains = any(w.trainable for w in weights)
+    else:
+        weights, trains = ctx.analysis.weights_of(item), item.trainable
+    if not weights:
         return _bold("-")
-    return "[bold][color(34)]Y[/][/]" if layer.trainable else "[bold][color(9)]N[/][/]"
+    return "[bold][color(34)]Y[/][/]" if trains else "[bold][color(9)]N[/][/]"
 
 
 def _costs(ctx: _Context) -> Costs:
@@ -124,26 +151,44 @@ def _costs(ctx: _Context) -> Costs:
     return ctx.costs
 
 
-def _macs(ctx: _Context, layer: Layer) -> str:
-    return _count(_costs(ctx).layer_macs(layer), ctx.compact)
+def _item_macs(ctx: _Context, item: Item) -> int | None:
+    costs = _costs(ctx)
+    return nested.macs(costs, item) if isinstance(item, Instance) else costs.layer_macs(item)
 
 
-def _flops(ctx: _Context, layer: Layer) -> str:
-    macs = _costs(ctx).layer_macs(layer)
+def _macs(ctx: _Context, item: Item) -> str:
+    return _count(_item_macs(ctx, item), ctx.compact)
+
+
+def _flops(ctx: _Context, item: Item) -> str:
+    macs = _item_macs(ctx, item)
     return _count(None if macs is None else 2 * macs, ctx.compact)
 
 
-def _activation_bytes(ctx: _Context, layer: Layer) -> str:
-    nbytes = _costs(ctx).layer_activation_bytes(layer)
+def _activation_bytes(ctx: _Context, item: Item) -> str:
+    costs = _costs(ctx)
+    if isinstance(item, Instance):
+        nbytes = nested.activation_bytes(costs, item)
+    else:
+        nbytes = costs.layer_activation_bytes(item)
     return "?" if nbytes is None else readable_size(nbytes)
 
 
-def _receptive_field(ctx: _Context, layer: Layer) -> str:
-    return _per_axis(_costs(ctx).first(layer).receptive_field)
+def _fields(ctx: _Context, item: Item) -> list[tuple[list[int] | None, list[int] | None]]:
+    """(receptive field, effective stride) of a layer's first call, or of each of an instance's
+    outputs (listed as its output shapes are)."""
+    if isinstance(item, Instance):
+        return nested.output_fields(_costs(ctx), item)
+    first = _costs(ctx).first(item)
+    return [(first.receptive_field, first.effective_stride)]
 
 
-def _effective_stride(ctx: _Context, layer: Layer) -> str:
-    return _per_axis(_costs(ctx).first(layer).effective_stride)
+def _receptive_field(ctx: _Context, item: Item) -> str:
+    return ", ".join(_per_axis(field) for field, _ in _fields(ctx, item)) or "-"
+
+
+def _effective_stride(ctx: _Context, item: Item) -> str:
+    return ", ".join(_per_axis(stride) for _, stride in _fields(ctx, item)) or "-"
 
 
 def _count(value: int | None, compact: bool) -> str:
@@ -261,22 +306,26 @@ def print_summary(
     line_length: int | None = None,
     columns: list[str] | None = None,
     costs: Costs | None = None,
+    nesting: Nesting | None = None,
 ) -> None:
     """The summary table and totals. Without ``columns`` it is Keras's, character for
     character; ``columns`` (keys of :data:`COLUMNS`) picks others, each cost column adding its
-    totals line (those need ``costs``)."""
+    totals line (those need ``costs``). Without ``nesting`` every layer is a row (Keras's
+    summary of the model written out flat); with it, block instances are rows as Keras shows
+    nested models (:mod:`shapecalc.render.nesting`), the totals the model's still."""
     chosen = columns or keras_columns(analysis)
     console = rich.console.Console(highlight=False, file=file)
     header = ["Layer (type)", *(COLUMNS[key].title for key in chosen)]
     alignment = ["left", *(COLUMNS[key].justify for key in chosen)]
-    rows = _rows(analysis, costs, chosen, compact=False)
+    grouped = nested.group(analysis, nesting)
+    rows = _rows(analysis, costs, chosen, grouped, compact=False)
     keras = _keras_layout(analysis, chosen, line_length)
     if keras is not None:
         widths, total = keras
     else:
         widths, total, fits = _fitted_layout(header, rows, line_length)
         if not fits:  # too wide with every digit: counts in SI form (1.85G) instead
-            rows = _rows(analysis, costs, chosen, compact=True)
+            rows = _rows(analysis, costs, chosen, grouped, compact=True)
             widths, total, _ = _fitted_layout(header, rows, line_length)
     layout = table.measure(console, header, alignment, widths, total)
     color = console.is_terminal and console.color_system is not None
@@ -294,13 +343,21 @@ def print_summary(
             console.print(line)
 
 
-def _rows(analysis: Analysis, costs: Costs | None, chosen: list[str], compact: bool) -> list[list[str]]:
-    ctx = _Context(analysis, costs, compact)
-    return [[_name(layer), *(COLUMNS[key].cell(ctx, layer) for key in chosen)] for layer in analysis.layers]
+def _rows(
+    analysis: Analysis, costs: Costs | None, chosen: list[str], grouped: Grouped, compact: bool
+) -> list[list[str]]:
+    ctx = _Context(analysis, costs, grouped, compact)
+    return [
+        [_name(row.item, row.level), *(COLUMNS[key].cell(ctx, row.item) for key in chosen)]
+        for row in grouped.rows
+    ]
 
 
-def _name(layer: Layer) -> str:
-    return f"{rich.markup.escape(layer.name)} ([color(33)]{rich.markup.escape(layer.type_name())}[/])"
+def _name(item: Item, level: int) -> str:
+    # Keras's expand_nested prefix; an instance's block stands where Keras puts a class
+    prefix = "   " * level + "└ " if level else ""
+    kind = item.block if isinstance(item, Instance) else item.type_name()
+    return f"{rich.markup.escape(prefix + item.name)} ([color(33)]{rich.markup.escape(kind)}[/])"
 
 
 def cost_totals(analysis: Analysis, costs: Costs, chosen: list[str]) -> list[str]:
