@@ -184,3 +184,78 @@ def test_an_unknown_state_reference_is_located() -> None:
     assert "unknown input 'enc.1'" in caught.value.message
     where = caught.value.location
     assert where is not None and (where.line, where.col) == (3, 1 + text.splitlines()[2].index("enc.1"))
+
+
+def _dot_attention(kind: str, call: dict[str, Any], query: int = 6, value: int = 6) -> dict[str, Any]:
+    outputs = ["att.0", "att.1"] if call.get("return_attention_scores") else ["att"]
+    return {
+        "inputs": {"q": [query, 8], "v": [value, 8]},
+        "layers": [{kind: {"name": "att", "inputs": ["q", "v"], "call": call}}],
+        "outputs": outputs,
+    }
+
+
+@pytest.mark.parametrize("kind", ["Attention", "AdditiveAttention"])
+@pytest.mark.parametrize(
+    "call",
+    [
+        {"use_causal_mask": True},
+        {"return_attention_scores": True},
+        {"use_causal_mask": True, "return_attention_scores": True},
+    ],
+)
+def test_dot_attention_call_arguments(kind: str, call: dict[str, Any], tmp_path: Path) -> None:
+    spec = _dot_attention(kind, call, value=6)
+    facts = assert_model_same_as_keras(spec)
+    assert isinstance(facts, ModelFacts)
+    if call.get("return_attention_scores"):
+        assert facts.layer("att").output == [(None, 6, 8), (None, 6, 6)]  # the scores: (batch, Tq, Tv)
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    rng = np.random.default_rng(2)
+    inputs = {name: rng.standard_normal((2, 6, 8)).astype("float32") for name in ("q", "v")}
+    assert_run_matches_keras(path, spec, inputs, tmp_path)
+
+
+def test_dot_attention_scores_of_a_longer_value() -> None:
+    facts = assert_model_same_as_keras(
+        _dot_attention("Attention", {"return_attention_scores": True}, query=3, value=5)
+    )
+    assert isinstance(facts, ModelFacts)
+    assert facts.layer("att").output == [(None, 3, 8), (None, 3, 5)]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        {"use_causal_mask": True},
+        {"return_attention_scores": True},
+        {"use_causal_mask": True, "return_attention_scores": True},
+    ],
+)
+def test_grouped_query_attention_call_arguments(call: dict[str, Any], tmp_path: Path) -> None:
+    gqa = {
+        "name": "gqa",
+        "head_dim": 4,
+        "num_query_heads": 4,
+        "num_key_value_heads": 2,
+        "inputs": ["q", "v"],
+        "call": call,
+    }
+    spec = {
+        "inputs": {"q": [6, 8], "v": [5, 8]},
+        "layers": [{"GroupQueryAttention": gqa}],  # the name keras.layers exports
+        "outputs": ["gqa.0", "gqa.1"] if call.get("return_attention_scores") else ["gqa"],
+    }
+    facts = assert_model_same_as_keras(spec)
+    assert isinstance(facts, ModelFacts)
+    if call.get("return_attention_scores"):
+        assert facts.layer("gqa").output == [(None, 6, 8), (None, 4, 6, 5)]  # (batch, query heads, T, S)
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    rng = np.random.default_rng(3)
+    inputs = {
+        "q": rng.standard_normal((2, 6, 8)).astype("float32"),
+        "v": rng.standard_normal((2, 5, 8)).astype("float32"),
+    }
+    assert_run_matches_keras(path, spec, inputs, tmp_path)

@@ -39,20 +39,32 @@ def call_tensors(inputs: Sequence[Any], most: int) -> tuple[Array, Array, Array,
 
 
 def apply_scores(
-    scores: Array, value: Array, value_mask: Array | None = None, query_mask: Array | None = None
-) -> Array:
+    scores: Array,
+    value: Array,
+    value_mask: Array | None = None,
+    query_mask: Array | None = None,
+    causal: bool = False,
+) -> tuple[Array, Array]:
     """Attention/AdditiveAttention: softmax over the value positions, then the weighted sum of
-    the values. The masks are the query's and value's Keras masks: a masked value position's
-    score drops by 1e9 (a fully masked row stays a distribution), a masked query step gives 0."""
+    the values; returns it and the softmax's weights (Keras's attention scores). The masks are
+    the query's and value's Keras masks, and with ``causal`` Keras's (1, Tq, Tv) lower triangle:
+    a masked position's score drops by 1e9 (a fully masked row stays a distribution), a masked
+    query step gives 0."""
+    keep = None
     if value_mask is not None:
-        padding = np.logical_not(value_mask)
-        if padding.ndim == 2:
-            padding = np.expand_dims(padding, -2)  # (B, Tv) -> (B, 1, Tv)
-        scores = np.where(padding, scores - np.float32(1e9), scores)
-    out = np.matmul(softmax(scores, -1), value).astype(np.float32, copy=False)
+        keep = np.asarray(value_mask).astype(bool)
+        if keep.ndim == 2:
+            keep = np.expand_dims(keep, -2)  # (B, Tv) -> (B, 1, Tv)
+    if causal:
+        triangle = np.tril(np.ones((1, scores.shape[-2], scores.shape[-1]), bool))
+        keep = triangle if keep is None else keep & triangle
+    if keep is not None:
+        scores = np.where(np.logical_not(keep), scores - np.float32(1e9), scores)
+    weights = softmax(scores, -1)
+    out = np.matmul(weights, value).astype(np.float32, copy=False)
     if query_mask is not None:
         out = np.where(np.expand_dims(query_mask, -1), out, np.float32(0.0))
-    return out
+    return out, weights
 
 
 def softmax(x: Array, axes: int | tuple[int, ...]) -> Array:

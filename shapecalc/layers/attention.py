@@ -1,5 +1,6 @@
-"""Multi-head attention layers: MultiHeadAttention, GroupedQueryAttention (Attention and
-AdditiveAttention are in attention_dot.py).
+"""Multi-head attention: MultiHeadAttention, and what the multi-head layers share
+(GroupedQueryAttention is in attention_grouped.py, Attention and AdditiveAttention in
+attention_dot.py).
 
 All four take several tensors. The spec gives them as a list; Keras calls MultiHeadAttention and
 GroupedQueryAttention positionally, ``layer(query, value, key, query_mask, value_mask, key_mask,
@@ -12,10 +13,11 @@ symbolic call never runs the attention einsums, so its checks are only those of 
 ``compute_output_shape``; a later call of a built layer (a shared layer) is checked by
 ``compute_output_shape`` alone.
 
-Kernels (inference, ``use_causal_mask`` False as a spec cannot pass it): the extra tensors are
-applied as Keras applies them (MultiHeadAttention ignores its query_mask, GroupQueryAttention
-does not). The Keras masks the query, value and key carry (Embedding mask_zero, Masking) stand
-in for the mask tensors not given; the output takes the query's mask. See
+Kernels (inference; ``use_causal_mask`` and ``return_attention_scores`` given by ``call:``):
+the extra tensors are applied as Keras applies them (MultiHeadAttention ignores its query_mask,
+GroupQueryAttention does not). The Keras masks the query, value and key carry (Embedding
+mask_zero, Masking) stand in for the mask tensors not given; the output takes the query's
+mask. See
 :mod:`shapecalc.kernels.attention` for Keras's two routes.
 """
 
@@ -64,7 +66,7 @@ einsum_kernels = lazy("..kernels.einsum", __package__)
 MAX_CALL_TENSORS = 7  # query, value, key, query_mask, value_mask, key_mask, attention_mask
 
 
-def _project(weights: Mapping[str, Any], name: str, x: np.ndarray, eq: Equation, act: Any = None) -> Any:
+def project_with(weights: Mapping[str, Any], name: str, x: np.ndarray, eq: Equation, act: Any = None) -> Any:
     """The EinsumDense sublayer ``name`` (weights ``name/kernel``, ``name/bias``) applied to x."""
     return einsum_kernels.einsum_dense(
         x, eq.text, weights[f"{name}/kernel"], weights.get(f"{name}/bias"), act
@@ -99,7 +101,7 @@ def _padded(rank: int, last: list[Any]) -> tuple[Dim, ...]:
     return (*([None] * (rank - len(last))), *last)
 
 
-def _need_tensors(shapes: Any) -> list[Shape]:
+def need_tensors(shapes: Any) -> list[Shape]:
     if not isinstance(shapes, list) or not 2 <= len(shapes) <= MAX_CALL_TENSORS:
         count = len(shapes) if isinstance(shapes, list) else 1
         raise ShapeError(
@@ -109,7 +111,7 @@ def _need_tensors(shapes: Any) -> list[Shape]:
     return [tuple(s) for s in shapes]
 
 
-def _key_matches_value(value: Shape, key: Shape) -> None:
+def key_matches_value(value: Shape, key: Shape) -> None:
     if value[1:-1] != key[1:-1]:
         raise ShapeError(
             f"value {fmt_shape(value)} and key {fmt_shape(key)} must have the same axes except the last "
@@ -129,7 +131,7 @@ class BuiltOnce(Layer):
         return mask[0] if mask else None
 
     def check_later_call(self, input_shape: Any, built: Built) -> None:
-        _need_tensors(input_shape)
+        need_tensors(input_shape)
 
     def run_work_elements(self, input_shapes: Sizes, output_shapes: Sizes) -> int:
         # the scores and their softmax (per item and head, query positions x value positions,
@@ -145,7 +147,7 @@ class BuiltOnce(Layer):
         return 1
 
 
-_COMMON = (
+COMMON_ARGUMENTS = (
     Arg("kernel_initializer", A.initializer, "glorot_uniform"),
     Arg("bias_initializer", A.initializer, "zeros"),
     Arg("kernel_regularizer", A.regularizer, None),
@@ -158,15 +160,15 @@ _COMMON = (
 )
 
 
-def _keras_masks(mask: Any) -> list[Any]:
+def keras_masks(mask: Any) -> list[Any]:
     """The Keras masks of query, value and key (``mask``: one per input tensor, or None)."""
     return [*(mask or [])[:3], None, None, None][:3]
 
 
-def _with_keras_masks(masks: list[Any], mask: Any, count: int) -> list[Any]:
+def with_keras_masks(masks: list[Any], mask: Any, count: int) -> list[Any]:
     """[query_mask, value_mask, key_mask, attention_mask]: each mask tensor not given is the Keras
     mask of its tensor, as Keras fills in its call; a key not given (the value stands in) has none."""
-    query, value, key = _keras_masks(mask)
+    query, value, key = keras_masks(mask)
     keras = (query, value, key if count >= 3 else None)
     filled = [given if given is not None else own for given, own in zip(masks[:3], keras, strict=True)]
     return [*filled, masks[3]]
@@ -196,7 +198,7 @@ class MultiHeadAttention(BuiltOnce):
         Arg("attention_axes", attention_axes, None, "default: every axis but batch, heads, features"),
         Arg("sliding_window", sliding_window, None),
         Arg("flash_attention", A.anything, None),
-        *_COMMON,
+        *COMMON_ARGUMENTS,
     )
     call_arguments = (
         Arg(
@@ -214,14 +216,14 @@ class MultiHeadAttention(BuiltOnce):
         check_seed(self, self.dropout)
 
     def check_input(self, input_shape: Any) -> None:
-        shapes = _need_tensors(input_shape)
-        _key_matches_value(shapes[1], shapes[2] if len(shapes) > 2 else shapes[1])
+        shapes = need_tensors(input_shape)
+        key_matches_value(shapes[1], shapes[2] if len(shapes) > 2 else shapes[1])
 
     def build(self, input_shape: list[Shape]) -> list[Weight]:
-        shapes = _need_tensors(input_shape)
+        shapes = need_tensors(input_shape)
         query, value = shapes[0], shapes[1]
         key = shapes[2] if len(shapes) > 2 else value
-        _key_matches_value(value, key)
+        key_matches_value(value, key)
         heads, kdim, vdim = self.num_heads, self.key_dim, self.value_dim
         weights: list[Weight] = []
 
@@ -302,11 +304,11 @@ class MultiHeadAttention(BuiltOnce):
         """
         query, value, key, masks = K.call_tensors(inputs, MAX_CALL_TENSORS)
         # the query mask is always the query's own Keras mask
-        masks = [_keras_masks(mask)[0], *_with_keras_masks(masks, mask, len(inputs))[1:]]
+        masks = [keras_masks(mask)[0], *with_keras_masks(masks, mask, len(inputs))[1:]]
         mask = K.call_mask(query, value, masks, self.sliding_window, cast_alone=True, causal=use_causal_mask)
 
         def project(name: str, x: np.ndarray, act: Any = None) -> np.ndarray:
-            return _project(weights, name, x, projection(x.ndim - 1, 1, 2)[0], act)
+            return project_with(weights, name, x, projection(x.ndim - 1, 1, 2)[0], act)
 
         gate = project("gate", query, "sigmoid") if self.use_gate else None
         q, k, v = project("query", query), project("key", key), project("value", value)
@@ -322,15 +324,15 @@ class MultiHeadAttention(BuiltOnce):
         if gate is not None:
             out = out * gate
         n_out = len(self.output_shape) if self.output_shape else 1
-        projected = _project(weights, "attention_output", out, projection(query.ndim - 1, 2, n_out)[0])
+        projected = project_with(weights, "attention_output", out, projection(query.ndim - 1, 2, n_out)[0])
         return [projected, scores] if return_attention_scores else projected
 
     def compute_output_shape(
         self, input_shape: list[Shape], use_causal_mask: bool = False, return_attention_scores: bool = False
     ) -> OutputShape:
-        shapes = _need_tensors(input_shape)
+        shapes = need_tensors(input_shape)
         query = shapes[0]
-        _key_matches_value(shapes[1], shapes[2] if len(shapes) > 2 else shapes[1])
+        key_matches_value(shapes[1], shapes[2] if len(shapes) > 2 else shapes[1])
         output = (*query[:-1], *self.output_shape) if self.output_shape else query
         if return_attention_scores:
             # Keras's compute_output_spec: (batch, heads, T, T), the query's length twice, even
@@ -339,7 +341,7 @@ class MultiHeadAttention(BuiltOnce):
         return output
 
     def explain(self, input_shape: list[Shape]) -> list[Step]:
-        shapes = _need_tensors(input_shape)
+        shapes = need_tensors(input_shape)
         query, value = shapes[0], shapes[1]
         output = self.compute_output_shape(input_shape)
         positions = f"one output per query position: {show(query[1:-1])}"
@@ -368,7 +370,7 @@ class MultiHeadAttention(BuiltOnce):
     def macs(self, input_shape: list[Shape], output_shape: OutputShape) -> int | None:
         """The query, key, value (and gate) projections, the scores (query x key over each head's
         key_dim) and their products with the values (over value_dim), the output projection."""
-        shapes = _need_tensors(input_shape)
+        shapes = need_tensors(input_shape)
         query, value = shapes[0], shapes[1]
         key = shapes[2] if len(shapes) > 2 else value
         heads, kdim, vdim = self.num_heads, self.key_dim, self.value_dim
@@ -389,149 +391,3 @@ class MultiHeadAttention(BuiltOnce):
             known_product([*query[1:-1], heads, vdim, out]),  # output projection
         ]
         return known_sum(counts)
-
-
-# ----------------------------------------------------------------------------- GroupedQueryAttention
-_GQA_QUERY = parse_equation("bqm,muh->bquh")
-_GQA_KEY = parse_equation("bkm,mvh->bkvh")
-_GQA_OUTPUT = parse_equation("bquh,uhm->bqm")
-
-
-@register
-class GroupedQueryAttention(BuiltOnce):
-    """Output = query shape. keras.layers exports this class as GroupQueryAttention only (an alias
-    here, see aliases.py); Keras names and summarises it by the class name.
-
-    Weights: query (D, Hq, h), key and value (D, Hkv, h), [gate (D, Hq, h)], attention_output
-    (Hq, h, D); biases (Hq, h), (Hkv, h), (D,). The query's last size must equal the value's.
-    """
-
-    # the weights belong to its EinsumDense sublayers
-    trainable_flag_reaches_weights = False
-
-    exported = False
-
-    arguments = (
-        Arg("head_dim", keras_int(1, "a positive integer"), REQUIRED),
-        Arg("num_query_heads", keras_int(0, "an integer >= 0"), REQUIRED),
-        Arg("num_key_value_heads", keras_int(1, "a positive integer"), REQUIRED),
-        Arg("dropout", rate, 0.0),
-        Arg("use_bias", flag, True),
-        Arg("sliding_window", sliding_window, None),
-        Arg("flash_attention", A.anything, None),
-        *_COMMON,
-    )
-
-    def configure(self) -> None:
-        if self.num_query_heads % self.num_key_value_heads:
-            raise ArgError(
-                f"num_query_heads ({self.num_query_heads}) must be divisible by num_key_value_heads "
-                f"({self.num_key_value_heads})",
-                argument="num_query_heads",
-            )
-        if self.flash_attention and self.dropout > 0:
-            raise ArgError(
-                "dropout is not supported with flash attention: set dropout to 0", argument="dropout"
-            )
-        check_seed(self, self.dropout)
-
-    def check_input(self, input_shape: Any) -> None:
-        _need_tensors(input_shape)
-
-    def build(self, input_shape: list[Shape]) -> list[Weight]:
-        shapes = _need_tensors(input_shape)
-        query, value = shapes[0], shapes[1]
-        key = shapes[2] if len(shapes) > 2 else value
-        if not query:
-            raise ShapeError("the query needs at least one axis")
-        heads_q, heads_kv, size = self.num_query_heads, self.num_key_value_heads, self.head_dim
-        bias_q, bias_kv = ("uh", "vh") if self.use_bias else (None, None)
-        weights = self._dense("query", _GQA_QUERY, bias_q, query, (None, heads_q, size))
-        weights += self._dense("key", _GQA_KEY, bias_kv, key, (None, heads_kv, size))
-        if self.use_gate:
-            weights += self._dense("gate", _GQA_QUERY, bias_q, query, (None, heads_q, size))
-        weights += self._dense("value", _GQA_KEY, bias_kv, value, (None, heads_kv, size))
-        weights += self._dense(
-            "attention_output",
-            _GQA_OUTPUT,
-            "m" if self.use_bias else None,
-            (None, None, heads_q, size),
-            (None, query[-1]),
-        )
-        return weights
-
-    def _dense(
-        self, name: str, eq: Equation, bias: str | None, shape: Shape, out: tuple[Dim, ...]
-    ) -> list[Weight]:
-        return einsum_weights(
-            self, f"{name}/", eq, bias, shape, out, self.kernel_initializer, self.bias_initializer
-        )
-
-    def forward(
-        self, inputs: Sequence[np.ndarray], weights: Mapping[str, np.ndarray], mask: Any = None
-    ) -> np.ndarray:
-        """Keras's call with use_causal_mask=False. Extra tensors are the positional masks, all
-        used here (query_mask included, unlike MultiHeadAttention), the query's, value's and
-        key's Keras masks (``mask``) standing in for those not given; an attention_mask given
-        alone stays as it is, so the einsum route (dropout > 0) thresholds it at 0.5 where the
-        fused route takes any nonzero value."""
-        query, value, key, masks = K.call_tensors(inputs, MAX_CALL_TENSORS)
-        masks = _with_keras_masks(masks, mask, len(inputs))
-        mask = K.call_mask(query, value, masks, self.sliding_window, cast_alone=False)
-        gate = _project(weights, "gate", query, _GQA_QUERY, "sigmoid") if self.use_gate else None
-        q = _project(weights, "query", query, _GQA_QUERY)
-        # each key/value head serves num_query_heads / num_key_value_heads consecutive query heads
-        repeats = self.num_query_heads // self.num_key_value_heads
-        k = np.repeat(_project(weights, "key", key, _GQA_KEY), repeats, axis=2)
-        v = np.repeat(_project(weights, "value", value, _GQA_KEY), repeats, axis=2)
-        scale, equations = 1.0 / math.sqrt(float(self.head_dim)), ("bkuh,bquh->buqk", "buqk,bkuh->bquh")
-        out, _ = K.attend(q, k, v, mask, scale, self.dropout == 0 and q.ndim == 4, equations, (-1,), -3)
-        if gate is not None:
-            out = out * gate
-        return _project(weights, "attention_output", out, _GQA_OUTPUT)
-
-    def compute_output_shape(self, input_shape: list[Shape]) -> Shape:
-        shapes = _need_tensors(input_shape)
-        query, value = shapes[0], shapes[1]
-        key = shapes[2] if len(shapes) > 2 else value
-        if not query or not value:
-            raise ShapeError("query and value need at least one axis")
-        if query[-1] != value[-1]:
-            raise ShapeError(
-                f"the last size of query {fmt_shape(query)} and value {fmt_shape(value)} must be equal "
-                f"(known and unknown alike): {query[-1]} vs {value[-1]}"
-            )
-        _key_matches_value(value, key)
-        return query
-
-    def explain(self, input_shape: list[Shape]) -> list[Step]:
-        shapes = _need_tensors(input_shape)
-        query, value = shapes[0], shapes[1]
-        share = f"{self.num_query_heads} query heads share {self.num_key_value_heads} key and value heads"
-        return [
-            Step("positions", f"one output per query position: {show(query[1:-1])}", list(query[1:-1])),
-            Step("heads", f"{share}, over the value's {show(value[1:-1])}", self.num_query_heads),
-            Step("features", "the query's last size, projected back", query[-1]),
-        ]
-
-    def macs(self, input_shape: list[Shape], output_shape: OutputShape) -> int | None:
-        """Projections of the query (num_query_heads) and of the key and value (each key and
-        value head serving several query heads), the scores and their products with the values
-        for every query head, the output projection."""
-        shapes = _need_tensors(input_shape)
-        query, value = shapes[0], shapes[1]
-        key = shapes[2] if len(shapes) > 2 else value
-        heads_q, heads_kv, size = self.num_query_heads, self.num_key_value_heads, self.head_dim
-        query_projection = known_product([*query[1:], heads_q, size])
-        counts = [
-            query_projection,
-            query_projection if self.use_gate else 0,
-            known_product([*key[1:], heads_kv, size]),
-            known_product([*value[1:], heads_kv, size]),
-            known_product([query[1], key[1], heads_q, 2 * size]),  # scores and values
-            known_product([query[1], heads_q, size, query[-1]]),  # output projection
-        ]
-        return known_sum(counts)
-
-
-# ----------------------------------------------------------------------------- Attention, AdditiveAttention

@@ -32,6 +32,13 @@ def _two_or_three(shapes: Any) -> list[Shape]:
 
 
 class _DotAttention(BuiltOnce):
+    call_arguments = (
+        Arg(
+            "use_causal_mask", A.strict_bool, False, "each query position attends to itself and those before"
+        ),
+        Arg("return_attention_scores", A.strict_bool, False, "also return the scores (*query[:-1], Tv)"),
+    )
+
     def check_input(self, input_shape: Any) -> None:
         _two_or_three(input_shape)
 
@@ -57,11 +64,27 @@ class _DotAttention(BuiltOnce):
     def configure(self) -> None:
         check_seed(self, self.dropout)
 
-    def compute_output_shape(self, input_shape: list[Shape]) -> Shape:
+    def compute_output_shape(
+        self, input_shape: list[Shape], use_causal_mask: bool = False, return_attention_scores: bool = False
+    ) -> OutputShape:
         query, value = _two_or_three(input_shape)[:2]
         if not value:
             raise ShapeError("the value needs at least one axis: the output takes its last size")
-        return (*query[:-1], value[-1])
+        output = (*query[:-1], value[-1])
+        if return_attention_scores:
+            key = input_shape[2] if len(input_shape) > 2 else value
+            if len(key) < 2:
+                raise ShapeError(f"the scores read the key's positions (its axis -2): key {key} has none")
+            return [output, (*query[:-1], key[-2])]  # Keras's compute_output_spec
+        return output
+
+    def attend(
+        self, scores: np.ndarray, value: np.ndarray, mask: Any, causal: bool, return_scores: bool
+    ) -> Any:
+        """Keras's _apply_scores and call: the output, and the scores when asked for."""
+        value_mask, query_mask = _query_value_masks(mask)
+        out, weights = K.apply_scores(scores, value, value_mask, query_mask, causal)
+        return [out, weights] if return_scores else out
 
     def explain(self, input_shape: list[Shape]) -> list[Step]:
         query, value = _two_or_three(input_shape)[:2]
@@ -106,10 +129,15 @@ class Attention(_DotAttention):
         return self.score_mode == "dot"
 
     def forward(
-        self, inputs: Sequence[np.ndarray], weights: Mapping[str, np.ndarray], mask: Any = None
-    ) -> np.ndarray:
-        """Keras's call with use_causal_mask=False (a call argument a spec cannot give); ``mask``:
-        the Keras masks of [query, value(, key)] (the key's is not used)."""
+        self,
+        inputs: Sequence[np.ndarray],
+        weights: Mapping[str, np.ndarray],
+        mask: Any = None,
+        use_causal_mask: bool = False,
+        return_attention_scores: bool = False,
+    ) -> Any:
+        """Keras's call in inference mode; ``mask``: the Keras masks of [query, value(, key)]
+        (the key's is not used)."""
         query, value, key, _ = K.call_tensors(inputs, 3)
         with kernels.fails_as_keras(f"the scores cannot pair query {query.shape} with key {key.shape}"):
             if self.score_mode == "dot":
@@ -123,7 +151,7 @@ class Attention(_DotAttention):
             if self.use_scale:
                 summed = weights["scale"] * summed  # the scale goes inside the tanh
             scores = weights["concat_score_weight"] * np.sum(np.tanh(summed), axis=-1)
-        return K.apply_scores(scores, value, *_query_value_masks(mask))
+        return self.attend(scores, value, mask, use_causal_mask, return_attention_scores)
 
 
 @register
@@ -158,14 +186,19 @@ class AdditiveAttention(_DotAttention):
         return bool(self.use_scale)
 
     def forward(
-        self, inputs: Sequence[np.ndarray], weights: Mapping[str, np.ndarray], mask: Any = None
-    ) -> np.ndarray:
+        self,
+        inputs: Sequence[np.ndarray],
+        weights: Mapping[str, np.ndarray],
+        mask: Any = None,
+        use_causal_mask: bool = False,
+        return_attention_scores: bool = False,
+    ) -> Any:
         query, value, key, _ = K.call_tensors(inputs, 3)
         with kernels.fails_as_keras(f"the scores cannot pair query {query.shape} with key {key.shape}"):
             terms = np.tanh(np.expand_dims(query, -2) + np.expand_dims(key, -3))
         if self.use_scale:
             terms = weights["scale"] * terms  # the scale goes outside the tanh here
-        return K.apply_scores(np.sum(terms, axis=-1), value, *_query_value_masks(mask))
+        return self.attend(np.sum(terms, axis=-1), value, mask, use_causal_mask, return_attention_scores)
 
 
 def _query_value_masks(mask: Any) -> tuple[Any, Any]:

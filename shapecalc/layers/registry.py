@@ -22,7 +22,8 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "AdaptiveMaxPooling2D",
         "AdaptiveMaxPooling3D",
     ),
-    "attention": ("GroupedQueryAttention", "MultiHeadAttention"),
+    "attention": ("MultiHeadAttention",),
+    "attention_grouped": ("GroupedQueryAttention",),
     "attention_dot": ("AdditiveAttention", "Attention"),
     "augmentation": (
         "CutMix",
