@@ -198,7 +198,7 @@ def _infer_call(
         shape = declared if sizes is None else sizes.input_shape(layer.name, declared)
         return CallShapes([], [shape], False)
     inputs: list[Shape] = []
-    own = call.own_inputs
+    own = call.own_inputs if call.tensor_args else call.inputs
     as_list = call.as_list or len(own) > 1
     for ref in own:
         resolved, came_as_list = _resolve(ref, shapes)
@@ -206,13 +206,16 @@ def _infer_call(
         as_list = as_list or came_as_list
     if layer.takes_list != as_list:
         raise _wiring_error(call, inputs, sequential)
-    arguments = dict(call.call_args)
-    for name, (start, count) in call.tensor_args.items():
-        # a tensor argument's shapes, as the layer's shape rule is given them
-        arguments[name] = [s for ref in call.inputs[start : start + count] for s in _resolve(ref, shapes)[0]]
-        inputs.extend(arguments[name])
+    given, arguments = inputs, call.call_args
+    if call.tensor_args:
+        given, arguments = list(inputs), dict(call.call_args)
+        for name, (start, count) in call.tensor_args.items():
+            # a tensor argument's shapes, as the layer's shape rule is given them
+            arguments[name] = [
+                s for ref in call.inputs[start : start + count] for s in _resolve(ref, shapes)[0]
+            ]
+            inputs.extend(arguments[name])
     try:
-        given = inputs[: len(inputs) - sum(n for _, n in call.tensor_args.values())]
         out, built[layer] = layer.infer(given if layer.takes_list else given[0], built.get(layer), arguments)
     except ShapeError as err:
         given = describe_inputs(call, shapes) or fmt_shapes(inputs)

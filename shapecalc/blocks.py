@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import ExpressionError, Location, SpecError
 from .layers.args import describe, did_you_mean
@@ -39,44 +38,53 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _INSTANCE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 
 
-@dataclass(frozen=True, eq=False)
+# Plain classes and tuples rather than dataclasses: every run imports this module, and a
+# dataclass costs half a millisecond to define (the static path's start-up is measured).
 class Anchor:
     """A tensor an expanded entry refers to before its layer has a name: the output of the call
-    made just before an entry (an instance's input when the instance names none) or by one."""
+    made just before an entry (an instance's input when the instance names none) or by one.
+    Compared by identity."""
 
-    what: str
+    __slots__ = ("what",)
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+    def __repr__(self) -> str:
+        return f"Anchor({self.what!r})"
 
 
-@dataclass(frozen=True)
-class AnchorRef:
+class AnchorRef(NamedTuple):
     """A reference to an anchored call, output ``index`` (None: as a reference by name)."""
 
     anchor: Anchor
     index: int | None = None
 
 
-@dataclass(slots=True)
 class LayerEntry:
     """One plain entry of ``layers``: ``type_name`` with its argument mapping (located; values
     substituted, names prefixed, references rewritten), the anchors to bind to the call before
-    it and to its own call, and the chain of block instances it comes from."""
+    it and to its own call, and the chain of block instances it comes from: ``context`` names
+    them for messages ("in conv2_block1 (bottleneck, line 57)"), ``blocks`` lists them,
+    outermost first, as (the instance's full name, its block's name)."""
 
-    type_name: str
-    args: Node
-    loc: Location
-    before: tuple[Anchor, ...] = ()
-    after: tuple[Anchor, ...] = ()
-    context: str = ""  # "in conv2_block1 (bottleneck, line 57)": for messages
-    # the instances it is in, outermost first: (the instance's full name, its block's name)
-    blocks: tuple[tuple[str, str], ...] = ()
+    __slots__ = ("after", "args", "before", "blocks", "context", "loc", "type_name")
+
+    def __init__(self, type_name: str, args: Node, loc: Location, context: str = "") -> None:
+        self.type_name = type_name
+        self.args = args
+        self.loc = loc
+        self.before: tuple[Anchor, ...] = ()
+        self.after: tuple[Anchor, ...] = ()
+        self.context = context
+        self.blocks: tuple[tuple[str, str], ...] = ()
 
     @property
     def references(self) -> Node | None:
         return self.args.get("inputs")
 
 
-@dataclass(frozen=True)
-class _Made:
+class _Made(NamedTuple):
     """The entries an item made, and what stands for its output: ``follows`` when that is the
     last entry's own output, which the next entry takes by default."""
 
@@ -85,8 +93,7 @@ class _Made:
     follows: bool
 
 
-@dataclass(frozen=True)
-class Block:
+class Block(NamedTuple):
     name: str
     params: dict[str, Node]
     inputs: tuple[str, ...]
@@ -149,8 +156,7 @@ def evaluate_text(text: str, names: Mapping[str, Any], loc: Location) -> Any:
     return "".join(str(p.value) if isinstance(p, _Value) else p for p in parts)
 
 
-@dataclass(frozen=True)
-class _Value:
+class _Value(NamedTuple):
     value: Any
 
 
@@ -533,14 +539,22 @@ def _literal(args: dict[str, Node]) -> bool:
     return True
 
 
-@dataclass
 class _Scope:
-    names: dict[str, Any]  # variables, a block's parameters, i
-    aliases: dict[str, Any]  # names of this scope's layers and instances -> what they stand for
-    prefix: str
-    inputs: dict[str, Any]  # a block's input names -> the outer references they stand for
-    context: str
-    blocks: tuple[tuple[str, str], ...]
+    """Where entries are expanded: the top level, or a block instance."""
+
+    __slots__ = ("aliases", "blocks", "context", "inputs", "names", "prefix")
+
+    def __init__(
+        self,
+        names: dict[str, Any],  # variables, a block's parameters, i
+        aliases: dict[str, Any],  # names of this scope's layers and instances -> what they stand for
+        prefix: str,
+        inputs: dict[str, Any],  # a block's input names -> the outer references they stand for
+        context: str,
+        blocks: tuple[tuple[str, str], ...],
+    ) -> None:
+        self.names, self.aliases, self.prefix = names, aliases, prefix
+        self.inputs, self.context, self.blocks = inputs, context, blocks
 
     def rewrite(self, refs: Node, names: Mapping[str, Any]) -> Node:
         """References as the graph reads them: inner names prefixed, a block's inputs and

@@ -181,7 +181,9 @@ class _Builder:
         """The call's ``call:``: its values, and the references of its tensor arguments resolved
         and appended to the call's inputs."""
         layer, node = call.layer, entry.args.get("call")
-        if node is not None and self.spec.sequential:
+        if node is None:
+            return  # most calls: none, and the defaults stand
+        if self.spec.sequential:
             raise SpecError(
                 f"{layer.label}: a Sequential model calls each layer on the tensor alone; to give call "
                 "arguments, write the model with named inputs (inputs: {x: [...]}) and inputs: on its layers",

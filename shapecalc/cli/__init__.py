@@ -18,6 +18,16 @@ from .common import app
 __all__ = ["app", "main"]
 
 
+def _commands_for(args: list[str]) -> list[typer.models.CommandInfo]:
+    """Typer builds the parser of every registered command when it starts, a millisecond or two
+    each: the command the line names alone (all of them for a bare --help or a misspelt
+    command, whose message lists them)."""
+    given = next((a for a in args if not a.startswith("-")), None)
+    commands = app.registered_commands
+    named = [c for c in commands if (c.name or c.callback.__name__.replace("_", "-")) == given]
+    return named or commands
+
+
 def main(argv: list[str] | None = None) -> None:
     """The ``shapecalc`` command. ``--debug`` is taken anywhere on the line, so it can follow
     the command whose failure it is meant to explain."""
@@ -27,6 +37,8 @@ def main(argv: list[str] | None = None) -> None:
     # A command runs once and exits: Python's cycle collector would only rescan, again and
     # again, the many small objects a big spec is read into (none of them in cycles).
     gc.disable()
+    every_command = app.registered_commands
+    app.registered_commands = _commands_for(args)
     try:
         app(args, prog_name="shapecalc", standalone_mode=True)
     except SystemExit:
@@ -46,3 +58,5 @@ def main(argv: list[str] | None = None) -> None:
             err=True,
         )
         raise SystemExit(EXIT_INTERNAL) from None
+    finally:
+        app.registered_commands = every_command  # main may be called again in one process

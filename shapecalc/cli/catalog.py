@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from enum import Enum
 from typing import Annotated
@@ -28,6 +27,8 @@ def layers(
     ] = CatalogFormat.text,
 ) -> None:
     """List the supported Keras layer types, or one type's arguments and defaults."""
+    import json  # not loaded by the other commands: start-up is measured
+
     import rich.console
 
     from ..layers import registry

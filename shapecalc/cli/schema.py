@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 from .common import app
@@ -27,6 +26,8 @@ def schema() -> None:
       `"yaml.schemas": {"./shapecalc.schema.json": "specs/*.yaml"}`
     * for JSON specs, `"json.schemas"` in the settings: a spec has no `$schema` key of its own.
     """
+    import json  # not loaded by the other commands: start-up is measured
+
     from ..schema import spec_schema
 
     sys.stdout.write(json.dumps(spec_schema(), indent=2) + "\n")

@@ -16,7 +16,7 @@ This module only groups and adds up; the text and markdown renderers format what
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from ..analysis import Analysis
 from ..costs import Costs
@@ -27,25 +27,30 @@ Tensor = tuple[Call, int]  # output ``index`` of a call
 Path = tuple[tuple[str, str], ...]  # Call.blocks: the instances a call is in, outermost first
 
 
-@dataclass(eq=False)
+# Plain classes and tuples rather than dataclasses: every summary imports this module, and a
+# dataclass costs half a millisecond to define (the static path's start-up is measured).
 class Instance:
-    """One block instance of the model: what it holds, what it reads and what it gives out."""
+    """One block instance of the model: what it holds, what it reads and what it gives out.
 
-    name: str  # its full name, which prefixes its layers' names
-    block: str
-    # its layers (those of the instances in it included) in the model's order; a layer a
-    # Sequential holds twice is here twice, as it is a row twice
-    layers: list[Layer] = field(default_factory=list)
-    calls: list[Call] = field(default_factory=list)  # the model's calls made in it, in graph order
-    inputs: list[Tensor] = field(default_factory=list)  # outside tensors its calls read, first read first
-    # its tensors used outside it (first read first), then those only the model returns
-    outputs: list[Tensor] = field(default_factory=list)
-    # its rows one level down: its own layers and the instances directly in it, in the model's order
-    children: list[Layer | Instance] = field(default_factory=list)
+    ``name`` is its full name, which prefixes its layers' names. ``layers``: its layers (those of
+    the instances in it included) in the model's order (a layer a Sequential holds twice is here
+    twice, as it is a row twice); ``calls``: the model's calls made in it, in graph order;
+    ``inputs``: the outside tensors its calls read, first read first; ``outputs``: its tensors
+    used outside it, in the order its block declares them; ``children``: its rows one level
+    down, its own layers and the instances directly in it, in the model's order."""
+
+    __slots__ = ("block", "calls", "children", "inputs", "layers", "name", "outputs")
+
+    def __init__(self, name: str, block: str) -> None:
+        self.name, self.block = name, block
+        self.layers: list[Layer] = []
+        self.calls: list[Call] = []
+        self.inputs: list[Tensor] = []
+        self.outputs: list[Tensor] = []
+        self.children: list[Layer | Instance] = []
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
     """A row of the table: a layer or an instance, at a nesting ``level`` (0: not nested)."""
 
     item: Layer | Instance
@@ -53,8 +58,7 @@ class Row:
     expanded: bool = False  # an instance whose members follow as rows of their own
 
 
-@dataclass(frozen=True)
-class Nesting:
+class Nesting(NamedTuple):
     """How a summary shows block instances: ``depth`` levels of them opened (None: all)."""
 
     depth: int | None = 0
@@ -63,8 +67,7 @@ class Nesting:
         return self.depth is None or level < self.depth
 
 
-@dataclass(frozen=True)
-class Grouped:
+class Grouped(NamedTuple):
     """The rows, and for each call folded into an instance's single row, that instance: a tensor
     it makes is shown as the instance's output, as Keras names a nested model's."""
 
