@@ -33,6 +33,7 @@ from ..lazy import lazy
 from . import args as A
 from .attention_args import (
     attention_axes,
+    attention_call_arguments,
     check_seed,
     flag,
     keras_int,
@@ -200,12 +201,7 @@ class MultiHeadAttention(BuiltOnce):
         Arg("flash_attention", A.anything, None),
         *COMMON_ARGUMENTS,
     )
-    call_arguments = (
-        Arg(
-            "use_causal_mask", A.strict_bool, False, "each query position attends to itself and those before"
-        ),
-        Arg("return_attention_scores", A.strict_bool, False, "also return the scores (batch, heads, T, T)"),
-    )
+    call_arguments = attention_call_arguments("(batch, heads, T, T)")
 
     def configure(self) -> None:
         self.value_dim = self.value_dim or self.key_dim

@@ -6,7 +6,7 @@ from typing import Any
 
 from ..errors import ArgError
 from . import args as A
-from .base import Layer
+from .base import Arg, Layer
 
 
 def keras_int(least: int, what: str) -> Any:
@@ -83,3 +83,14 @@ def attention_axes(value: Any) -> tuple[Any, ...] | None:
 def check_seed(layer: Layer, rate: float) -> None:
     if rate > 0 and layer.seed is not None and not isinstance(layer.seed, int):
         raise ArgError(f"the dropout seed must be an integer, got {A.describe(layer.seed)}", argument="seed")
+
+
+def attention_call_arguments(scores: str) -> tuple[Arg, ...]:
+    """The call arguments every Keras attention layer takes; ``scores``: the shape of the
+    scores it returns, for the argument's doc."""
+    return (
+        Arg(
+            "use_causal_mask", A.strict_bool, False, "each query position attends to itself and those before"
+        ),
+        Arg("return_attention_scores", A.strict_bool, False, f"also return the scores {scores}"),
+    )

@@ -11,7 +11,7 @@ from ..errors import ShapeError
 from ..lazy import lazy
 from . import args as A
 from .attention import BuiltOnce
-from .attention_args import any_rate, check_seed, flag, seed
+from .attention_args import any_rate, attention_call_arguments, check_seed, flag, seed
 from .base import Arg, Built, OutputShape, Shape, Weight, known_product, known_sum
 from .einsum import require_sizes
 from .explaining import Step, show
@@ -32,12 +32,7 @@ def _two_or_three(shapes: Any) -> list[Shape]:
 
 
 class _DotAttention(BuiltOnce):
-    call_arguments = (
-        Arg(
-            "use_causal_mask", A.strict_bool, False, "each query position attends to itself and those before"
-        ),
-        Arg("return_attention_scores", A.strict_bool, False, "also return the scores (*query[:-1], Tv)"),
-    )
+    call_arguments = attention_call_arguments("(*query[:-1], Tv)")
 
     def check_input(self, input_shape: Any) -> None:
         _two_or_three(input_shape)

@@ -19,7 +19,7 @@ from .attention import (
     project_with,
     with_keras_masks,
 )
-from .attention_args import check_seed, flag, keras_int, rate, sliding_window
+from .attention_args import attention_call_arguments, check_seed, flag, keras_int, rate, sliding_window
 from .base import REQUIRED, Arg, Dim, OutputShape, Shape, Weight, fmt_shape, known_product, known_sum
 from .einsum import Equation, einsum_weights, parse_equation
 from .explaining import Step, show
@@ -58,17 +58,7 @@ class GroupedQueryAttention(BuiltOnce):
         Arg("flash_attention", A.anything, None),
         *COMMON_ARGUMENTS,
     )
-    call_arguments = (
-        Arg(
-            "use_causal_mask", A.strict_bool, False, "each query position attends to itself and those before"
-        ),
-        Arg(
-            "return_attention_scores",
-            A.strict_bool,
-            False,
-            "also return the scores (batch, query heads, T, S)",
-        ),
-    )
+    call_arguments = attention_call_arguments("(batch, query heads, T, S)")
 
     def configure(self) -> None:
         if self.num_query_heads % self.num_key_value_heads:
