@@ -20,7 +20,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .blocks import _NAME, BLOCK_KEYS, INSTANCE_KEYS
+from .blocks import BLOCK_KEYS, INSTANCE_KEYS
 from .custom import DEFINITION_KEYS, WEIGHT_KEYS
 from .expectations import _DECIMAL, LAYER_KEYS, MODEL_KEYS
 from .graph import REUSE_KEYS
@@ -30,6 +30,7 @@ from .layers.input_layer import INPUT_DTYPES
 from .lint.problems import WARNING_CODES
 from .spec import INPUT_SETTINGS, INPUT_TYPES, REUSE, TOP_LEVEL_KEYS, WIRING_KEYS
 from .units import BINARY, SI
+from .variables import NAME
 
 Schema = dict[str, Any]
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -41,7 +42,7 @@ LAYER_TYPE = "layerType"  # $defs of our own are lowercase; layer types are Kera
 ENTRY = "entry"
 
 _VAR: Schema = {"type": "string", "pattern": r"\$", "description": "a $name or $(expression)"}
-_WORD = f"^{_NAME.pattern}$"
+_WORD = f"^{NAME.pattern}$"
 _STRINGS: Schema = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
 _SHAPE: Schema = {
     "anyOf": [

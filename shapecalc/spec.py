@@ -7,12 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .blocks import Expander, LayerEntry, read_blocks, read_vars, substitute
+from .blocks import Expander, LayerEntry, read_blocks
 from .errors import Location, SpecError
 from .layers.args import describe, did_you_mean
 from .layers.base import Layer
 from .layers.input_layer import INPUT_DTYPES
 from .source import Node
+from .variables import read_vars, substitute
 
 TOP_LEVEL_KEYS = (
     "name",

@@ -86,7 +86,7 @@ def read_spec_file(path: Path, settings: list[str] | None, as_json: bool = False
     """The spec at ``path`` with its --set variables, or the command's failure: a missing file
     or a --set naming no variable is a usage error, a bad spec a located one."""
     from ..api import read_file
-    from ..blocks import SetError
+    from ..variables import SetError
 
     require_file(path)
     try:
