@@ -259,3 +259,67 @@ def test_grouped_query_attention_call_arguments(call: dict[str, Any], tmp_path: 
         "v": rng.standard_normal((2, 5, 8)).astype("float32"),
     }
     assert_run_matches_keras(path, spec, inputs, tmp_path)
+
+
+def test_bidirectional_initial_state_splits_in_halves(tmp_path: Path) -> None:
+    # Keras: the first half of the states starts the forward layer, the second the backward one
+    lstm = {"LSTM": {"units": 5, "return_sequences": True}}
+    spec = {
+        "inputs": {"a": [4, 3], "b": [6, 3]},
+        "layers": [
+            {
+                "Bidirectional": {
+                    "name": "enc",
+                    "layer": {"LSTM": {"units": 5, "return_state": True}},
+                    "inputs": "a",
+                }
+            },
+            {
+                "Bidirectional": {
+                    "name": "dec",
+                    "layer": lstm,
+                    "inputs": "b",
+                    "call": {"initial_state": ["enc.1", "enc.2", "enc.3", "enc.4"]},
+                }
+            },
+        ],
+        "outputs": ["dec"],
+    }
+    facts = assert_model_same_as_keras(spec)
+    assert isinstance(facts, ModelFacts)
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    rng = np.random.default_rng(4)
+    inputs = {
+        "a": rng.standard_normal((2, 4, 3)).astype("float32"),
+        "b": rng.standard_normal((2, 6, 3)).astype("float32"),
+    }
+    assert_run_matches_keras(path, spec, inputs, tmp_path)
+
+
+@pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
+def test_conv_lstm_initial_state(data_format: str, tmp_path: Path) -> None:
+    conv = {"filters": 2, "kernel_size": 3, "padding": "same", "data_format": data_format}
+    shape = [3, 5, 5, 2] if data_format == "channels_last" else [3, 2, 5, 5]
+    spec = {
+        "inputs": {"a": shape, "b": shape},
+        "layers": [
+            {"ConvLSTM2D": {"name": "enc", **conv, "return_state": True, "inputs": "a"}},
+            {
+                "ConvLSTM2D": {
+                    "name": "dec",
+                    **conv,
+                    "inputs": "b",
+                    "call": {"initial_state": ["enc.1", "enc.2"]},
+                }
+            },
+        ],
+        "outputs": ["dec"],
+    }
+    facts = assert_model_same_as_keras(spec)
+    assert isinstance(facts, ModelFacts)
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    rng = np.random.default_rng(5)
+    inputs = {name: rng.standard_normal((2, *shape)).astype("float32") for name in ("a", "b")}
+    assert_run_matches_keras(path, spec, inputs, tmp_path)

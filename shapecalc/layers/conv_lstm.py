@@ -172,7 +172,6 @@ class _ConvLSTMCell(Layer):
 class _ConvLSTM(RNN):
     # unlike LSTM, ConvLSTM does not pass the flag to its cell
     trainable_flag_reaches_weights = False
-    call_arguments = ()  # its initial_state is not supported yet
     rank: ClassVar[int]
     cell: _ConvLSTMCell
 
@@ -184,7 +183,7 @@ class _ConvLSTM(RNN):
     def check_input(self, input_shape: Shape) -> None:
         require_rank(self, input_shape, rank=self.rank + 3)
 
-    def compute_output_shape(self, input_shape: Shape) -> OutputShape:
+    def compute_output_shape(self, input_shape: Shape, initial_state: Any = None) -> OutputShape:
         step = (input_shape[0], *input_shape[2:])
         state = self.cell.step_output(step)
         out: Shape = (state[0], input_shape[1], *state[1:]) if self.return_sequences else state
@@ -199,7 +198,13 @@ class _ConvLSTM(RNN):
             input_shape, output, bool(self.return_sequences), bool(self.return_state), self.cell.explain(step)
         )
 
-    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray], mask: Any = None) -> Any:
+    def forward(
+        self,
+        inputs: np.ndarray,
+        weights: Mapping[str, np.ndarray],
+        mask: Any = None,
+        initial_state: list[np.ndarray] | None = None,
+    ) -> Any:
         """With a Keras mask, as RNN. Keras's numpy backend broadcasts the (B, 1) step flag
         against the (B, *S, filters) output from the right, as NumPy does here: it fails unless
         the batch is 1 or happens to fit the last axes (then it masks the wrong places).
@@ -208,6 +213,8 @@ class _ConvLSTM(RNN):
         if first:
             # (B, T, C, *S) -> (B, T, *S, C); the cell computes channels_last
             inputs = np.moveaxis(inputs, 2, -1)
+            if initial_state is not None:
+                initial_state = [np.moveaxis(s, 1, -1) for s in initial_state]
         steps = None
         if mask is not None:
             steps = recurrent_kernels.StepMask(mask, bool(self.zero_output_for_mask), bool(self.unroll))
@@ -218,6 +225,7 @@ class _ConvLSTM(RNN):
             bool(self.go_backwards),
             bool(self.return_sequences),
             steps,
+            initial_state,
         )
         if first:
             output = np.moveaxis(output, -1, 2 if self.return_sequences else 1)

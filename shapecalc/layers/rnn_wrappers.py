@@ -93,6 +93,8 @@ class Bidirectional(Layer):
             "backward_layer", A.anything, None, "a recurrent layer with go_backwards: true", nested_layer=True
         ),
     )
+    # the first half of the states starts the forward layer, the second half the backward one
+    call_arguments = (Arg("initial_state", A.anything, None, "a list of state tensors", tensors=True),)
     layer: Layer
     backward_layer: Layer | None
     merge_mode: str | None
@@ -154,7 +156,7 @@ class Bidirectional(Layer):
         # the two layers keep the weights of the first call
         self.check_input(input_shape)
 
-    def compute_output_shape(self, input_shape: Shape) -> OutputShape:
+    def compute_output_shape(self, input_shape: Shape, initial_state: Any = None) -> OutputShape:
         if self.return_state and self.forward_layer.stateful:
             # Keras's call sets the output masks with compute_mask, which for the states of
             # stateful layers multiplies a generator: TypeError, mask or not
@@ -214,11 +216,28 @@ class Bidirectional(Layer):
         loop = self.forward_layer.run_work_elements(input_shapes, output_shapes[:1])
         return loop + 2 * sum(math.prod(shape) for shape in output_shapes)
 
-    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray], mask: Any = None) -> Any:
+    def forward(
+        self,
+        inputs: np.ndarray,
+        weights: Mapping[str, np.ndarray],
+        mask: Any = None,
+        initial_state: list[np.ndarray] | None = None,
+    ) -> Any:
         forward, backward = self.forward_layer, self.backward
         given = {} if mask is None else {"mask": mask}  # both layers get the input's Keras mask
-        ahead = forward.forward(inputs, recurrent_kernels.sub_weights(weights, forward.name), **given)
-        behind = backward.forward(inputs, recurrent_kernels.sub_weights(weights, backward.name), **given)
+        ahead_states = behind_states = None
+        if initial_state is not None:  # Keras: the first half to the forward layer
+            half = len(initial_state) // 2
+            ahead_states, behind_states = initial_state[:half], initial_state[half:]
+        ahead = forward.forward(
+            inputs, recurrent_kernels.sub_weights(weights, forward.name), **given, initial_state=ahead_states
+        )
+        behind = backward.forward(
+            inputs,
+            recurrent_kernels.sub_weights(weights, backward.name),
+            **given,
+            initial_state=behind_states,
+        )
         states: list[np.ndarray] = []
         if self.return_state:
             # forward states first, then backward ones
