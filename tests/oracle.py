@@ -378,7 +378,7 @@ def keras_model_facts(spec: dict[str, Any], columns: int = SUMMARY_COLUMNS) -> M
 
 
 # The zoo specs written with blocks (specs/), and the keras.applications model each one is.
-ZOO_APPLICATIONS = {"resnet50.yaml": "ResNet50", "mobilenet_v2.yaml": "MobileNetV2"}
+ZOO_APPLICATIONS = {"vgg16.yaml": "VGG16", "resnet50.yaml": "ResNet50", "mobilenet_v2.yaml": "MobileNetV2"}
 
 
 def keras_application(name: str, **kwargs: Any) -> Any:

@@ -28,6 +28,8 @@ def _spec(name: str) -> dict:
     [
         # He et al. 2015; keras.applications.ResNet50 reports 25,636,712 (53,120 non-trainable:
         # the moving means and variances of 53 BatchNormalization layers, 2 * 26,560 channels)
+        # Simonyan and Zisserman 2014; keras.applications.VGG16 reports 138,357,544
+        ("vgg16.yaml", "VGG16", 138_357_544, 0),
         ("resnet50.yaml", "ResNet50", 25_636_712, 53_120),
         # Sandler et al. 2018; keras.applications.MobileNetV2 (alpha 1.0, 224x224) reports
         # 3,538,984 (34,112 non-trainable: 52 BatchNormalization layers' moving statistics)
@@ -45,6 +47,7 @@ def test_zoo_spec_is_the_keras_application(
 
 def test_every_zoo_spec_is_checked_here() -> None:
     tested = {
+        "vgg16.yaml",
         "resnet50.yaml",
         "mobilenet_v2.yaml",
         "bert_base.yaml",
