@@ -74,6 +74,8 @@ def load(path: str | Path, display_name: str | None = None) -> Node:
                 Location(name, 1, 1),
                 code="E001",
             )
+        if file_path.suffix.lower() == ".keras":
+            return _keras_archive(file_path, name)
         text = file_path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise SpecError(
@@ -84,6 +86,33 @@ def load(path: str | Path, display_name: str | None = None) -> Node:
     except OSError as err:
         raise SpecError(f"cannot read: {err.strerror}", Location(name, 1, 1), code="E001") from None
     return parse(text, name, json_format=file_path.suffix.lower() == ".json")
+
+
+def _keras_archive(path: Path, name: str) -> Node:
+    """The architecture in a .keras archive (a zip): its config.json, located as
+    ``model.keras:config.json``."""
+    import zipfile
+
+    where = f"{name}:config.json"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            info = archive.getinfo("config.json")
+            if info.file_size > MAX_FILE_BYTES:
+                raise SpecError(
+                    f"config.json is {info.file_size:,} bytes", Location(where, 1, 1), code="E001"
+                )
+            text = archive.read(info).decode("utf-8-sig")
+    except zipfile.BadZipFile:
+        raise SpecError(
+            "a .keras file is a zip archive; this one is not", Location(name, 1, 1), code="E001"
+        ) from None
+    except KeyError:
+        raise SpecError("this .keras archive has no config.json", Location(name, 1, 1), code="E001") from None
+    except UnicodeDecodeError as err:
+        raise SpecError(
+            f"config.json is not UTF-8 text ({err.reason})", Location(where, 1, 1), code="E001"
+        ) from None
+    return parse(text, where, json_format=True)
 
 
 def parse(text: str, name: str, json_format: bool = False) -> Node:

@@ -18,11 +18,12 @@ from ..analysis import analyze
 from ..errors import SpecError
 from ..expectations import check_expectations
 from ..graph import build_graph
+from ..keras_files import is_keras_model
 from ..spec import read_spec
 from .checks import warnings
 from .problems import ERROR_CODES, WARNING_CODES, Problem, ignored_in
 
-SPEC_SUFFIXES = (".yaml", ".yml", ".json")
+SPEC_SUFFIXES = (".yaml", ".yml", ".json", ".keras")
 STDIN = "-"
 # Below this many files, starting worker processes costs more than it saves.
 _PARALLEL_FROM = 48
@@ -115,6 +116,7 @@ def _lint_target(path: str, ignore: frozenset[str]) -> FileResult:
             result.problems.append(Problem.of(err, path))
         return result
     is_spec = isinstance(root.value, dict) and any(key in root.value for key in SPEC_KEYS)
+    is_spec = is_spec or is_keras_model(root)  # a model Keras saved: its layers are inside
     if not is_spec and path != STDIN:  # what comes on stdin is meant as a spec: say what it lacks
         result.skipped = f"not a spec: no top-level {_SPEC_KEYS_TEXT}"
         return result

@@ -1,0 +1,293 @@
+"""What Keras saves, read as a spec: the architecture ``model.to_json()`` writes (Keras 3), and
+the ``config.json`` inside a ``.keras`` archive.
+
+The model's JSON becomes the spec tree shapecalc reads from YAML, its values keeping their
+positions in the file, so a layer shapecalc refuses is located in the saved file. A
+Sequential model becomes a Sequential spec; a functional one names its inputs, and each call of
+a layer (``inbound_nodes``) becomes an entry: the layer's first call, its later ones a
+``Reuse``, in an order where every call comes after the calls it reads. Keras's serialised
+objects take the spec's forms: a dtype policy its name, an initializer, regularizer or
+constraint the mapping the spec accepts.
+"""
+
+from __future__ import annotations
+
+from .errors import Location, SpecError
+from .layers.args import describe
+from .source import Node
+
+MODEL_CLASSES = ("Sequential", "Functional", "Model")
+# config keys that describe the saved object, not arguments a spec gives
+_NOT_ARGUMENTS = ("build_config", "compile_config")
+
+
+def is_keras_model(root: Node) -> bool:
+    """Whether a file holds a model Keras saved (``to_json()``, a .keras config.json)."""
+    value = root.value
+    return (
+        isinstance(value, dict)
+        and isinstance(value.get("class_name"), Node)
+        and value["class_name"].value in MODEL_CLASSES
+        and isinstance(value.get("config"), Node)
+    )
+
+
+def spec_from_keras(root: Node) -> Node:
+    """The spec tree of a saved Keras model."""
+    config = _mapping(root.value["config"], "the model's config")
+    kind = root.value["class_name"].value
+    layers = _list(config.get("layers"), "the model's layers", root.loc)
+    if kind == "Sequential":
+        return _sequential(config, layers, root.loc)
+    return _functional(config, layers, root.loc)
+
+
+# ----------------------------------------------------------------------------- Sequential
+def _sequential(config: dict[str, Node], layers: list[Node], loc: Location) -> Node:
+    spec: dict[str, Node] = {}
+    if "name" in config:
+        spec["name"] = config["name"]
+    entries = []
+    for layer in layers:
+        kind, args = _layer(layer)
+        if kind == "InputLayer":
+            spec["input"] = _input(args, layer.loc)
+        else:
+            entries.append(Node({kind: Node(args, layer.loc)}, layer.loc))
+    if "input" not in spec:
+        raise SpecError("this Sequential model has no InputLayer: Keras saved it unbuilt", loc, code="E002")
+    spec["layers"] = Node(entries, loc)
+    return Node(spec, loc)
+
+
+# ----------------------------------------------------------------------------- Functional
+def _functional(config: dict[str, Node], layers: list[Node], loc: Location) -> Node:
+    spec: dict[str, Node] = {}
+    if "name" in config:
+        spec["name"] = config["name"]
+    inputs: dict[str, Node] = {}
+    calls: list[_Call] = []
+    for layer in layers:
+        kind, args = _layer(layer)
+        name = _name(layer)
+        if kind == "InputLayer":
+            inputs[name] = _input(args, layer.loc)
+            continue
+        nodes = _list(layer.value.get("inbound_nodes"), f"the calls of {name}", layer.loc)
+        for index, node in enumerate(nodes):
+            calls.append(_Call(kind, name, index, args, node, layer.loc))
+    given = config.get("input_layers")
+    order = [_reference_name(ref) for ref in _references(given)] if given is not None else list(inputs)
+    spec["inputs"] = Node({name: inputs[name] for name in order if name in inputs}, loc)
+    spec["layers"] = Node([call.entry() for call in _in_call_order(calls, set(inputs))], loc)
+    outputs = config.get("output_layers")
+    if outputs is not None:
+        spec["outputs"] = Node([_tensor_reference(ref) for ref in _references(outputs)], outputs.loc)
+    return Node(spec, loc)
+
+
+class _Call:
+    """One call of a layer: its first makes the layer, a later one is a Reuse of it."""
+
+    __slots__ = ("args", "index", "kind", "loc", "name", "node")
+
+    def __init__(
+        self, kind: str, name: str, index: int, args: dict[str, Node], node: Node, loc: Location
+    ) -> None:
+        self.kind, self.name, self.index, self.args, self.node, self.loc = kind, name, index, args, node, loc
+
+    @property
+    def alias(self) -> str:
+        return call_name(self.name, self.index)
+
+    def reads(self) -> list[str]:
+        """The calls whose outputs this one reads, by their names in the spec."""
+        return [_tensor_reference(ref).value.split(".")[0] for ref in _tensors(self.node)]
+
+    def entry(self) -> Node:
+        node = self.node.value if isinstance(self.node.value, dict) else {}
+        positional = _list(node.get("args"), f"the arguments of {self.name}'s call", self.loc)
+        refs = _call_inputs(positional, self.loc)
+        kwargs = node.get("kwargs")
+        call = _call_keywords(kwargs) if kwargs is not None else {}
+        if self.index == 0:
+            args = {**self.args, "inputs": refs}
+        else:
+            args = {"layer": Node(self.name, self.loc), "name": Node(self.alias, self.loc), "inputs": refs}
+        if call:
+            args["call"] = Node(call, kwargs.loc if kwargs is not None else self.loc)
+        kind = self.kind if self.index == 0 else "Reuse"
+        return Node({kind: Node(args, self.loc)}, self.loc)
+
+
+def call_name(layer: str, index: int) -> str:
+    """How the spec names call ``index`` of a layer: the layer's name for its first call."""
+    return layer if index == 0 else f"{layer}@{index}"
+
+
+def _in_call_order(calls: list[_Call], inputs: set[str]) -> list[_Call]:
+    """The calls in Keras's order where it allows, each after the calls it reads (a shared
+    layer's later call may read a layer Keras lists after the shared one)."""
+    done = set(inputs)
+    ordered: list[_Call] = []
+    waiting = list(calls)
+    while waiting:
+        ready = next((c for c in waiting if all(name in done for name in c.reads())), None)
+        if ready is None:  # a cycle or a reference to nothing: let the graph say which
+            ordered += waiting
+            break
+        waiting.remove(ready)
+        ordered.append(ready)
+        done.add(ready.alias)
+    return ordered
+
+
+def _call_inputs(positional: list[Node], loc: Location) -> Node:
+    """The spec's ``inputs`` of a call: one tensor, or a list (a list argument, or several
+    positional tensors, as MultiHeadAttention takes its query and value)."""
+    if not positional:
+        raise SpecError("a layer call with no input tensor", loc, code="E002")
+    if len(positional) == 1 and not isinstance(positional[0].value, list):
+        return _tensor_reference(positional[0])
+    items = positional[0].value if len(positional) == 1 else positional
+    return Node([_tensor_reference(item) for item in items], loc)
+
+
+def _call_keywords(kwargs: Node) -> dict[str, Node]:
+    """The call's keyword arguments for ``call:``: tensors as references, values as they are;
+    the Keras mask a functional model records is left out (shapecalc derives it itself)."""
+    found: dict[str, Node] = {}
+    for key, value in _mapping(kwargs, "a call's keyword arguments").items():
+        if key == "mask" or value.value is None:
+            continue
+        if _tensors(value):
+            items = value.value if isinstance(value.value, list) else [value]
+            found[key] = Node([_tensor_reference(item) for item in items], value.loc)
+        else:
+            found[key] = value
+    return found
+
+
+def _tensors(node: Node) -> list[Node]:
+    """The Keras tensors a serialised value holds, in order."""
+    value = node.value
+    if isinstance(value, dict):
+        if isinstance(value.get("class_name"), Node) and value["class_name"].value == "__keras_tensor__":
+            return [node]
+        return [t for child in value.values() for t in _tensors(child)]
+    if isinstance(value, list):
+        return [t for child in value for t in _tensors(child)]
+    return []
+
+
+def _tensor_reference(node: Node) -> Node:
+    """A reference to a tensor: a serialised Keras tensor (its keras_history) or a
+    [layer, node index, tensor index] triple, as the spec writes it (``name``, ``name.K``)."""
+    value = node.value
+    if isinstance(value, dict) and "config" in value:
+        history = _mapping(value["config"], "a Keras tensor").get("keras_history")
+        if history is None:
+            raise SpecError("a Keras tensor without its keras_history", node.loc, code="E002")
+        node = history
+    triple = node.value
+    if not isinstance(triple, list) or len(triple) != 3 or not isinstance(triple[0].value, str):
+        raise SpecError(
+            f"a call's argument is {describe(node.plain())}, not a tensor: a model that applies tensor "
+            "arithmetic or keras.ops between its layers (Keras's operation nodes) cannot be read yet",
+            node.loc,
+            code="E002",
+        )
+    name = call_name(triple[0].value, int(triple[1].value))
+    index = int(triple[2].value)
+    return Node(name if index == 0 else f"{name}.{index}", node.loc)
+
+
+def _reference_name(node: Node) -> str:
+    return _tensor_reference(node).value
+
+
+def _references(node: Node) -> list[Node]:
+    """input_layers / output_layers: a list of [layer, node, tensor], or one of them alone."""
+    if isinstance(node.value, list) and all(isinstance(item.value, list) for item in node.value):
+        return node.value
+    return [node]
+
+
+# ----------------------------------------------------------------------------- layers and values
+def _layer(layer: Node) -> tuple[str, dict[str, Node]]:
+    """A layer's class and its arguments in the spec's forms."""
+    value = _mapping(layer, "a layer")
+    kind = value.get("class_name")
+    if kind is None or not isinstance(kind.value, str):
+        raise SpecError("a layer without its class_name", layer.loc, code="E002")
+    if kind.value in MODEL_CLASSES:
+        raise SpecError(
+            f"a {kind.value} model used as a layer: nested models cannot be read yet", layer.loc, code="E002"
+        )
+    config = _mapping(value.get("config") or Node({}, layer.loc), f"the config of {kind.value}")
+    args = {key: _argument(item) for key, item in config.items() if key not in _NOT_ARGUMENTS}
+    return kind.value, args
+
+
+def _name(layer: Node) -> str:
+    value = layer.value
+    name = value.get("name") or _mapping(value.get("config") or Node({}, layer.loc), "a layer").get("name")
+    if name is None or not isinstance(name.value, str):
+        raise SpecError("a layer without its name", layer.loc, code="E002")
+    return name.value
+
+
+def _argument(node: Node) -> Node:
+    """A config value in the spec's form: a layer (a wrapper's, a cell) the one-key mapping, a
+    DTypePolicy its name, other serialised objects (initializers, regularizers, constraints)
+    the {class_name, config} mapping the spec takes."""
+    value = node.value
+    if isinstance(value, list):  # a list of cells, of objects
+        return Node([_argument(item) for item in value], node.loc, node.key_loc)
+    if isinstance(value, dict) and isinstance(value.get("class_name"), Node):
+        kind = value["class_name"].value
+        config = value.get("config")
+        module = value.get("module")
+        if module is not None and str(module.value).startswith(("keras.layers", "keras.src.layers")):
+            # a layer inside a layer (a wrapper's, an RNN's cell): the spec's one-key form
+            inner_kind, inner_args = _layer(node)
+            return Node({inner_kind: Node(inner_args, node.loc)}, node.loc, node.key_loc)
+        if kind in ("DTypePolicy", "FloatDTypePolicy") and config is not None:
+            return Node(
+                _mapping(config, "a dtype policy").get("name", Node(None, node.loc)).value,
+                node.loc,
+                node.key_loc,
+            )
+        kept = {"class_name": value["class_name"]}
+        if config is not None:
+            kept["config"] = config
+        return Node(kept, node.loc, node.key_loc)
+    return node
+
+
+def _input(args: dict[str, Node], loc: Location) -> Node:
+    """An InputLayer's config as the spec's input: {shape, dtype, batch_size}."""
+    batch_shape = args.get("batch_shape") or args.get("batch_input_shape")
+    if batch_shape is None or not isinstance(batch_shape.value, list) or not batch_shape.value:
+        raise SpecError("an InputLayer without its batch_shape", loc, code="E002")
+    decl = {"shape": Node(batch_shape.value[1:], batch_shape.loc)}
+    dtype = args.get("dtype")
+    if dtype is not None and dtype.value is not None:
+        decl["dtype"] = dtype
+    if batch_shape.value[0].value is not None:
+        decl["batch_size"] = batch_shape.value[0]
+    return Node(decl, loc)
+
+
+def _mapping(node: Node | None, what: str) -> dict[str, Node]:
+    if node is None or not isinstance(node.value, dict):
+        raise SpecError(f"{what} must be a mapping", node.loc if node else None, code="E002")
+    return node.value
+
+
+def _list(node: Node | None, what: str, loc: Location) -> list[Node]:
+    if node is None:
+        return []
+    if not isinstance(node.value, list):
+        raise SpecError(f"{what} must be a list", node.loc, code="E002")
+    return node.value

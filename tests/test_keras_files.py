@@ -1,0 +1,108 @@
+"""What Keras saves, read without Keras: ``model.to_json()`` and ``.keras`` archives, summarised
+exactly as Keras summarises the model (names, shapes, counts, the summary text), and the models
+not read yet refused with a located message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import keras
+import pytest
+from model_check import shapecalc_summary_text
+from oracle import ModelFacts, model_facts
+from typer.testing import CliRunner
+
+from shapecalc.api import analyze_file
+from shapecalc.cli import app
+
+runner = CliRunner()
+
+
+def _small_models() -> dict[str, Any]:
+    sequential = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(8, 3, activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10),
+        ],
+        name="small_sequential",
+    )
+    a, b = keras.Input((8,), name="a"), keras.Input((8,), name="b")
+    shared = keras.layers.Dense(4, name="shared")
+    merged = keras.layers.Add(name="add")([shared(a), shared(b)])
+    functional = keras.Model([a, b], merged, name="shared_dense")
+    tokens = keras.Input((None,), dtype="int32", name="tokens")
+    x = keras.layers.Embedding(100, 8, name="emb")(tokens)
+    x = keras.layers.Bidirectional(keras.layers.LSTM(6, return_sequences=True), name="bilstm")(x)
+    tagger = keras.Model(tokens, keras.layers.Dense(3, name="tags")(x), name="tagger")
+    return {"sequential": sequential, "functional": functional, "tagger": tagger}
+
+
+def _assert_same(path: Path, facts: ModelFacts) -> None:
+    got = analyze_file(path)
+    assert [(layer.name, layer.type_name()) for layer in got.layers] == [
+        (f.name, f.type) for f in facts.layers
+    ]
+    assert (got.total_params, got.non_trainable_params) == (facts.total_params, facts.non_trainable_params)
+    assert shapecalc_summary_text(got, facts.columns) == facts.summary
+
+
+@pytest.mark.parametrize("name", ["sequential", "functional", "tagger"])
+def test_small_models_from_json_and_keras_archives(name: str, tmp_path: Path) -> None:
+    keras.backend.clear_session(free_memory=False)
+    model = _small_models()[name]
+    facts = model_facts(model)
+    assert isinstance(facts, ModelFacts)
+    (tmp_path / "model.json").write_text(model.to_json())
+    model.save(tmp_path / "model.keras")
+    _assert_same(tmp_path / "model.json", facts)
+    _assert_same(tmp_path / "model.keras", facts)
+    assert runner.invoke(app, ["lint", str(tmp_path / "model.keras")]).exit_code == 0
+
+
+# The keras.applications models read as Keras summarises them (MobileNetV3 and ConvNeXt: below)
+APPLICATIONS = [
+    "VGG16",
+    "ResNet50",
+    "MobileNetV2",
+    "DenseNet121",
+    "Xception",
+    "InceptionV3",
+    "EfficientNetB0",
+]
+
+
+@pytest.mark.parametrize("name", APPLICATIONS)
+def test_applications_from_to_json(name: str, tmp_path: Path) -> None:
+    keras.backend.clear_session(free_memory=False)
+    model = getattr(keras.applications, name)(weights=None)
+    facts = model_facts(model)
+    assert isinstance(facts, ModelFacts)
+    (tmp_path / "model.json").write_text(model.to_json())
+    _assert_same(tmp_path / "model.json", facts)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("MobileNetV3Small", "not a tensor: a model that applies tensor arithmetic or keras.ops"),
+        ("ConvNeXtTiny", "a Sequential model used as a layer: nested models cannot be read yet"),
+    ],
+)
+def test_models_not_read_yet_are_refused_where_they_start(name: str, message: str, tmp_path: Path) -> None:
+    keras.backend.clear_session(free_memory=False)
+    path = tmp_path / "model.json"
+    path.write_text(getattr(keras.applications, name)(weights=None).to_json())
+    result = runner.invoke(app, ["summary", str(path)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"{path}:1:") and message in result.stderr
+
+
+def test_a_broken_archive_is_a_located_refusal(tmp_path: Path) -> None:
+    path = tmp_path / "model.keras"
+    path.write_text("not a zip")
+    result = runner.invoke(app, ["summary", str(path)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"{path}:1:1: error: a .keras file is a zip archive")
