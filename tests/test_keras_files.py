@@ -106,3 +106,40 @@ def test_a_broken_archive_is_a_located_refusal(tmp_path: Path) -> None:
     result = runner.invoke(app, ["summary", str(path)])
     assert result.exit_code == 1
     assert result.stderr.startswith(f"{path}:1:1: error: a .keras file is a zip archive")
+
+
+def _convert(saved: Path, tmp_path: Path) -> Path:
+    spec = tmp_path / "converted.yaml"
+    result = runner.invoke(app, ["convert", str(saved), "-o", str(spec)])
+    assert result.exit_code == 0, result.output
+    return spec
+
+
+@pytest.mark.parametrize("name", ["sequential", "functional", "tagger"])
+def test_convert_writes_a_spec_that_is_the_model(name: str, tmp_path: Path) -> None:
+    keras.backend.clear_session(free_memory=False)
+    model = _small_models()[name]
+    facts = model_facts(model)
+    assert isinstance(facts, ModelFacts)
+    model.save(tmp_path / "model.keras")
+    spec = _convert(tmp_path / "model.keras", tmp_path)
+    _assert_same(spec, facts)
+    text = spec.read_text()
+    # minimal: Keras's defaults are left out, and how Keras writes them
+    assert "glorot_uniform" not in text and "GlorotUniform" not in text and "trainable" not in text
+    assert "activation: linear" not in text
+
+
+@pytest.mark.parametrize("name", ["VGG16", "ResNet50"])
+def test_convert_of_applications(name: str, tmp_path: Path) -> None:
+    keras.backend.clear_session(free_memory=False)
+    model = getattr(keras.applications, name)(weights=None)
+    facts = model_facts(model)
+    assert isinstance(facts, ModelFacts)
+    (tmp_path / "model.json").write_text(model.to_json())
+    _assert_same(_convert(tmp_path / "model.json", tmp_path), facts)
+
+
+def test_convert_takes_only_saved_models(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["convert", str(Path(__file__).parent.parent / "specs" / "vgg16.yaml")])
+    assert result.exit_code == 2 and "is not a model Keras saved" in result.stderr
