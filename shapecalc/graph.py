@@ -72,6 +72,8 @@ class Graph:
     inputs: list[Call] = field(default_factory=list)
     # block instance -> its outputs, in the order its block declares them (blocks.py)
     instance_outputs: dict[str, list[TensorRef]] = field(default_factory=dict)
+    # each layer's arguments as the spec gives them (values substituted), for export
+    arguments: dict[Layer, dict[str, Any]] = field(default_factory=dict)
 
 
 def build_graph(spec: ModelSpec, problems: list[SpecError] | None = None) -> Graph:
@@ -100,6 +102,7 @@ class _Builder:
         self.calls_of: defaultdict[Layer, int] = defaultdict(int)  # calls of each layer so far
         self.inputs: list[Call] = []
         self.anchored: dict[Anchor, Call] = {}  # tensors block instances refer to (blocks.py)
+        self.arguments: dict[Layer, dict[str, Any]] = {}
 
     def build(self) -> Graph:
         for decl in self.spec.inputs:
@@ -126,6 +129,7 @@ class _Builder:
                 previous = _FAILED
         name = self.spec.name or ("sequential" if self.spec.sequential else "functional")
         graph = Graph(name, self.spec.sequential, self.calls, self._outputs(previous), self.inputs)
+        graph.arguments = self.arguments
         for instance, targets in self.spec.instance_outputs.items():
             try:
                 graph.instance_outputs[instance] = [
@@ -255,6 +259,7 @@ class _Builder:
         raw = {k: v.plain() for k, v in entry.args.value.items() if k not in WIRING_KEYS}
         try:
             layer = create_layer(type_name, raw, self.namer, custom)
+            self.arguments[layer] = raw
         except ArgError as err:
             cls = custom.get(type_name) or registry.lookup(type_name)
             explicit = raw.get("name") if isinstance(raw.get("name"), str) else None

@@ -169,7 +169,8 @@ main(sys.argv[1:])
         (["lint", "specs"], False),
         (["diff", "specs/vgg16.yaml", "specs/upsampling_autoencoder.yaml"], False),
         (["layers", "Conv2D"], False),
-        (["convert", "tests/data/keras_sequential.json"], False),  # what Keras 3.15's to_json() wrote
+        (["convert", "tests/data/keras_sequential.json"], False),
+        (["export", "specs/vgg16.yaml", "--to", "keras"], False),  # what Keras 3.15's to_json() wrote
         (["summary", "tests/data/keras_sequential.json"], False),
         (["explain", "specs/vgg16.yaml"], False),
         (["solve", "Conv2D", "--input", "28", "--output", "14"], False),

@@ -12,7 +12,7 @@ import sys
 import typer
 
 from ..errors import EXIT_INTERNAL
-from . import catalog, convert, diff, explain, lint, plot, schema, solve, summary  # noqa: F401 - importing a command registers it
+from . import catalog, convert, diff, explain, export, lint, plot, schema, solve, summary  # noqa: F401 - importing a command registers it
 from .common import app
 
 __all__ = ["app", "main"]

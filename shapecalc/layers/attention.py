@@ -184,6 +184,8 @@ class MultiHeadAttention(BuiltOnce):
     value (Dv, H, V), attention_output (H, V, *out); biases (H, K) / (H, V) / out.
     """
 
+    positional_call = True  # layer(query, value, key)
+
     # the weights belong to its EinsumDense sublayers
     trainable_flag_reaches_weights = False
     # Keras's call removes the Keras masks of its query, value and key tensors

@@ -43,6 +43,8 @@ class GroupedQueryAttention(BuiltOnce):
     (Hq, h, D); biases (Hq, h), (Hkv, h), (D,). The query's last size must equal the value's.
     """
 
+    positional_call = True  # layer(query, value, key)
+
     # the weights belong to its EinsumDense sublayers
     trainable_flag_reaches_weights = False
 

@@ -149,6 +149,8 @@ class Layer:
     # True for layers called on a list of tensors (merges, attention), and what the list holds.
     takes_list: ClassVar[bool] = False
     list_inputs: ClassVar[str] = "[a, b]"
+    # Keras's call takes the list's tensors as positional arguments (MultiHeadAttention)
+    positional_call: ClassVar[bool] = False
     # Arguments of Layer.__init__ that this type does not accept (Keras passes some explicitly).
     excluded_base_arguments: ClassVar[frozenset[str]] = frozenset()
     # False for a class keras.layers exports only under another name (see aliases.py).
