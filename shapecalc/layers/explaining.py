@@ -83,13 +83,6 @@ def _padding_note(length: Length, out: Length, kernel: int, stride: int, dilatio
     return f"same: Keras pads {before} before and {after} after"
 
 
-def carried(input_shape: Sequence[Dim], axes: Sequence[int], names: Sequence[str]) -> list[Step]:
-    """Axes the layer leaves as they are, one step each."""
-    return [
-        Step(name, "kept from the input", input_shape[axis]) for axis, name in zip(axes, names, strict=True)
-    ]
-
-
 def list_of(output: Any) -> list[list[Dim]]:
     """A layer's output shape(s) as a list of shapes."""
     return [list(s) for s in output] if isinstance(output, list) else [list(output)]
