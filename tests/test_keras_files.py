@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import keras
+import numpy as np
 import pytest
 from model_check import shapecalc_summary_text
 from oracle import ModelFacts, model_facts
@@ -143,3 +144,46 @@ def test_convert_of_applications(name: str, tmp_path: Path) -> None:
 def test_convert_takes_only_saved_models(tmp_path: Path) -> None:
     result = runner.invoke(app, ["convert", str(Path(__file__).parent.parent / "specs" / "vgg16.yaml")])
     assert result.exit_code == 2 and "is not a model Keras saved" in result.stderr
+
+
+def _with_statistics(model: Any) -> Any:
+    """Moving statistics away from their initial values, so that a run depends on them."""
+    rng = np.random.default_rng(7)
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.moving_mean.assign(rng.standard_normal(layer.moving_mean.shape).astype("float32"))
+            layer.moving_variance.assign(rng.uniform(0.5, 2.0, layer.moving_variance.shape).astype("float32"))
+    return model
+
+
+@pytest.mark.parametrize("source", ["keras", "weights.h5"])
+def test_run_uses_the_weights_keras_saved(source: str, tmp_path: Path) -> None:
+    keras.backend.clear_session(free_memory=False)
+    model = _with_statistics(
+        keras.applications.MobileNetV2(weights=None, alpha=0.35, input_shape=(96, 96, 3))
+    )
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 96, 96, 3)).astype("float32")
+    np.save(tmp_path / "x.npy", x)
+    want = model.predict(x, verbose=0)
+    if source == "keras":
+        model.save(tmp_path / "model.keras")
+        args = [str(tmp_path / "model.keras")]
+    else:
+        (tmp_path / "model.json").write_text(model.to_json())
+        model.save_weights(tmp_path / "model.weights.h5")
+        args = [str(tmp_path / "model.json"), "--weights", str(tmp_path / "model.weights.h5")]
+    out = tmp_path / "out.npz"
+    result = runner.invoke(
+        app, ["summary", *args, "--run", "--input", str(tmp_path / "x.npy"), "--save-outputs", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    np.testing.assert_allclose(np.load(out)["predictions"], want, rtol=1e-3, atol=1e-5)
+
+
+def test_weights_of_sublayers_are_not_read_yet(tmp_path: Path) -> None:
+    keras.backend.clear_session(free_memory=False)
+    model = _small_models()["tagger"]  # an LSTM's weights are its cell's
+    model.save(tmp_path / "model.keras")
+    result = runner.invoke(app, ["summary", str(tmp_path / "model.keras"), "--run"])
+    assert result.exit_code == 2
+    assert "its weights belong to sublayers, which are not read yet" in result.stderr

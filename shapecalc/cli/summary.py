@@ -112,7 +112,10 @@ def summary(
             "--weights",
             exists=True,
             dir_okay=False,
-            help="Weights .npz keyed by Keras paths (conv2d/kernel).",
+            help=(
+                "Weights: an .npz keyed by Keras paths (conv2d/kernel), or what Keras saved (a "
+                ".keras, a .weights.h5; needs h5py). A .keras SPEC runs on its own weights."
+            ),
         ),
     ] = None,
     inputs: Annotated[
@@ -266,7 +269,8 @@ def summary(
             seed=seed,
             unknown_size=unknown_size or 8,
             max_memory=_memory_size(max_memory),
-            weights=weights,
+            # a model Keras saved runs on the weights it saved with it
+            weights=weights or (spec if spec.suffix.lower() == ".keras" else None),
             inputs=_input_files(inputs or []),
             save_outputs=save_outputs,
         )

@@ -27,6 +27,7 @@ from ..layers.base import Layer, Shape, Weight, fmt_shape
 from ..layers.input_layer import InputLayer
 from .allocator import keep_freed_memory
 from .initializers import initialize
+from .keras_weights import KerasWeightStore
 from .masks import TensorMasks, mask_argument, output_masks
 from .weights_io import OutputWriter, WeightStore
 
@@ -159,7 +160,7 @@ def _consumer_counts(calls: list[Call]) -> dict[Call, int]:
 class _Weights:
     """Weights per layer, made (from the file or the initializers) just before the layer runs."""
 
-    def __init__(self, analysis: Analysis, store: WeightStore | None, seed: int) -> None:
+    def __init__(self, analysis: Analysis, store: WeightStore | KerasWeightStore | None, seed: int) -> None:
         self.analysis = analysis
         self.store = store
         self.seed = seed
@@ -213,7 +214,7 @@ def run(analysis: Analysis, options: RunOptions, progress: Callable[[str], None]
             f"--max-memory {readable_bytes(options.max_memory)}; lower --batch or raise --max-memory"
         )
     keep_freed_memory()
-    store = WeightStore.open(options.weights, concrete) if options.weights else None
+    store = _open_weights(options.weights, concrete) if options.weights else None
     writer = OutputWriter(options.save_outputs) if options.save_outputs else None
     try:
         outcomes = _execute(concrete, arrays, options, store, writer, progress)
@@ -229,7 +230,7 @@ def _execute(
     concrete: Analysis,
     arrays: dict[str, np.ndarray],
     options: RunOptions,
-    store: WeightStore | None,
+    store: WeightStore | KerasWeightStore | None,
     writer: OutputWriter | None,
     progress: Callable[[str], None] | None,
 ) -> dict[Call, CallOutcome]:
@@ -295,6 +296,13 @@ def _matches(run_shapes: list[Shape], predicted: list[Shape]) -> bool:
 
 def _select(outputs: list[T], index: int | None) -> list[T]:
     return outputs if index is None else [outputs[index]]
+
+
+def _open_weights(path: Path, analysis: Analysis) -> WeightStore | KerasWeightStore:
+    """An .npz keyed by Keras's paths, or what Keras saved: a .keras archive, a .weights.h5."""
+    if path.suffix.lower() == ".npz":
+        return WeightStore.open(path, analysis)
+    return KerasWeightStore.open(path, analysis)
 
 
 def _bound_for(input_call: Call, calls: list[Call]) -> int | None:

@@ -1,0 +1,110 @@
+"""The weights Keras saves (``model.weights.h5``, inside a ``.keras`` archive or on its own), for
+``--run``: read with h5py, an optional dependency (``pip install 'shapecalc[keras-files]'``).
+
+Keras stores a model's variables by where they sit, not by their names
+(keras/src/saving/saving_lib.py): ``layers/<the layer's class, snake_case>[_k]/vars/<i>``, the
+layers in the model's order, numbered by class in that order (``dense``, ``dense_1``, ...; an
+InputLayer takes its number too), and each layer's variables in the order it holds them: those
+made trainable first, then the others, each in the order they were made. A layer whose
+variables belong to sublayers (recurrent cells, wrappers, attention's projections) stores them
+under the sublayers' attribute names; those are not read yet, and such a model is refused.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..analysis import Analysis
+from ..errors import RunRefused
+from ..graph import unique_layers
+from ..layers.base import Weight, fmt_shape
+
+WEIGHTS_MEMBER = "model.weights.h5"
+
+
+class KerasWeightStore:
+    """The arrays of a Keras weights file, keyed as --run asks for them (``conv2d/kernel``)."""
+
+    def __init__(self, path: Path, handle: Any, arrays: dict[str, Any]) -> None:
+        self.path, self.handle, self.arrays = path, handle, arrays
+
+    @classmethod
+    def open(cls, path: Path, analysis: Analysis) -> KerasWeightStore:
+        try:
+            import h5py
+        except ImportError:
+            raise RunRefused(
+                f"reading the weights Keras saved in {path} needs h5py: pip install 'shapecalc[keras-files]'"
+            ) from None
+        try:
+            if zipfile.is_zipfile(path):
+                with zipfile.ZipFile(path) as archive:
+                    data = archive.read(WEIGHTS_MEMBER)
+                handle = h5py.File(io.BytesIO(data), "r")
+            else:
+                handle = h5py.File(path, "r")
+        except (OSError, KeyError) as err:
+            raise RunRefused(f"--weights {path}: no Keras weights file in it ({err})") from None
+        arrays, problems = _arrays(handle, analysis)
+        if problems:
+            handle.close()
+            listed = "\n  ".join(problems[:50]) + ("\n  ..." if len(problems) > 50 else "")
+            raise RunRefused(f"the weights in {path} do not fit the model:\n  {listed}")
+        return cls(path, handle, arrays)
+
+    def load(self, key: str, weight: Weight) -> np.ndarray:
+        array = np.asarray(self.arrays[key])
+        return np.ascontiguousarray(
+            array, dtype=np.float32 if weight.dtype in ("bfloat16", "float32") else weight.dtype
+        )
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+def _arrays(handle: Any, analysis: Analysis) -> tuple[dict[str, Any], list[str]]:
+    """Each weight's dataset, keyed ``layer/path``, and what does not fit."""
+    arrays: dict[str, Any] = {}
+    problems: list[str] = []
+    used: dict[str, int] = {}
+    for layer in unique_layers(analysis.layers):
+        kind = _snake_case(type(layer).type_name())
+        seen = used.get(kind)
+        used[kind] = 0 if seen is None else seen + 1
+        where = kind if seen is None else f"{kind}_{seen + 1}"
+        built = analysis.built.get(layer)
+        made = list(built.weights) if built else []
+        if any("/" in w.path for w in made):
+            problems.append(f"{layer.label}: its weights belong to sublayers, which are not read yet")
+            continue
+        # Keras's save_own_variables: the variables made trainable, then the others
+        ordered = [w for w in made if w.trainable] + [w for w in made if not w.trainable]
+        group = handle.get(f"layers/{where}/vars")
+        stored = 0 if group is None else len(group)
+        if stored != len(ordered):
+            problems.append(
+                f"{layer.label}: {stored} stored variables at layers/{where}, the model has {len(ordered)}"
+            )
+            continue
+        for i, weight in enumerate(ordered):
+            dataset = group[str(i)]
+            if tuple(dataset.shape) != tuple(weight.shape):
+                problems.append(
+                    f"{layer.label}: {weight.path} is {fmt_shape(tuple(dataset.shape))} in the file, "
+                    f"the model needs {fmt_shape(weight.shape)}"
+                )
+            arrays[f"{layer.name}/{weight.path}"] = dataset
+    return arrays, problems
+
+
+def _snake_case(name: str) -> str:
+    """keras.src.utils.naming.to_snake_case: Conv2D -> conv2d, BatchNormalization -> batch_normalization."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
