@@ -180,10 +180,39 @@ def test_run_uses_the_weights_keras_saved(source: str, tmp_path: Path) -> None:
     np.testing.assert_allclose(np.load(out)["predictions"], want, rtol=1e-3, atol=1e-5)
 
 
-def test_weights_of_sublayers_are_not_read_yet(tmp_path: Path) -> None:
+def test_run_reads_the_weights_of_cells_and_wrappers(tmp_path: Path) -> None:
+    # Keras stores them under the attributes that hold them: bidirectional/forward_layer/cell/...
     keras.backend.clear_session(free_memory=False)
-    model = _small_models()["tagger"]  # an LSTM's weights are its cell's
+    a = keras.Input((5, 3), name="a")
+    x = keras.layers.TimeDistributed(keras.layers.Dense(4), name="td")(a)
+    x = keras.layers.RNN(
+        [keras.layers.GRUCell(3), keras.layers.SimpleRNNCell(2)], return_sequences=True, name="stack"
+    )(x)
+    x = keras.layers.Bidirectional(keras.layers.LSTM(4, return_sequences=True), name="bi")(x)
+    model = keras.Model(a, keras.layers.Dense(2, name="out")(x), name="cells")
+    model.save(tmp_path / "model.keras")
+    x0 = np.random.default_rng(1).standard_normal((2, 5, 3)).astype("float32")
+    np.save(tmp_path / "x.npy", x0)
+    out = tmp_path / "out.npz"
+    args = [
+        "summary",
+        str(tmp_path / "model.keras"),
+        "--run",
+        "--input",
+        str(tmp_path / "x.npy"),
+        "--save-outputs",
+        str(out),
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    np.testing.assert_allclose(np.load(out)["out"], model.predict(x0, verbose=0), rtol=1e-3, atol=1e-5)
+
+
+def test_weights_of_attention_projections_are_not_read_yet(tmp_path: Path) -> None:
+    keras.backend.clear_session(free_memory=False)
+    x = keras.Input((4, 8), name="x")
+    model = keras.Model(x, keras.layers.MultiHeadAttention(2, 4, name="mha")(x, x), name="attention")
     model.save(tmp_path / "model.keras")
     result = runner.invoke(app, ["summary", str(tmp_path / "model.keras"), "--run"])
     assert result.exit_code == 2
-    assert "its weights belong to sublayers, which are not read yet" in result.stderr
+    assert "mha (MultiHeadAttention): the weights of its sublayer 'query' are not read yet" in result.stderr

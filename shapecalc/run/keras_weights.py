@@ -7,7 +7,9 @@ layers in the model's order, numbered by class in that order (``dense``, ``dense
 InputLayer takes its number too), and each layer's variables in the order it holds them: those
 made trainable first, then the others, each in the order they were made. A layer whose
 variables belong to sublayers (recurrent cells, wrappers, attention's projections) stores them
-under the sublayers' attribute names; those are not read yet, and such a model is refused.
+under the attributes that hold them (an RNN's ``cell``, Bidirectional's ``forward_layer``,
+TimeDistributed's ``layer``, a stack's ``cells/<class>``); those of attention's projections
+are not read yet, and such a model is refused.
 """
 
 from __future__ import annotations
@@ -80,27 +82,75 @@ def _arrays(handle: Any, analysis: Analysis) -> tuple[dict[str, Any], list[str]]
         where = kind if seen is None else f"{kind}_{seen + 1}"
         built = analysis.built.get(layer)
         made = list(built.weights) if built else []
-        if any("/" in w.path for w in made):
-            problems.append(f"{layer.label}: its weights belong to sublayers, which are not read yet")
-            continue
-        # Keras's save_own_variables: the variables made trainable, then the others
-        ordered = [w for w in made if w.trainable] + [w for w in made if not w.trainable]
-        group = handle.get(f"layers/{where}/vars")
-        stored = 0 if group is None else len(group)
-        if stored != len(ordered):
+        places = _places(layer)
+        by_place: dict[str, list[Weight]] = {}
+        for weight in made:
+            prefix = weight.path.rpartition("/")[0]
+            by_place.setdefault(prefix + "/" if prefix else "", []).append(weight)
+        unknown = [prefix for prefix in by_place if prefix not in places]
+        if unknown:
             problems.append(
-                f"{layer.label}: {stored} stored variables at layers/{where}, the model has {len(ordered)}"
+                f"{layer.label}: the weights of its sublayer {unknown[0].rstrip('/')!r} are not read yet"
             )
             continue
-        for i, weight in enumerate(ordered):
-            dataset = group[str(i)]
-            if tuple(dataset.shape) != tuple(weight.shape):
-                problems.append(
-                    f"{layer.label}: {weight.path} is {fmt_shape(tuple(dataset.shape))} in the file, "
-                    f"the model needs {fmt_shape(weight.shape)}"
-                )
-            arrays[f"{layer.name}/{weight.path}"] = dataset
+        for prefix, weights in by_place.items():
+            problems += _read_group(handle, f"layers/{where}/{places[prefix]}vars", layer, weights, arrays)
     return arrays, problems
+
+
+def _read_group(
+    handle: Any, path: str, layer: Any, weights: list[Weight], arrays: dict[str, Any]
+) -> list[str]:
+    """One object's variables: Keras's save_own_variables writes those made trainable first,
+    then the others, each in the order they were made."""
+    ordered = [w for w in weights if w.trainable] + [w for w in weights if not w.trainable]
+    group = handle.get(path)
+    stored = 0 if group is None else len(group)
+    if stored != len(ordered):
+        return [f"{layer.label}: {stored} stored variables at {path}, the model has {len(ordered)}"]
+    problems = []
+    for i, weight in enumerate(ordered):
+        dataset = group[str(i)]
+        if tuple(dataset.shape) != tuple(weight.shape):
+            problems.append(
+                f"{layer.label}: {weight.path} is {fmt_shape(tuple(dataset.shape))} in the file, "
+                f"the model needs {fmt_shape(weight.shape)}"
+            )
+        arrays[f"{layer.name}/{weight.path}"] = dataset
+    return problems
+
+
+def _places(layer: Any) -> dict[str, str]:
+    """Where each sublayer's variables are stored, from our weight-path prefix
+    (``forward_gru/gru_cell/``) to Keras's path in the layer's group (``forward_layer/cell/``):
+    Keras names a sublayer by the attribute that holds it, a list's items by their class."""
+    from ..layers.recurrent import RNN, StackedRNNCells
+    from ..layers.rnn_wrappers import Bidirectional, TimeDistributed
+
+    places = {"": ""}
+
+    def visit(obj: Any, ours: str, theirs: str) -> None:
+        children: list[tuple[str, Any]] = []
+        if isinstance(obj, RNN):
+            children = [("cell", obj.cell)]
+        elif isinstance(obj, Bidirectional):
+            children = [("forward_layer", obj.forward_layer), ("backward_layer", obj.backward)]
+        elif isinstance(obj, TimeDistributed):
+            children = [("layer", obj.layer)]
+        elif isinstance(obj, StackedRNNCells):
+            used: dict[str, int] = {}
+            for cell in obj.cells:
+                kind = _snake_case(type(cell).type_name())
+                seen = used.get(kind)
+                used[kind] = 0 if seen is None else seen + 1
+                children.append((f"cells/{kind if seen is None else f'{kind}_{seen + 1}'}", cell))
+        for attribute, child in children:
+            inner_ours, inner_theirs = f"{ours}{child.name}/", f"{theirs}{attribute}/"
+            places[inner_ours] = inner_theirs
+            visit(child, inner_ours, inner_theirs)
+
+    visit(layer, "", "")
+    return places
 
 
 def _snake_case(name: str) -> str:
