@@ -32,7 +32,9 @@ REQUIRED = "required"
 MAX_REPEAT = 10_000
 MAX_NESTING = 50  # instances within instances: a block that uses itself must stop somewhere
 MAX_ENTRIES = 1_000_000  # entries one spec may expand to: a typo in repeat must not hang
-BLOCK_KEYS = ("params", "inputs", "layers", "outputs")
+BLOCK_KEYS = ("params", "inputs", "layers", "outputs", "model")
+# what a block that is a Keras model used as a layer (``model:``) is shown as, as Keras shows it
+MODEL_CLASSES = ("Sequential", "Functional")
 INSTANCE_KEYS = ("name", "inputs", "repeat", "when")
 _INSTANCE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 
@@ -99,6 +101,9 @@ class Block(NamedTuple):
     layers: list[Node]
     outputs: list[Node] | None
     loc: Location
+    # Sequential or Functional for a Keras model used as a layer: its layers keep their own
+    # names, and it is shown with that class, as Keras shows a nested model
+    model: str | None = None
 
 
 # ----------------------------------------------------------------------------- blocks
@@ -130,8 +135,21 @@ def read_blocks(node: Node | None) -> dict[str, Block]:
         output_list = (
             None if outputs is None else (outputs.value if isinstance(outputs.value, list) else [outputs])
         )
+        model = body.get("model")
+        if model is not None and model.value not in MODEL_CLASSES:
+            raise SpecError(
+                f"block {name}: model is Sequential or Functional (a Keras model used as a layer), "
+                f"got {describe(model.value)}",
+                model.loc,
+            )
         blocks[name] = Block(
-            name, dict(params.value) if params else {}, inputs, layers.value, output_list, where
+            name,
+            dict(params.value) if params else {},
+            inputs,
+            layers.value,
+            output_list,
+            where,
+            None if model is None else model.value,
         )
     return blocks
 
@@ -250,7 +268,13 @@ class Expander:
             Node({k: v for k, v in args.value.items() if k != "inputs"}, args.loc), names
         )
         target = substituted.value.get("layer")
-        if type_name == "Reuse" and scope.prefix and target is not None and target.value in scope.aliases:
+        if (
+            type_name == "Reuse"
+            and scope.prefix
+            and not scope.keeps_names
+            and target is not None
+            and target.value in scope.aliases
+        ):
             # a block's Reuse names a layer of the block, as its other references do
             prefixed_target = Node(f"{scope.prefix}_{target.value}", target.loc, target.key_loc)
             substituted = Node({**substituted.value, "layer": prefixed_target}, substituted.loc)
@@ -262,7 +286,7 @@ class Expander:
             if refs is not None:
                 values["inputs"] = scope.rewrite(refs, names)
             named = values.get("name")
-            if scope.prefix and named is not None and isinstance(named.value, str):
+            if scope.prefix and not scope.keeps_names and named is not None and isinstance(named.value, str):
                 values["name"] = Node(f"{scope.prefix}_{named.value}", named.loc, named.key_loc)
             entry = LayerEntry(type_name, Node(values, args.loc, args.key_loc), where, context=scope.context)
             entry.blocks = scope.blocks
@@ -308,7 +332,8 @@ class Expander:
             seen = self.instance_counts.get(block.name, 0)
             self.instance_counts[block.name] = seen + 1
             own = block.name if seen == 0 else f"{block.name}_{seen}"
-        prefix = f"{scope.prefix}_{own}" if scope.prefix else own
+        # a nested model's name is its own, as its layers' are
+        prefix = f"{scope.prefix}_{own}" if scope.prefix and block.model is None else own
         label = f"in {prefix} ({block.name}, line {where.line})"
         if len(scope.blocks) >= MAX_NESTING:
             chain = " > ".join(name for _, name in scope.blocks[-5:])
@@ -324,8 +349,9 @@ class Expander:
             prefix=prefix,
             inputs={},
             context=f"{label} {scope.context}" if scope.context else label,
-            blocks=(*scope.blocks, (prefix, block.name)),
+            blocks=(*scope.blocks, (prefix, block.model or block.name)),
         )
+        inner.keeps_names = block.model is not None
         refs = args.get("inputs")
         before = None
         if refs is None:
@@ -393,7 +419,7 @@ def _literal(args: dict[str, Node]) -> bool:
 class _Scope:
     """Where entries are expanded: the top level, or a block instance."""
 
-    __slots__ = ("aliases", "blocks", "context", "inputs", "names", "prefix")
+    __slots__ = ("aliases", "blocks", "context", "inputs", "keeps_names", "names", "prefix")
 
     def __init__(
         self,
@@ -406,6 +432,7 @@ class _Scope:
     ) -> None:
         self.names, self.aliases, self.prefix = names, aliases, prefix
         self.inputs, self.context, self.blocks = inputs, context, blocks
+        self.keeps_names = False  # a nested model's layers are not prefixed with its name
 
     def rewrite(self, refs: Node, names: Mapping[str, Any]) -> Node:
         """References as the graph reads them: inner names prefixed, a block's inputs and

@@ -29,12 +29,41 @@ def convert(spec: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "name" in spec:
         out["name"] = spec["name"]
+    if "blocks" in spec:  # the models it uses as layers
+        out["blocks"] = {name: _block(body) for name, body in spec["blocks"].items()}
     for key in ("input", "inputs"):
         if key in spec:
             out[key] = _inputs(spec[key]) if key == "inputs" else _input(spec[key])
+    out["layers"], last = _entries(spec["layers"])
+    if out["layers"] and "inputs" in spec:
+        first = next(iter(out["layers"][0].values()))
+        if list(spec["inputs"]) == [first.get("inputs")]:
+            del first["inputs"]  # the only input feeds the first entry by default
+    outputs = spec.get("outputs")
+    if outputs and outputs != [last]:
+        out["outputs"] = outputs
+    return out
+
+
+def _block(body: dict[str, Any]) -> dict[str, Any]:
+    """A nested model's block, its entries made minimal as the model's are."""
+    out = {key: value for key, value in body.items() if key != "layers"}
+    out["layers"], last = _entries(body["layers"])
+    inputs = body.get("inputs") or ["x"]
+    first = next(iter(out["layers"][0].values()))
+    if first.get("inputs") == inputs[0]:
+        del first["inputs"]  # a block's first layer takes its first input by default
+    if out.get("outputs") == [last]:
+        del out["outputs"]
+    return out
+
+
+def _entries(entries: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], str | None]:
+    """Entries with minimal arguments, each naming its input only where it is not the entry
+    before; and the name of the last one."""
     layers = []
     previous: str | None = None
-    for entry in spec["layers"]:
+    for entry in entries:
         ((kind, args),) = entry.items()
         args = dict(args)
         if args.get("inputs") == previous and previous is not None:
@@ -43,15 +72,7 @@ def convert(spec: dict[str, Any]) -> dict[str, Any]:
             args = _minimal(kind, args)
         layers.append({kind: args})
         previous = args.get("name")  # a layer's name, or the name its Reuse gives this call
-    if layers and "inputs" in spec:
-        first = next(iter(layers[0].values()))
-        if list(spec["inputs"]) == [first.get("inputs")]:
-            del first["inputs"]  # the only input feeds the first entry by default
-    out["layers"] = layers
-    outputs = spec.get("outputs")
-    if outputs and outputs != [previous]:
-        out["outputs"] = outputs
-    return out
+    return layers, previous
 
 
 def to_yaml(spec: dict[str, Any], source: str) -> str:
@@ -60,13 +81,26 @@ def to_yaml(spec: dict[str, Any], source: str) -> str:
     for key, value in spec.items():
         if key == "layers":
             lines.append("layers:")
-            lines += [f"  - {kind}: {_flow(args)}" for entry in value for kind, args in entry.items()]
+            lines += _entry_lines(value, "  ")
+        elif key == "blocks":
+            lines.append("blocks:")
+            for name, body in value.items():
+                lines.append(f"  {name}:")
+                for part, item in body.items():
+                    if part == "layers":
+                        lines += ["    layers:", *_entry_lines(item, "      ")]
+                    else:
+                        lines.append(f"    {part}: {_flow(item)}")
         elif isinstance(value, dict) and key == "inputs":
             lines.append("inputs:")
             lines += [f"  {_flow(name)}: {_flow(shape)}" for name, shape in value.items()]
         else:
             lines.append(f"{key}: {_flow(value)}")
     return "\n".join(lines) + "\n"
+
+
+def _entry_lines(entries: list[dict[str, Any]], indent: str) -> list[str]:
+    return [f"{indent}- {kind}: {_flow(args)}" for entry in entries for kind, args in entry.items()]
 
 
 def _flow(value: Any) -> str:

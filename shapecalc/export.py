@@ -14,8 +14,10 @@ import re
 from typing import Any
 
 from .analysis import Analysis
+from .blocks import MODEL_CLASSES
 from .graph import Call, TensorRef, unique_layers
 from .layers.base import Layer
+from .layers.factory import Namer
 from .layers.input_layer import InputLayer
 
 
@@ -25,16 +27,25 @@ class ExportRefused(ValueError):
 
 def keras_code(analysis: Analysis, source: str) -> str:
     graph = analysis.graph
-    custom = [
-        layer for layer in unique_layers(analysis.layers) if type(layer).__module__ == "shapecalc.custom"
-    ]
+    layers = unique_layers(analysis.layers)
+    custom = [layer for layer in layers if type(layer).__module__ == "shapecalc.custom"]
     if custom:
         names = ", ".join(sorted({layer.type_name() for layer in custom}))
         raise ExportRefused(f"custom layers ({names}) cannot be exported yet: write them as Keras layers")
+    nested = sorted({name for call in graph.calls for name, shown in call.blocks if shown in MODEL_CLASSES})
+    if nested:
+        raise ExportRefused(
+            f"models used as layers ({', '.join(nested)}) cannot be exported yet: written out, their layers "
+            "would be the model's own rows"
+        )
+    modules = sorted(
+        {type(layer).keras_module for layer in layers if getattr(type(layer), "keras_module", None)}
+    )
     lines = [
         f'"""The model of {source}, written by shapecalc export: run it with Keras installed."""',
         "",
         "import keras",
+        *(f"import {module}" for module in modules),
         "",
         "",
         "def build_model():",
@@ -69,12 +80,16 @@ def _functional(analysis: Analysis) -> list[str]:
     layers: dict[Layer, str] = {}
     taken: set[str] = set()
     lines = []
+    auto_names = Namer()  # how Keras names the operations the code leaves unnamed, in its order
     for call in graph.calls:
         layer = call.layer
         variable = _variable(call.alias or layer.name, taken)
         tensors[call] = variable
         if isinstance(layer, InputLayer):
             lines.append(f"{variable} = {_input(layer, sequential=False)}")
+            continue
+        if layer.is_operation:
+            lines.append(f"{variable} = {_operation(call, tensors, analysis, auto_names)}")
             continue
         if layer not in layers:
             layers[layer] = _variable(f"{layer.name}_layer", taken)
@@ -85,6 +100,29 @@ def _functional(analysis: Analysis) -> list[str]:
     shown = outputs[0] if len(outputs) == 1 else "[" + ", ".join(outputs) + "]"
     lines.append(f"return keras.Model(inputs=[{inputs}], outputs={shown}, name={analysis.graph.name!r})")
     return lines
+
+
+def _operation(call: Call, tensors: dict[Call, str], analysis: Analysis, auto_names: Namer) -> str:
+    """``keras.ops.add(x, 3.0)``; where Keras would name the call otherwise than the spec does,
+    the operation's class with its name: ``keras.src.ops.numpy.Add(name="gate")(x, 3.0)``."""
+    layer = call.layer
+    operands = [_tensor(ref, tensors, analysis) for ref in call.inputs]
+    if hasattr(layer, "x1"):  # a Python number among the operands takes its place
+        if layer.x1 is not None:
+            operands.insert(0, repr(layer.x1))
+        elif layer.x2 is not None:
+            operands.append(repr(layer.x2))
+    settings = {
+        key: value
+        for key, value in analysis.graph.arguments.get(layer, {}).items()
+        if key not in ("name", "x1", "x2")
+    }
+    keywords = [f"{key}={_python(value)}" for key, value in settings.items()]
+    if auto_names.peek(layer.type_name()) == layer.name:
+        auto_names(layer.type_name())
+        return f"keras.{layer.spec_type()}({', '.join([*operands, *keywords])})"
+    named = ", ".join([*keywords, f"name={layer.name!r}"])
+    return f"{layer.keras_class()}({named})({', '.join(operands)})"
 
 
 def _input(layer: InputLayer, sequential: bool) -> str:
@@ -103,7 +141,10 @@ def _layer(layer: Layer, analysis: Analysis) -> str:
     """``keras.layers.Conv2D(name=..., filters=...)`` with the spec's arguments."""
     arguments = dict(analysis.graph.arguments.get(layer, {}))
     arguments["name"] = layer.name
-    return _constructor(type(layer).type_name(), arguments, layer)
+    cls = type(layer)
+    module = getattr(cls, "keras_module", None)
+    kind = f"{module}.{cls.type_name()}" if module else f"keras.layers.{cls.type_name()}"
+    return _constructor(kind, arguments, layer)
 
 
 def _constructor(kind: str, arguments: dict[str, Any], layer: Any) -> str:
@@ -114,7 +155,7 @@ def _constructor(kind: str, arguments: dict[str, Any], layer: Any) -> str:
             parts.append(f"{key}={_nested(value)}")
         else:
             parts.append(f"{key}={_python(value)}")
-    return f"keras.layers.{kind}({', '.join(parts)})"
+    return f"{kind}({', '.join(parts)})"
 
 
 def _nested(value: Any) -> str:

@@ -177,6 +177,14 @@ class _Builder:
     def _layer_entry(self, entry: LayerEntry, previous: Call | None) -> Call:
         refs = self._references(entry.references, previous, entry.loc)
         layer = self._construct(entry.type_name, entry)
+        if layer.is_operation and self.spec.sequential:
+            raise SpecError(
+                f"{layer.label}: a keras.ops call is a node of a functional model; a Sequential model holds "
+                "layers only: write the spec with named inputs (inputs: {x: [...]})",
+                entry.loc,
+                code="E005",
+                layer=layer.name,
+            )
         call = self._record(layer, refs, entry.loc, _written_as_list(entry.references))
         self._call_arguments(call, entry)
         return call

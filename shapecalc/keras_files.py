@@ -12,13 +12,20 @@ constraint the mapping the spec accepts.
 
 from __future__ import annotations
 
+import re
+
 from .errors import Location, SpecError
+from .layers import registry
 from .layers.args import describe
 from .source import Node
 
 MODEL_CLASSES = ("Sequential", "Functional", "Model")
 # config keys that describe the saved object, not arguments a spec gives
 _NOT_ARGUMENTS = ("build_config", "compile_config")
+# convert keeps the layer classes shapecalc does not know (see spec_from_keras)
+_KEEP_UNKNOWN = [False]
+# where Keras's operation classes live: a node of one is a keras.ops call, not a layer
+_OPERATION_MODULES = ("keras.src.ops.", "keras.ops.")
 
 
 def is_keras_model(root: Node) -> bool:
@@ -32,28 +39,63 @@ def is_keras_model(root: Node) -> bool:
     )
 
 
-def spec_from_keras(root: Node) -> Node:
-    """The spec tree of a saved Keras model."""
+def spec_from_keras(root: Node, keep_unknown: bool = False) -> Node:
+    """The spec tree of a saved Keras model. A layer class shapecalc does not know is refused,
+    or, with ``keep_unknown`` (convert), kept as an entry of its own type for the user to
+    declare under ``custom_layers``."""
+    blocks: dict[str, Node] = {}
+    _KEEP_UNKNOWN[0] = keep_unknown
+    spec = _model(root, blocks)
+    if blocks:  # the models used as layers, each a block written as a nested model
+        spec = Node({"blocks": Node(blocks, root.loc), **spec.value}, spec.loc)
+    return spec
+
+
+def _model(root: Node, blocks: dict[str, Node]) -> Node:
     config = _mapping(root.value["config"], "the model's config")
     kind = root.value["class_name"].value
     layers = _list(config.get("layers"), "the model's layers", root.loc)
     if kind == "Sequential":
-        return _sequential(config, layers, root.loc)
-    return _functional(config, layers, root.loc)
+        return _sequential(config, layers, root.loc, blocks)
+    return _functional(config, layers, root.loc, blocks)
+
+
+def _nested_model(layer: Node, blocks: dict[str, Node]) -> tuple[str, dict[str, Node]]:
+    """A model used as a layer: a block that keeps its layers' names and is shown with its class,
+    named after the model; the entry that calls it is an instance of that block."""
+    name = _name(layer)
+    inner = _model(layer, blocks).value
+    body: dict[str, Node] = {
+        "model": Node(
+            "Sequential" if layer.value["class_name"].value == "Sequential" else "Functional", layer.loc
+        ),
+        "layers": inner["layers"],
+    }
+    if "inputs" in inner:
+        body["inputs"] = Node([Node(n, layer.loc) for n in inner["inputs"].value], layer.loc)
+    if "outputs" in inner:
+        body["outputs"] = inner["outputs"]
+    block = re.sub(r"\W", "_", name)
+    if not block or block[0].isdigit():
+        block = f"model_{block}"
+    while block in blocks:
+        block += "_"
+    blocks[block] = Node(body, layer.loc)
+    return block, {"name": Node(name, layer.loc)}
 
 
 # ----------------------------------------------------------------------------- Sequential
-def _sequential(config: dict[str, Node], layers: list[Node], loc: Location) -> Node:
+def _sequential(config: dict[str, Node], layers: list[Node], loc: Location, blocks: dict[str, Node]) -> Node:
     spec: dict[str, Node] = {}
     if "name" in config:
         spec["name"] = config["name"]
     entries = []
     for layer in layers:
-        kind, args = _layer(layer)
+        kind, args = _nested_model(layer, blocks) if _is_model(layer) else _layer(layer)
         if kind == "InputLayer":
             spec["input"] = _input(args, layer.loc)
-        else:
-            entries.append(Node({kind: Node(args, layer.loc)}, layer.loc))
+            continue
+        entries.append(Node({kind: Node(args, layer.loc)}, layer.loc))
     if "input" not in spec:
         raise SpecError("this Sequential model has no InputLayer: Keras saved it unbuilt", loc, code="E002")
     spec["layers"] = Node(entries, loc)
@@ -61,21 +103,32 @@ def _sequential(config: dict[str, Node], layers: list[Node], loc: Location) -> N
 
 
 # ----------------------------------------------------------------------------- Functional
-def _functional(config: dict[str, Node], layers: list[Node], loc: Location) -> Node:
+def _functional(config: dict[str, Node], layers: list[Node], loc: Location, blocks: dict[str, Node]) -> Node:
     spec: dict[str, Node] = {}
     if "name" in config:
         spec["name"] = config["name"]
     inputs: dict[str, Node] = {}
     calls: list[_Call] = []
+    masks = _mask_operations(layers, config.get("output_layers"))
     for layer in layers:
-        kind, args = _layer(layer)
+        if _name(layer) in masks:
+            continue  # shapecalc derives a model's masks itself
+        nested = _is_model(layer)
+        kind, args = _nested_model(layer, blocks) if nested else _layer(layer)
         name = _name(layer)
         if kind == "InputLayer":
             inputs[name] = _input(args, layer.loc)
             continue
         nodes = _list(layer.value.get("inbound_nodes"), f"the calls of {name}", layer.loc)
+        if nested and len(nodes) > 1:
+            raise SpecError(
+                f"the model {name} is used as a layer {len(nodes)} times: a nested model called more than "
+                "once cannot be read yet",
+                layer.loc,
+                code="E002",
+            )
         for index, node in enumerate(nodes):
-            calls.append(_Call(kind, name, index, args, node, layer.loc))
+            calls.append(_Call(kind, name, index, args, _modern_node(node), layer.loc, nested))
     given = config.get("input_layers")
     order = [_reference_name(ref) for ref in _references(given)] if given is not None else list(inputs)
     spec["inputs"] = Node({name: inputs[name] for name in order if name in inputs}, loc)
@@ -86,15 +139,63 @@ def _functional(config: dict[str, Node], layers: list[Node], loc: Location) -> N
     return Node(spec, loc)
 
 
+def _mask_operations(layers: list[Node], outputs: Node | None) -> set[str]:
+    """The operation nodes that only compute Keras masks (Embedding's ``NotEqual``, Masking's
+    ``Any``, ...): their outputs reach the model only as the ``mask`` of a call."""
+    operations = {
+        _name(layer)
+        for layer in layers
+        if isinstance(layer.value, dict)
+        and str(getattr(layer.value.get("module"), "value", "")).startswith(_OPERATION_MODULES)
+    }
+    read: dict[str, set[str]] = {}  # a node -> the nodes whose tensors it reads other than as a mask
+    for layer in layers:
+        for node in _list(layer.value.get("inbound_nodes"), "the calls of a layer", layer.loc):
+            node = _modern_node(node)
+            parts = node.value if isinstance(node.value, dict) else {}
+            kwargs = parts.get("kwargs")
+            kept = [parts.get("args")] + [
+                value
+                for key, value in (kwargs.value if kwargs and isinstance(kwargs.value, dict) else {}).items()
+                if key != "mask"
+            ]
+            names = {_tensor_history(t) for part in kept if part is not None for t in _tensors(part)}
+            read.setdefault(_name(layer), set()).update(names)
+    needed = {_tensor_history(t) for t in _references(outputs)} if outputs is not None else set()
+    needed |= {name for name in read if name not in operations}
+    changed = True
+    while changed:  # what a needed node reads is needed
+        grown = needed | {source for name in needed for source in read.get(name, ())}
+        changed, needed = grown != needed, grown
+    return operations - needed
+
+
+def _tensor_history(node: Node) -> str:
+    """The name of the layer or operation a serialised tensor (or a [name, node, tensor]) comes from."""
+    value = node.value
+    if isinstance(value, dict):
+        history = _mapping(value.get("config"), "a Keras tensor").get("keras_history")
+        value = history.value if history is not None else None
+    return str(value[0].value) if isinstance(value, list) and value else ""
+
+
 class _Call:
     """One call of a layer: its first makes the layer, a later one is a Reuse of it."""
 
-    __slots__ = ("args", "index", "kind", "loc", "name", "node")
+    __slots__ = ("args", "index", "kind", "loc", "name", "nested", "node")
 
     def __init__(
-        self, kind: str, name: str, index: int, args: dict[str, Node], node: Node, loc: Location
+        self,
+        kind: str,
+        name: str,
+        index: int,
+        args: dict[str, Node],
+        node: Node,
+        loc: Location,
+        nested: bool = False,  # a model used as a layer: the call of a block instance
     ) -> None:
         self.kind, self.name, self.index, self.args, self.node, self.loc = kind, name, index, args, node, loc
+        self.nested = nested
 
     @property
     def alias(self) -> str:
@@ -107,6 +208,8 @@ class _Call:
     def entry(self) -> Node:
         node = self.node.value if isinstance(self.node.value, dict) else {}
         positional = _list(node.get("args"), f"the arguments of {self.name}'s call", self.loc)
+        if self.kind.startswith("ops."):
+            positional = self._operands(positional)
         refs = _call_inputs(positional, self.loc)
         kwargs = node.get("kwargs")
         call = _call_keywords(kwargs) if kwargs is not None else {}
@@ -114,10 +217,68 @@ class _Call:
             args = {**self.args, "inputs": refs}
         else:
             args = {"layer": Node(self.name, self.loc), "name": Node(self.alias, self.loc), "inputs": refs}
+        if call and self.nested:
+            raise SpecError(
+                f"the model {self.name} is called with {', '.join(call)}: call arguments of a nested "
+                "model cannot be read yet",
+                kwargs.loc if kwargs is not None else self.loc,
+                code="E002",
+            )
         if call:
             args["call"] = Node(call, kwargs.loc if kwargs is not None else self.loc)
         kind = self.kind if self.index == 0 else "Reuse"
         return Node({kind: Node(args, self.loc)}, self.loc)
+
+    def _operands(self, positional: list[Node]) -> list[Node]:
+        """An operation's tensors; the Python numbers among its operands become its x1, x2
+        arguments (``x + 3.0`` is ``ops.add: {x2: 3.0}``)."""
+        tensors = []
+        for position, operand in enumerate(positional):
+            if _tensors(operand):
+                tensors.append(operand)
+            elif isinstance(operand.value, (int, float)) and not isinstance(operand.value, bool):
+                self.args[f"x{position + 1}"] = operand
+            else:
+                raise SpecError(
+                    f"{self.name} ({self.kind}): an operand {describe(operand.plain())} is neither a tensor "
+                    "nor a number; shapecalc reads operations on tensors and Python numbers only",
+                    operand.loc,
+                    code="E002",
+                )
+        return tensors
+
+
+def _modern_node(node: Node) -> Node:
+    """A call as Keras 3 writes it ({args, kwargs}, tensors as serialised Keras tensors), from the
+    Keras 2 / tf.keras form too: a list of [layer, node index, tensor index, kwargs], the layer
+    called on the one tensor or on the list of them (keras/src/models/functional.py)."""
+    if not isinstance(node.value, list):
+        return node
+    tensors = []
+    kwargs = Node({}, node.loc)
+    for item in node.value:
+        parts = item.value if isinstance(item.value, list) else []
+        if len(parts) not in (3, 4):
+            raise SpecError(
+                "a call in the Keras 2 form lists [layer, node index, tensor index, kwargs] for each input, "
+                f"got {describe(item.plain())}",
+                item.loc,
+                code="E002",
+            )
+        history = Node(parts[:3], item.loc)
+        tensors.append(
+            Node(
+                {
+                    "class_name": Node("__keras_tensor__", item.loc),
+                    "config": Node({"keras_history": history}, item.loc),
+                },
+                item.loc,
+            )
+        )
+        if len(parts) == 4:
+            kwargs = parts[3]
+    called_on = tensors[0] if len(tensors) == 1 else Node(tensors, node.loc)
+    return Node({"args": Node([called_on], node.loc), "kwargs": kwargs}, node.loc)
 
 
 def call_name(layer: str, index: int) -> str:
@@ -214,6 +375,11 @@ def _references(node: Node) -> list[Node]:
 
 
 # ----------------------------------------------------------------------------- layers and values
+def _is_model(layer: Node) -> bool:
+    kind = layer.value.get("class_name") if isinstance(layer.value, dict) else None
+    return kind is not None and kind.value in MODEL_CLASSES
+
+
 def _layer(layer: Node) -> tuple[str, dict[str, Node]]:
     """A layer's class and its arguments in the spec's forms."""
     value = _mapping(layer, "a layer")
@@ -226,7 +392,44 @@ def _layer(layer: Node) -> tuple[str, dict[str, Node]]:
         )
     config = _mapping(value.get("config") or Node({}, layer.loc), f"the config of {kind.value}")
     args = {key: _argument(item) for key, item in config.items() if key not in _NOT_ARGUMENTS}
+    module = value.get("module")
+    if module is not None and str(module.value).startswith(_OPERATION_MODULES):
+        return _operation(kind.value, str(module.value), layer.loc), args
+    if not _KEEP_UNKNOWN[0] and registry.lookup(kind.value) is None:
+        raise _unknown_class(kind.value, value, layer.loc)
     return kind.value, args
+
+
+def _unknown_class(kind: str, value: dict[str, Node], loc: Location) -> SpecError:
+    module = value.get("module")
+    registered = value.get("registered_name")
+    where = f"{module.value}.{kind}" if module is not None and module.value else kind
+    if registered is not None and registered.value not in (None, kind):
+        where += f", registered as {registered.value}"
+    return SpecError(
+        f"the layer class {kind} ({where}) is not one shapecalc knows: write the model as a spec "
+        f"(shapecalc convert) and declare {kind} under custom_layers, with its arguments, weights and "
+        f"output shape, e.g. custom_layers: {{{kind}: {{arguments: {{...}}, weights: {{kernel: "
+        "(input_shape[-1], units)}, output_shape: (input_shape[0], units)}}",
+        loc,
+        code="E003",
+    )
+
+
+def _operation(keras_class: str, module: str, loc: Location) -> str:
+    """The spec's name for an operation node (``ops.add`` for ``Add``)."""
+    cls = registry.operation(keras_class)
+    if cls is None:
+        known = ", ".join(
+            sorted(c.type_name() for c in registry.all_layer_types().values() if c.is_operation)
+        )
+        raise SpecError(
+            f"the operation {keras_class} ({module}.{keras_class}) is not one shapecalc reads yet; it reads "
+            f"{known}",
+            loc,
+            code="E003",
+        )
+    return cls.spec_type()
 
 
 def _name(layer: Node) -> str:

@@ -67,6 +67,9 @@ def load(path: str | Path, display_name: str | None = None) -> Node:
     name = display_name or str(path)
     file_path = Path(path)
     try:
+        if file_path.suffix.lower() == ".keras":
+            # the weights make an archive large; the limit is on the architecture it holds
+            return _keras_archive(file_path, name)
         size = file_path.stat().st_size
         if size > MAX_FILE_BYTES:
             raise SpecError(
@@ -74,8 +77,6 @@ def load(path: str | Path, display_name: str | None = None) -> Node:
                 Location(name, 1, 1),
                 code="E001",
             )
-        if file_path.suffix.lower() == ".keras":
-            return _keras_archive(file_path, name)
         text = file_path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as err:
         raise SpecError(
@@ -99,7 +100,9 @@ def _keras_archive(path: Path, name: str) -> Node:
             info = archive.getinfo("config.json")
             if info.file_size > MAX_FILE_BYTES:
                 raise SpecError(
-                    f"config.json is {info.file_size:,} bytes", Location(where, 1, 1), code="E001"
+                    f"config.json is {info.file_size:,} bytes; specs are limited to {MAX_FILE_BYTES:,}",
+                    Location(where, 1, 1),
+                    code="E001",
                 )
             text = archive.read(info).decode("utf-8-sig")
     except zipfile.BadZipFile:

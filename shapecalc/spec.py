@@ -74,7 +74,7 @@ def read_spec(root: Node, overrides: Mapping[str, str] | None = None) -> ModelSp
     ``overrides`` (from --set) replace variables by name."""
     if not isinstance(root.value, dict):
         raise SpecError("a spec is a mapping with 'layers' and 'input' or 'inputs'", root.loc)
-    if "module" in root.value and "class_name" in root.value:  # what Keras saves, not a spec
+    if "class_name" in root.value:  # what Keras saves (Keras 2 wrote no module), not a spec
         from .keras_files import is_keras_model, spec_from_keras
 
         if is_keras_model(root):

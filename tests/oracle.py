@@ -78,8 +78,19 @@ def make_layer(type_name: str, args: dict[str, Any]) -> Any:
             kwargs[key] = make_layer(inner_type, inner_args or {})
         elif isinstance(value, list) and key in ("cell", "cells"):
             kwargs[key] = [make_layer(*next(iter(v.items()))) for v in value]
-    cls = EXTRA_LAYERS.get(type_name) or getattr(keras.layers, type_name)
+    cls = EXTRA_LAYERS.get(type_name) or _application_layer(type_name) or getattr(keras.layers, type_name)
     return cls(**kwargs)
+
+
+def _application_layer(type_name: str) -> Any:
+    """The layers keras.applications defines for its models (not in keras.layers)."""
+    from keras.src.applications import convnext, inception_resnet_v2
+
+    return {
+        "LayerScale": convnext.LayerScale,
+        "StochasticDepth": convnext.StochasticDepth,
+        "CustomScaleLayer": inception_resnet_v2.CustomScaleLayer,
+    }.get(type_name)
 
 
 def _count(weights: list[Any]) -> int:

@@ -249,7 +249,13 @@ def test_which_layer_types_count_macs() -> None:
         "Dot",
         "STFTSpectrogram",
         "MelSpectrogram",
+        "ops.matmul",
     }
+
+
+def test_matmul_counts_one_product_per_output_value_and_inner_step() -> None:
+    # (4, 6) @ (6, 5) per example: 4 * 5 outputs, each a sum of 6 products
+    assert on_list("ops.matmul", {}, [[4, 6], [6, 5]]).macs == 4 * 5 * 6
 
 
 def test_custom_layer_macs_are_declared_or_unknown() -> None:

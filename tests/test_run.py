@@ -44,7 +44,7 @@ def test_dense_graph_with_a_shared_layer_equals_keras(tmp_path: Path) -> None:
         "b": rng.standard_normal((4, 6)).astype("float32"),
     }
     report = assert_run_matches_keras(path, yaml.safe_load(DENSE_SPEC), inputs, tmp_path)
-    assert report["run"]["batch"] == 1  # the batch came from the input files, not --batch
+    assert report["run"]["batch"] == 4  # the batch the input files bring, not --batch's default
     assert {layer["name"]: layer["run_shape"] for layer in report["layers"]}["head"] == [4, 3]
 
 

@@ -579,6 +579,15 @@ for _name, _args in AUGMENTATIONS.items():
         {**_args, **({} if _name in NO_FORMAT else FORMAT)}, IMAGES, data="image", pre=("", "Conv2D")
     )
 
+# ----------------------------------------------------------------------------- keras.applications' own
+TABLES["LayerScale"] = Table(
+    {"init_values": [0.5, 1e-6, -2.0], "projection_dim": [3]}, [[4, 3], [2, 3], [3, 1]]
+)
+TABLES["StochasticDepth"] = Table({"drop_path_rate": [0.0, 0.5]}, [[4, 3], [2, 3, 4]])
+TABLES["CustomScaleLayer"] = Table(
+    {"scale": [0.17, 1.0, -0.5]}, [([4, 3], [4, 3]), ([2, 3, 4], [2, 3, 4]), ([4, 3], [4, 1])], multi=True
+)
+
 # Types that cannot be a model layer called on a tensor; each is run inside its wrapper (wrap=).
 EXCLUDED = {
     "SimpleRNNCell": "a cell is called with (inputs, states), one step at a time: run inside RNN",
@@ -593,10 +602,12 @@ def kernel_layer_types() -> set[str]:
     aliases = registry.aliases()
     types = registry.all_layer_types()
     # GroupQueryAttention is the only name keras.layers exports for its class: keep it.
+    # keras.ops calls are nodes of functional models, not layers: tests/test_operations.py
+    # checks them in random models against Keras (rows, summary text and --run outputs)
     return {
         name
         for name, cls in types.items()
-        if (name not in aliases or cls.type_name() not in types) and cls.has_kernel()
+        if (name not in aliases or cls.type_name() not in types) and cls.has_kernel() and not cls.is_operation
     }
 
 

@@ -158,21 +158,22 @@ def test_expand_lists_every_layer_under_its_instance(tmp_path: Path) -> None:
     assert rows == [
         ["image (InputLayer)", "(None, 16, 16, 3)", "0", "-"],
         ["stem (conv_bn)", "(None, 16, 16, 8)", "256", "image[0][0]"],
-        ["   └ stem_conv (Conv2D)", "(None, 16, 16, 8)", "224", "image[0][0]"],
-        ["   └ stem_bn (BatchNormalization)", "(None, 16, 16, 8)", "32", "stem_conv[0][0]"],
-        ["   └ stem_relu (ReLU)", "(None, 16, 16, 8)", "0", "stem_bn[0][0]"],
-        # every layer shown: a tensor is named by its own layer
-        ["s1 (stage)", "[(None, 16, 16, 8), (None, 16, 16, 8)]", "1,232", "stem_relu[0][0]"],
-        ["   └ s1_a (conv_bn)", "(None, 16, 16, 8)", "616", "stem_relu[0][0]"],
-        ["      └ s1_a_conv (Conv2D)", "(None, 16, 16, 8)", "584", "stem_relu[0][0]"],
-        ["      └ s1_a_bn (BatchNormalization)", "(None, 16, 16, 8)", "32", "s1_a_conv[0][0]"],
-        ["      └ s1_a_relu (ReLU)", "(None, 16, 16, 8)", "0", "s1_a_bn[0][0]"],
-        ["   └ s1_b (conv_bn)", "(None, 16, 16, 8)", "616", "s1_a_relu[0][0]"],
-        ["      └ s1_b_conv (Conv2D)", "(None, 16, 16, 8)", "584", "s1_a_relu[0][0]"],
-        ["      └ s1_b_bn (BatchNormalization)", "(None, 16, 16, 8)", "32", "s1_b_conv[0][0]"],
-        ["      └ s1_b_relu (ReLU)", "(None, 16, 16, 8)", "0", "s1_b_bn[0][0]"],
-        ["   └ s1_add (Add)", "(None, 16, 16, 8)", "0", "s1_a_relu[0][0], s1_b_relu[0][0]"],
-        ["cat (Concatenate)", "(None, 16, 16, 16)", "0", "s1_add[0][0], s1_a_relu[0][0]"],
+        # as Keras's expand_nested: the rows under an instance show no connections, and the
+        # model's own rows read an instance's tensors as its outputs
+        ["   └ stem_conv (Conv2D)", "(None, 16, 16, 8)", "224", "-"],
+        ["   └ stem_bn (BatchNormalization)", "(None, 16, 16, 8)", "32", "-"],
+        ["   └ stem_relu (ReLU)", "(None, 16, 16, 8)", "0", "-"],
+        ["s1 (stage)", "[(None, 16, 16, 8), (None, 16, 16, 8)]", "1,232", "stem[0][0]"],
+        ["   └ s1_a (conv_bn)", "(None, 16, 16, 8)", "616", "-"],
+        ["      └ s1_a_conv (Conv2D)", "(None, 16, 16, 8)", "584", "-"],
+        ["      └ s1_a_bn (BatchNormalization)", "(None, 16, 16, 8)", "32", "-"],
+        ["      └ s1_a_relu (ReLU)", "(None, 16, 16, 8)", "0", "-"],
+        ["   └ s1_b (conv_bn)", "(None, 16, 16, 8)", "616", "-"],
+        ["      └ s1_b_conv (Conv2D)", "(None, 16, 16, 8)", "584", "-"],
+        ["      └ s1_b_bn (BatchNormalization)", "(None, 16, 16, 8)", "32", "-"],
+        ["      └ s1_b_relu (ReLU)", "(None, 16, 16, 8)", "0", "-"],
+        ["   └ s1_add (Add)", "(None, 16, 16, 8)", "0", "-"],
+        ["cat (Concatenate)", "(None, 16, 16, 16)", "0", "s1[0][0], s1[0][1]"],
         ["gap (GlobalAveragePooling2D)", "(None, 16)", "0", "cat[0][0]"],
     ]
 
@@ -181,15 +182,15 @@ def test_depth_one_opens_the_top_level_only(tmp_path: Path) -> None:
     expected = [
         ["image (InputLayer)", "(None, 16, 16, 3)", "0", "-"],
         ["stem (conv_bn)", "(None, 16, 16, 8)", "256", "image[0][0]"],
-        ["   └ stem_conv (Conv2D)", "(None, 16, 16, 8)", "224", "image[0][0]"],
-        ["   └ stem_bn (BatchNormalization)", "(None, 16, 16, 8)", "32", "stem_conv[0][0]"],
-        ["   └ stem_relu (ReLU)", "(None, 16, 16, 8)", "0", "stem_bn[0][0]"],
-        ["s1 (stage)", "[(None, 16, 16, 8), (None, 16, 16, 8)]", "1,232", "stem_relu[0][0]"],
-        # s1_a and s1_b stay one row each: their tensors are theirs
-        ["   └ s1_a (conv_bn)", "(None, 16, 16, 8)", "616", "stem_relu[0][0]"],
-        ["   └ s1_b (conv_bn)", "(None, 16, 16, 8)", "616", "s1_a[0][0]"],
-        ["   └ s1_add (Add)", "(None, 16, 16, 8)", "0", "s1_a[0][0], s1_b[0][0]"],
-        ["cat (Concatenate)", "(None, 16, 16, 16)", "0", "s1_add[0][0], s1_a[0][0]"],
+        ["   └ stem_conv (Conv2D)", "(None, 16, 16, 8)", "224", "-"],
+        ["   └ stem_bn (BatchNormalization)", "(None, 16, 16, 8)", "32", "-"],
+        ["   └ stem_relu (ReLU)", "(None, 16, 16, 8)", "0", "-"],
+        ["s1 (stage)", "[(None, 16, 16, 8), (None, 16, 16, 8)]", "1,232", "stem[0][0]"],
+        # s1_a and s1_b stay one row each
+        ["   └ s1_a (conv_bn)", "(None, 16, 16, 8)", "616", "-"],
+        ["   └ s1_b (conv_bn)", "(None, 16, 16, 8)", "616", "-"],
+        ["   └ s1_add (Add)", "(None, 16, 16, 8)", "0", "-"],
+        ["cat (Concatenate)", "(None, 16, 16, 16)", "0", "s1[0][0], s1[0][1]"],
         ["gap (GlobalAveragePooling2D)", "(None, 16)", "0", "cat[0][0]"],
     ]
     assert table(summary(NESTED, tmp_path, "--depth", "1")) == expected
@@ -257,11 +258,11 @@ def test_collapsed_is_keras_summary_of_nested_models(tmp_path: Path) -> None:
 
 
 def test_expanded_rows_are_keras_expand_nested(tmp_path: Path) -> None:
-    # Keras also lists each nested model's own InputLayer (a block has none), and gives its
-    # layers no connections ("-"): those columns aside, the same rows
+    # Keras also lists each nested model's own InputLayer (a block has none): those aside, the
+    # same rows, connections included
     keras_rows = table(capture_summary(keras_nested(), expand_nested=True))
-    keras_rows = [row[:3] for row in keras_rows if "└ input_layer" not in row[0]]
-    ours = [row[:3] for row in table(summary(NESTED, tmp_path, "--expand"))]
+    keras_rows = [row for row in keras_rows if "└ input_layer" not in row[0]]
+    ours = table(summary(NESTED, tmp_path, "--expand"))
     for row in ours:
         row[0] = re.sub(r"\((conv_bn|stage)\)$", "(Functional)", row[0])
     assert ours == keras_rows

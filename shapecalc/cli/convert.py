@@ -46,7 +46,7 @@ def convert_command(
                 err=True,
             )
             raise typer.Exit(EXIT_USAGE)
-        text = to_yaml(convert(spec_from_keras(root).plain()), model.name)
+        text = to_yaml(convert(spec_from_keras(root, keep_unknown=True).plain()), model.name)
     except SpecError as err:
         fail(err)
     if output == "-":

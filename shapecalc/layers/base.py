@@ -173,6 +173,8 @@ class Layer:
     # Keras gives the output an integer or boolean input's own dtype (its symbolic output
     # keeps it) rather than the compute dtype: Flatten, Reshape, Permute, Identity.
     keeps_input_dtype: ClassVar[bool] = False
+    # A keras.ops call recorded as a node of a functional model, not a layer (operations.py).
+    is_operation: ClassVar[bool] = False
     # Why the output has the input's shape, for the default explanation (see explain).
     keeps_shape: ClassVar[str] = ""
 
@@ -195,6 +197,11 @@ class Layer:
     @classmethod
     def type_name(cls) -> str:
         return cls.__name__
+
+    @classmethod
+    def spec_type(cls) -> str:
+        """How a spec names the type: its class name (an operation, by its keras.ops function)."""
+        return cls.type_name()
 
     @classmethod
     def all_arguments(cls) -> tuple[Arg, ...]:

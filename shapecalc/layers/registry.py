@@ -22,6 +22,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "AdaptiveMaxPooling2D",
         "AdaptiveMaxPooling3D",
     ),
+    "applications": ("CustomScaleLayer", "LayerScale", "StochasticDepth"),
     "attention": ("MultiHeadAttention",),
     "attention_grouped": ("GroupedQueryAttention",),
     "attention_dot": ("AdditiveAttention", "Attention"),
@@ -73,6 +74,30 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "RMSNormalization",
         "UnitNormalization",
     ),
+    "operations": (
+        "ops.abs",
+        "ops.add",
+        "ops.divide",
+        "ops.exp",
+        "ops.log",
+        "ops.max",
+        "ops.maximum",
+        "ops.mean",
+        "ops.min",
+        "ops.minimum",
+        "ops.multiply",
+        "ops.negative",
+        "ops.power",
+        "ops.relu",
+        "ops.sigmoid",
+        "ops.sqrt",
+        "ops.square",
+        "ops.subtract",
+        "ops.sum",
+        "ops.tanh",
+        "ops.true_divide",
+    ),
+    "operations_shapes": ("ops.expand_dims", "ops.matmul", "ops.reshape", "ops.squeeze", "ops.transpose"),
     "pooling": (
         "AveragePooling1D",
         "AveragePooling2D",
@@ -132,7 +157,7 @@ L = TypeVar("L", bound=type[Layer])
 
 
 def register(cls: L) -> L:
-    name = cls.type_name()
+    name = cls.spec_type()
     if name in _REGISTRY or name in KERAS_ALIASES:
         raise RuntimeError(f"layer type {name} registered twice")
     _REGISTRY[name] = cls
@@ -155,6 +180,13 @@ def lookup(name: str) -> type[Layer] | None:
         return registered(KERAS_ALIASES[name])
     cls = registered(name)
     return cls if cls is not None and cls.exported else None
+
+
+def operation(keras_class: str) -> type[Layer] | None:
+    """The operation a functional model records under its Keras class name (``TrueDivide``)."""
+    for family in ("operations", "operations_shapes"):
+        importlib.import_module(f"{__package__}.{family}")
+    return next((c for c in _REGISTRY.values() if c.is_operation and c.type_name() == keras_class), None)
 
 
 def aliases() -> dict[str, str]:

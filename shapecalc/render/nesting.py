@@ -98,10 +98,15 @@ def group(analysis: Analysis, nesting: Nesting | None) -> Grouped:
                 continue
             opened = nesting.opens(level)
             rows.append(Row(item, level, opened))
-            if opened:
-                walk(item.children, level + 1)
-            else:
+            if level == 0:
+                # the model's own rows read an instance's tensors as its outputs, opened or not
+                # (the rows listed under it show no connections, as Keras's expand_nested)
                 folded.update(dict.fromkeys(item.calls, item))
+            if opened:
+                members = item.children
+                if item.block == "Functional":  # Keras lists a nested model's layers, not its operations
+                    members = [m for m in members if not (isinstance(m, Layer) and m.is_operation)]
+                walk(members, level + 1)
 
     walk(top, 0)
     return Grouped(rows, folded)

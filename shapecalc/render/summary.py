@@ -25,7 +25,7 @@ from ..layers.base import Layer, Shape
 from ..units import SI
 from . import nesting as nested
 from . import table
-from .nesting import Grouped, Instance, Nesting
+from .nesting import Grouped, Instance, Nesting, Row
 
 
 def _number(x: object) -> str:
@@ -347,10 +347,13 @@ def _rows(
     analysis: Analysis, costs: Costs | None, chosen: list[str], grouped: Grouped, compact: bool
 ) -> list[list[str]]:
     ctx = _Context(analysis, costs, grouped, compact)
-    return [
-        [_name(row.item, row.level), *(COLUMNS[key].cell(ctx, row.item) for key in chosen)]
-        for row in grouped.rows
-    ]
+    return [[_name(row.item, row.level), *(_cell(ctx, key, row) for key in chosen)] for row in grouped.rows]
+
+
+def _cell(ctx: _Context, key: str, row: Row) -> str:
+    if key == "connected_to" and row.level:
+        return "-"  # Keras lists a nested model's calls as not part of the model it is in
+    return COLUMNS[key].cell(ctx, row.item)
 
 
 def _name(item: Item, level: int) -> str:

@@ -206,11 +206,13 @@ def run(analysis: Analysis, options: RunOptions, progress: Callable[[str], None]
     """Run the analysed graph at concrete sizes; the report is keyed by the graph's own calls."""
     arrays = _input_arrays(analysis, options)
     concrete = _concrete_analysis(analysis, options, arrays)
+    # the batch run: --batch, or the one the --input data brings
+    batch = next((concrete.shapes[c].outputs[0][0] for c in concrete.graph.inputs), None) or options.batch
     peak = estimate_peak(concrete, options.unknown_size)
     if peak > options.max_memory:
         raise RunRefused(
             f"running this spec needs about {readable_bytes(peak)} (weights of the running layer, shared "
-            f"weights, live activations and the kernel's temporaries at batch {options.batch}), over "
+            f"weights, live activations and the kernel's temporaries at batch {batch}), over "
             f"--max-memory {readable_bytes(options.max_memory)}; lower --batch or raise --max-memory"
         )
     keep_freed_memory()
@@ -223,7 +225,7 @@ def run(analysis: Analysis, options: RunOptions, progress: Callable[[str], None]
             writer.close()
         if store:
             store.close()
-    return RunReport(outcomes, concrete, peak, options.batch)
+    return RunReport(outcomes, concrete, peak, batch)
 
 
 def _execute(

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..analysis import Analysis
+from ..blocks import MODEL_CLASSES
 from ..errors import RunRefused
 from ..graph import unique_layers
 from ..layers.base import Weight, fmt_shape
@@ -74,12 +75,15 @@ def _arrays(handle: Any, analysis: Analysis) -> tuple[dict[str, Any], list[str]]
     """Each weight's dataset, keyed ``layer/path``, and what does not fit."""
     arrays: dict[str, Any] = {}
     problems: list[str] = []
-    used: dict[str, int] = {}
+    numbering = _Numbering()
     for layer in unique_layers(analysis.layers):
-        kind = _snake_case(type(layer).type_name())
-        seen = used.get(kind)
-        used[kind] = 0 if seen is None else seen + 1
-        where = kind if seen is None else f"{kind}_{seen + 1}"
+        if layer.is_operation:
+            continue  # a keras.ops call: not one of the model's layers, and without variables
+        models = tuple(
+            (name, shown) for name, shown in analysis.calls_of(layer)[0].blocks if shown in MODEL_CLASSES
+        )
+        level = numbering.level(models)
+        where = level + numbering.take(level, _snake_case(type(layer).type_name()))
         built = analysis.built.get(layer)
         made = list(built.weights) if built else []
         places = _places(layer)
@@ -94,8 +98,33 @@ def _arrays(handle: Any, analysis: Analysis) -> tuple[dict[str, Any], list[str]]
             )
             continue
         for prefix, weights in by_place.items():
-            problems += _read_group(handle, f"layers/{where}/{places[prefix]}vars", layer, weights, arrays)
+            problems += _read_group(handle, f"{where}/{places[prefix]}vars", layer, weights, arrays)
     return arrays, problems
+
+
+class _Numbering:
+    """Keras's paths for the layers of a model and of the models it uses as layers
+    (``layers/sequential/layers/conv2d``): each model numbers its own layers by class, in its
+    order, a nested model among them as ``sequential`` or ``functional``."""
+
+    def __init__(self) -> None:
+        self.used: dict[str, dict[str, int]] = {}
+        self.levels: dict[tuple[tuple[str, str], ...], str] = {(): "layers/"}
+
+    def take(self, level: str, kind: str) -> str:
+        used = self.used.setdefault(level, {})
+        seen = used.get(kind)
+        used[kind] = 0 if seen is None else seen + 1
+        return kind if seen is None else f"{kind}_{seen + 1}"
+
+    def level(self, models: tuple[tuple[str, str], ...]) -> str:
+        """The path of the layers of the innermost of ``models`` (outermost first)."""
+        for depth in range(1, len(models) + 1):
+            chain = models[:depth]
+            if chain not in self.levels:
+                parent = self.levels[chain[:-1]]
+                self.levels[chain] = f"{parent}{self.take(parent, _snake_case(chain[-1][1]))}/layers/"
+        return self.levels[models]
 
 
 def _read_group(
