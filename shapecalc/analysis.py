@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from .errors import ShapeError, SpecError
-from .graph import Call, Graph, TensorRef, keras_functional_structure, unique_layers
+from .graph import Call, Graph, TensorRef, unique_layers
+from .graph_order import keras_functional_structure
 from .layers.base import Built, Layer, Shape, Weight, fmt_shapes
 from .layers.input_layer import InputLayer
 from .trace import describe_inputs, source_name
@@ -210,11 +211,12 @@ def _infer_call(
     if call.tensor_args:
         given, arguments = list(inputs), dict(call.call_args)
         for name, (start, count) in call.tensor_args.items():
-            # a tensor argument's shapes, as the layer's shape rule is given them
-            arguments[name] = [
-                s for ref in call.inputs[start : start + count] for s in _resolve(ref, shapes)[0]
-            ]
-            inputs.extend(arguments[name])
+            # a tensor argument's shapes, as the layer's shape rule is given them (a Keras mask
+            # is an input of the call, but no shape rule reads it)
+            read = [s for ref in call.inputs[start : start + count] for s in _resolve(ref, shapes)[0]]
+            if name != "mask":
+                arguments[name] = read
+            inputs.extend(read)
     try:
         out, built[layer] = layer.infer(given if layer.takes_list else given[0], built.get(layer), arguments)
     except ShapeError as err:

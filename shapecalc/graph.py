@@ -20,6 +20,7 @@ from .layers.args import describe, did_you_mean
 from .layers.base import Layer
 from .layers.factory import Namer
 from .layers.input_layer import InputLayer
+from .mask_operations import MaskRecorder
 from .source import Node
 from .spec import INPUT_TYPES, REUSE, WIRING_KEYS, LayerEntry, ModelSpec
 
@@ -58,6 +59,8 @@ class Call:
         first = min((start for start, _ in self.tensor_args.values()), default=len(self.inputs))
         return self.inputs[:first]
 
+    # an operation Keras records to compute a mask (mask_operations.py), not written in the spec
+    computes_mask: bool = False
     context: str = ""  # the block instance it was written in, for messages (blocks.py)
     # the block instances it is in, outermost first: (instance name, block name), blocks.py
     blocks: tuple[tuple[str, str], ...] = ()
@@ -103,6 +106,10 @@ class _Builder:
         self.inputs: list[Call] = []
         self.anchored: dict[Anchor, Call] = {}  # tensors block instances refer to (blocks.py)
         self.arguments: dict[Layer, dict[str, Any]] = {}
+        # a functional model records the operations that compute masks (Sequential's summary
+        # lists its layers only)
+        self.masking = None if spec.sequential else MaskRecorder(self._mask_operation)
+        self.mask_loc: Location | None = None
 
     def build(self) -> Graph:
         for decl in self.spec.inputs:
@@ -149,9 +156,28 @@ class _Builder:
     def _entry(self, entry: LayerEntry, previous: Call | None) -> Call:
         if entry.type_name in INPUT_TYPES:
             return self._input_entry(entry)
-        if entry.type_name == REUSE:
-            return self._reuse(entry, previous)
-        return self._layer_entry(entry, previous)
+        reuse = entry.type_name == REUSE
+        call = self._reuse(entry, previous) if reuse else self._layer_entry(entry, previous)
+        if self.masking is not None:
+            self._masks(call)
+        return call
+
+    def _masks(self, call: Call) -> None:
+        """The Keras mask the call reads (an input of its own, as Keras's node lists it) and the
+        operations that compute its outputs' masks (mask_operations.py)."""
+        mask = self.masking.read_mask(call)
+        if mask is not None:
+            call.tensor_args["mask"] = (len(call.inputs), 1)
+            call.inputs.append(mask)
+        self.mask_loc = call.loc
+        self.masking.after_call(call)
+
+    def _mask_operation(self, spec_type: str, arguments: dict[str, Any], refs: list[TensorRef]) -> TensorRef:
+        layer = create_layer(spec_type, arguments, self.namer)
+        call = Call(layer, list(refs), self.mask_loc, 0, computes_mask=True)
+        self.calls_of[layer] += 1
+        self.calls.append(call)
+        return TensorRef(call, 0, self.mask_loc)
 
     # ------------------------------------------------------------------ entries
     def _add_input(self, layer: InputLayer, loc: Location) -> Call:
@@ -422,58 +448,3 @@ def _written_as_list(node: Node | None) -> bool:
 def unique_layers(layers: Iterable[Layer]) -> list[Layer]:
     """The layers in order, each once (a shared layer appears once per call in a Sequential)."""
     return list(dict.fromkeys(layers))
-
-
-@dataclass
-class FunctionalStructure:
-    """What Keras's map_graph makes of a functional model: its layers in order and the depth
-    of each call that belongs to it (0 at the outputs)."""
-
-    layers: list[Layer]
-    call_depth: dict[Call, int]
-
-
-def keras_functional_structure(graph: Graph) -> FunctionalStructure:
-    """Keras's order of a functional model's layers (keras.src.ops.function.map_graph).
-
-    Keras walks depth-first from the outputs, numbers each layer when first seen, gives every
-    call a depth (its distance from the outputs; a shared layer takes its deepest call's) and
-    lists layers by decreasing depth, ties in traversal order. Layers that lead to no output
-    are not part of the model; unused inputs are.
-    """
-    finished: set[Call] = set()
-    post_order: list[Call] = []
-    first_seen: dict[Layer, int] = {}
-    # Depth-first from each output, iteratively (a 10,000-layer chain is deeper than Python's
-    # recursion limit); a call is numbered when first entered, listed once all its inputs are.
-    for ref in graph.outputs:
-        stack: list[tuple[Call, int]] = [(ref.call, 0)]
-        while stack:
-            call, next_input = stack.pop()
-            if next_input == 0:
-                if call in finished:
-                    continue
-                first_seen.setdefault(call.layer, len(first_seen))
-            if next_input < len(call.inputs):
-                stack.append((call, next_input + 1))
-                stack.append((call.inputs[next_input].call, 0))
-            else:
-                finished.add(call)
-                post_order.append(call)
-
-    call_depth: dict[Call, int] = {}
-    layer_depth: dict[Layer, int] = {}
-    for call in reversed(post_order):
-        depth = max(call_depth.setdefault(call, 0), layer_depth.get(call.layer, 0))
-        layer_depth[call.layer] = depth
-        call_depth[call] = depth
-        for ref in call.inputs:
-            if ref.call in finished:
-                call_depth[ref.call] = max(depth + 1, call_depth.get(ref.call, 0))
-    for call in graph.inputs:
-        if call.layer not in layer_depth:
-            layer_depth[call.layer] = 0
-            first_seen[call.layer] = -1
-            call_depth[call] = 0
-    ordered = sorted(layer_depth, key=lambda layer: (-layer_depth[layer], first_seen[layer]))
-    return FunctionalStructure(ordered, call_depth)

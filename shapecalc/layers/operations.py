@@ -41,6 +41,7 @@ class Operation(Layer):
     excluded_base_arguments = _NOT_AN_OPERATION_ARGUMENT
     spec_name: ClassVar[str] = ""  # how a spec names it: the keras.ops function
     float_valued: ClassVar[bool] = False  # integers in, float32 out (sqrt, exp, mean, ...)
+    boolean: ClassVar[bool] = False  # a comparison or logical function: bool out
     is_operation: ClassVar[bool] = True
     # what the rest of shapecalc reads of every layer: an operation has no weights to freeze, no
     # dtype policy (its dtype comes from its operands) and no regularizer
@@ -59,6 +60,8 @@ class Operation(Layer):
 
     def output_dtype(self, input_dtypes: Sequence[str]) -> str:
         dtype = input_dtypes[0] if input_dtypes else "float32"
+        if self.boolean:
+            return "bool"
         if self.float_valued and dtype not in FLOAT_DTYPES:
             return "float32"
         return dtype
@@ -135,6 +138,8 @@ class _Binary(Operation):
         return broadcast_shapes(first, second)
 
     def output_dtype(self, input_dtypes: Sequence[str]) -> str:
+        if self.boolean:
+            return "bool"
         floats = [d for d in input_dtypes if d in FLOAT_DTYPES]
         if floats:
             return max(floats, key=A.dtype_size)
@@ -169,7 +174,9 @@ class _Binary(Operation):
         ]
 
 
-def _binary(keras_class: str, spec_name: str, function: str, float_valued: bool = False) -> type[_Binary]:
+def _binary(
+    keras_class: str, spec_name: str, function: str, float_valued: bool = False, boolean: bool = False
+) -> type[_Binary]:
     cls = type(
         keras_class,
         (_Binary,),
@@ -177,6 +184,7 @@ def _binary(keras_class: str, spec_name: str, function: str, float_valued: bool 
             "spec_name": spec_name,
             "function": staticmethod(lambda a, b: getattr(np, function)(a, b)),
             "float_valued": float_valued,
+            "boolean": boolean,
             "__doc__": f"keras.{spec_name}(x1, x2): element-wise, with broadcasting.",
             "__module__": __name__,
         },
@@ -192,6 +200,9 @@ TrueDivide = _binary("TrueDivide", "ops.true_divide", "true_divide", float_value
 Power = _binary("Power", "ops.power", "power")
 Maximum = _binary("Maximum", "ops.maximum", "maximum")
 Minimum = _binary("Minimum", "ops.minimum", "minimum")
+# the comparisons and logic Keras's compute_mask methods run (see mask_operations.py)
+NotEqual = _binary("NotEqual", "ops.not_equal", "not_equal", boolean=True)
+LogicalOr = _binary("LogicalOr", "ops.logical_or", "logical_or", boolean=True)
 
 
 # ----------------------------------------------------------------------------- one operand
@@ -245,6 +256,7 @@ Exp = _unary("Exp", "ops.exp", lambda x: np.exp(x), float_valued=True)
 Log = _unary("Log", "ops.log", lambda x: np.log(x), float_valued=True)
 Tanh = _unary("Tanh", "ops.tanh", lambda x: np.tanh(x), float_valued=True)
 Sigmoid = _unary("Sigmoid", "ops.sigmoid", _sigmoid, float_valued=True, module="nn")
+ConvertToTensor = _unary("ConvertToTensor", "ops.convert_to_tensor", lambda x: x)
 Relu = _unary("Relu", "ops.relu", lambda x: np.maximum(x, 0).astype(x.dtype, copy=False), module="nn")
 
 
@@ -305,6 +317,17 @@ class Mean(_Reduction):
     """keras.ops.mean(x, axis=None, keepdims=False)."""
 
     spec_name, function, float_valued = "ops.mean", "mean", True
+
+
+@register
+class AnyTrue(_Reduction):
+    """keras.ops.any(x, axis=None, keepdims=False): whether any value is true (not zero)."""
+
+    spec_name, function, boolean = "ops.any", "any", True
+
+    @classmethod
+    def type_name(cls) -> str:
+        return "Any"  # Keras's class (typing's Any is taken here)
 
 
 @register

@@ -47,6 +47,8 @@ def report(analysis: Analysis, costs: Costs) -> dict[str, Any]:
                 "blocks": [instance for instance, _ in call.blocks],
             }
         )
+        if layer.is_operation:  # a keras.ops call Keras records as a node (a mask's too), not a layer
+            layers[-1]["operation"] = True
     outputs = []
     for call, k in analysis.output_refs():
         count = len(analysis.output_shapes(call))

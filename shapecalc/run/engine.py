@@ -343,6 +343,7 @@ def _call_kernel(
         keywords = dict(call.call_args)
         for name, (_, count) in call.tensor_args.items():
             keywords[name], rest = rest[:count], rest[count:]
+        keywords.pop("mask", None)  # the Keras mask the model recorded: masks.py gives it below
         # called on one tensor, not a list: see masks.mask_argument
         mask = mask_argument(layer, sources[: len(own)], not call.as_list)
         if mask is not None:  # layers whose Keras call takes no mask keep forward(inputs, weights)
