@@ -3,9 +3,9 @@
 When a Keras layer call gives its outputs a mask, the mask is a tensor of its own, computed by
 ``keras.ops`` calls that Keras records as operation nodes: ``NotEqual`` for Embedding's
 ``mask_zero`` (``inputs != 0``), ``NotEqual`` then ``Any`` for Masking, ``LogicalOr`` for a
-merge of masked tensors, ``ConvertToTensor`` for Attention's query mask. The calls are made, and
-auto-named from their class as layers are (sharing the layers' counters), during the call that
-computes the mask, whether or not anything reads it.
+merge of masked tensors, ``ConvertToTensor`` for Attention's query mask, six kinds of them for
+Concatenate's. The calls are made, and auto-named from their class as layers are (sharing the
+layers' counters), during the call that computes the mask, whether or not anything reads it.
 
 A mask becomes part of the model when a later call reads it: a layer called on one tensor whose
 ``call`` takes ``mask`` receives that tensor's mask as its ``mask`` argument
@@ -15,9 +15,7 @@ connections; a mask nothing reads leaves no row. Layers pass masks on by their
 ``compute_mask``: a layer without ``supports_masking`` drops them.
 
 This module decides, call by call in the order the graph is built, which operations a call
-makes and which mask each of its outputs carries; graph.py creates the calls it asks for. Not
-followed yet: Concatenate's mask (six operations whose choice depends on the inputs' ranks) and
-the masks of layers called on several tensor arguments; their outputs are taken as unmasked.
+makes and which mask each of its outputs carries; graph.py creates the calls it asks for.
 """
 
 from __future__ import annotations
@@ -87,7 +85,7 @@ class MaskRecorder:
                 return
             masks = [self.make("ops.convert_to_tensor", {}, [previous[0]])]
         elif kind == "Concatenate":
-            return  # not followed yet (see the module's docstring)
+            masks = [self._concatenated(layer, inputs, previous)] if any(previous) else []
         else:
             given = previous if (layer.takes_list or call.as_list) else (previous[0] if previous else None)
             if given is None or (isinstance(given, list) and all(m is None for m in given)):
@@ -98,3 +96,19 @@ class MaskRecorder:
             masks = computed if isinstance(computed, list) else [computed]
         if any(mask is not None for mask in masks):
             self.masks[call] = masks
+
+    def _concatenated(self, layer: Layer, inputs: list[Any], previous: list[Any]) -> Any:
+        """Concatenate's compute_mask: each input's mask spread over the input (all true for an
+        unmasked one), joined as the inputs are, then any() over the last axis. Keras spreads a
+        mask of lower rank than its input with expand_dims and logical_or; a mask has a lower
+        rank than the tensor it travels with in every model Keras builds (it marks steps)."""
+        spread = []
+        for tensor, mask in zip(inputs, previous, strict=True):
+            if mask is None:
+                spread.append(self.make("ops.ones_like", {"dtype": "bool"}, [tensor]))
+                continue
+            expanded = self.make("ops.expand_dims", {"axis": -1}, [mask])
+            zeros = self.make("ops.zeros_like", {"dtype": "bool"}, [tensor])
+            spread.append(self.make("ops.logical_or", {}, [expanded, zeros]))
+        joined = self.make("ops.concatenate", {"axis": layer.axis}, spread)
+        return self.make("ops.any", {"axis": -1}, [joined])

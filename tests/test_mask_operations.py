@@ -1,4 +1,5 @@
-"""The operations Keras records to compute masks (NotEqual, Any, LogicalOr, ConvertToTensor)
+"""The operations Keras records to compute masks (NotEqual, Any, LogicalOr, ConvertToTensor,
+and Concatenate's ExpandDims, ZerosLike, OnesLike, Concatenate)
 are rows of a functional model's summary: random models with masks, written as specs, are
 built in Keras by the oracle, and shapecalc's summary text (at 80 and 200 columns) and its rows
 must be Keras's, Keras's model.operations in name, type and order."""
@@ -8,11 +9,14 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import keras
 import pytest
 from model_check import shapecalc_summary_text
 from oracle import ModelFacts, build_keras_model, model_facts
 
 from shapecalc.api import analyze_data
+from shapecalc.costs import model_costs
+from shapecalc.render.json_report import report
 
 SEQUENCE = 6
 
@@ -54,6 +58,8 @@ class _Draw:
                 "attention",
                 "mha",
                 "conv",
+                "concatenate",
+                "concatenate",
             ]
         )
         if choice == "embed":
@@ -103,6 +109,9 @@ class _Draw:
                     features,
                 )
             )
+        elif choice == "concatenate":
+            other, more = rng.choice(self.sequences)
+            self.sequences.append((self.add("Concatenate", {}, [x, other]), features + more))
         else:
             self.sequences.append((self.add("Conv1D", {"filters": 2, "kernel_size": 1}, x), 2))
 
@@ -133,7 +142,11 @@ def test_random_models_with_masks_summarise_as_keras(seed: int) -> None:
     spec = _Draw(seed).spec()
     model = build_keras_model(spec)
     ours = analyze_data(spec)
-    assert [(layer.name, layer.type_name()) for layer in ours.layers] == _rows(model)
+    rows = report(ours, model_costs(ours))["layers"]  # summary --format json
+    assert [(row["name"], row["type"]) for row in rows] == _rows(model)
+    operations = {op.name for op in model.operations if not isinstance(op, keras.layers.Layer)}
+    assert {row["name"] for row in rows if row.get("operation")} == operations
+    assert all(row["params"] == 0 for row in rows if row.get("operation"))
     for width in (80, 200):
         facts = model_facts(model, width)
         assert isinstance(facts, ModelFacts)

@@ -231,3 +231,80 @@ class Matmul(Operation):
                 list(self.compute_output_shape(input_shape)),
             )
         ]
+
+
+@register
+class ConcatenateTensors(Operation):
+    """keras.ops.concatenate(xs, axis=0): the tensors joined along ``axis``, the other sizes equal
+    (an unknown size matches any)."""
+
+    spec_name = "ops.concatenate"
+    takes_list = True
+    list_inputs = "[x1, x2, ...]"
+    arguments = (Arg("axis", A.integer, 0, "the axis the tensors are joined along"),)
+
+    @classmethod
+    def type_name(cls) -> str:
+        return "Concatenate"  # Keras's class (the layer of that name is another class here)
+
+    def check_input(self, input_shape: list[Shape]) -> None:
+        self.compute_output_shape(input_shape)
+
+    def compute_output_shape(self, input_shape: list[Shape]) -> Shape:
+        first = tuple(input_shape[0])
+        axis = canonical(self.axis, len(first))
+        total: int | None = 0
+        for shape in input_shape:
+            if len(shape) != len(first) or any(
+                k != axis and a is not None and b is not None and a != b
+                for k, (a, b) in enumerate(zip(shape, first, strict=True))
+            ):
+                raise ShapeError(
+                    f"every tensor must have the shape of the first, {fmt_shape(first)}, except on axis "
+                    f"{axis}; got {fmt_shape(shape)}"
+                )
+            total = None if total is None or shape[axis] is None else total + shape[axis]
+        return (*first[:axis], total, *first[axis + 1 :])
+
+    def output_dtype(self, input_dtypes: Sequence[str]) -> str:
+        return input_dtypes[0] if len(set(input_dtypes)) == 1 else "float32"
+
+    def forward(self, inputs: list[Any], weights: Mapping[str, Any]) -> Any:
+        return np.concatenate(inputs, axis=self.axis)
+
+    def explain(self, input_shape: list[Shape]) -> list[Step]:
+        sizes = " + ".join(show(s[self.axis]) for s in input_shape)
+        output = self.compute_output_shape(input_shape)
+        return [Step("shape", f"joined on axis {self.axis}: {sizes}", list(output))]
+
+
+class _Filled(Operation):
+    """``ops.f(x, dtype=None)``: a tensor of the input's shape, every value the same."""
+
+    arguments = (Arg("dtype", A.optional(A.dtype_policy), None, "the values' dtype; null: the input's"),)
+    pointwise = True
+    keeps_shape = "a tensor of the input's shape"
+    value: float
+
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        return tuple(input_shape)
+
+    def output_dtype(self, input_dtypes: Sequence[str]) -> str:
+        return self.dtype or (input_dtypes[0] if input_dtypes else "float32")
+
+    def forward(self, inputs: Any, weights: Mapping[str, Any]) -> Any:
+        return np.full(inputs.shape, self.value, dtype=self.output_dtype([inputs.dtype.name]))
+
+
+@register
+class OnesLike(_Filled):
+    """keras.ops.ones_like(x, dtype=None)."""
+
+    spec_name, value = "ops.ones_like", 1
+
+
+@register
+class ZerosLike(_Filled):
+    """keras.ops.zeros_like(x, dtype=None)."""
+
+    spec_name, value = "ops.zeros_like", 0

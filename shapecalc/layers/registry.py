@@ -101,7 +101,16 @@ FAMILIES: dict[str, tuple[str, ...]] = {
         "ops.tanh",
         "ops.true_divide",
     ),
-    "operations_shapes": ("ops.expand_dims", "ops.matmul", "ops.reshape", "ops.squeeze", "ops.transpose"),
+    "operations_shapes": (
+        "ops.concatenate",
+        "ops.expand_dims",
+        "ops.matmul",
+        "ops.ones_like",
+        "ops.reshape",
+        "ops.squeeze",
+        "ops.transpose",
+        "ops.zeros_like",
+    ),
     "pooling": (
         "AveragePooling1D",
         "AveragePooling2D",
