@@ -82,6 +82,8 @@ def _functional(analysis: Analysis) -> list[str]:
     lines = []
     auto_names = Namer()  # how Keras names the operations the code leaves unnamed, in its order
     for call in graph.calls:
+        if call.computes_mask:
+            continue  # Keras records the operations of a mask itself, as it calls the layers
         layer = call.layer
         variable = _variable(call.alias or layer.name, taken)
         tensors[call] = variable

@@ -47,3 +47,29 @@ def test_custom_layers_are_refused_for_now(tmp_path: Path) -> None:
     result = runner.invoke(app, ["export", str(SPECS[0].parent / "custom_layer.yaml"), "--to", "keras"])
     assert result.exit_code == 2
     assert "custom layers (HalfGate, MyLayer) cannot be exported yet" in result.stderr
+
+
+OPERATIONS_AND_MASKS = """
+name: masked_ops
+inputs:
+  tok: {shape: [7], dtype: int32}
+layers:
+  - Embedding: {name: emb, input_dim: 20, output_dim: 6, mask_zero: true}
+  - ops.multiply: {x2: 0.5}
+  - Dense: {name: gate, units: 6, inputs: emb}
+  - ops.add: {inputs: [multiply, gate]}
+  - Concatenate: {name: both, inputs: [emb, gate]}
+  - LSTM: {name: lstm, units: 3}
+  - ops.mean: {axis: -1, keepdims: true}
+"""
+
+
+def test_operations_and_masks_round_trip(tmp_path: Path) -> None:
+    # operations are written as keras.ops calls; the mask operations are left to Keras, which
+    # records them again as it calls the layers
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(OPERATIONS_AND_MASKS)
+    facts = _exported(spec, tmp_path)
+    assert "keras.ops.not_equal" not in (tmp_path / "model.py").read_text()
+    assert shapecalc_summary_text(analyze_file(spec), facts.columns) == facts.summary
+    assert shapecalc_summary_text(analyze_file(tmp_path / "model.json"), facts.columns) == facts.summary
