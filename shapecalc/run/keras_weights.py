@@ -8,8 +8,8 @@ InputLayer takes its number too), and each layer's variables in the order it hol
 made trainable first, then the others, each in the order they were made. A layer whose
 variables belong to sublayers (recurrent cells, wrappers, attention's projections) stores them
 under the attributes that hold them (an RNN's ``cell``, Bidirectional's ``forward_layer``,
-TimeDistributed's ``layer``, a stack's ``cells/<class>``); those of attention's projections
-are not read yet, and such a model is refused.
+TimeDistributed's ``layer``, a stack's ``cells/<class>``, MultiHeadAttention's ``query_dense``
+... ``output_dense``, GroupedQueryAttention's ``_query_dense`` ...).
 """
 
 from __future__ import annotations
@@ -179,7 +179,23 @@ def _places(layer: Any) -> dict[str, str]:
             visit(child, inner_ours, inner_theirs)
 
     visit(layer, "", "")
+    kind = type(layer).type_name()
+    if kind in _ATTENTION_PROJECTIONS:
+        # attention's projections are EinsumDense sublayers, kept under the attributes that hold them
+        prefix = "_" if kind == "GroupedQueryAttention" else ""
+        for ours, theirs in _ATTENTION_PROJECTIONS[kind]:
+            places[f"{ours}/"] = f"{prefix}{theirs}/"
     return places
+
+
+# our weight-path prefixes of attention's projections, and Keras's attributes for them
+_PROJECTIONS = (
+    ("query", "query_dense"),
+    ("key", "key_dense"),
+    ("value", "value_dense"),
+    ("attention_output", "output_dense"),
+)
+_ATTENTION_PROJECTIONS = {"MultiHeadAttention": _PROJECTIONS, "GroupedQueryAttention": _PROJECTIONS}
 
 
 def _snake_case(name: str) -> str:
