@@ -32,11 +32,10 @@ def keras_code(analysis: Analysis, source: str) -> str:
     if custom:
         names = ", ".join(sorted({layer.type_name() for layer in custom}))
         raise ExportRefused(f"custom layers ({names}) cannot be exported yet: write them as Keras layers")
-    nested = sorted({name for call in graph.calls for name, shown in call.blocks if shown in MODEL_CLASSES})
-    if nested:
+    deep = sorted({name for call in graph.calls for name, _ in _models(call)[1:]})
+    if deep:
         raise ExportRefused(
-            f"models used as layers ({', '.join(nested)}) cannot be exported yet: written out, their layers "
-            "would be the model's own rows"
+            f"models used as layers inside models used as layers ({', '.join(deep)}) cannot be exported yet"
         )
     modules = sorted(
         {type(layer).keras_module for layer in layers if getattr(type(layer), "keras_module", None)}
@@ -59,11 +58,13 @@ def keras_code(analysis: Analysis, source: str) -> str:
 def _sequential(analysis: Analysis) -> list[str]:
     (source,) = analysis.graph.inputs
     entries = [_input(source.layer, sequential=True)]
-    entries += [
-        _layer(call.layer, analysis)
-        for call in analysis.graph.calls
-        if not isinstance(call.layer, InputLayer)
-    ]
+    calls = [call for call in analysis.graph.calls if not isinstance(call.layer, InputLayer)]
+    for model, members in _grouped(calls):
+        if model is None:
+            entries += [_layer(call.layer, analysis) for call in members]
+        else:  # a Sequential model used as a layer of this one (a Functional one cannot be)
+            inner = ", ".join(_layer(call.layer, analysis) for call in members)
+            entries.append(f"keras.Sequential([{inner}], name={model!r})")
     return [
         "return keras.Sequential(",
         "    [",
@@ -74,34 +75,111 @@ def _sequential(analysis: Analysis) -> list[str]:
     ]
 
 
+def _models(call: Call) -> list[tuple[str, str]]:
+    """The models used as layers (blocks with ``model:``) a call is in, outermost first."""
+    return [(name, kind) for name, kind in call.blocks if kind in MODEL_CLASSES]
+
+
+def _grouped(calls: list[Call]) -> list[tuple[str | None, list[Call]]]:
+    """The calls in runs: those of one model used as a layer together (None: the model's own)."""
+    runs: list[tuple[str | None, list[Call]]] = []
+    for call in calls:
+        models = _models(call)
+        model = models[0][0] if models else None
+        if runs and runs[-1][0] == model and model is not None:
+            runs[-1][1].append(call)
+        else:
+            runs.append((model, [call]))
+    return runs
+
+
+class _Writer:
+    """The functional API's lines for calls, each call's output held in a variable."""
+
+    def __init__(self, analysis: Analysis) -> None:
+        self.analysis = analysis
+        self.tensors: dict[Call, str] = {}
+        self.layers: dict[Layer, str] = {}
+        self.taken: set[str] = set()
+        self.lines: list[str] = []
+        self.auto_names = Namer()  # how Keras names the operations the code leaves unnamed, in its order
+
+    def call(self, call: Call) -> None:
+        layer = call.layer
+        variable = _variable(call.alias or layer.name, self.taken)
+        self.tensors[call] = variable
+        if isinstance(layer, InputLayer):
+            self.lines.append(f"{variable} = {_input(layer, sequential=False)}")
+        elif layer.is_operation:
+            self.lines.append(
+                f"{variable} = {_operation(call, self.tensors, self.analysis, self.auto_names)}"
+            )
+        else:
+            if layer not in self.layers:
+                self.layers[layer] = _variable(f"{layer.name}_layer", self.taken)
+                self.lines.append(f"{self.layers[layer]} = {_layer(layer, self.analysis)}")
+            arguments = _call_arguments(call, self.tensors, self.analysis)
+            self.lines.append(f"{variable} = {self.layers[layer]}({arguments})")
+
+    def model(self, name: str, kind: str, members: list[Call]) -> None:
+        """A model used as a layer: built from its layers, then called on what it reads."""
+        analysis = self.analysis
+        inside = set(members)
+        reads = list(dict.fromkeys(ref.call for c in members for ref in c.inputs if ref.call not in inside))
+        model = _variable(f"{name}_model", self.taken)
+        outer = [self.tensors[c] for c in reads]
+        if kind == "Sequential":
+            self.lines += [
+                f"{model} = keras.Sequential(",
+                "    [",
+                *(f"        {_layer(c.layer, analysis)}," for c in members),
+                "    ],",
+                f"    name={name!r},",
+                ")",
+            ]
+        else:
+            saved = dict(self.tensors)
+            inputs = []
+            for source in reads:  # the nested model's inputs, shaped as what it reads
+                shape = analysis.shapes[source].outputs[0][1:]
+                self.tensors[source] = _variable(f"{name}_input", self.taken)
+                inputs.append(self.tensors[source])
+                self.lines.append(f"{self.tensors[source]} = keras.Input(shape={_python(tuple(shape))})")
+            for c in members:
+                self.call(c)
+            outputs = [_tensor(ref, self.tensors, analysis) for ref in analysis.graph.instance_outputs[name]]
+            shown = outputs[0] if len(outputs) == 1 else "[" + ", ".join(outputs) + "]"
+            self.lines.append(
+                f"{model} = keras.Model(inputs=[{', '.join(inputs)}], outputs={shown}, name={name!r})"
+            )
+            self.tensors = saved
+        result = _variable(name, self.taken)
+        self.lines.append(
+            f"{result} = {model}({outer[0] if len(outer) == 1 else '[' + ', '.join(outer) + ']'})"
+        )
+        outputs = analysis.graph.instance_outputs.get(name) or [TensorRef(members[-1], 0, members[-1].loc)]
+        for k, ref in enumerate(outputs):
+            self.tensors[ref.call] = result if len(outputs) == 1 else f"{result}[{k}]"
+
+
 def _functional(analysis: Analysis) -> list[str]:
     graph = analysis.graph
-    tensors: dict[Call, str] = {}
-    layers: dict[Layer, str] = {}
-    taken: set[str] = set()
-    lines = []
-    auto_names = Namer()  # how Keras names the operations the code leaves unnamed, in its order
-    for call in graph.calls:
-        if call.computes_mask:
-            continue  # Keras records the operations of a mask itself, as it calls the layers
-        layer = call.layer
-        variable = _variable(call.alias or layer.name, taken)
-        tensors[call] = variable
-        if isinstance(layer, InputLayer):
-            lines.append(f"{variable} = {_input(layer, sequential=False)}")
-            continue
-        if layer.is_operation:
-            lines.append(f"{variable} = {_operation(call, tensors, analysis, auto_names)}")
-            continue
-        if layer not in layers:
-            layers[layer] = _variable(f"{layer.name}_layer", taken)
-            lines.append(f"{layers[layer]} = {_layer(layer, analysis)}")
-        lines.append(f"{variable} = {layers[layer]}({_call_arguments(call, tensors, analysis)})")
+    writer = _Writer(analysis)
+    calls = [call for call in graph.calls if not call.computes_mask]  # Keras records masks itself
+    for model, members in _grouped(calls):
+        if model is None:
+            for call in members:
+                writer.call(call)
+        else:
+            writer.model(model, _models(members[0])[0][1], members)
+    tensors = writer.tensors
     inputs = ", ".join(tensors[call] for call in graph.inputs)
     outputs = [_tensor(ref, tensors, analysis) for ref in graph.outputs]
     shown = outputs[0] if len(outputs) == 1 else "[" + ", ".join(outputs) + "]"
-    lines.append(f"return keras.Model(inputs=[{inputs}], outputs={shown}, name={analysis.graph.name!r})")
-    return lines
+    writer.lines.append(
+        f"return keras.Model(inputs=[{inputs}], outputs={shown}, name={analysis.graph.name!r})"
+    )
+    return writer.lines
 
 
 def _operation(call: Call, tensors: dict[Call, str], analysis: Analysis, auto_names: Namer) -> str:

@@ -5,6 +5,7 @@ export -> Keras's to_json() -> shapecalc gives the same summary again."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import keras
 import pytest
@@ -73,3 +74,35 @@ def test_operations_and_masks_round_trip(tmp_path: Path) -> None:
     assert "keras.ops.not_equal" not in (tmp_path / "model.py").read_text()
     assert shapecalc_summary_text(analyze_file(spec), facts.columns) == facts.summary
     assert shapecalc_summary_text(analyze_file(tmp_path / "model.json"), facts.columns) == facts.summary
+
+
+def _keras_model_as_spec(model: keras.Model, tmp_path: Path) -> Path:
+    (tmp_path / "saved.json").write_text(model.to_json())
+    spec = tmp_path / "converted.yaml"
+    result = runner.invoke(app, ["convert", str(tmp_path / "saved.json"), "-o", str(spec)])
+    assert result.exit_code == 0, result.output
+    return spec
+
+
+def _nested_functional() -> keras.Model:
+    inner_in = keras.Input((8,), name="inner_in")
+    hidden = keras.layers.Dense(6, name="inner_dense")(inner_in)
+    inner = keras.Model(inner_in, [hidden, keras.layers.Dense(2, name="inner_head")(hidden)], name="inner")
+    stem = keras.Sequential([keras.Input((8,)), keras.layers.Dense(8, name="stem_dense")], name="stem")
+    x = keras.Input((8,), name="x")
+    features, head = inner(stem(x))
+    out = keras.layers.Concatenate(name="cat")([features, head])
+    return keras.Model(x, keras.layers.Dense(1, name="out")(out), name="nested")
+
+
+@pytest.mark.parametrize("build", [_nested_functional, lambda: keras.applications.ConvNeXtTiny(weights=None)])
+def test_models_used_as_layers_are_exported_as_models(build: Any, tmp_path: Path) -> None:
+    # a saved model -> convert -> export -> the code builds a model Keras summarises as the original
+    keras.backend.clear_session(free_memory=False)
+    model = build()
+    original = model_facts(model)
+    assert isinstance(original, ModelFacts)
+    spec = _keras_model_as_spec(model, tmp_path)
+    facts = _exported(spec, tmp_path)
+    assert facts.summary == original.summary
+    assert "keras.Sequential(" in (tmp_path / "model.py").read_text()
