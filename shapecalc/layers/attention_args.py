@@ -94,3 +94,14 @@ def attention_call_arguments(scores: str) -> tuple[Arg, ...]:
         ),
         Arg("return_attention_scores", A.strict_bool, False, f"also return the scores {scores}"),
     )
+
+
+def copied_initializer(value: Any) -> Any:
+    """MultiHeadAttention's and GroupedQueryAttention's initializers: Keras's build copies them
+    to each projection (``initializer.__class__.from_config``), which a null one cannot give."""
+    if value is None:
+        raise ArgError(
+            "null is refused: Keras's build copies the initializer to each projection, and null "
+            "cannot be copied ('NoneType' has no attribute 'from_config'); name an initializer"
+        )
+    return A.initializer(value)

@@ -24,7 +24,7 @@ from .convolutional import (
 )
 from .explaining import Step, conv_step, recurrent, spatial_names
 from .recurrent import RNN, RNN_FLAGS
-from .recurrent_args import rate, seed
+from .recurrent_args import check_forget_bias_initializer, rate, seed
 from .registry import register
 
 np = lazy("numpy")
@@ -83,6 +83,9 @@ class _ConvLSTMCell(Layer):
     # Keras sets state_size = -1 and lets ConvLSTM compute the shapes itself
     state_size = -1
     output_size = None
+
+    def configure(self) -> None:
+        check_forget_bias_initializer(self)
 
     def spatial_rules(self, step: Shape) -> list[tuple[int, int | None, str]]:
         rules = []

@@ -168,6 +168,15 @@ class BatchNormalization(_Normalization):
             )
         if self.renorm:
             self._check_renorm_clipping()
+            if self.moving_variance_initializer is None:
+                # moving_stddev starts as the square root of what Keras's own code gets by
+                # calling the initializer, which a null one cannot be
+                raise ArgError(
+                    "moving_variance_initializer: null is refused with renorm (Keras's build calls "
+                    "the initializer itself for moving_stddev: 'NoneType' object is not callable); "
+                    "name an initializer",
+                    argument="moving_variance_initializer",
+                )
 
     def _check_renorm_clipping(self) -> None:
         clipping = self.renorm_clipping or {}
