@@ -360,5 +360,5 @@ def _run(analysis: Analysis, options: RunOptions, show_progress: bool) -> RunRep
             task = bar.add_task("", total=len(analysis.graph.calls))
             return run_model(analysis, options, lambda name: bar.update(task, advance=1, description=name))
     except RunRefused as err:
-        typer.echo(f"error: {err}", err=True)
+        typer.echo(str(err), err=True)
         raise typer.Exit(EXIT_USAGE) from None
