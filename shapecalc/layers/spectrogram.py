@@ -11,7 +11,7 @@ from typing import Any
 from ..errors import ArgError, CallFailure, ShapeError
 from ..lazy import lazy
 from . import args as A
-from .base import Arg, Dim, Layer, OutputShape, Shape, Weight, fmt_shape, known_product, require_rank
+from .base import Arg, Dim, Layer, OutputShape, Shape, Sizes, Weight, fmt_shape, known_product, require_rank
 from .explaining import Step, show
 from .preprocessing_extra import _dim_arg
 from .registry import register
@@ -109,6 +109,17 @@ class MelSpectrogram(Layer):
             return None
         bins = self.fft_length // 2 + 1
         return frames * (2 * window * bins + bins * self.mel_bins)
+
+    def run_work_elements(self, input_shapes: Sizes, output_shapes: Sizes) -> int:
+        """The signal padded by fft_length, its frames of fft_length samples, their spectrum
+        (real, imaginary, magnitude) and the mel filter bank: with a long fft_length these, not
+        the output, are the run's memory."""
+        shape, frames = input_shapes[0], output_shapes[0][-1]
+        if not all(A.is_int(v) for v in (self.fft_length, self.num_mel_bins)):
+            return super().run_work_elements(input_shapes, output_shapes)
+        signals, bins = math.prod(shape[:-1]), self.fft_length // 2 + 1
+        padded = signals * (shape[-1] + self.fft_length)
+        return padded + signals * frames * (self.fft_length + 3 * bins) + bins * self.num_mel_bins
 
     def explain(self, input_shape: Shape) -> list[Step]:
         samples = input_shape[0] if len(input_shape) == 1 else input_shape[1]
