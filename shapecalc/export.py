@@ -14,13 +14,23 @@ import re
 from typing import Any
 
 from .analysis import Analysis
+from .errors import Location
 from .graph import Call, TensorRef, unique_layers
 from .layers.base import Layer
 from .layers.input_layer import InputLayer
 
 
 class ExportRefused(ValueError):
-    """The spec holds what the export cannot write yet (custom layers)."""
+    """The spec holds what the export cannot write yet (custom layers); ``location`` is where."""
+
+    def __init__(self, message: str, location: Location | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.location = location
+
+    def __str__(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        return f"{where}error: {self.message}"
 
 
 def keras_code(analysis: Analysis, source: str) -> str:
@@ -30,7 +40,10 @@ def keras_code(analysis: Analysis, source: str) -> str:
     ]
     if custom:
         names = ", ".join(sorted({layer.type_name() for layer in custom}))
-        raise ExportRefused(f"custom layers ({names}) cannot be exported yet: write them as Keras layers")
+        raise ExportRefused(
+            f"custom layers ({names}) cannot be exported yet: write them as Keras layers",
+            analysis.first_call(custom[0]).loc,
+        )
     lines = [
         f'"""The model of {source}, written by shapecalc export: run it with Keras installed."""',
         "",

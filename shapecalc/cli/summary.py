@@ -58,7 +58,7 @@ def _input_files(values: list[str]) -> dict[str | None, Path]:
         if key in files:
             raise typer.BadParameter(f"--input for {key or 'the input'} given twice")
         files[key] = Path(path if sep else value)
-        if not files[key].exists():
+        if not os.path.isfile(files[key]):
             raise typer.BadParameter(f"no such file: {files[key]}")
     return files
 

@@ -40,7 +40,7 @@ def any_rate(value: Any) -> float:
     """Attention's dropout is only compared with 0: any number passes."""
     if not isinstance(value, (int, float)):
         raise ArgError(f"expected a number, got {A.describe(value)}")
-    return float(value)
+    return A.as_float(value)
 
 
 def sliding_window(value: Any) -> Any:

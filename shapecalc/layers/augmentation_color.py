@@ -238,7 +238,7 @@ class ContrastLimitedAdaptiveHistogramEqualization(ImageAugmentation):
         grid = self.tile_grid_size
         try:
             value_range = tuple(float(v) for v in self.value_range)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             value_range = ()
         clip_limit = self.clip_limit
         valid_grid = isinstance(grid, (list, tuple)) and len(grid) == 2
