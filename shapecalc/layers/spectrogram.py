@@ -135,6 +135,8 @@ class MelSpectrogram(Layer):
         # ((samples - 1) // stride + 1 for an odd one), which differs from the shape rule's
         # (samples + stride + 1) // stride when stride divides samples + 1: --run reports Keras's
         # real shape then, e.g. 399 samples, stride 16 -> 25 frames, not 26.
+        if self.mel_bins is None:  # the shape rule leaves the axis unknown; the filter bank cannot
+            raise CallFailure("num_mel_bins is null: Keras's call cannot make a mel filter bank of no size")
         x = np.asarray(inputs).astype(np.float32, copy=False)
         real, imag = spectral_kernels.stft(
             x, self.sequence_length or self.fft_length, self.sequence_stride, self.fft_length, self.window
