@@ -150,6 +150,28 @@ def test_more_axes_than_numpy_allows_are_refused(tmp_path: Path) -> None:
     assert "its input has 71 axes (batch included); a NumPy array has at most" in stderr
 
 
+@pytest.mark.parametrize(
+    ("entry", "layer"),
+    [
+        # windows far wider than the input: small outputs and weights, huge padded inputs
+        (f"MaxPooling2D: {{pool_size: [2, {HUGE}], padding: same}}", "max_pooling2d (MaxPooling2D)"),
+        (f"AveragePooling2D: {{pool_size: {10**30}, padding: same}}", "average_pooling2d (AveragePooling2D)"),
+        (f"Conv2D: {{filters: 2, kernel_size: 3, dilation_rate: {2**40}, padding: same}}", "conv2d (Conv2D)"),
+        (
+            f"ContrastLimitedAdaptiveHistogramEqualization: {{tile_grid_size: [3, {HUGE - 1}]}}",
+            "contrast_limited_adaptive_histogram_equalization (ContrastLimitedAdaptiveHistogramEqualization)",
+        ),
+    ],
+)
+def test_temporaries_no_machine_can_hold_are_refused(tmp_path: Path, entry: str, layer: str) -> None:
+    text = f"input: [16, 16, 3]\nlayers:\n  - {entry}\n"
+    path = write(tmp_path, text)
+    assert clean(["summary", str(path)])[0] == 0
+    code, _, stderr = clean(["summary", str(path), "--run", "--max-memory", "1e40"])
+    assert code == 2
+    assert stderr.startswith(f"{path}:3:5: error: {layer}: its kernel's temporaries need ")
+
+
 def test_the_memory_refusal_names_the_layer_and_the_bytes(tmp_path: Path) -> None:
     text = "input: [100000, 100000]\nlayers:\n  - Dense: {units: 4}\n"
     path = write(tmp_path, text)
@@ -224,6 +246,25 @@ def test_attention_on_a_value_whose_positions_are_not_the_keys(tmp_path: Path) -
     code, stdout, _ = clean(["summary", str(write(tmp_path, text)), "--run", "--format", "json"])
     assert code == 3
     assert "cannot weigh the value (1, 4)" in stdout
+
+
+@pytest.mark.parametrize(
+    "entry", ["CenterCrop: {height: null, width: 3}", "Resizing: {height: 4, width: null}"]
+)
+def test_an_image_size_left_null_fails_the_call(tmp_path: Path, entry: str) -> None:
+    # Keras's shape rule leaves the axis unknown; its call computes with the number
+    path = write(tmp_path, f"input: [9, 16, 3]\nlayers:\n  - {entry}\n  - LayerNormalization: {{}}\n")
+    assert clean(["summary", str(path), "--format", "json"])[0] == 0
+    code, stdout, _ = clean(["summary", str(path), "--run", "--format", "json"])
+    assert code == 3
+    assert "cannot make images of height" in stdout
+
+
+def test_a_mel_spectrogram_of_no_mel_bins_fails_the_call(tmp_path: Path) -> None:
+    text = "input: [120]\nlayers:\n  - MelSpectrogram: {fft_length: 64, num_mel_bins: null}\n"
+    code, stdout, _ = clean(["summary", str(write(tmp_path, text)), "--run", "--format", "json"])
+    assert code == 3
+    assert "num_mel_bins is null" in stdout
 
 
 def test_a_window_that_is_no_list_of_numbers_fails_the_call(tmp_path: Path) -> None:
@@ -306,3 +347,13 @@ def test_a_terminal_12_columns_wide_gets_a_message(tmp_path: Path, args: list[st
     code, _, stderr = clean([args[0], str(path), *args[1:]], {"COLUMNS": "12"})
     assert code == 2
     assert stderr.startswith("error: the terminal is 12 columns wide; the summary table needs at least")
+
+
+def test_explain_takes_an_einsum_output_shape_shorter_than_the_equations_output(tmp_path: Path) -> None:
+    # Keras builds it: (None, 4, 3) -> (None, 3), the elided axis last
+    text = (
+        "input: [4, 3]\nlayers:\n  - EinsumDense: {equation: 'ab,bc->ac', output_shape: [], bias_axes: c}\n"
+    )
+    code, stdout, _ = clean(["explain", str(write(tmp_path, text))])
+    assert code == 0
+    assert "(None, 4, 3) -> (None, 3)\n  axis 1:          input axis 2 (ab,bc->ac) = 3" in stdout

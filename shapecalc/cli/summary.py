@@ -209,9 +209,9 @@ def summary(
 
     Exit status: 0 all well; 1 the spec is invalid or breaks its expect: (the message says
     FILE:LINE:COL and why); 2 the command line is wrong (or the terminal is too narrow for
-    Keras's table, or a --run input, weight file or memory limit refuses it); 3 --run found a
-    layer whose real output disagrees with the prediction, or whose call fails as Keras's does;
-    70 a bug in shapecalc.
+    Keras's table, or a --run input, weight file or memory limit refuses it, or an array NumPy
+    cannot hold, at the layer that needs it); 3 --run found a layer whose real output
+    disagrees with the prediction, or whose call fails as Keras's does; 70 a bug in shapecalc.
 
     Examples:
 
