@@ -158,6 +158,10 @@ def test_more_axes_than_numpy_allows_are_refused(tmp_path: Path) -> None:
         (f"AveragePooling2D: {{pool_size: {10**30}, padding: same}}", "average_pooling2d (AveragePooling2D)"),
         (f"Conv2D: {{filters: 2, kernel_size: 3, dilation_rate: {2**40}, padding: same}}", "conv2d (Conv2D)"),
         (
+            f"ConvLSTM1D: {{filters: 2, kernel_size: 3, dilation_rate: {2**60}, padding: same}}",
+            "conv_lstm1d (ConvLSTM1D)",
+        ),
+        (
             f"ContrastLimitedAdaptiveHistogramEqualization: {{tile_grid_size: [3, {HUGE - 1}]}}",
             "contrast_limited_adaptive_histogram_equalization (ContrastLimitedAdaptiveHistogramEqualization)",
         ),
