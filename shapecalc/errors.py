@@ -108,7 +108,18 @@ class ExpressionError(ValueError):
 
 
 class RunRefused(Exception):
-    """A ``--run`` cannot start: a memory limit, or an input or weight file that does not fit."""
+    """A ``--run`` cannot start: a memory limit, an array too large to allocate, or an input or
+    weight file that does not fit. ``location`` points at the layer or input of the spec that
+    is the cause, when one is."""
+
+    def __init__(self, message: str, location: Location | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.location = location
+
+    def __str__(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        return f"{where}error: {self.message}"
 
 
 class CallFailure(Exception):

@@ -142,7 +142,8 @@ def _check_layer(
 def _shapes(node: Node, outputs: int) -> list[tuple[int | None, ...]]:
     """One shape, or a list of shapes (one per output)."""
     value = node.plain()
-    shapes = value if value and all(isinstance(v, list) for v in value) else [value]
+    several = isinstance(value, list) and value and all(isinstance(v, list) for v in value)
+    shapes = value if several else [value]
     for shape in shapes:
         if not isinstance(shape, list) or not all(d is None or _is_int(d) for d in shape):
             raise SpecError(
@@ -211,7 +212,7 @@ def _exact(node: Node, what: str, actual: int) -> SpecError | None:
     # the actual count in the written form: 15.47G against 15.52G
     unit = SI[node.value[-1].upper()]
     places = max(0, -(wanted.step / unit).adjusted())
-    shown = f"{actual / unit:.{places}f}{node.value[-1]}"
+    shown = f"{Decimal(actual) / unit:.{places}f}{node.value[-1]}"  # exact: a count may pass a float's range
     return _differs(node, what, node.value, f"{actual:,} ({shown})")
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from .analysis import Analysis
 from .blocks import MODEL_CLASSES
+from .errors import Location
 from .graph import Call, TensorRef, unique_layers
 from .layers.base import Layer
 from .layers.factory import Namer
@@ -22,7 +23,16 @@ from .layers.input_layer import InputLayer
 
 
 class ExportRefused(ValueError):
-    """The spec holds what the export cannot write yet (custom layers)."""
+    """The spec holds what the export cannot write yet (custom layers); ``location`` is where."""
+
+    def __init__(self, message: str, location: Location | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.location = location
+
+    def __str__(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        return f"{where}error: {self.message}"
 
 
 def keras_code(analysis: Analysis, source: str) -> str:
@@ -31,11 +41,16 @@ def keras_code(analysis: Analysis, source: str) -> str:
     custom = [layer for layer in layers if type(layer).__module__ == "shapecalc.custom"]
     if custom:
         names = ", ".join(sorted({layer.type_name() for layer in custom}))
-        raise ExportRefused(f"custom layers ({names}) cannot be exported yet: write them as Keras layers")
-    deep = sorted({name for call in graph.calls for name, _ in _models(call)[1:]})
-    if deep:
         raise ExportRefused(
-            f"models used as layers inside models used as layers ({', '.join(deep)}) cannot be exported yet"
+            f"custom layers ({names}) cannot be exported yet: write them as Keras layers",
+            analysis.first_call(custom[0]).loc,
+        )
+    deep = [call for call in graph.calls if len(_models(call)) > 1]
+    if deep:
+        names = ", ".join(sorted({name for call in deep for name, _ in _models(call)[1:]}))
+        raise ExportRefused(
+            f"models used as layers inside models used as layers ({names}) cannot be exported yet",
+            deep[0].loc,
         )
     modules = sorted(
         {type(layer).keras_module for layer in layers if getattr(type(layer), "keras_module", None)}

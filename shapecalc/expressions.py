@@ -230,6 +230,8 @@ class _Interpreter:
                 return not value
             if value is None:
                 return None
+            if not isinstance(value, (int, float)):
+                raise self.fail(node, f"a sign needs a number, got {value!r}")
             return -value if isinstance(node.op, ast.USub) else +value
         if isinstance(node, ast.BoolOp):
             result = self.value_of(node.values[0])
@@ -262,7 +264,7 @@ class _Interpreter:
                 return FUNCTIONS[node.func.id](*args)
             except ExpressionError:
                 raise
-            except (TypeError, ValueError) as err:
+            except (TypeError, ValueError, OverflowError) as err:  # int(inf): cannot convert ...
                 raise self.fail(node, f"{node.func.id}(): {err}") from None
         raise self.fail(node, f"'{type(node).__name__}' is not allowed")
 
@@ -272,12 +274,15 @@ class _Interpreter:
             return left + right
         if left is None or right is None:
             return None
-        if isinstance(left, (tuple, str)) or isinstance(right, (tuple, str)):
+        numbers = all(isinstance(v, (int, float)) for v in (left, right))
+        if not numbers:  # a shape, a string, a mapping a variable was given
             raise self.fail(node, "arithmetic needs numbers (a shape can only be joined to a shape with +)")
         try:
             return _BINARY[type(node.op)](left, right)
         except ZeroDivisionError:
             raise self.fail(node, "division by zero") from None
+        except OverflowError:  # a huge integer met a float: 10**400 / 3
+            raise self.fail(node, "value out of range") from None
 
     def _subscript(self, node: ast.Subscript) -> Any:
         target = self.value_of(node.value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -99,8 +100,9 @@ def read_spec_file(path: Path, settings: list[str] | None, as_json: bool = False
 
 
 def require_file(path: Path) -> None:
-    """A spec that does not exist is a usage error (exit 2), reported before anything is read."""
-    if not path.exists():
+    """A spec that does not exist is a usage error (exit 2), reported before anything is read.
+    (os.path, not Path.exists: a name too long to look up is no file, not an OSError.)"""
+    if not os.path.exists(path):
         typer.echo(f"{path}: error: no such file", err=True)
         raise typer.Exit(EXIT_USAGE)
 
@@ -131,7 +133,8 @@ def model_figures(analysis: Analysis, batch: int | None, unknown_size: int | Non
         try:
             analysis = analyze(analysis.graph, ConcreteSizes(unknown=unknown_size))
         except SpecError as err:
-            typer.echo(f"error: with --unknown-size {unknown_size} the spec no longer fits: {err}", err=True)
+            refusal = f"with --unknown-size {unknown_size}, the spec no longer fits: {err.message}"
+            typer.echo(str(SpecError(refusal, err.location)), err=True)
             raise typer.Exit(EXIT_USAGE) from None
     declared = [analysis.output_shapes(call)[0][0] for call in analysis.graph.inputs]
     fixed = next((b for b in declared if b is not None), None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -91,7 +92,7 @@ def explain_command(
         if len(spec) > 1:
             _usage("give one spec file, or --input SHAPE before layers written on the command line")
         path = Path(spec[0])
-        if not path.exists() and (":" in spec[0] or spec[0].isidentifier()):
+        if not os.path.exists(path) and (":" in spec[0] or spec[0].isidentifier()):
             _usage(f"to explain {spec[0]!r} on its own, give its input shape: --input 28,28,1")
         name = str(path)
         model_spec = read_spec_file(path, settings, as_json)
@@ -100,7 +101,8 @@ def explain_command(
         except SpecError as err:
             fail(err, as_json)
     else:
-        if len(spec) == 1 and Path(spec[0]).is_file():
+        # os.path: a layer written out can be longer than a file name may be
+        if len(spec) == 1 and os.path.isfile(spec[0]):
             _usage("--input is for layers written on the command line; a spec file declares its own input")
         name = _ARGUMENT
         analysis = _analyze_layers(spec, _input_shape(input_shape), as_json)

@@ -44,7 +44,7 @@ def export_command(
     try:
         code = keras_code(analysis, spec.name)
     except ExportRefused as err:
-        typer.echo(f"error: {err}", err=True)
+        typer.echo(str(err), err=True)
         raise typer.Exit(EXIT_USAGE) from None
     if output == "-":
         sys.stdout.write(code)

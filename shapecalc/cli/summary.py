@@ -58,7 +58,7 @@ def _input_files(values: list[str]) -> dict[str | None, Path]:
         if key in files:
             raise typer.BadParameter(f"--input for {key or 'the input'} given twice")
         files[key] = Path(path if sep else value)
-        if not files[key].exists():
+        if not os.path.isfile(files[key]):
             raise typer.BadParameter(f"no such file: {files[key]}")
     return files
 
@@ -209,9 +209,9 @@ def summary(
 
     Exit status: 0 all well; 1 the spec is invalid or breaks its expect: (the message says
     FILE:LINE:COL and why); 2 the command line is wrong (or the terminal is too narrow for
-    Keras's table, or a --run input, weight file or memory limit refuses it); 3 --run found a
-    layer whose real output disagrees with the prediction, or whose call fails as Keras's does;
-    70 a bug in shapecalc.
+    Keras's table, or a --run input, weight file or memory limit refuses it, or an array NumPy
+    cannot hold, at the layer that needs it); 3 --run found a layer whose real output
+    disagrees with the prediction, or whose call fails as Keras's does; 70 a bug in shapecalc.
 
     Examples:
 
@@ -360,5 +360,5 @@ def _run(analysis: Analysis, options: RunOptions, show_progress: bool) -> RunRep
             task = bar.add_task("", total=len(analysis.graph.calls))
             return run_model(analysis, options, lambda name: bar.update(task, advance=1, description=name))
     except RunRefused as err:
-        typer.echo(f"error: {err}", err=True)
+        typer.echo(str(err), err=True)
         raise typer.Exit(EXIT_USAGE) from None

@@ -58,7 +58,15 @@ def window_values(window: Any, length: int, periodic: bool, dtype: Any = np.floa
     """A window given as a scipy name, a list of numbers, or None (no window)."""
     if window is None:
         return None
-    values = named_window(window, length, periodic) if isinstance(window, str) else np.asarray(window)
+    if isinstance(window, str):
+        values = named_window(window, length, periodic)
+    else:
+        try:
+            values = np.asarray(window)
+        except ValueError:  # a ragged list
+            values = np.asarray(None)
+    if values.dtype.kind not in "biuf":  # a mapping, strings: Keras's ops cannot make a tensor of it
+        raise CallFailure(f"the window must be a list of numbers, got {window!r}")
     values = values.astype(dtype)
     if values.ndim != 1 or values.shape[0] != length:
         raise CallFailure(f"the window must have shape ({length},), got {values.shape}")

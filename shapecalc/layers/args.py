@@ -7,6 +7,7 @@ Parsers that take options are factories: ``int_tuple(2, "strides")`` returns a p
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -145,9 +146,13 @@ MIXED_POLICIES = {"mixed_float16": "float32", "mixed_bfloat16": "float32"}
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
     import difflib  # only a mistake needs it: not loaded on the way to a summary
 
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    # Names a spec wrote as something else (name: $rate, a number) are no suggestion.
+    names = [c for c in candidates if isinstance(c, str)]
+    if not isinstance(word, str) or not names:
+        return ""
+    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
     if not close:
-        lowered = {c.lower(): c for c in candidates}
+        lowered = {c.lower(): c for c in names}
         if word.lower() in lowered:
             close = [lowered[word.lower()]]
     return f" (did you mean '{close[0]}'?)" if close else ""
@@ -205,7 +210,17 @@ def integer(value: Any) -> int:
 def number(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ArgError(f"expected a number, got {describe(value)}")
-    return float(value)
+    return as_float(value)
+
+
+def as_float(value: float) -> float:
+    """``float(value)``, an integer past a float's range (10**400) as the infinity of its sign:
+    what Keras stores unconverted, and only compares or computes with in float32, where it is
+    that infinity."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
 
 
 def fraction(value: Any) -> float:

@@ -35,6 +35,7 @@ from .attention_args import (
     attention_axes,
     attention_call_arguments,
     check_seed,
+    copied_initializer,
     flag,
     keras_int,
     mha_output_shape,
@@ -149,8 +150,8 @@ class BuiltOnce(Layer):
 
 
 COMMON_ARGUMENTS = (
-    Arg("kernel_initializer", A.initializer, "glorot_uniform"),
-    Arg("bias_initializer", A.initializer, "zeros"),
+    Arg("kernel_initializer", copied_initializer, "glorot_uniform"),
+    Arg("bias_initializer", copied_initializer, "zeros"),
     Arg("kernel_regularizer", A.regularizer, None),
     Arg("bias_regularizer", A.regularizer, None),
     Arg("activity_regularizer", A.regularizer, None),

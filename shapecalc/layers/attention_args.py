@@ -40,7 +40,7 @@ def any_rate(value: Any) -> float:
     """Attention's dropout is only compared with 0: any number passes."""
     if not isinstance(value, (int, float)):
         raise ArgError(f"expected a number, got {A.describe(value)}")
-    return float(value)
+    return A.as_float(value)
 
 
 def sliding_window(value: Any) -> Any:
@@ -94,3 +94,14 @@ def attention_call_arguments(scores: str) -> tuple[Arg, ...]:
         ),
         Arg("return_attention_scores", A.strict_bool, False, f"also return the scores {scores}"),
     )
+
+
+def copied_initializer(value: Any) -> Any:
+    """MultiHeadAttention's and GroupedQueryAttention's initializers: Keras's build copies them
+    to each projection (``initializer.__class__.from_config``), which a null one cannot give."""
+    if value is None:
+        raise ArgError(
+            "null is refused: Keras's build copies the initializer to each projection, and null "
+            "cannot be copied ('NoneType' has no attribute 'from_config'); name an initializer"
+        )
+    return A.initializer(value)

@@ -78,7 +78,9 @@ class _DotAttention(BuiltOnce):
     ) -> Any:
         """Keras's _apply_scores and call: the output, and the scores when asked for."""
         value_mask, query_mask = _query_value_masks(mask)
-        out, weights = K.apply_scores(scores, value, value_mask, query_mask, causal)
+        # the shape rule reads only the value's last size; its positions must match the key's
+        with kernels.fails_as_keras(f"the scores {scores.shape} cannot weigh the value {value.shape}"):
+            out, weights = K.apply_scores(scores, value, value_mask, query_mask, causal)
         return [out, weights] if return_scores else out
 
     def explain(self, input_shape: list[Shape]) -> list[Step]:

@@ -12,6 +12,7 @@ the others return them unchanged. Validation helpers are in augmentation.py.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,7 +32,7 @@ from .augmentation import (
     unit_number,
     value_range,
 )
-from .base import REQUIRED, Arg, Shape, fmt_shape
+from .base import REQUIRED, Arg, Shape, Sizes, fmt_shape
 from .registry import register
 
 np = lazy("numpy")
@@ -231,26 +232,41 @@ class ContrastLimitedAdaptiveHistogramEqualization(ImageAugmentation):
         _DATA_FORMAT,
     )
 
+    def _tile_grid(self) -> tuple[int, int] | None:
+        """tile_grid_size as the two integers >= 1 Keras's arithmetic needs, else None."""
+        grid = self.tile_grid_size
+        if not isinstance(grid, (list, tuple)) or len(grid) != 2:
+            return None
+        return (int(grid[0]), int(grid[1])) if all(isinstance(g, int) and g > 0 for g in grid) else None
+
+    def run_work_elements(self, input_shapes: Sizes, output_shapes: Sizes) -> int:
+        """The images padded to whole tiles, a few arrays of that size (levels, tile ids, flat
+        bins), and a 256-bin histogram per tile and channel: with a tile grid far finer than
+        the image these, not the output, are the run's memory."""
+        grid, shape = self._tile_grid(), input_shapes[0]
+        if grid is None or len(shape) not in (3, 4):
+            return super().run_work_elements(input_shapes, output_shapes)
+        first = len(shape) - 3 + (1 if self.data_format == "channels_first" else 0)
+        height, width = shape[first], shape[first + 1]
+        others = math.prod(shape[:first]) * math.prod(shape[first + 2 :])
+        padded = others * -(-height // grid[0]) * grid[0] * -(-width // grid[1]) * grid[1]
+        return 4 * padded + others * grid[0] * grid[1] * 256 + math.prod(output_shapes[0])
+
     def forward(self, inputs: Any, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         images = image_input(inputs)
         # The unchecked arguments are only used here, where Keras's arithmetic needs numbers
         # (and whole numbers of tiles: its reshapes take no float sizes).
-        grid = self.tile_grid_size
+        grid = self._tile_grid()
         try:
             value_range = tuple(float(v) for v in self.value_range)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             value_range = ()
         clip_limit = self.clip_limit
-        valid_grid = isinstance(grid, (list, tuple)) and len(grid) == 2
-        if (
-            not valid_grid
-            or not all(isinstance(g, int) and g > 0 for g in grid)
-            or len(value_range) != 2
-            or not isinstance(clip_limit, (int, float))
-        ):
+        if grid is None or len(value_range) != 2 or not isinstance(clip_limit, (int, float)):
             raise CallFailure(
                 f"CLAHE needs value_range as two numbers, tile_grid_size as two integers >= 1 and "
-                f"clip_limit as a number; got {self.value_range!r}, {grid!r}, {self.clip_limit!r}"
+                f"clip_limit as a number; got {self.value_range!r}, {self.tile_grid_size!r}, "
+                f"{self.clip_limit!r}"
             )
         batch = images if images.ndim == 4 else images[np.newaxis]
         if self.data_format == "channels_first":

@@ -420,8 +420,11 @@ class Layer:
     def weight(
         self, path: str, shape: Sequence[int], initializer: Any = "zeros", trainable: bool = True
     ) -> Weight:
-        """A weight of this layer, in its variable dtype."""
+        """A weight of this layer, in its variable dtype. An initializer given as None falls back
+        as Keras's add_weight falls back: glorot_uniform for a float weight, zeros otherwise."""
         dtype = self.variable_dtype
+        if initializer is None:
+            initializer = "glorot_uniform" if "float" in dtype else "zeros"
         if dtype == "float16" and A.initializer_name(initializer) in A.ORTHOGONAL_INITIALIZERS:
             # Keras computes the initial value when it builds: a QR decomposition, which NumPy's
             # (and JAX's) linear algebra refuses in float16

@@ -14,17 +14,29 @@ from typing import Any, ClassVar
 from ..errors import ArgError, ShapeError
 from ..lazy import lazy
 from . import args as A
-from .base import REQUIRED, Arg, Layer, OutputShape, Shape, Weight, fmt_shape, known_product, require_rank
+from .base import (
+    REQUIRED,
+    Arg,
+    Layer,
+    OutputShape,
+    Shape,
+    Sizes,
+    Weight,
+    fmt_shape,
+    known_product,
+    require_rank,
+)
 from .convolutional import (
     channel_axis,
     check_strides_dilation,
     conv_output_length,
+    padded_elements,
     spatial_axes,
     with_channels,
 )
 from .explaining import Step, conv_step, recurrent, spatial_names
 from .recurrent import RNN, RNN_FLAGS
-from .recurrent_args import rate, seed
+from .recurrent_args import check_forget_bias_initializer, rate, seed
 from .registry import register
 
 np = lazy("numpy")
@@ -83,6 +95,9 @@ class _ConvLSTMCell(Layer):
     # Keras sets state_size = -1 and lets ConvLSTM compute the shapes itself
     state_size = -1
     output_size = None
+
+    def configure(self) -> None:
+        check_forget_bias_initializer(self)
 
     def spatial_rules(self, step: Shape) -> list[tuple[int, int | None, str]]:
         rules = []
@@ -190,6 +205,17 @@ class _ConvLSTM(RNN):
         if self.return_state:
             return [out, state, state]
         return out
+
+    def run_work_elements(self, input_shapes: Sizes, output_shapes: Sizes) -> int:
+        # the recurrent layer's, and the input convolution of every step at once on the input
+        # padded for its windows (a dilation_rate far wider than the input pads far more)
+        shape = input_shapes[0]
+        folded = (shape[0] * shape[1], *shape[2:])
+        out = self.cell.step_output(folded)
+        axes = spatial_axes(self.rank, self.data_format)
+        windows = (self.kernel_size, self.strides, self.dilation_rate, self.padding)
+        padded = padded_elements(folded, out, axes, *windows)
+        return super().run_work_elements(input_shapes, output_shapes) + 2 * padded
 
     def explain(self, input_shape: Shape) -> list[Step]:
         step = (input_shape[0], *input_shape[2:])

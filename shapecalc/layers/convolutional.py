@@ -10,7 +10,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
-from ..arithmetic import Field, conv_rule, conv_transpose_rule
+from ..arithmetic import Field, conv_rule, conv_transpose_rule, same_padding
 from ..errors import ArgError, ShapeError
 from ..lazy import lazy
 from . import args as A
@@ -91,6 +91,29 @@ def spatial_sizes(shape: Shape, rank: int, data_format: str) -> list[int | None]
     return [shape[axis] for axis in spatial_axes(rank, data_format)]
 
 
+def padded_elements(
+    input_shape: Sequence[int],
+    output_shape: Sequence[int],
+    axes: Sequence[int],
+    windows: Sequence[int],
+    strides: Sequence[int],
+    dilation: Sequence[int],
+    padding: str,
+) -> int:
+    """Values of the input as a kernel pads it for its windows: ``same`` adds what the last
+    window needs on each spatial axis, ``causal`` (k - 1) * d before. A window far wider than
+    the input (a huge pool_size or dilation_rate) pads far more than the input holds."""
+    sizes = list(input_shape)
+    for i, axis in enumerate(axes):
+        if padding == "same":
+            sizes[axis] += sum(
+                same_padding(sizes[axis], output_shape[axis], windows[i], strides[i], dilation[i])
+            )
+        elif padding == "causal":
+            sizes[axis] += (windows[i] - 1) * dilation[i]
+    return math.prod(sizes)
+
+
 def check_strides_dilation(strides: tuple[int, ...], dilation_rate: tuple[int, ...]) -> None:
     """Keras refuses any stride > 1 together with any dilation > 1, even on different axes."""
     if max(strides) > 1 and max(dilation_rate) > 1:
@@ -164,11 +187,20 @@ class SpatialConv(Layer):
     def output_positions(self, output_shape: Shape) -> int | None:
         return known_product(spatial_sizes(output_shape, self.rank, self.data_format))
 
+    # The input is padded for the windows (a transposed convolution spreads it by its strides
+    # instead, which its output's size covers).
+    pads_input: ClassVar[bool] = True
+
     def run_work_elements(self, input_shapes: Sizes, output_shapes: Sizes) -> int:
         # the padded (or stride-spread) input and a channels_last copy, about the size of the
-        # input or the output, whichever is larger, twice; the output for the epilogue or a
-        # data-format transpose; the blocks of patches or Winograd tiles, a bounded amount
+        # input, the padded input or the output, whichever is larger, twice; the output for the
+        # epilogue or a data-format transpose; the blocks of patches or Winograd tiles, a
+        # bounded amount
         largest = max(math.prod(input_shapes[0]), math.prod(output_shapes[0]))
+        if self.pads_input:
+            axes = spatial_axes(self.rank, self.data_format)
+            windows = (self.kernel_size, self.strides, self.dilation_rate, self.padding)
+            largest = max(largest, padded_elements(input_shapes[0], output_shapes[0], axes, *windows))
         return 2 * largest + math.prod(output_shapes[0]) + conv_lanes_kernels.PATCH_CHUNK_ELEMENTS
 
     def finish(self, y: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -340,6 +372,8 @@ def _conv_transpose_arguments(rank: int) -> tuple[Arg, ...]:
 
 class ConvTranspose(SpatialConv):
     """Kernel (*kernel_size, filters, C) (last two axes swapped against Conv), bias (filters,)."""
+
+    pads_input = False
 
     filters: int
     output_padding: tuple[int, ...] | None

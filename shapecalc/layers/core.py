@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..arithmetic import Field
-from ..errors import ArgError
+from ..errors import ArgError, CallFailure
 from ..lazy import lazy
 from . import args as A
 from .base import (
@@ -197,4 +197,9 @@ class Embedding(Layer):
         if ids.dtype not in (np.int32, np.int64):
             ids = ids.astype(np.int32)  # as Keras: floats are truncated toward zero
         # np.take, as Keras's numpy backend: negative ids count from the end, too large ones raise.
-        return np.take(table, ids, axis=0).astype(np.float32, copy=False)
+        try:
+            return np.take(table, ids, axis=0).astype(np.float32, copy=False)
+        except IndexError as err:
+            raise CallFailure(
+                f"an id is out of the table's {len(table)} rows, as Keras's take finds: {err}"
+            ) from None

@@ -255,14 +255,16 @@ def output_sources(eq: Equation, rank: int, out_rank: int) -> list[int | None]:
     letters = {c: (i + elided if left else i) for i, c in enumerate(eq.inputs)}
     sources: list[int | None] = [None] * out_rank
     for i, c in enumerate(eq.outputs):
-        sources[i + elided if left else i] = letters.get(c)
+        k = i + elided if left else i
+        if k < out_rank:  # an output_shape shorter than the equation's output leaves letters out
+            sources[k] = letters.get(c)
     if elided > 0:
         if left:
             sources[0] = 0
             sources[1:elided] = list(range(elided - 1, 0, -1))
-        else:
-            sources[len(eq.outputs) :] = list(range(rank - elided, rank))
-    return sources
+        else:  # the elided axes end the output, as analyze() appends them
+            sources[out_rank - elided :] = list(range(rank - elided, rank))
+    return sources[:out_rank]
 
 
 def require_sizes(path: str, shape: list[Dim], letters: str) -> tuple[int, ...]:

@@ -48,7 +48,7 @@ def python_float(value: Any) -> float:
     if isinstance(value, (int, float, str)):
         try:
             return float(value)
-        except ValueError:
+        except (ValueError, OverflowError):  # float(10**400) fails in Keras's constructor too
             pass
     raise ArgError(f"expected a number, got {A.describe(value)}")
 
@@ -168,6 +168,15 @@ class BatchNormalization(_Normalization):
             )
         if self.renorm:
             self._check_renorm_clipping()
+            if self.moving_variance_initializer is None:
+                # moving_stddev starts as the square root of what Keras's own code gets by
+                # calling the initializer, which a null one cannot be
+                raise ArgError(
+                    "moving_variance_initializer: null is refused with renorm (Keras's build calls "
+                    "the initializer itself for moving_stddev: 'NoneType' object is not callable); "
+                    "name an initializer",
+                    argument="moving_variance_initializer",
+                )
 
     def _check_renorm_clipping(self) -> None:
         clipping = self.renorm_clipping or {}
@@ -262,8 +271,8 @@ class LayerNormalization(_Normalization):
 
     def forward(self, inputs: Array, weights: Mapping[str, Array]) -> Array:
         x = float32(inputs)
-        axes = keras_sorted_axes(self.axis)
-        epsilon = epsilon_value(self.epsilon)
+        axes = keras_sorted_axes(self.axis, x.ndim)
+        epsilon = epsilon_value(self.epsilon, x.shape)
         gamma = weight_broadcast(weights.get("gamma"), x.shape, axes)
         beta = weight_broadcast(weights.get("beta"), x.shape, axes)
         if self.rms_scaling:
@@ -297,8 +306,8 @@ class RMSNormalization(_Normalization):
 
     def forward(self, inputs: Array, weights: Mapping[str, Array]) -> Array:
         x = float32(inputs)
-        axes = keras_sorted_axes(self.axis)
-        epsilon = epsilon_value(self.epsilon)
+        axes = keras_sorted_axes(self.axis, x.ndim)
+        epsilon = epsilon_value(self.epsilon, x.shape)
         mean_square = np.mean(np.square(x), axis=axes, keepdims=True)
         out = x * (np.float32(1.0) / np.sqrt(mean_square + epsilon))
         # The scale multiplies as is, by plain broadcasting (no reshape to the normalised axes).
@@ -369,7 +378,13 @@ class GroupNormalization(_Normalization):
         y = x.reshape(grouped)
         mean, variance = moments(y, tuple(reduce))
         # GroupNormalization has no fallback for epsilon=None: Keras fails adding None.
-        inv = np.float32(1.0) / np.sqrt(variance + epsilon_value(self.epsilon, fallback=None))
+        epsilon = epsilon_value(self.epsilon, y.shape, fallback=None)
+        if np.broadcast_shapes(y.shape, epsilon.shape) != y.shape:
+            raise CallFailure(
+                f"epsilon of shape {epsilon.shape} widens the grouped input {y.shape}, which Keras's "
+                f"call then cannot reshape back to {x.shape}"
+            )
+        inv = np.float32(1.0) / np.sqrt(variance + epsilon)
         if self.scale:
             inv = inv * weights["gamma"].reshape(broadcast)
         offset = -mean * inv
@@ -428,14 +443,22 @@ def float32(x: Array) -> Array:
     return x if x.dtype == np.float32 else np.asarray(x, np.float32)
 
 
-def epsilon_value(value: Any, fallback: float | None = KERAS_EPSILON) -> Array:
-    """The epsilon Keras adds to the variance: any numbers (even a broadcastable list), never a
-    string (NumPy cannot add one); None means keras.config.epsilon() where Keras falls back on it."""
+def epsilon_value(value: Any, shape: tuple[int, ...], fallback: float | None = KERAS_EPSILON) -> Array:
+    """The epsilon Keras adds to the variance of a tensor of ``shape``: any numbers (even a list
+    that broadcasts onto it), never a string (NumPy cannot add one); None means
+    keras.config.epsilon() where Keras falls back on it."""
     if value is None and fallback is not None:
         value = fallback
     if value is None or isinstance(value, str) or np.asarray(value).dtype.kind not in "biuf":
         raise CallFailure(f"epsilon must be a number to add to the variance, got {value!r}")
-    return np.asarray(value, np.float32)
+    epsilon = np.asarray(value, np.float32)
+    try:
+        np.broadcast_shapes(shape, epsilon.shape)
+    except ValueError:
+        raise CallFailure(
+            f"epsilon of shape {epsilon.shape} does not broadcast onto the input's {shape}"
+        ) from None
+    return epsilon
 
 
 def moments(x: Array, axes: tuple[int, ...]) -> tuple[Array, Array]:
@@ -444,9 +467,14 @@ def moments(x: Array, axes: tuple[int, ...]) -> tuple[Array, Array]:
     return mean, np.mean(np.square(x), axis=axes, keepdims=True) - np.square(mean)
 
 
-def keras_sorted_axes(axis: int | tuple[int, ...]) -> tuple[int, ...]:
-    """LayerNormalization/RMSNormalization sort their axes as given: [-1, 1] stays [-1, 1]."""
-    return tuple(sorted(axis)) if isinstance(axis, tuple) else (axis,)
+def keras_sorted_axes(axis: int | tuple[int, ...], rank: int) -> tuple[int, ...]:
+    """LayerNormalization/RMSNormalization sort their axes as given: [-1, 1] stays [-1, 1]. An
+    axis given twice passes the shape rule, but Keras's call reduces over the axes (and reshapes
+    its weights onto them), which NumPy refuses."""
+    axes = tuple(sorted(axis)) if isinstance(axis, tuple) else (axis,)
+    if len({a % rank for a in axes}) < len(axes):
+        raise CallFailure(f"axis {list(axes)} names an axis twice: the mean over it cannot be taken")
+    return axes
 
 
 def weight_broadcast(value: Array | None, shape: tuple[int, ...], axes: tuple[int, ...]) -> Array | None:

@@ -5,6 +5,7 @@ After keras/src/layers/pooling/base_pooling.py and base_global_pooling.py. None 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -12,11 +13,12 @@ from ..arithmetic import Field, pool_rule
 from ..errors import ArgError
 from ..lazy import lazy
 from . import args as A
-from .base import REQUIRED, Arg, Layer, OutputShape, Shape, require_rank
+from .base import REQUIRED, Arg, Layer, OutputShape, Shape, Sizes, require_rank
 from .convolutional import (
     WINDOW_DOC,
     channel_axis,
     from_channels_last,
+    padded_elements,
     spatial_axes,
     to_channels_last,
     window_field,
@@ -90,6 +92,15 @@ class Pooling(Layer):
         assert self.strides is not None
         axes = spatial_axes(self.rank, self.data_format)
         return window_field(fields[0], axes, self.pool_size, self.strides)
+
+    def run_work_elements(self, input_shapes: Sizes, output_shapes: Sizes) -> int:
+        # the input padded for same padding, axis by axis (a window far wider than the input
+        # pads far more than it holds), and a combined array as large; the output
+        assert self.strides is not None
+        axes, ones = spatial_axes(self.rank, self.data_format), (1,) * self.rank
+        windows = (self.pool_size, self.strides, ones, self.padding)
+        padded = padded_elements(input_shapes[0], output_shapes[0], axes, *windows)
+        return 2 * padded + math.prod(output_shapes[0])
 
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         assert self.strides is not None

@@ -195,9 +195,17 @@ class Rescaling(_SameShape):
     def forward(self, inputs: Array, weights: Mapping[str, Array]) -> Array:
         # A list scale broadcasts against the last axis: Keras reshapes it for channels_first only
         # when the global image_data_format says so, which a spec cannot set (channels_last).
-        scale = np.asarray(self.scale, np.float32)
-        offset = np.asarray(self.offset, np.float32)
-        return (np.asarray(inputs, np.float32) * scale + offset).astype(np.float32)
+        # Keras casts both to the compute dtype and computes: where NumPy refuses the values (a
+        # string, a mapping) or their shapes (a list as long as no axis), Keras's call fails too.
+        try:
+            scale = np.asarray(self.scale, np.float32)
+            offset = np.asarray(self.offset, np.float32)
+            return (np.asarray(inputs, np.float32) * scale + offset).astype(np.float32)
+        except (TypeError, ValueError) as err:
+            raise CallFailure(
+                f"x * scale + offset with scale {self.scale!r} and offset {self.offset!r} on "
+                f"{np.shape(inputs)}, as Keras's call does: {err}"
+            ) from None
 
 
 # ----------------------------------------------------------------------------- image layers
@@ -242,6 +250,13 @@ class _ImageSize(Layer):
     def explain(self, input_shape: Shape) -> list[Step]:
         return image_size_steps(self, input_shape, self.spatial_axes(len(input_shape)))
 
+    def target_size(self) -> tuple[int, int]:
+        """(height, width) for the call: null passes Keras's shape rule (an unknown size), but
+        its call computes with the number."""
+        if self.height is None or self.width is None:
+            raise CallFailure(f"cannot make images of height {self.height}, width {self.width}")
+        return self.height, self.width
+
 
 @register
 class Resizing(_ImageSize):
@@ -283,7 +298,7 @@ class Resizing(_ImageSize):
         if self.pad_to_aspect_ratio and self.crop_to_aspect_ratio:
             raise CallFailure("only one of pad_to_aspect_ratio and crop_to_aspect_ratio can be true")
         h_axis, w_axis = self.spatial_axes(4)
-        size = (self.height, self.width)
+        size = self.target_size()
         if self.crop_to_aspect_ratio:
             images = crop_to_aspect(images, size, h_axis, w_axis)
         elif self.pad_to_aspect_ratio:
@@ -332,11 +347,12 @@ class CenterCrop(_ImageSize):
         # a smaller one is resized (no window describes that), as is one of unknown size
         h_axis, w_axis = self.spatial_axes(len(input_shape))
         height, width = input_shape[h_axis], input_shape[w_axis]
-        if len(input_shape) != 4 or height is None or width is None:
+        if len(input_shape) != 4 or None in (height, width, self.height, self.width):
             return None
         return fields[0] if height >= self.height and width >= self.width else None
 
     def forward(self, inputs: Array, weights: Mapping[str, Array]) -> Array:
+        self.target_size()
         images = np.asarray(batch_of_images(inputs), np.float32)
         h_axis, w_axis = self.spatial_axes(4)
         height, width = images.shape[h_axis], images.shape[w_axis]

@@ -238,7 +238,12 @@ class Discretization(Layer):
         values = np.asarray(inputs)
         if values.dtype.kind == "f":
             values = values.astype(np.float32, copy=False)
-        indices = np.digitize(values, self.bin_boundaries).astype(np.int32)
+        try:
+            indices = np.digitize(values, self.bin_boundaries).astype(np.int32)
+        except (TypeError, ValueError) as err:  # boundaries out of order, or no numbers
+            raise CallFailure(
+                f"np.digitize refuses bin_boundaries {self.bin_boundaries!r}, as Keras's call does: {err}"
+            ) from None
         if self.output_mode == "int":
             return indices
         return encode_categories(indices, self.output_mode, len(self.bin_boundaries) + 1)

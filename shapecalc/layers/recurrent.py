@@ -34,7 +34,15 @@ from .base import (
     weight_arguments,
 )
 from .explaining import Step, recurrent, show
-from .recurrent_args import cell_argument, cell_list, flag, rate, seed, use_cudnn
+from .recurrent_args import (
+    cell_argument,
+    cell_list,
+    check_forget_bias_initializer,
+    flag,
+    rate,
+    seed,
+    use_cudnn,
+)
 from .registry import register
 
 np = lazy("numpy")
@@ -221,6 +229,9 @@ class LSTMCell(_Cell):
     arguments = _cell_arguments(
         gated=True, extra=(Arg("unit_forget_bias", A.truthy, True), Arg("implementation", A.anything, 2))
     )
+
+    def configure(self) -> None:
+        check_forget_bias_initializer(self)
 
     @property
     def state_size(self) -> StateSize:

@@ -65,3 +65,15 @@ def cell_list(value: Any) -> list[Layer]:
     if not isinstance(value, list):
         raise ArgError(f"cells must be a list of cells, got {A.describe(value)}")
     return cell_argument(value)
+
+
+def check_forget_bias_initializer(cell: Any) -> None:
+    """An LSTM cell's unit_forget_bias bias is made by calling bias_initializer in Keras's own
+    code (then adding the forget gate's ones), not through add_weight: None cannot be called."""
+    if cell.use_bias and cell.unit_forget_bias and cell.bias_initializer is None:
+        raise ArgError(
+            "bias_initializer: null cannot start a bias with unit_forget_bias (Keras's build calls "
+            "the initializer itself: 'NoneType' object is not callable); name an initializer, or "
+            "set unit_forget_bias: false",
+            argument="bias_initializer",
+        )

@@ -47,7 +47,8 @@ def _penalty(value: Any) -> float:
     """regularizers.validate_float_arg: a finite number >= 0; null means 0."""
     if value is None:
         return 0.0
-    if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+    # an integer past a float's range fails too: Keras's math.isinf raises OverflowError on it
+    if not isinstance(value, (int, float)) or not math.isfinite(A.as_float(value)) or value < 0:
         raise ArgError(f"expected a number >= 0, got {A.describe(value)}")
     return float(value)
 

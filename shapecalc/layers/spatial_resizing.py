@@ -44,7 +44,7 @@ def keras_tuple(n: int, allow_zero: bool = False) -> A.Parser:
             if len(values) != n:
                 raise ArgError(f"expected an integer or a list of {n} integers, got {A.describe(value)}")
             # int() accepts numeric strings, but Keras then compares them with 0 and fails.
-            if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
+            if not all(isinstance(v, int) or (isinstance(v, float) and math.isfinite(v)) for v in values):
                 raise ArgError(f"expected a list of {n} integers, got {A.describe(value)}")
             values = tuple(int(v) if isinstance(v, bool) else v for v in values)
         else:

@@ -11,7 +11,7 @@ from typing import Any
 from ..errors import ArgError, CallFailure, ShapeError
 from ..lazy import lazy
 from . import args as A
-from .base import Arg, Dim, Layer, OutputShape, Shape, Weight, fmt_shape, known_product, require_rank
+from .base import Arg, Dim, Layer, OutputShape, Shape, Sizes, Weight, fmt_shape, known_product, require_rank
 from .explaining import Step, show
 from .preprocessing_extra import _dim_arg
 from .registry import register
@@ -110,6 +110,17 @@ class MelSpectrogram(Layer):
         bins = self.fft_length // 2 + 1
         return frames * (2 * window * bins + bins * self.mel_bins)
 
+    def run_work_elements(self, input_shapes: Sizes, output_shapes: Sizes) -> int:
+        """The signal padded by fft_length, its frames of fft_length samples, their spectrum
+        (real, imaginary, magnitude) and the mel filter bank: with a long fft_length these, not
+        the output, are the run's memory."""
+        shape, frames = input_shapes[0], output_shapes[0][-1]
+        if not all(A.is_int(v) for v in (self.fft_length, self.num_mel_bins)):
+            return super().run_work_elements(input_shapes, output_shapes)
+        signals, bins = math.prod(shape[:-1]), self.fft_length // 2 + 1
+        padded = signals * (shape[-1] + self.fft_length)
+        return padded + signals * frames * (self.fft_length + 3 * bins) + bins * self.num_mel_bins
+
     def explain(self, input_shape: Shape) -> list[Step]:
         samples = input_shape[0] if len(input_shape) == 1 else input_shape[1]
         stride = self.sequence_stride
@@ -124,6 +135,8 @@ class MelSpectrogram(Layer):
         # ((samples - 1) // stride + 1 for an odd one), which differs from the shape rule's
         # (samples + stride + 1) // stride when stride divides samples + 1: --run reports Keras's
         # real shape then, e.g. 399 samples, stride 16 -> 25 frames, not 26.
+        if self.mel_bins is None:  # the shape rule leaves the axis unknown; the filter bank cannot
+            raise CallFailure("num_mel_bins is null: Keras's call cannot make a mel filter bank of no size")
         x = np.asarray(inputs).astype(np.float32, copy=False)
         real, imag = spectral_kernels.stft(
             x, self.sequence_length or self.fft_length, self.sequence_stride, self.fft_length, self.window

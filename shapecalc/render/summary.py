@@ -13,6 +13,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import IO
 
 import rich.console
@@ -22,7 +23,7 @@ from ..analysis import Analysis
 from ..costs import Costs
 from ..errors import DisplayError
 from ..layers.base import Layer, Shape
-from ..units import SI
+from ..units import SI, binary_size
 from . import nesting as nested
 from . import table
 from .nesting import Grouped, Instance, Nesting, Row
@@ -38,11 +39,7 @@ def _bold(text: str) -> str:
 
 def readable_size(nbytes: float) -> str:
     """1024-based units with two decimals, as Keras prints memory sizes."""
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if nbytes / 1024 < 1:
-            return f"{nbytes:.2f} {unit}"
-        nbytes /= 1024
-    return f"{nbytes:.2f} PB"
+    return binary_size(nbytes, ("B", "KB", "MB", "GB", "TB", "PB"), 2)
 
 
 def format_shape(shape: Shape) -> str:
@@ -197,11 +194,12 @@ def _count(value: int | None, compact: bool) -> str:
     return _number(_si(value) if compact else f"{value:,}")
 
 
-def _scaled(value: int) -> tuple[float, str] | None:
-    """A count of a thousand or more in SI units: (15.47..., "G"); None below a thousand."""
+def _scaled(value: int) -> tuple[float | Decimal, str] | None:
+    """A count of a thousand or more in SI units: (15.47..., "G"); None below a thousand. A
+    count past a float's range (a spec may declare one) is divided as a Decimal."""
     for prefix, scale in reversed(SI.items()):
         if value >= scale:
-            return value / scale, prefix
+            return (value / scale if value.bit_length() <= 1000 else Decimal(value) / scale), prefix
     return None
 
 

@@ -2,20 +2,23 @@
 
 The plan comes first: the same graph is analysed again with every unknown size filled in (the
 batch from ``--batch`` or the input files, other unknown sizes from ``--unknown-size``), so each
-call has an exact predicted shape. From that plan the peak memory is estimated (weights of the layer
-running, weights kept for shared layers, live activations) and the run is refused when it
-exceeds the limit. Then calls run in order; an activation is freed as soon as its last consumer
-has run, and a layer's weights live only while it runs unless a later call shares them.
+call has an exact predicted shape. On that plan every array is checked to be one NumPy can
+allocate (limits.py), then the peak memory is estimated (weights of the layer running, weights
+kept for shared layers, live activations) and the run is refused, at the layer where the peak is
+reached, when it exceeds the limit. Then calls run in order; an activation is freed as soon as
+its last consumer has run, and a layer's weights live only while it runs unless a later call
+shares them.
 Keras's implicit masks travel with the activations and are freed with them (see masks.py).
 """
 
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import numpy as np
 
@@ -25,9 +28,11 @@ from ..graph import Call
 from ..layers.args import FLOAT_DTYPES
 from ..layers.base import Layer, Shape, Weight, fmt_shape
 from ..layers.input_layer import InputLayer
+from ..units import binary_size
 from .allocator import keep_freed_memory
 from .initializers import initialize
 from .keras_weights import KerasWeightStore
+from .limits import check_array_sizes, check_temporaries, nbytes, sized
 from .masks import TensorMasks, mask_argument, output_masks
 from .weights_io import OutputWriter, WeightStore
 
@@ -104,20 +109,21 @@ def _concrete_analysis(analysis: Analysis, options: RunOptions, arrays: dict[str
     try:
         return analyze(analysis.graph, sizes)
     except SpecError as err:
-        raise RunRefused(f"with the sizes filled in for the run, the spec no longer fits: {err}") from None
+        raise RunRefused(
+            f"with the sizes filled in for the run (batch {options.batch}, unknown sizes "
+            f"{options.unknown_size}), the spec no longer fits: {err.message}",
+            err.location,
+        ) from None
 
 
-def _sized(shape: Shape, unknown: int) -> tuple[int, ...]:
-    """The shape with a size even the filled-in prediction leaves unknown counted as ``unknown``."""
-    return tuple(unknown if d is None else d for d in shape)
+class Peak(NamedTuple):
+    """The schedule's peak memory in bytes, and the call running when it is reached."""
+
+    nbytes: int
+    call: Call | None
 
 
-def _nbytes(shape: Shape, unknown: int, dtype: str = "float32") -> int:
-    """Bytes of an activation (unknown sizes as in _sized)."""
-    return int(np.prod(_sized(shape, unknown), dtype=np.int64)) * np.dtype(dtype).itemsize
-
-
-def estimate_peak(analysis: Analysis, unknown: int) -> int:
+def estimate_peak(analysis: Analysis, unknown: int) -> Peak:
     """Peak bytes of the schedule: live activations, plus the weights of every layer from its
     first call to its last (one call for a layer that is not shared), plus the temporaries of
     the running layer's kernel (its run_work_elements, counted as float32)."""
@@ -126,17 +132,20 @@ def estimate_peak(analysis: Analysis, unknown: int) -> int:
     last_call = {c.layer: c for c in calls}
     live: dict[Call, int] = {}
     resident: dict[Layer, int] = {}
-    peak = 0
+    peak = Peak(0, None)
     for call in calls:
         outputs = analysis.output_shapes(call)
-        out_bytes = sum(_nbytes(s, unknown) for s in outputs)
+        out_bytes = sum(nbytes(s, unknown) for s in outputs)
         resident.setdefault(call.layer, sum(w.nbytes for w in analysis.weights_of(call.layer)))
         work = 0
         if call.inputs:  # an input layer's data is read, not computed
             inputs = analysis.input_shapes(call)
-            sized = [_sized(s, unknown) for s in inputs], [_sized(s, unknown) for s in outputs]
-            work = call.layer.run_work_elements(*sized) * np.dtype("float32").itemsize
-        peak = max(peak, sum(live.values()) + out_bytes + sum(resident.values()) + work)
+            shapes = [sized(s, unknown) for s in inputs], [sized(s, unknown) for s in outputs]
+            work = call.layer.run_work_elements(*shapes) * np.dtype("float32").itemsize
+            check_temporaries(call, work)
+        needed = sum(live.values()) + out_bytes + sum(resident.values()) + work
+        if needed > peak.nbytes:
+            peak = Peak(needed, call)
         if last_call[call.layer] is call:
             del resident[call.layer]
         if consumers[call]:
@@ -195,6 +204,9 @@ def _random_input(layer: InputLayer, shape: Shape, bound: int | None, rng: np.ra
     dtype = layer.input_dtype
     if dtype == "bool":
         return rng.integers(0, 2, shape).astype(bool)
+    if dtype in FLOAT_DTYPES and bound:
+        # ids an Embedding reads from a float input (Keras truncates them): valid ones
+        return rng.integers(0, bound, shape).astype("float32" if dtype == "bfloat16" else dtype)
     if dtype in FLOAT_DTYPES:
         return rng.standard_normal(shape).astype("float32" if dtype == "bfloat16" else dtype)
     if dtype == "string":
@@ -208,24 +220,40 @@ def run(analysis: Analysis, options: RunOptions, progress: Callable[[str], None]
     concrete = _concrete_analysis(analysis, options, arrays)
     # the batch run: --batch, or the one the --input data brings
     batch = next((concrete.shapes[c].outputs[0][0] for c in concrete.graph.inputs), None) or options.batch
+    check_array_sizes(concrete, options.unknown_size)
     peak = estimate_peak(concrete, options.unknown_size)
-    if peak > options.max_memory:
+    if peak.nbytes > options.max_memory and peak.call is not None:
         raise RunRefused(
-            f"running this spec needs about {readable_bytes(peak)} (weights of the running layer, shared "
-            f"weights, live activations and the kernel's temporaries at batch {batch}), over "
-            f"--max-memory {readable_bytes(options.max_memory)}; lower --batch or raise --max-memory"
+            f"running this spec needs about {readable_bytes(peak.nbytes)} ({peak.nbytes:,} bytes), "
+            f"reached at {peak.call.layer.label}: weights of the running layer, shared weights, "
+            f"live activations and the kernel's temporaries at batch {batch}; over "
+            f"--max-memory {readable_bytes(options.max_memory)}: lower --batch or raise --max-memory",
+            peak.call.loc,
         )
     keep_freed_memory()
     store = _open_weights(options.weights, concrete) if options.weights else None
     writer = OutputWriter(options.save_outputs) if options.save_outputs else None
     try:
-        outcomes = _execute(concrete, arrays, options, store, writer, progress)
+        # The kernels compute in IEEE floats as Keras's do: an overflow to inf or a NaN (a huge
+        # scale, a negative epsilon) is a value of the model's own arithmetic, which the run
+        # passes on; it is not for NumPy to warn about on the terminal.
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=RuntimeWarning, module="numpy")
+            outcomes = _execute(concrete, arrays, options, store, writer, progress)
+    except MemoryError:
+        # the estimate fitted --max-memory, but a limit above what the machine has is the user's
+        raise RunRefused(
+            f"the machine ran out of memory: the run was estimated at {readable_bytes(peak.nbytes)}, "
+            f"within --max-memory {readable_bytes(options.max_memory)}, which is more than it has: "
+            "lower --batch, or --max-memory to what the machine has",
+            None if peak.call is None else peak.call.loc,
+        ) from None
     finally:
         if writer:
             writer.close()
         if store:
             store.close()
-    return RunReport(outcomes, concrete, peak, batch)
+    return RunReport(outcomes, concrete, peak.nbytes, batch)
 
 
 def _execute(
@@ -259,8 +287,9 @@ def _execute(
             sources = [m for ref in call.inputs for m in _select(masks[ref.call], ref.index)]
             weight_arrays = weights.for_layer(layer)
             planned = concrete.input_shapes(call)
+            fallback = [sized(shape, options.unknown_size) for shape in predicted]
             outs, out_masks = _call_kernel(
-                call, inputs, sources, weight_arrays, planned, predicted, outcome, rng
+                call, inputs, sources, weight_arrays, planned, fallback, outcome, rng
             )
             if last_call[layer] is call:
                 weights.drop(layer)
@@ -324,18 +353,25 @@ def _call_kernel(
     sources: list[TensorMasks],
     weights: dict[str, np.ndarray],
     planned: list[Shape],
-    predicted: list[Shape],
+    fallback: list[tuple[int, ...]],
     outcome: CallOutcome,
     rng: np.random.Generator,
 ) -> tuple[list[np.ndarray], list[TensorMasks]]:
     """The call's outputs and their Keras masks; ``sources`` are the inputs' masks, ``planned``
-    are the input shapes the analysis predicted for this call."""
+    are the input shapes the analysis predicted for this call. Where the kernel does not run,
+    later layers get data of the ``fallback`` shapes: the predicted ones, a size the prediction
+    leaves unknown counted as --unknown-size counts it."""
     layer = call.layer
     if not layer.has_kernel() or call.training:
         # Checked statically only (custom layers; a training call, whose dropout and noise are
         # random): later layers run on data of the predicted shape.
         outcome.note = "static only: " + ("training: true is random" if call.training else "no kernel")
-        return [rng.standard_normal(shape).astype("float32") for shape in predicted], _unmasked(predicted)
+        return _stand_in(fallback, rng), _unmasked(fallback)
+    if any(a.size == 0 for a in inputs) or any(0 in shape for shape in fallback):
+        # An empty tensor has only its shape, which the analysis predicts: nothing to compute
+        # (and kernels would only average, divide or reshape by zero sizes).
+        outcome.note = "static only: a tensor of size 0 holds no values to compute"
+        return _stand_in(fallback, rng), _unmasked(fallback)
     try:
         # the arrays of tensor call arguments (initial_state) follow the call's own inputs
         extra = sum(count for _, count in call.tensor_args.values())
@@ -361,18 +397,19 @@ def _call_kernel(
         if _matches([tuple(a.shape) for a in inputs], planned):
             raise
         outcome.note = f"call fails on inputs that disagree with the prediction: {type(err).__name__}: {err}"
-    return [rng.standard_normal(shape).astype("float32") for shape in predicted], _unmasked(predicted)
+    return _stand_in(fallback, rng), _unmasked(fallback)
 
 
-def _unmasked(predicted: list[Shape]) -> list[TensorMasks]:
-    return [TensorMasks() for _ in predicted]
+def _stand_in(shapes: list[tuple[int, ...]], rng: np.random.Generator) -> list[np.ndarray]:
+    """Random data of these shapes, for the layers after a call whose kernel did not run."""
+    return [rng.standard_normal(shape).astype("float32") for shape in shapes]
+
+
+def _unmasked(shapes: list[tuple[int, ...]]) -> list[TensorMasks]:
+    return [TensorMasks() for _ in shapes]
 
 
 def readable_bytes(nbytes: float) -> str:
     """IEC units with one decimal, for memory estimates (the summary's Keras-style sizes are
     render.summary.readable_size)."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if nbytes < 1024:
-            return f"{nbytes:.1f} {unit}"
-        nbytes /= 1024
-    return f"{nbytes:.1f} PiB"
+    return binary_size(nbytes, ("B", "KiB", "MiB", "GiB", "TiB", "PiB"), 1)
