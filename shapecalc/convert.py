@@ -160,8 +160,11 @@ def _is_default(cls: type[Layer], name: str, value: Any) -> bool:
         return True  # Keras writes no activation as linear
     default = arg.default
     if isinstance(value, dict) and "class_name" in value and isinstance(default, str):
-        return _snake(value["class_name"]) == default and all(
-            v is None or _INITIALIZER_DEFAULTS.get(k) == v for k, v in (value.get("config") or {}).items()
+        config = value.get("config") or {}
+        return (
+            isinstance(config, dict)
+            and _snake(value["class_name"]) == default
+            and all(v is None or _INITIALIZER_DEFAULTS.get(k) == v for k, v in config.items())
         )
     try:
         return arg.parse(value) == default

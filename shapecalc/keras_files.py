@@ -16,7 +16,7 @@ import re
 
 from .errors import Location, SpecError
 from .layers import registry
-from .layers.args import describe
+from .layers.args import describe, is_int
 from .source import Node
 
 MODEL_CLASSES = ("Sequential", "Functional", "Model")
@@ -145,12 +145,12 @@ def _mask_operations(layers: list[Node], outputs: Node | None) -> set[str]:
     operations = {
         _name(layer)
         for layer in layers
-        if isinstance(layer.value, dict)
-        and str(getattr(layer.value.get("module"), "value", "")).startswith(_OPERATION_MODULES)
+        if str(getattr(_mapping(layer, "a layer").get("module"), "value", "")).startswith(_OPERATION_MODULES)
     }
     read: dict[str, set[str]] = {}  # a node -> the nodes whose tensors it reads other than as a mask
     for layer in layers:
-        for node in _list(layer.value.get("inbound_nodes"), "the calls of a layer", layer.loc):
+        name = _name(layer)  # a layer that is no mapping, or has no name, is refused here
+        for node in _list(layer.value.get("inbound_nodes"), f"the calls of {name}", layer.loc):
             node = _modern_node(node)
             parts = node.value if isinstance(node.value, dict) else {}
             kwargs = parts.get("kwargs")
@@ -160,7 +160,7 @@ def _mask_operations(layers: list[Node], outputs: Node | None) -> set[str]:
                 if key != "mask"
             ]
             names = {_tensor_history(t) for part in kept if part is not None for t in _tensors(part)}
-            read.setdefault(_name(layer), set()).update(names)
+            read.setdefault(name, set()).update(names)
     needed = {_tensor_history(t) for t in _references(outputs)} if outputs is not None else set()
     needed |= {name for name in read if name not in operations}
     changed = True
@@ -174,7 +174,7 @@ def _tensor_history(node: Node) -> str:
     """The name of the layer or operation a serialised tensor (or a [name, node, tensor]) comes from."""
     value = node.value
     if isinstance(value, dict):
-        history = _mapping(value.get("config"), "a Keras tensor").get("keras_history")
+        history = _mapping(value.get("config"), "a Keras tensor's config", node.loc).get("keras_history")
         value = history.value if history is not None else None
     return str(value[0].value) if isinstance(value, list) and value else ""
 
@@ -346,20 +346,25 @@ def _tensor_reference(node: Node) -> Node:
     [layer, node index, tensor index] triple, as the spec writes it (``name``, ``name.K``)."""
     value = node.value
     if isinstance(value, dict) and "config" in value:
-        history = _mapping(value["config"], "a Keras tensor").get("keras_history")
+        history = _mapping(value["config"], "a Keras tensor's config", node.loc).get("keras_history")
         if history is None:
             raise SpecError("a Keras tensor without its keras_history", node.loc, code="E002")
         node = history
     triple = node.value
-    if not isinstance(triple, list) or len(triple) != 3 or not isinstance(triple[0].value, str):
+    if not (
+        isinstance(triple, list)
+        and len(triple) == 3
+        and isinstance(triple[0].value, str)
+        and all(is_int(part.value) and part.value >= 0 for part in triple[1:])
+    ):
         raise SpecError(
-            f"a call's argument is {describe(node.plain())}, not a tensor: a model that applies tensor "
-            "arithmetic or keras.ops between its layers (Keras's operation nodes) cannot be read yet",
+            f"a tensor is written [layer name, node index, tensor index] (its keras_history), got "
+            f"{describe(node.plain())}",
             node.loc,
             code="E002",
         )
-    name = call_name(triple[0].value, int(triple[1].value))
-    index = int(triple[2].value)
+    name = call_name(triple[0].value, triple[1].value)
+    index = triple[2].value
     return Node(name if index == 0 else f"{name}.{index}", node.loc)
 
 
@@ -390,7 +395,7 @@ def _layer(layer: Node) -> tuple[str, dict[str, Node]]:
         raise SpecError(
             f"a {kind.value} model used as a layer: nested models cannot be read yet", layer.loc, code="E002"
         )
-    config = _mapping(value.get("config") or Node({}, layer.loc), f"the config of {kind.value}")
+    config = _mapping(value.get("config"), f"the config of {kind.value}", layer.loc)
     args = {key: _argument(item) for key, item in config.items() if key not in _NOT_ARGUMENTS}
     module = value.get("module")
     if module is not None and str(module.value).startswith(_OPERATION_MODULES):
@@ -433,8 +438,11 @@ def _operation(keras_class: str, module: str, loc: Location) -> str:
 
 
 def _name(layer: Node) -> str:
-    value = layer.value
-    name = value.get("name") or _mapping(value.get("config") or Node({}, layer.loc), "a layer").get("name")
+    value = _mapping(layer, "a layer")
+    config = value.get("config")
+    name = value.get("name") or (
+        config.value.get("name") if config is not None and isinstance(config.value, dict) else None
+    )
     if name is None or not isinstance(name.value, str):
         raise SpecError("a layer without its name", layer.loc, code="E002")
     return name.value
@@ -482,9 +490,11 @@ def _input(args: dict[str, Node], loc: Location) -> Node:
     return Node(decl, loc)
 
 
-def _mapping(node: Node | None, what: str) -> dict[str, Node]:
+def _mapping(node: Node | None, what: str, loc: Location | None = None) -> dict[str, Node]:
+    """A mapping of the saved file, or a refusal located at it (or at ``loc`` where it is missing)."""
     if node is None or not isinstance(node.value, dict):
-        raise SpecError(f"{what} must be a mapping", node.loc if node else None, code="E002")
+        where = "is missing" if node is None else f"must be a mapping, got {describe(node.plain())}"
+        raise SpecError(f"{what} {where}", node.loc if node else loc, code="E002")
     return node.value
 
 

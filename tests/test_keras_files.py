@@ -155,7 +155,7 @@ def test_convert_of_applications(name: str, tmp_path: Path) -> None:
 
 def test_convert_takes_only_saved_models(tmp_path: Path) -> None:
     result = runner.invoke(app, ["convert", str(Path(__file__).parent.parent / "specs" / "vgg16.yaml")])
-    assert result.exit_code == 2 and "is not a model Keras saved" in result.stderr
+    assert result.exit_code == 2 and ":1:1: error: this is not a model Keras saved" in result.stderr
 
 
 def _with_statistics(model: Any) -> Any:

@@ -42,7 +42,8 @@ def convert_command(
         root = source.load(model)
         if not is_keras_model(root):
             typer.echo(
-                f"error: {model} is not a model Keras saved (it has no Sequential or Functional class_name)",
+                f"{model}:1:1: error: this is not a model Keras saved (it has no Sequential or Functional "
+                "class_name): convert reads what model.to_json() or model.save() wrote",
                 err=True,
             )
             raise typer.Exit(EXIT_USAGE)

@@ -306,6 +306,25 @@ def int_tuple(n: int, allow_zero: bool = False) -> Parser:
 
 
 # ----------------------------------------------------------------------------- Keras identifiers
+# the settings of initializers, regularizers and constraints that are numbers
+_NUMERIC_SETTINGS = frozenset(
+    {
+        "mean",
+        "stddev",
+        "minval",
+        "maxval",
+        "gain",
+        "scale",
+        "value",
+        "l1",
+        "l2",
+        "max_value",
+        "min_value",
+        "rate",
+    }
+)
+
+
 def _identifier(kind: str, names: frozenset[str]) -> Parser:
     def parse_identifier(value: Any) -> Any:
         if value is None:
@@ -316,14 +335,24 @@ def _identifier(kind: str, names: frozenset[str]) -> Parser:
             return value
         if isinstance(value, dict):
             class_name = value.get("class_name")
-            if class_name not in names:
+            if not isinstance(class_name, str) or class_name not in names:
                 raise ArgError(
                     f"a {kind} given as a mapping needs class_name, one of Keras's {kind}s; "
                     f"got {describe(class_name)}"
                 )
             config = value.get("config", {})
+            if config is None:
+                config = {}
             if not isinstance(config, dict):
                 raise ArgError(f"{kind} config must be a mapping, got {describe(config)}")
+            for key, setting in config.items():
+                if key in _NUMERIC_SETTINGS and (
+                    isinstance(setting, bool) or not isinstance(setting, (int, float))
+                ):
+                    # Keras keeps it, then fails to build the weight with it
+                    raise ArgError(f"{kind} config: {key} must be a number, got {describe(setting)}")
+                if key == "seed" and setting is not None and not is_int(setting):
+                    raise ArgError(f"{kind} config: seed must be an integer or null, got {describe(setting)}")
             return value
         raise ArgError(f"expected a {kind} name or {{class_name, config}} mapping, got {describe(value)}")
 

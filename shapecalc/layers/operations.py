@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from ..arithmetic import Field, widest
-from ..errors import ArgError, ShapeError
+from ..errors import ArgError, CallFailure, ShapeError
 from ..lazy import lazy
 from . import args as A
 from .base import BASE_ARGUMENTS, Arg, Layer, Shape, fmt_shape
@@ -276,14 +276,30 @@ class _Reduction(Operation):
     def _axes(self, rank: int) -> tuple[int, ...]:
         return tuple(range(rank)) if self.axis is None else tuple(canonical(a, rank) for a in self.axis)
 
+    def _distinct_axes(self, rank: int) -> tuple[int, ...]:
+        """The axes a call reduces: Keras's shape rule takes an axis listed twice, its call fails."""
+        axes = self._axes(rank)
+        if len(set(axes)) != len(axes):
+            raise CallFailure(f"axis lists an axis twice: {list(self.axis or [])}")
+        return axes
+
     def compute_output_shape(self, input_shape: Shape) -> Shape:
         axes = self._axes(len(input_shape))
         if self.keepdims:
             return tuple(1 if k in axes else d for k, d in enumerate(input_shape))
-        return tuple(d for k, d in enumerate(input_shape) if k not in axes)
+        # as Keras's reduce_shape: each listed axis deleted, from the last; an axis listed twice
+        # deletes the one after it too (the call then fails: see forward)
+        shape = list(input_shape)
+        for axis in sorted(axes, reverse=True):
+            if axis >= len(shape):  # Keras's deletion runs past the end: it refuses
+                raise ShapeError(
+                    f"axis lists an axis twice, and no axis is left to remove: {list(self.axis)}"
+                )
+            del shape[axis]
+        return tuple(shape)
 
     def forward(self, inputs: Any, weights: Mapping[str, Any]) -> Any:
-        axes = self._axes(inputs.ndim)
+        axes = self._distinct_axes(inputs.ndim)
         out = getattr(np, type(self).function)(inputs, axis=axes, keepdims=self.keepdims)
         return np.asarray(out).astype(self.output_dtype([inputs.dtype.name]), copy=False)
 
@@ -307,7 +323,7 @@ class _ExtremeReduction(_Reduction):
     )
 
     def forward(self, inputs: Any, weights: Mapping[str, Any]) -> Any:
-        axes = self._axes(inputs.ndim)
+        axes = self._distinct_axes(inputs.ndim)
         extra = {} if self.initial is None else {"initial": self.initial}
         return getattr(np, type(self).function)(inputs, axis=axes, keepdims=self.keepdims, **extra)
 

@@ -132,9 +132,11 @@ def initialize(
     elif name == "constant":
         values = np.full(shape, config.get("value", 0.0))
     elif name == "random_normal":
-        values = rng.normal(config.get("mean", 0.0), config.get("stddev", 0.05), shape)
+        # scaled standard draws, not rng.normal: a negative stddev scales as JAX's does, not refused
+        values = config.get("mean", 0.0) + config.get("stddev", 0.05) * rng.standard_normal(shape)
     elif name == "random_uniform":
-        values = rng.uniform(config.get("minval", -0.05), config.get("maxval", 0.05), shape)
+        low, high = config.get("minval", -0.05), config.get("maxval", 0.05)
+        values = low + (high - low) * rng.random(shape)  # maxval below minval too, as JAX's
     elif name == "truncated_normal":
         values = _truncated_normal(rng, shape, config.get("stddev", 0.05), config.get("mean", 0.0))
     elif name == "orthogonal":
