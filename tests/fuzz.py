@@ -492,7 +492,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--every", type=int, default=500, help="print progress every N cases")
     options = parser.parse_args(argv)
 
+    reported = 0
+
     def progress(done: Campaign) -> None:
+        nonlocal reported
+        for finding in done.findings[reported:]:  # each as it is found, in one line
+            outcome = finding.outcome
+            print(
+                f"finding: seed {finding.case.seed}: {outcome.args[0]}: {outcome.problem[:200]!r}", flush=True
+            )
+        reported = len(done.findings)
         if done.cases % options.every == 0:
             print(
                 f"{done.cases} cases, {done.commands} commands, {len(done.findings)} findings, "

@@ -147,10 +147,3 @@ def test_a_uniform_initializer_with_maxval_below_minval_runs(tmp_path: Path) -> 
     path = tmp_path / "spec.json"
     path.write_text(json.dumps(spec))
     assert runner.invoke(app, ["summary", str(path), "--run"]).exit_code == 0
-
-
-def test_a_lint_setting_that_is_no_code_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "spec.yaml"
-    path.write_text("input: [4]\nlayers:\n  - Dense: {units: 2}\nlint:\n  ignore: [{}]\n")
-    result = runner.invoke(app, ["summary", str(path)])
-    assert result.exit_code == 1 and ":5:12: error: lint: no warning" in result.stderr

@@ -245,6 +245,53 @@ def test_arguments_keras_calls_fail_on_are_reported_as_failing_calls(
     assert fragment in stdout
 
 
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        (
+            "input: [120]\nlayers:\n  - MelSpectrogram: {fft_length: false, sequence_stride: 7}\n",
+            "fft_length must be a positive integer",
+        ),
+        ("input: [4, 3]\nlayers:\n  - UnitNormalization: {axis: false}\n", "axes must be integers"),
+        ("input: [5, 1]\nlayers:\n  - Reshape: {target_shape: '-1'}\n", "cannot reshape"),
+        (
+            f"input: [9, 10, 3]\nlayers:\n  - Resizing: {{height: 6, width: 3, pad_to_aspect_ratio: true, "
+            f"fill_value: {10**400}}}\n",
+            "cannot pad with fill_value",
+        ),
+        (
+            f"inputs: {{a: [5, 3]}}\nlayers:\n  - Concatenate: {{inputs: [a], axis: {HUGE}}}\n",
+            "cannot concatenate on axis",
+        ),
+        # a cell computes (batch, features) steps: Keras's shape rule reads the time axis only
+        (
+            "input: [5, 3, 3]\nlayers:\n  - RNN: {cell: {StackedRNNCells: {cells: [{LSTMCell: {units: 3}}, "
+            "{SimpleRNNCell: {units: 2}}]}}}\n",
+            "do not fit the cells' (batch, units) states",
+        ),
+        (
+            "input: [5, 3, 3]\nlayers:\n  - RNN: {cell: {SimpleRNNCell: {units: 2}}, unroll: true}\n",
+            "do not fit the cells'",
+        ),
+    ],
+)
+def test_calls_keras_cannot_make_are_failing_calls(tmp_path: Path, text: str, fragment: str) -> None:
+    path = write(tmp_path, text)
+    assert clean(["summary", str(path), "--format", "json"])[0] == 0
+    code, stdout, _ = clean(["summary", str(path), "--run", "--batch", "2", "--format", "json"])
+    assert code == 3
+    assert fragment in stdout
+
+
+def test_a_lint_setting_that_is_no_code_is_refused_where_written(tmp_path: Path) -> None:
+    text = "input: [4]\nlayers:\n  - Dense: {units: 3}\nlint: {ignore: [{}]}\n"
+    path = write(tmp_path, text)
+    for args in (["summary", str(path)], ["lint", str(path)]):
+        code, stdout, stderr = clean(args)
+        assert code == 1
+        assert f"{path}:4:17: error: lint: a code to ignore is a string, got {{}}" in stdout + stderr
+
+
 def test_attention_on_a_value_whose_positions_are_not_the_keys(tmp_path: Path) -> None:
     text = "inputs: {q: [3, 4], v: [4], k: [5, 4]}\nlayers:\n  - Attention: {inputs: [q, v, k]}\n"
     code, stdout, _ = clean(["summary", str(write(tmp_path, text)), "--run", "--format", "json"])

@@ -89,6 +89,15 @@ def stft(
 
     Only "hann" and "hamming" (periodic), a list of numbers, or None are accepted as windows.
     """
+    lengths = {
+        "fft_length": fft_length,
+        "sequence_length": sequence_length,
+        "sequence_stride": sequence_stride,
+    }
+    for name, value in lengths.items():
+        if not isinstance(value, int) or value < 1:  # false and 0: no frame, no FFT of no points
+            raise CallFailure(f"{name} must be a positive integer to frame the signal, got {value!r}")
+    fft_length, sequence_length, sequence_stride = int(fft_length), int(sequence_length), int(sequence_stride)
     if fft_length < sequence_length:
         raise CallFailure(f"fft_length ({fft_length}) must be >= sequence_length ({sequence_length})")
     if isinstance(window, str) and window not in ("hann", "hamming"):

@@ -325,7 +325,13 @@ class Concatenate(_Merge):
         return tuple(out)
 
     def forward(self, inputs: list[np.ndarray], weights: Mapping[str, np.ndarray]) -> np.ndarray:
-        return np.concatenate(_common_dtype(inputs), axis=int(self.axis))
+        # one input passes the shape rule whatever its axis; Keras's call then concatenates on it
+        try:
+            return np.concatenate(_common_dtype(inputs), axis=int(self.axis))
+        except (OverflowError, ValueError) as err:  # the axis past the rank, or past a C long
+            raise CallFailure(
+                f"cannot concatenate on axis {self.axis}, as Keras's call finds: {err}"
+            ) from None
 
     def explain(self, input_shape: list[Shape]) -> list[Step]:
         output = self.compute_output_shape(input_shape)

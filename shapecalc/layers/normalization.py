@@ -429,7 +429,7 @@ class UnitNormalization(_Normalization):
     def forward(self, inputs: Array, weights: Mapping[str, Array]) -> Array:
         x = float32(inputs)
         axes = tuple(self.axis)
-        if not all(isinstance(a, int) for a in axes):
+        if not all(A.is_int(a) for a in axes):  # NumPy takes no float or boolean axis
             raise CallFailure(f"UnitNormalization axes must be integers to run, got {list(axes)}")
         squares = np.sum(np.square(x), axis=axes, keepdims=True)
         with np.errstate(divide="ignore"):

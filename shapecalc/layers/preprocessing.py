@@ -422,5 +422,14 @@ def pad_to_aspect(
     if promote and images.dtype.kind in "iu":
         images = images.astype(np.float64)
     # The fill value is rounded to the images' float type (float32 stays float32).
-    fill = np.asarray(fill_value, np.float64).astype(images.dtype) if images.dtype.kind == "f" else fill_value
-    return np.pad(images, widths, constant_values=fill)
+    try:
+        fill = (
+            np.asarray(fill_value, np.float64).astype(images.dtype)
+            if images.dtype.kind == "f"
+            else fill_value
+        )
+        return np.pad(images, widths, constant_values=fill)
+    except (OverflowError, TypeError, ValueError) as err:  # no number NumPy can fill with
+        raise CallFailure(
+            f"cannot pad with fill_value {fill_value!r}, as Keras's call finds: {err}"
+        ) from None

@@ -459,6 +459,15 @@ class RNN(Layer):
         """From zero states (stateful layers start from zeros too), or ``initial_state``; a Keras
         mask holds the states over the masked steps (kernels.recurrent.StepMask)."""
         cell = steppable(self.cell)
+        cells = cell.cells if isinstance(cell, StackedRNNCells) else [cell]
+        if np.ndim(inputs) != 3 and any(isinstance(c, _Cell) for c in cells):
+            # Keras's shape rule reads the time axis only; a cell computes a step as a
+            # (batch, features) matrix against (batch, units) states
+            raise CallFailure(
+                f"steps of shape {(inputs.shape[0], *inputs.shape[2:])} do not fit the cells' "
+                "(batch, units) states: Keras's call fails on them (or, at batch 1, broadcasts "
+                "them into outputs of another shape)"
+            )
         lone = isinstance(cell, StackedRNNCells) and len(cell.cells) == 1
         # StackedRNNCells unwraps the state list of a single cell after a step. Unrolled with a
         # mask, Keras puts the nesting back each step; otherwise the next step hands an LSTMCell

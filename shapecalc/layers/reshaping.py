@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..arithmetic import Field
-from ..errors import ArgError, ShapeError
+from ..errors import ArgError, CallFailure, ShapeError
 from ..lazy import lazy
 from . import args as A
 from .base import REQUIRED, Arg, Layer, OutputShape, Shape, fmt_shape, require_rank
@@ -118,9 +118,13 @@ class Reshape(Layer):
         ]
 
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
-        # Sizes unknown when the model was built become -1, as in Keras's call.
+        # Sizes unknown when the model was built become -1, as in Keras's call, which then fails
+        # as NumPy does where two are unknown or the sizes do not hold the input's values.
         target = tuple(-1 if d is None else d for d in self.target_shape)
-        return inputs.reshape(inputs.shape[0], *target)
+        try:
+            return inputs.reshape(inputs.shape[0], *target)
+        except ValueError as err:
+            raise CallFailure(f"cannot reshape {inputs.shape} to target_shape {target}: {err}") from None
 
 
 def _permutation(value: Any) -> tuple[int, ...]:

@@ -68,10 +68,13 @@ def ignored_in(node: Node | None, problems: list[SpecError]) -> frozenset[str]:
     items = settings["ignore"].value if "ignore" in settings else []
     codes: set[str] = set()
     for item in items if isinstance(items, list) else [settings["ignore"]]:
-        code = item.value if isinstance(item.value, str) else None  # a code is a word: W103
-        if code in WARNING_CODES:
-            codes.add(code)
-        elif code in ERROR_CODES:
+        if not isinstance(item.value, str):
+            problems.append(
+                SpecError(f"lint: a code to ignore is a string, got {describe(item.value)}", item.loc)
+            )
+        elif item.value in WARNING_CODES:
+            codes.add(item.value)
+        elif item.value in ERROR_CODES:
             problems.append(SpecError(f"{item.value} is an error; only warnings can be ignored", item.loc))
         else:
             known = ", ".join(WARNING_CODES)
