@@ -1,22 +1,23 @@
 """Speed of shapecalc's NumPy kernels against Keras 3 on JAX (jit-compiled), same architectures.
 
-    python benchmarks/speed.py [--repeats N] [--only a,b,c] [--no-keras]
+    python benchmarks/speed.py [--repeats N] [--only a,b,c,resnet50,mobilenet_v2,bert] [--no-keras]
 
-shapecalc is timed through its real layers: the workload is a spec analysed by
-``shapecalc.api.analyze_data`` (batch size fixed in the spec), every layer's weights are
-initialised once beforehand with the run engine's initialisers, and the timed part is the
-chain of ``layer.forward(x, weights)`` calls, the same calls ``shapecalc.run.engine.run`` makes
-(weight initialisation excluded), under the allocator policy it sets (shapecalc/run/allocator.py).
-Keras runs in a subprocess with KERAS_BACKEND=jax (this process may already hold another
-backend): the same layers built from the same spec
-entries into a ``keras.Model``, timed with ``predict_on_batch`` (XLA-compiled) after two
-warm-up calls; it stays alive and answers one timed call per request. Both sides are measured
-in the same run of this script, in alternating rounds (shapecalc, pause, Keras, pause, the
-matmul floors), so that a busy moment of a shared machine falls on all of them alike; the
-table gives the medians of ``--repeats`` rounds, and the fastest round of each side. For every
-convolution it also gives its time over the time NumPy ``@`` takes for a matrix product of the
-same multiply-adds, (batch * output positions) x (kernel taps * input channels / groups) x
-filters (Winograd convolutions do fewer multiplies than that, so they can go below 1).
+Six workloads: three small ones written here (a, b, c) and three real architectures from the
+zoo in specs/ (ResNet50 and MobileNetV2 at 224x224x3, a BERT-base encoder at sequence 128, each
+at batch 8). shapecalc is timed as ``--run`` runs a spec: the graph analysed at the batch size,
+then ``shapecalc.run.engine.execute``, every call's kernel in order with each output checked
+against its prediction. The weights are initialised once beforehand with the run engine's
+initialisers and given to every pass (initialisation excluded). Keras runs in a subprocess with
+KERAS_BACKEND=jax (this process may already hold another backend): the same spec written out as
+Keras code by ``shapecalc export`` and built, fed the same input arrays, timed with
+``predict_on_batch`` (XLA-compiled) after two warm-up calls; it stays alive and answers one
+timed call per request. Both sides are measured in the same run of this script, in alternating
+rounds (shapecalc, pause, Keras, pause, the matmul floors), so that a busy moment of a shared
+machine falls on all of them alike; the table gives the medians of ``--repeats`` rounds, and
+the fastest round of each side. For every convolution it also gives its time over the time
+NumPy ``@`` takes for a matrix product of the same multiply-adds, (batch * output positions) x
+(kernel taps * input channels / groups) x filters (Winograd convolutions do fewer multiplies
+than that, so they can go below 1); the other layers are summed by type.
 
 A workload whose layers lack a NumPy kernel is skipped, with the layer named.
 """
@@ -30,12 +31,15 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections import defaultdict
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-BATCH_A, BATCH_B, BATCH_C = 64, 16, 64
+SPECS = Path(__file__).resolve().parent.parent / "specs"
 # Pause between the sides: idle BLAS / XLA worker threads spin for a while after a call (OpenBLAS's
 # for up to 2**28 cycles), which would take a core from whatever runs next.
 SETTLE_SECONDS = 0.2
@@ -44,116 +48,151 @@ CONV = {"kernel_size": 3, "padding": "same", "activation": "relu"}
 WORKLOADS: dict[str, dict[str, Any]] = {
     "a": {
         "title": "a: 5-conv net 64x64x3, batch 64",
-        "input": [64, 64, 3],
-        "batch": BATCH_A,
-        "layers": [
-            {"Conv2D": {"filters": 32, **CONV}},
-            {"MaxPooling2D": {"pool_size": 2}},
-            {"Conv2D": {"filters": 64, **CONV}},
-            {"Conv2D": {"filters": 64, **CONV}},
-            {"MaxPooling2D": {"pool_size": 2}},
-            {"Conv2D": {"filters": 128, **CONV}},
-            {"Conv2D": {"filters": 128, **CONV}},
-            {"GlobalAveragePooling2D": {}},
-            {"Dense": {"units": 10}},
-        ],
+        "batch": 64,
+        "spec": {
+            "input": [64, 64, 3],
+            "layers": [
+                {"Conv2D": {"filters": 32, **CONV}},
+                {"MaxPooling2D": {"pool_size": 2}},
+                {"Conv2D": {"filters": 64, **CONV}},
+                {"Conv2D": {"filters": 64, **CONV}},
+                {"MaxPooling2D": {"pool_size": 2}},
+                {"Conv2D": {"filters": 128, **CONV}},
+                {"Conv2D": {"filters": 128, **CONV}},
+                {"GlobalAveragePooling2D": {}},
+                {"Dense": {"units": 10}},
+            ],
+        },
     },
     "b": {
         "title": "b: VGG blocks 64x64x3, batch 16",
-        "input": [64, 64, 3],
-        "batch": BATCH_B,
-        "layers": [
-            {"Conv2D": {"filters": 64, **CONV}},
-            {"Conv2D": {"filters": 64, **CONV}},
-            {"MaxPooling2D": {"pool_size": 2}},
-            {"Conv2D": {"filters": 128, **CONV}},
-            {"Conv2D": {"filters": 128, **CONV}},
-            {"MaxPooling2D": {"pool_size": 2}},
-            {"Conv2D": {"filters": 256, **CONV}},
-            {"Conv2D": {"filters": 256, **CONV}},
-            {"MaxPooling2D": {"pool_size": 2}},
-            {"Flatten": {}},
-            {"Dense": {"units": 256, "activation": "relu"}},
-            {"Dense": {"units": 10}},
-        ],
+        "batch": 16,
+        "spec": {
+            "input": [64, 64, 3],
+            "layers": [
+                {"Conv2D": {"filters": 64, **CONV}},
+                {"Conv2D": {"filters": 64, **CONV}},
+                {"MaxPooling2D": {"pool_size": 2}},
+                {"Conv2D": {"filters": 128, **CONV}},
+                {"Conv2D": {"filters": 128, **CONV}},
+                {"MaxPooling2D": {"pool_size": 2}},
+                {"Conv2D": {"filters": 256, **CONV}},
+                {"Conv2D": {"filters": 256, **CONV}},
+                {"MaxPooling2D": {"pool_size": 2}},
+                {"Flatten": {}},
+                {"Dense": {"units": 256, "activation": "relu"}},
+                {"Dense": {"units": 10}},
+            ],
+        },
     },
     "c": {
         "title": "c: Embedding+2xLSTM 128, 50 tokens, batch 64",
-        "input": {"shape": [50], "dtype": "int32"},
-        "batch": BATCH_C,
-        "layers": [
-            {"Embedding": {"input_dim": 1000, "output_dim": 64}},
-            {"LSTM": {"units": 128, "return_sequences": True}},
-            {"LSTM": {"units": 128}},
-            {"Dense": {"units": 10}},
-        ],
+        "batch": 64,
+        "spec": {
+            "input": {"shape": [50], "dtype": "int32"},
+            "layers": [
+                {"Embedding": {"input_dim": 1000, "output_dim": 64}},
+                {"LSTM": {"units": 128, "return_sequences": True}},
+                {"LSTM": {"units": 128}},
+                {"Dense": {"units": 10}},
+            ],
+        },
     },
+    "resnet50": {"title": "ResNet50 224x224x3, batch 8", "batch": 8, "spec": SPECS / "resnet50.yaml"},
+    "mobilenet_v2": {
+        "title": "MobileNetV2 224x224x3, batch 8",
+        "batch": 8,
+        "spec": SPECS / "mobilenet_v2.yaml",
+    },
+    "bert": {"title": "BERT-base encoder, seq 128, batch 8", "batch": 8, "spec": SPECS / "bert_base.yaml"},
 }
 
 
-def input_array(workload: dict[str, Any]) -> np.ndarray:
-    """The same data on both sides: token ids below 1000, or standard normal floats."""
-    rng = np.random.default_rng(0)
-    declared = workload["input"]
-    if isinstance(declared, dict):
-        return rng.integers(0, 1000, (workload["batch"], *declared["shape"])).astype(declared["dtype"])
-    return rng.standard_normal((workload["batch"], *declared)).astype("float32")
+def analysis_of(workload: dict[str, Any]) -> Any:
+    """The workload's spec analysed (its batch is given to the run, not written in the spec)."""
+    from shapecalc.api import analyze_data, analyze_file
+
+    spec = workload["spec"]
+    return analyze_file(spec) if isinstance(spec, Path) else analyze_data(spec, workload["title"])
+
+
+def plan(workload: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """(the graph analysed at the workload's batch, the run options, the estimated peak)."""
+    from shapecalc.run.engine import RunOptions, plan
+
+    options = RunOptions(batch=workload["batch"], max_memory=64 * 1024**3)
+    concrete, _, peak = plan(analysis_of(workload), options)
+    return concrete, options, peak
+
+
+def input_arrays(concrete: Any, seed: int = 0) -> dict[str, np.ndarray]:
+    """The same data on both sides, as --run makes it: valid ids for integer inputs (below the
+    smallest input_dim that reads them), standard normal floats otherwise."""
+    from shapecalc.run.engine import random_inputs
+
+    return random_inputs(concrete, np.random.default_rng(seed))
 
 
 # ------------------------------------------------------------------------------------ shapecalc
-def prepare_shapecalc(workload: dict[str, Any]) -> tuple[list[Any], list[dict[str, np.ndarray]], list[str]]:
-    """(layers in call order, their initialised weights, names of layers without a kernel)."""
-    from shapecalc.api import analyze_data
-    from shapecalc.layers.input_layer import InputLayer
-    from shapecalc.run.allocator import keep_freed_memory
-    from shapecalc.run.initializers import initialize
+class PreparedWeights:
+    """Every weight of the model initialised once, as --run's initialisers make them; the run
+    engine reads them as it reads a weights file (a ``WeightSource``)."""
 
-    keep_freed_memory()  # the allocator policy the run engine sets before running
-    spec = {"input": workload["input"], "batch_size": workload["batch"], "layers": workload["layers"]}
-    analysis = analyze_data(spec)
-    layers = [c.layer for c in analysis.graph.calls if not isinstance(c.layer, InputLayer)]
-    rng = np.random.default_rng(0)
-    weights = [
-        {w.path: initialize(w.initializer, w.shape, rng, "float32") for w in analysis.weights_of(layer)}
-        for layer in layers
-    ]
-    missing = [f"{layer.type_name()} ({layer.name})" for layer in layers if not layer.has_kernel()]
-    return layers, weights, missing
+    def __init__(self, concrete: Any) -> None:
+        from shapecalc.run.initializers import initialize
+
+        rng = np.random.default_rng(0)
+        self.arrays = {
+            f"{layer.name}/{w.path}": initialize(w.initializer, w.shape, rng, "float32")
+            for layer in concrete.layers
+            for w in concrete.weights_of(layer)
+        }
+
+    def load(self, key: str, weight: Any) -> np.ndarray:
+        return self.arrays[key]
+
+    def close(self) -> None:
+        pass
 
 
 class ShapecalcModel:
-    """The workload's layers with prepared weights; one call = the chain of forward calls."""
+    """The workload planned, with prepared weights and inputs; one call = one execute."""
 
     def __init__(self, workload: dict[str, Any]) -> None:
-        self.layers, self.weights, self.missing = prepare_shapecalc(workload)
-        self.x0 = input_array(workload)
-        self.per_layer: list[list[float]] = [[] for _ in self.layers]
+        self.concrete, self.options, _ = plan(workload)
+        layers = [c.layer for c in self.concrete.model_calls if c.inputs]
+        self.missing = [f"{layer.type_name()} ({layer.name})" for layer in layers if not layer.has_kernel()]
+        self.weights = PreparedWeights(self.concrete)
+        self.inputs = input_arrays(self.concrete)
+        self.per_call: dict[Any, list[float]] = defaultdict(list)
 
     def __call__(self, record: bool = True) -> float:
-        """Milliseconds of one pass; each layer's time is kept when ``record``."""
-        started = time.perf_counter()
-        x = self.x0
-        for k, (layer, w) in enumerate(zip(self.layers, self.weights, strict=True)):
-            began = time.perf_counter()
-            x = layer.forward(x, w)
-            if record:
-                self.per_layer[k].append((time.perf_counter() - began) * 1000)
-        return (time.perf_counter() - started) * 1000
+        """Milliseconds of one pass; each call's time is kept when ``record``."""
+        from shapecalc.run.engine import execute
 
-    def layer_rows(self) -> list[dict[str, Any]]:
-        """Name and type of each layer, and for each convolution its equivalent matrix product."""
-        rows = []
-        x = self.x0
-        for layer, w in zip(self.layers, self.weights, strict=True):
-            row: dict[str, Any] = {"name": layer.name, "type": layer.type_name()}
-            y = layer.forward(x, w)
-            if layer.type_name().startswith("Conv") and "Transpose" not in layer.type_name():
-                m = int(np.prod(y.shape[:-1]))
-                k = math.prod(layer.kernel_size) * x.shape[-1] // layer.groups
-                row["gemm"] = (m, k, layer.filters)
-            rows.append(row)
-            x = y
-        return rows
+        started = time.perf_counter()
+        outcomes = execute(self.concrete, self.inputs, self.options, self.weights)
+        ms = (time.perf_counter() - started) * 1000
+        wrong = [call.layer.name for call, o in outcomes.items() if o.ok is False or o.note]
+        if wrong:
+            raise SystemExit(f"the run of {', '.join(wrong)} did not give the predicted shapes")
+        if record:
+            for call, outcome in outcomes.items():
+                self.per_call[call].append(outcome.ms)
+        return ms
+
+    def convolutions(self) -> dict[Any, tuple[int, int, int]]:
+        """Each convolution call's equivalent matrix product (m, k, n)."""
+        gemms = {}
+        for call in self.concrete.model_calls:
+            kind = call.layer.type_name()
+            if kind.startswith("Conv") and "Transpose" not in kind and "LSTM" not in kind:
+                (out,) = self.concrete.output_shapes(call)
+                (given,) = self.concrete.input_shapes(call)
+                m = math.prod(out[:-1])
+                k = math.prod(call.layer.kernel_size) * given[-1] // call.layer.groups
+                gemms[call] = (m, k, call.layer.filters)
+        return gemms
 
 
 class MatmulFloor:
@@ -173,23 +212,21 @@ class MatmulFloor:
 
 
 # ------------------------------------------------------------------------------------ Keras
-def keras_worker(name: str) -> None:
-    """The subprocess (KERAS_BACKEND=jax): builds and warms the model, prints "ready", then
-    answers each "run" line on stdin with the milliseconds of one predict_on_batch."""
+def keras_worker(name: str, inputs_file: str) -> None:
+    """The subprocess (KERAS_BACKEND=jax): builds the model from the code ``shapecalc export``
+    writes for the spec, warms it, prints "ready", then answers each "run" line on stdin with
+    the milliseconds of one predict_on_batch on the arrays in ``inputs_file``."""
     import keras
 
+    from shapecalc.export import keras_code
+
     workload = WORKLOADS[name]
-    declared = workload["input"]
-    shape, dtype = (
-        (declared["shape"], declared["dtype"]) if isinstance(declared, dict) else (declared, "float32")
-    )
-    inputs = keras.Input(shape=tuple(shape), batch_size=workload["batch"], dtype=dtype)
-    x = inputs
-    for entry in workload["layers"]:
-        ((type_name, args),) = entry.items()
-        x = getattr(keras.layers, type_name)(**args)(x)
-    model = keras.Model(inputs, x)
-    data = input_array(workload)
+    namespace: dict[str, Any] = {}
+    exec(compile(keras_code(analysis_of(workload), name), f"<{name} as Keras code>", "exec"), namespace)
+    model = namespace["model"]
+    with np.load(inputs_file) as saved:
+        arrays = [saved[tensor.name] for tensor in model.inputs]
+    data = arrays[0] if len(arrays) == 1 else arrays
     for _ in range(2):  # compile, then one steady call
         model.predict_on_batch(data)
     print(f"ready keras {keras.__version__} backend {keras.backend.backend()}", flush=True)
@@ -204,15 +241,17 @@ def keras_worker(name: str) -> None:
 class KerasModel:
     """The Keras side, alive in its subprocess; one call = one timed predict_on_batch there."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, inputs: dict[str, np.ndarray], folder: str) -> None:
         self.skipped: str | None = None
         missing = [m for m in ("keras", "jax") if importlib.util.find_spec(m) is None]
         if missing:
             self.skipped = f"not installed: {', '.join(missing)}"
             return
+        inputs_file = os.path.join(folder, f"{name}-inputs.npz")
+        np.savez(inputs_file, **inputs)
         env = dict(os.environ, KERAS_BACKEND="jax", TF_CPP_MIN_LOG_LEVEL="3")
         self.process = subprocess.Popen(
-            [sys.executable, __file__, "--keras-worker", name],
+            [sys.executable, __file__, "--keras-worker", name, inputs_file],
             env=env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -243,31 +282,42 @@ def measure(name: str, repeats: int, with_keras: bool) -> dict[str, Any]:
     ours = ShapecalcModel(WORKLOADS[name])
     if ours.missing:
         return {"skipped": "no NumPy kernel yet for " + ", ".join(ours.missing)}
-    rows = ours.layer_rows()  # also the warm-up: first-touch page faults, BLAS threads
-    floors = {k: MatmulFloor(*row["gemm"]) for k, row in enumerate(rows) if "gemm" in row}
-    theirs = KerasModel(name) if with_keras else None
+    ours(record=False)  # the warm-up: first-touch page faults, BLAS threads
+    floors = {call: MatmulFloor(*gemm) for call, gemm in ours.convolutions().items()}
     mine, keras_ms = [], []
-    try:
-        for _ in range(repeats):
-            # each side: one call to wake its threads and caches after the pause, one timed
-            ours(record=False)
-            mine.append(ours())
-            if theirs is not None and theirs.skipped is None:
+    with tempfile.TemporaryDirectory() as folder:
+        theirs = KerasModel(name, ours.inputs, folder) if with_keras else None
+        try:
+            for _ in range(repeats):
+                # each side: one call to wake its threads and caches after the pause, one timed
+                ours(record=False)
+                mine.append(ours())
+                if theirs is not None and theirs.skipped is None:
+                    time.sleep(SETTLE_SECONDS)
+                    theirs()
+                    keras_ms.append(theirs())
+                    time.sleep(SETTLE_SECONDS)
+                for floor in floors.values():
+                    floor()
                 time.sleep(SETTLE_SECONDS)
-                theirs()
-                keras_ms.append(theirs())
-                time.sleep(SETTLE_SECONDS)
-            for floor in floors.values():
-                floor()
-            time.sleep(SETTLE_SECONDS)
-    finally:
-        if theirs is not None:
-            theirs.close()
-    for k, row in enumerate(rows):
-        row["ms"] = statistics.median(ours.per_layer[k])
-        if k in floors:
-            row["floor_ms"] = statistics.median(floors[k].times)
-    result: dict[str, Any] = {"ms": statistics.median(mine), "min_ms": min(mine), "layers": rows}
+        finally:
+            if theirs is not None:
+                theirs.close()
+    result: dict[str, Any] = {"ms": statistics.median(mine), "min_ms": min(mine)}
+    result["convolutions"] = [
+        (
+            call,
+            statistics.median(ours.per_call[call]),
+            floor.a.shape + floor.b.shape[1:],
+            statistics.median(floor.times),
+        )
+        for call, floor in floors.items()
+    ]
+    by_type: dict[str, list[float]] = defaultdict(list)
+    for call, times in ours.per_call.items():
+        if call not in floors and call.inputs:
+            by_type[call.layer.type_name()].append(statistics.median(times))
+    result["by_type"] = {kind: (len(times), sum(times)) for kind, times in by_type.items()}
     if keras_ms:
         result["keras_ms"] = statistics.median(keras_ms)
         result["keras_min_ms"] = min(keras_ms)
@@ -304,13 +354,16 @@ def openblas_runtime() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=9)
-    parser.add_argument("--only", default="a,b,c", help="workloads to run, e.g. a,b")
+    parser.add_argument("--only", default=",".join(WORKLOADS), help="workloads to run, e.g. a,b,resnet50")
     parser.add_argument("--no-keras", action="store_true")
-    parser.add_argument("--keras-worker", help=argparse.SUPPRESS)
+    parser.add_argument("--keras-worker", nargs=2, help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.keras_worker:
-        keras_worker(options.keras_worker)
+        keras_worker(*options.keras_worker)
         return
+    unknown = [name for name in options.only.split(",") if name not in WORKLOADS]
+    if unknown:
+        parser.error(f"no workload {', '.join(unknown)}; the workloads: {', '.join(WORKLOADS)}")
     print(blas_line())
     print(openblas_runtime())
     print(
@@ -318,7 +371,7 @@ def main() -> None:
         f"repeats={options.repeats} (medians)"
     )
     print(
-        "shapecalc: chain of layer.forward calls on prepared weights (initialisation excluded); "
+        "shapecalc: the run engine's execute on prepared weights (initialisation excluded); "
         "Keras: predict_on_batch, JAX backend, jit, after warm-up\n"
     )
     header = f"{'workload':46} {'shapecalc ms':>13} {'Keras-JAX ms':>13} {'ratio':>7}"
@@ -339,15 +392,26 @@ def main() -> None:
             )
         else:
             lines.append(f"{title:46} {result['ms']:13.1f} {'-':>13} {'-':>7}  ({result['keras_skipped']})")
-        for row in result["layers"]:
-            text = f"    {name}: {row['name']:24} {row['type']:24} {row['ms']:9.2f} ms"
-            if "gemm" in row:
-                m, k, n = row["gemm"]
-                floor = row["floor_ms"]
-                text += f"   matmul {m}x{k}x{n}: {floor:8.2f} ms, ratio {row['ms'] / floor:5.2f}"
-            details.append(text)
+        details.append(f"{title}:")
+        for call, ms, (m, k, n), floor in result["convolutions"]:
+            details.append(
+                f"    {call.layer.name:28} {ms:8.2f} ms   matmul {m}x{k}x{n}: {floor:8.2f} ms, "
+                f"ratio {ms / floor:5.2f}"
+            )
+        if result["convolutions"]:
+            conv_ms = sum(ms for _, ms, _, _ in result["convolutions"])
+            floor_ms = sum(floor for *_, floor in result["convolutions"])
+            details.append(
+                f"    {'all convolutions':28} {conv_ms:8.2f} ms   matmul floors {floor_ms:8.2f} ms, "
+                f"ratio {conv_ms / floor_ms:5.2f}"
+            )
+        for kind, (count, ms) in sorted(result["by_type"].items(), key=lambda item: -item[1][1]):
+            details.append(f"    {kind + ' x' + str(count):28} {ms:8.2f} ms")
     print("\n".join(lines))
-    print("\nper layer (shapecalc medians; conv time / time of numpy @ with the same multiply-adds):")
+    print(
+        "\nper layer (shapecalc medians): each convolution against the time of numpy @ with the "
+        "same multiply-adds; the other layers summed by type"
+    )
     print("\n".join(details))
 
 

@@ -219,11 +219,12 @@ def test_separable(rank: int, args: dict[str, Any], data_format: str) -> None:
 
 
 # ----------------------------------------------------------------------------- Winograd F(2x2, 3x3)
-# 3x3 stride-1 convolutions over many channels take the Winograd path (from 16 channels here, to
-# keep the tests small); odd output sizes need the extra zero row/column, tiny outputs one tile.
+# 3x3 stride-1 convolutions take the Winograd path where its cost model expects it to be faster;
+# here it is forced, to keep the tests small. Odd output sizes need the extra zero row/column,
+# tiny outputs one tile.
 @pytest.fixture
-def winograd_from_16_channels(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(conv_winograd, "MIN_CHANNELS", 16)
+def winograd_forced(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(conv_winograd, "FORCED", True)
 
 
 WINOGRAD = [
@@ -238,7 +239,7 @@ WINOGRAD = [
 ]
 
 
-@pytest.mark.usefixtures("winograd_from_16_channels")
+@pytest.mark.usefixtures("winograd_forced")
 @pytest.mark.parametrize("channels", [16, 37])
 @pytest.mark.parametrize("data_format", ["channels_last", "channels_first"])
 @pytest.mark.parametrize("args, spatial", WINOGRAD)
@@ -250,7 +251,7 @@ def test_conv2d_3x3_many_channels(
     assert_kernel_matches_keras("Conv2D", {**args, "data_format": data_format}, [data(shape)])
 
 
-@pytest.mark.usefixtures("winograd_from_16_channels")
+@pytest.mark.usefixtures("winograd_forced")
 @pytest.mark.parametrize("padding", ["valid", "same"])
 def test_conv2d_transpose_3x3_many_channels(padding: str) -> None:
     # stride 1: the transposed convolution is a convolution with the flipped kernel (Winograd)
@@ -262,15 +263,34 @@ def test_winograd_is_used_and_agrees_with_im2col(monkeypatch: pytest.MonkeyPatch
     # The same numbers through both paths (float64 im2col as the reference), and the switch works.
     x, k = data((2, 9, 7, 128)), data((3, 3, 128, 10), seed=2)
     calls: list[int] = []
+    monkeypatch.setattr(conv_winograd, "FORCED", True)
     original = conv_winograd.conv3x3
     monkeypatch.setattr(conv_winograd, "conv3x3", lambda *a: calls.append(1) or original(*a))
     got = conv_kernels.conv(x, k, (1, 1), "same", (1, 1))
     assert calls == [1]
-    monkeypatch.setattr(conv_winograd, "MIN_CHANNELS", 10**9)
+    monkeypatch.setattr(conv_winograd, "FORCED", False)
     want = conv_kernels.conv(x.astype("float64"), k.astype("float64"), (1, 1), "same", (1, 1))
     assert calls == [1]
     # float32 rounding, judged against the size of the outputs (sums of 1152 products here)
     np.testing.assert_allclose(got, want, rtol=0, atol=2e-6 * np.abs(want).max())
+
+
+@pytest.mark.parametrize(
+    "padded, filters, winograd",
+    [
+        # measured on the 2-core machine the constants come from (ms, im2col vs Winograd):
+        ((8, 30, 30, 128), 128, True),  # ResNet50's conv3 3x3 at batch 8: 14.0 vs 12.4
+        ((16, 18, 18, 256), 256, True),  # VGG block 3 at batch 16: 22.1 vs 17.8
+        ((8, 9, 9, 512), 512, False),  # ResNet50's conv5 3x3 at batch 8: 10.7 vs 16.6
+        ((16, 66, 66, 64), 64, False),  # VGG block 1 at batch 16: 34.1 vs 40.3
+        ((1, 9, 9, 512), 512, False),  # one 7x7 image: 1.5 vs 7.1
+    ],
+)
+def test_the_cost_model_chooses_the_faster_path(
+    padded: tuple[int, int, int, int], filters: int, winograd: bool
+) -> None:
+    kernel = (3, 3, padded[-1], filters)
+    assert conv_winograd.applies(padded, kernel, (1, 1), (1, 1), 1) is winograd
 
 
 # ----------------------------------------------------------------------------- blocks and lanes
@@ -287,7 +307,7 @@ def test_winograd_is_used_and_agrees_with_im2col(monkeypatch: pytest.MonkeyPatch
         ("Conv2D", {"filters": 3, "kernel_size": 3}, (2, 9, 6, 16)),
     ],
 )
-@pytest.mark.usefixtures("winograd_from_16_channels")
+@pytest.mark.usefixtures("winograd_forced")
 def test_patches_gathered_in_blocks_and_lanes(
     monkeypatch: pytest.MonkeyPatch,
     lanes: int,

@@ -141,9 +141,9 @@ def test_einsum_dense_equations_keras_cannot_run(
     layer = create_layer("EinsumDense", args, Namer())
     _, built = layer.infer(shape)
     try:
-        want = keras_run("EinsumDense", args, [x], as_list=False)[0][0]
+        keras_run("EinsumDense", args, [x], as_list=False)
     except Exception:  # Keras's einsum refuses: so must the kernel
         with pytest.raises(CallFailure):
             layer.forward(x, {w.path: np.zeros(w.shape, "float32") for w in built.weights})
-    else:
-        np.testing.assert_allclose(assert_kernel_matches_keras("EinsumDense", args, [x])[0], want)
+    else:  # Keras runs it: so must the kernel, with Keras's outputs
+        assert_kernel_matches_keras("EinsumDense", args, [x])

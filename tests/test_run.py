@@ -63,11 +63,24 @@ def test_random_run_reports_every_layer(tmp_path: Path) -> None:
     assert all(layer["time_ms"] >= 0 for layer in data["layers"])
 
 
+def heap_block(nbytes: int) -> int:
+    """A heap block as glibc makes it: the size plus a 16-byte header, rounded up to 16 bytes."""
+    return -(-(nbytes + 16) // 16) * 16
+
+
+MAPPED_FROM = 32 * 2**20  # blocks this large are mapped on their own (run/allocator.py)
+RUN_OBJECTS = 2**20  # the interpreter's small objects, one CPython arena (run/estimate.py)
+
+
 def test_memory_limit_refuses_with_the_estimate(tmp_path: Path) -> None:
     spec = "input: [4096]\nlayers:\n  - Dense: {units: 4096}\n  - Dense: {units: 4096}\n"
-    # at the second Dense: its weights, (4096*4096 + 4096) floats, beside its input, its output
-    # and one output-sized temporary (4096 floats each), 4 bytes a float
-    peak = ((4096 * 4096 + 4096) + 3 * 4096) * 4
+    # A 4096-float vector takes 16 KiB; a kernel, 4096 * 4096 floats (64 MiB), is mapped on its own.
+    vector, kernel = 4096 * 4, 4096 * 4096 * 4
+    assert kernel >= MAPPED_FROM > vector
+    # The heap: the input, then the first Dense's bias, temporary (one output's worth) and output.
+    # Its bias and temporary are freed, and the input after it; the second Dense's bias,
+    # temporary and output then fit those three freed blocks: the heap stays four blocks long.
+    peak = 4 * heap_block(vector) + kernel + RUN_OBJECTS
     code, _, stderr = run(tmp_path, spec, "--max-memory", "32M")
     assert code == 2
     assert f"needs about {peak / 2**20:.1f} MiB" in stderr
@@ -78,13 +91,15 @@ def test_memory_estimate_counts_a_recurrent_layers_projection(tmp_path: Path) ->
     # An LSTM projects all 2000 steps at once: (2000, batch 8, 4 gates * 256) floats, 62.5 MiB,
     # while its weights, input and output take about 2 MiB; the estimate must see it.
     spec = "input: [2000, 16]\nlayers:\n  - LSTM: {units: 256}\n"
-    weights = (16 * 1024 + 256 * 1024 + 1024) * 4
-    activations = (8 * 2000 * 16 + 8 * 256) * 4  # its input and its output
-    # the projection, and a handful of step-sized arrays (8 of batch * units)
+    weights = [16 * 1024 * 4, 256 * 1024 * 4, 1024 * 4]  # kernel, recurrent kernel, bias
+    activations = [8 * 2000 * 16 * 4, 8 * 256 * 4]  # its input and its output
+    # the projection, and a handful of step-sized arrays (8 of batch * units): mapped on its own
     temporaries = (2000 * 8 * 256 * 4 + 8 * 8 * 256) * 4
+    assert temporaries >= MAPPED_FROM
+    peak = sum(heap_block(n) for n in weights + activations) + temporaries + RUN_OBJECTS
     code, _, stderr = run(tmp_path, spec, "--batch", "8", "--max-memory", "48M")
     assert code == 2
-    assert f"needs about {(weights + activations + temporaries) / 2**20:.1f} MiB" in stderr
+    assert f"needs about {peak / 2**20:.1f} MiB" in stderr
     code, _, _ = run(tmp_path, spec, "--batch", "8", "--max-memory", "80M", "--format", "json")
     assert code == 0
 

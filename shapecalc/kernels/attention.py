@@ -109,11 +109,11 @@ def fused_attention(query: Array, key: Array, value: Array, mask: Array | None, 
                 f"dot-product attention needs projected tensors of rank 4 (batch, positions, heads, "
                 f"size): the {name} has shape {tensor.shape}"
             )
-    logits = np.einsum("btnh,bsnh->bnts", query, key).astype(np.float32) * np.float32(scale)
+    logits = np.einsum("btnh,bsnh->bnts", query, key, optimize=True).astype(np.float32) * np.float32(scale)
     if mask is not None:
         logits = np.where(np.asarray(mask, dtype=bool), logits, FUSED_NEGATIVE)
     probs = softmax(logits, -1)
-    return np.einsum("bnts,bsnh->btnh", probs, value).astype(np.float32, copy=False)
+    return np.einsum("bnts,bsnh->btnh", probs, value, optimize=True).astype(np.float32, copy=False)
 
 
 def sliding_window_mask(query_length: int, value_length: int, window: int) -> Array:
@@ -215,8 +215,8 @@ def attend(
     with fails_as_keras(
         f"the attention scores' einsum {score_eq} cannot take key {key.shape} and query {scaled.shape}"
     ):
-        scores = np.einsum(score_eq, key, scaled).astype(np.float32, copy=False)
+        scores = np.einsum(score_eq, key, scaled, optimize=True).astype(np.float32, copy=False)
     if mask is not None:
         mask = expand_mask(np.asarray(mask), scores.ndim, expand_axis)
     probs = softmax_layer(scores, softmax_axes, mask)
-    return np.einsum(combine_eq, probs, value).astype(np.float32, copy=False), probs
+    return np.einsum(combine_eq, probs, value, optimize=True).astype(np.float32, copy=False), probs

@@ -7,8 +7,9 @@ channels, no copy). The view is copied into a patch matrix and multiplied by the
 gathered into a small reused buffer that stays in the core's cache, multiplied straight into
 their rows of the output, and finished there (bias, relu) while still in cache.
 
-Blocks run in parallel lanes (conv_lanes.py), and 3x3 stride-1 convolutions over enough
-channels use Winograd's minimal filtering instead (conv_winograd.py): 2.25x fewer multiplies.
+Blocks run in parallel lanes (conv_lanes.py), and 3x3 stride-1 convolutions use Winograd's
+minimal filtering instead (conv_winograd.py: 2.25x fewer multiplies) where its cost model
+expects that to be faster.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from . import conv_lanes, conv_winograd
-from .conv_lanes import BLAS, chunks, run_lanes
+from .conv_lanes import BLAS, chunks, map_parts, run_lanes
 
 Array = np.ndarray
+# Depthwise outputs of at least this many values are computed in parallel parts of the batch.
+DEPTHWISE_PARALLEL_MIN_ELEMENTS = 1024 * 1024
 
 
 def same_padding(length: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
@@ -129,7 +132,7 @@ def conv(
     c_group, f_group = channels // groups, filters // groups
     taps = math.prod(k_shape)
     if batch * math.prod(out) * filters and conv_winograd.applies(
-        kernel.shape, tuple(strides), tuple(dilation), groups
+        x.shape, kernel.shape, tuple(strides), tuple(dilation), groups
     ):
         return conv_winograd.conv3x3(x, kernel, epilogue)
     y = np.empty((batch, *out, filters), dtype=dtype)
@@ -148,19 +151,7 @@ def conv(
             epilogue(target)
         return y
     view = patch_view(x, k_shape, strides, dilation)
-    lanes = BLAS.lanes()
-    min_rows = max(conv_lanes.MIN_BLOCK_ROWS, f_group)
-    if batch * math.prod(out) < conv_lanes.LANE_MIN_BLOCKS * lanes * min_rows:
-        lanes = 1
-    per_position = taps * c_group
-    chunk = (
-        min(conv_lanes.LANE_CHUNK_ELEMENTS, conv_lanes.LANE_BLOCK_ROWS * per_position)
-        if lanes > 1
-        else conv_lanes.PATCH_CHUNK_ELEMENTS
-    )
-    blocks = list(chunks(batch, out, per_position, chunk, min_rows))
-    per_row = math.prod(out[1:]) * taps * c_group
-    largest = max(items * len(range(*rows.indices(out[0]))) for items, _, rows in blocks) * per_row
+    lanes, blocks, largest = _im2col_plan(batch, out, taps * c_group, f_group)
 
     def lane(my_blocks: Iterator[tuple[int, slice, slice]]) -> None:
         buffer = np.empty(largest, dtype)  # one patch buffer per lane, reused block after block
@@ -186,10 +177,67 @@ def conv(
     return y
 
 
+def _im2col_plan(
+    batch: int, out: Sequence[int], per_position: int, filters: int
+) -> tuple[int, list[tuple[int, slice, slice]], int]:
+    """(lanes, blocks, patch values of the largest block: each lane's buffer) of im2col."""
+    lanes = BLAS.lanes()
+    min_rows = max(conv_lanes.MIN_BLOCK_ROWS, filters)
+    if batch * math.prod(out) < conv_lanes.LANE_MIN_BLOCKS * lanes * min_rows:
+        lanes = 1
+    chunk = (
+        min(conv_lanes.LANE_CHUNK_ELEMENTS, conv_lanes.LANE_BLOCK_ROWS * per_position)
+        if lanes > 1
+        else conv_lanes.PATCH_CHUNK_ELEMENTS
+    )
+    blocks = list(chunks(batch, out, per_position, chunk, min_rows))
+    per_row = math.prod(out[1:]) * per_position
+    largest = max(items * len(range(*rows.indices(out[0]))) for items, _, rows in blocks) * per_row
+    return min(lanes, len(blocks)), blocks, largest
+
+
+def conv_workspace(
+    input_shape: Sequence[int],
+    kernel_shape: Sequence[int],
+    strides: Sequence[int],
+    padding: str,
+    dilation: Sequence[int],
+    groups: int = 1,
+) -> int:
+    """Values of the temporary arrays :func:`conv` holds at once besides its input and output,
+    for --run's memory estimate: the padded input, the kernel's copies, and each lane's patch
+    buffer (or Winograd's transforms)."""
+    rank = len(kernel_shape) - 2
+    k_shape = tuple(kernel_shape[:rank])
+    pads = padding_pairs(input_shape[1:-1], k_shape, strides, dilation, padding)
+    padded = (
+        input_shape[0],
+        *(n + before + after for n, (before, after) in zip(input_shape[1:-1], pads, strict=True)),
+        input_shape[-1],
+    )
+    copied = math.prod(padded) if any(before or after for before, after in pads) else 0
+    out = output_lengths(padded[1:-1], k_shape, strides, dilation)
+    filters = kernel_shape[-1]
+    if padded[0] * math.prod(out) * filters <= 0:
+        return copied
+    if conv_winograd.applies(padded, tuple(kernel_shape), tuple(strides), tuple(dilation), groups):
+        return copied + conv_winograd.workspace(padded, filters)
+    taps, c_group = math.prod(k_shape), padded[-1] // groups
+    kernel_copies = taps * c_group * filters
+    if taps == 1 and groups == 1 and all(s == 1 for s in strides):
+        return copied + kernel_copies
+    lanes, _, largest = _im2col_plan(padded[0], out, taps * c_group, filters // groups)
+    return copied + kernel_copies + lanes * largest
+
+
 def depthwise_conv(
     x: Array, kernel: Array, strides: Sequence[int], padding: str, dilation: Sequence[int]
 ) -> Array:
-    """``x`` (B, *S, C), ``kernel`` (*K, C, M) -> (B, *O, C*M), channel c giving outputs c*M..c*M+M-1."""
+    """``x`` (B, *S, C), ``kernel`` (*K, C, M) -> (B, *O, C*M), channel c giving outputs c*M..c*M+M-1.
+
+    Tap by tap, multiply-adds over whole strided views: each a NumPy pass that releases the GIL,
+    so parts of the batch run side by side in the lanes (as many as the BLAS threads allowed).
+    """
     rank = kernel.ndim - 2
     k_shape = tuple(kernel.shape[:rank])
     dtype = np.result_type(x.dtype, kernel.dtype)
@@ -199,12 +247,38 @@ def depthwise_conv(
     slices, out = windows(x, k_shape, strides, dilation)
     channels, multiplier = kernel.shape[-2], kernel.shape[-1]
     flat_kernel = kernel.astype(dtype, copy=False).reshape(len(slices), channels, multiplier)
-    y = np.zeros((x.shape[0], *out, channels, multiplier), dtype=dtype)
-    term = np.empty_like(y)
-    for t, window in enumerate(slices):
-        np.multiply(x[window][..., None], flat_kernel[t], out=term)
-        y += term
+    y = np.empty((x.shape[0], *out, channels, multiplier), dtype=dtype)
+    parts = min(BLAS.lanes(), x.shape[0]) if y.size >= DEPTHWISE_PARALLEL_MIN_ELEMENTS else 1
+    bounds = np.linspace(0, x.shape[0], parts + 1).astype(int)
+
+    def part(i: int) -> Array:
+        items = slice(bounds[i], bounds[i + 1])
+        target, term = y[items], np.empty_like(y[items])
+        np.multiply(x[slices[0]][items][..., None], flat_kernel[0], out=target)
+        for t, window in enumerate(slices[1:], start=1):
+            np.multiply(x[window][items][..., None], flat_kernel[t], out=term)
+            target += term
+        return target
+
+    map_parts(part, parts)
     return y.reshape(x.shape[0], *out, channels * multiplier)
+
+
+def depthwise_workspace(
+    input_shape: Sequence[int],
+    kernel_shape: Sequence[int],
+    strides: Sequence[int],
+    padding: str,
+    dilation: Sequence[int],
+) -> int:
+    """Values of the temporary arrays :func:`depthwise_conv` holds at once besides its input and
+    output: the padded input and one product per part of the batch (an output's worth)."""
+    rank = len(kernel_shape) - 2
+    pads = padding_pairs(input_shape[1:-1], kernel_shape[:rank], strides, dilation, padding)
+    padded = [n + before + after for n, (before, after) in zip(input_shape[1:-1], pads, strict=True)]
+    out = output_lengths(padded, kernel_shape[:rank], strides, dilation)
+    copied = input_shape[0] * math.prod(padded) * input_shape[-1] if any(a or b for a, b in pads) else 0
+    return copied + input_shape[0] * math.prod(out) * kernel_shape[-2] * kernel_shape[-1]
 
 
 def transpose_padding(

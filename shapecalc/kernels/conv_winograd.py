@@ -14,6 +14,7 @@ applied to each finished block.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 
 import numpy as np
@@ -22,9 +23,20 @@ from . import conv_lanes
 from .conv_lanes import BLAS, chunks, run_lanes
 
 Array = np.ndarray
-# Below this many input channels the transforms (memory passes, linear in C + F) cost more than
-# the multiplies saved (C * F): measured on 2 cores, 64 channels about break even, 128 gain ~15%.
-MIN_CHANNELS = 128
+# The cost model that chooses Winograd or im2col per call: picoseconds per unit of work, fitted by
+# least squares to both paths' times over 20 shapes (batch 1-64, 7x7 to 112x112, 32-512 channels)
+# on a 2-core machine (OpenBLAS 0.3.31); benchmarks/winograd_cost.py measures them again. im2col:
+# its multiply-adds, and the patch values it copies (taps x positions x channels). Winograd: its
+# 16 products' multiply-adds, the kernel transform (16 x C x F values) and the input transform
+# (16 x tiles x C values). Few tiles leave the kernel transform unpaid for (7x7x512 at batch 8:
+# 1.5x slower), few channels the input transform (64 channels: 1.2-1.3x slower).
+IM2COL_PS_PER_MAC = 9.58
+IM2COL_PS_PER_PATCH_VALUE = 259.0
+WINOGRAD_PS_PER_MAC = 8.70
+WINOGRAD_PS_PER_KERNEL_VALUE = 2094.0
+WINOGRAD_PS_PER_INPUT_VALUE = 1911.0
+# Tests force one path (True: Winograd wherever it can run; False: never).
+FORCED: bool | None = None
 # Transformed input values per block with lanes: V, M and the sums then stay in a core's L2.
 BLOCK_ELEMENTS = 256 * 1024
 # At least this many tiles per block, so that each product amortises its kernel packing.
@@ -34,22 +46,78 @@ _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.
 
 
 def applies(
-    kernel_shape: tuple[int, ...], strides: tuple[int, ...], dilation: tuple[int, ...], groups: int
+    padded_shape: tuple[int, ...],
+    kernel_shape: tuple[int, ...],
+    strides: tuple[int, ...],
+    dilation: tuple[int, ...],
+    groups: int,
 ) -> bool:
-    return (
+    """Winograd can run (3x3, stride 1, no dilation, one group) and the cost model expects it
+    to be faster than im2col on this input (``padded_shape``: (B, H, W, C) after padding)."""
+    if not (
         len(kernel_shape) == 4
         and kernel_shape[:2] == (3, 3)
-        and kernel_shape[2] >= MIN_CHANNELS
         and all(s == 1 for s in strides)
         and all(d == 1 for d in dilation)
         and groups == 1
+    ):
+        return False
+    if FORCED is not None:
+        return FORCED
+    return winograd_cost(padded_shape, kernel_shape[-1]) < im2col_cost(padded_shape, kernel_shape[-1])
+
+
+def im2col_cost(padded_shape: tuple[int, ...], filters: int) -> float:
+    """Picoseconds the im2col path is expected to take for a valid 3x3 convolution."""
+    batch, height, width, channels = padded_shape
+    patch_values = 9 * batch * (height - 2) * (width - 2) * channels
+    return patch_values * (filters * IM2COL_PS_PER_MAC + IM2COL_PS_PER_PATCH_VALUE)
+
+
+def winograd_cost(padded_shape: tuple[int, ...], filters: int) -> float:
+    """Picoseconds the Winograd path is expected to take for a valid 3x3 convolution."""
+    batch, height, width, channels = padded_shape
+    tiles = batch * -(-(height - 2) // 2) * -(-(width - 2) // 2)
+    return (
+        16
+        * channels
+        * (
+            tiles * filters * WINOGRAD_PS_PER_MAC
+            + filters * WINOGRAD_PS_PER_KERNEL_VALUE
+            + tiles * WINOGRAD_PS_PER_INPUT_VALUE
+        )
     )
 
 
 def transform_kernel(kernel: Array) -> Array:
-    """U = G g Gt for every (input channel, filter): (3, 3, C, F) -> (16, C, F), in float64 then cast."""
-    u = np.einsum("ai,ijcf,bj->abcf", _G, kernel.astype(np.float64), _G)
-    return np.ascontiguousarray(u.reshape(16, *kernel.shape[2:]).astype(kernel.dtype))
+    """U = G g Gt for every (input channel, filter): (3, 3, C, F) -> (16, C, F).
+
+    G's rows are g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2 and g2: applied along the rows, then
+    the columns, as whole-array adds into preallocated arrays (an einsum with G's zeros would
+    take longer than the convolution's products at 7x7 positions and 512 channels).
+    """
+    dtype = kernel.dtype
+    rows = np.empty((4, 3, *kernel.shape[2:]), dtype)
+    _filter_rows(kernel, rows, 0)
+    u = np.empty((4, 4, *kernel.shape[2:]), dtype)
+    _filter_rows(rows, u, 1)
+    return u.reshape(16, *kernel.shape[2:])
+
+
+def _filter_rows(g: Array, out: Array, axis: int) -> None:
+    """G applied along ``axis`` (of length 3) of ``g``, into ``out`` (that axis of length 4)."""
+
+    def at(array: Array, i: int) -> Array:
+        return array[(slice(None),) * axis + (i,)]
+
+    g0, g1, g2 = at(g, 0), at(g, 1), at(g, 2)
+    np.copyto(at(out, 0), g0)
+    np.copyto(at(out, 3), g2)
+    both = np.add(g0, g2, out=at(out, 1))
+    np.subtract(both, g1, out=at(out, 2))
+    both += g1
+    middle = out[(slice(None),) * axis + (slice(1, 3),)]
+    middle *= 0.5
 
 
 def conv3x3(x: Array, kernel: Array, epilogue: Callable[[Array], object] | None) -> Array:
@@ -64,10 +132,7 @@ def conv3x3(x: Array, kernel: Array, epilogue: Callable[[Array], object] | None)
         x = np.pad(x, [(0, 0), (0, extra_h), (0, extra_w), (0, 0)])
     u = transform_kernel(kernel)
     y = np.empty((batch, out_h, out_w, filters), dtype=x.dtype)
-    lanes = BLAS.lanes()
-    chunk = BLOCK_ELEMENTS if lanes > 1 else conv_lanes.PATCH_CHUNK_ELEMENTS
-    blocks = list(chunks(batch, (tiles_h, tiles_w), 16 * channels, chunk, MIN_BLOCK_TILES))
-    most_tiles = max(items * len(range(*rows.indices(tiles_h))) for items, _, rows in blocks) * tiles_w
+    lanes, blocks, most_tiles = _plan(batch, tiles_h, tiles_w, channels)
     padded_w = x.shape[2]
 
     def lane(my_blocks: Iterator[tuple[int, slice, slice]]) -> None:
@@ -120,6 +185,34 @@ def conv3x3(x: Array, kernel: Array, epilogue: Callable[[Array], object] | None)
 
     run_lanes(blocks, lane, lanes)
     return y
+
+
+def _plan(
+    batch: int, tiles_h: int, tiles_w: int, channels: int
+) -> tuple[int, list[tuple[int, slice, slice]], int]:
+    """(lanes, blocks of tiles, tiles of the largest block) of a Winograd convolution."""
+    lanes = BLAS.lanes()
+    chunk = BLOCK_ELEMENTS if lanes > 1 else conv_lanes.PATCH_CHUNK_ELEMENTS
+    blocks = list(chunks(batch, (tiles_h, tiles_w), 16 * channels, chunk, MIN_BLOCK_TILES))
+    most_tiles = max(items * len(range(*rows.indices(tiles_h))) for items, _, rows in blocks) * tiles_w
+    return min(lanes, len(blocks)), blocks, most_tiles
+
+
+def workspace(padded_shape: tuple[int, ...], filters: int) -> int:
+    """Values of the temporary arrays :func:`conv3x3` holds at once besides its input and
+    output: the input padded to whole tiles, the kernel's transform, and each lane's buffers."""
+    batch, height, width, channels = padded_shape
+    tiles_h, tiles_w = -(-(height - 2) // 2), -(-(width - 2) // 2)
+    even = (batch, 2 * tiles_h + 2, 2 * tiles_w + 2, channels)
+    copied = math.prod(even) if even != tuple(padded_shape) else 0
+    lanes, _, most_tiles = _plan(batch, tiles_h, tiles_w, channels)
+    per_lane = (
+        16 * most_tiles * channels  # V
+        + 16 * most_tiles * filters  # M
+        + 4 * (most_tiles // tiles_w) * even[2] * channels  # the rows' transform
+        + 12 * most_tiles * filters  # the output tiles and the columns' sums
+    )
+    return copied + 28 * channels * filters + lanes * per_lane
 
 
 def _transform_in(d: Array, axis: int, n: int, out: Array) -> None:

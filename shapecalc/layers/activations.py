@@ -25,6 +25,7 @@ from .base import (
     Layer,
     OutputShape,
     Shape,
+    Sizes,
     Weight,
     fmt_shape,
     require_built_rank,
@@ -87,6 +88,14 @@ class Activation(_SameShape):
 
     arguments = (Arg("activation", A.activation, REQUIRED, "name of a keras.activations function"),)
 
+    def run_work_elements(self, input_shapes: Sizes, output_shapes: Sizes) -> int:
+        # relu writes its output and nothing else; the others hold an intermediate as large
+        return (
+            0
+            if self.activation in (None, "linear", "relu")
+            else super().run_work_elements(input_shapes, output_shapes)
+        )
+
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         return K.activation(self.activation)(inputs)
 
@@ -100,6 +109,12 @@ class ReLU(_SameShape):
         Arg("negative_slope", _non_negative(none_ok=False), 0.0),
         Arg("threshold", _non_negative(none_ok=False), 0.0),
     )
+
+    def run_work_elements(self, input_shapes: Sizes, output_shapes: Sizes) -> int:
+        # max(x, 0) then the cap, in place: the output alone, unless a slope or threshold is set
+        if self.negative_slope == 0 and self.threshold == 0:
+            return 0
+        return super().run_work_elements(input_shapes, output_shapes)
 
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         return relu(_float32(inputs), self.negative_slope, self.max_value, self.threshold)
@@ -327,10 +342,10 @@ def relu(x: np.ndarray, negative_slope: float, max_value: float | None, threshol
     # Below the threshold the output is 0 (x <= threshold), then minus slope * (threshold - x).
     y = np.where(x > np.float32(threshold), x, zero) if threshold != 0 else np.maximum(x, zero)
     if max_value is not None:
-        y = np.clip(y, zero, np.float32(max_value))
+        np.minimum(y, np.float32(max_value), out=y)  # y >= 0 already: the clip's upper bound
     if negative_slope != 0:
         y = y - np.float32(negative_slope) * np.maximum(np.float32(threshold) - x, zero)
-    return y.astype(x.dtype)
+    return y.astype(x.dtype, copy=False)
 
 
 def logsumexp(x: np.ndarray, axes: tuple[int, ...]) -> np.ndarray:

@@ -303,6 +303,21 @@ class Conv(SpatialConv):
         spatial = [out for _, out, _ in self.spatial_rules(input_shape)]
         return with_channels(input_shape, spatial, self.filters, self.data_format)
 
+    def run_work_elements(self, input_shapes: Sizes, output_shapes: Sizes) -> int:
+        # what the kernel holds (kernels/conv.py says), a channels_last copy of the input and of
+        # the output for channels_first, and the activation's array where it is not fused
+        shape, out = input_shapes[0], math.prod(output_shapes[0])
+        last = shape if self.data_format == "channels_last" else (shape[0], *shape[2:], shape[1])
+        kernel = (*self.kernel_size, last[-1] // self.groups, self.filters)
+        work = conv_kernels.conv_workspace(
+            last, kernel, self.strides, self.padding, self.dilation_rate, self.groups
+        )
+        if self.data_format != "channels_last":
+            work += math.prod(shape) + out
+        if self.data_format != "channels_last" or self.activation not in (None, "linear", "relu"):
+            work += 2 * out
+        return work + (math.prod(kernel) if self.lora_rank else 0)
+
     def macs(self, input_shape: Shape, output_shape: OutputShape) -> int | None:
         # each output position: kernel taps x the channels of its group x filters
         channels = input_shape[channel_axis(self.data_format)]

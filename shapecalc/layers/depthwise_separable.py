@@ -11,7 +11,7 @@ from typing import Any
 
 from ..lazy import lazy
 from . import args as A
-from .base import REQUIRED, Arg, OutputShape, Shape, Weight, known_product
+from .base import REQUIRED, Arg, OutputShape, Shape, Sizes, Weight, known_product
 from .convolutional import WINDOW_DOC, SpatialConv, channel_axis, to_channels_last, with_channels
 from .explaining import Step
 from .registry import register
@@ -88,6 +88,17 @@ class DepthwiseConv(SpatialConv):
         channels = input_shape[channel_axis(self.data_format)]
         positions = self.output_positions(output_shape)  # type: ignore[arg-type]
         return known_product([positions, math.prod(self.kernel_size), channels, self.depth_multiplier])
+
+    def run_work_elements(self, input_shapes: Sizes, output_shapes: Sizes) -> int:
+        # what the kernel holds (kernels/conv.py says), a channels_last copy of the input and of
+        # the output for channels_first, and the activation's array
+        shape, out = input_shapes[0], math.prod(output_shapes[0])
+        last = shape if self.data_format == "channels_last" else (shape[0], *shape[2:], shape[1])
+        kernel = (*self.kernel_size, last[-1], self.depth_multiplier)
+        work = conv_kernels.depthwise_workspace(last, kernel, self.strides, self.padding, self.dilation_rate)
+        if self.data_format != "channels_last":
+            work += math.prod(shape) + out
+        return work + (2 * out if self.activation not in (None, "linear") else 0)
 
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         x = to_channels_last(inputs, self.data_format)

@@ -17,7 +17,7 @@ from ..arithmetic import Field
 from ..errors import ArgError, CallFailure, ShapeError
 from ..lazy import lazy
 from . import args as A
-from .base import Arg, Built, Layer, OutputShape, Shape, Weight, fmt_shape, require_built_rank
+from .base import Arg, Built, Layer, OutputShape, Shape, Sizes, Weight, fmt_shape, require_built_rank
 from .registry import register
 
 np = lazy("numpy")
@@ -129,6 +129,13 @@ _GAMMA_BETA = (
 _RENORM_KEYS = ("rmax", "rmin", "dmax")
 
 
+def affine(x: Array, scale: Array, offset: Array) -> Array:
+    """``x * scale + offset`` in float32, as one new array (the product's, added to in place)."""
+    y = np.multiply(x, scale, dtype=np.float32)
+    y += offset
+    return y
+
+
 @register
 class BatchNormalization(_Normalization):
     """gamma, beta (C,) trainable; moving_mean, moving_variance (C,) non-trainable; C = input[axis].
@@ -222,6 +229,9 @@ class BatchNormalization(_Normalization):
                 weights.append(self.weight(name, shape, "zeros" if name == "renorm_mean" else "ones", False))
         return weights
 
+    def run_work_elements(self, input_shapes: Sizes, output_shapes: Sizes) -> int:
+        return 0  # x * scale, then + offset in place (affine): the output alone
+
     def forward(self, inputs: Array, weights: Mapping[str, Array], mask: Array | None = None) -> Array:
         # Inference uses the moving statistics and ignores the mask (it only weighs the training
         # moments), but Keras's call still refuses a mask whose rank is not the input's minus one.
@@ -241,7 +251,7 @@ class BatchNormalization(_Normalization):
         offset = -weights["moving_mean"].reshape(shape) * inv
         if self.center:
             offset = offset + weights["beta"].reshape(shape)
-        return (x * inv + offset).astype(np.float32)
+        return affine(x, inv, offset)
 
 
 @register
@@ -279,7 +289,7 @@ class LayerNormalization(_Normalization):
             # Deprecated mode: divides by the standard deviation (np.var), not the RMS; no beta.
             variance = np.var(x, axis=axes, keepdims=True, dtype=np.float32)
             out = x * (np.float32(1.0) / np.sqrt(variance + epsilon))
-            return (out if gamma is None else out * gamma).astype(np.float32)
+            return (out if gamma is None else out * gamma).astype(np.float32, copy=False)
         mean, variance = moments(x, axes)
         inv = np.float32(1.0) / np.sqrt(variance + epsilon)
         if gamma is not None:
@@ -287,7 +297,7 @@ class LayerNormalization(_Normalization):
         offset = -mean * inv
         if beta is not None:
             offset = offset + beta
-        return (x * inv + offset).astype(np.float32)
+        return affine(x, inv, offset)
 
 
 @register
@@ -311,7 +321,7 @@ class RMSNormalization(_Normalization):
         mean_square = np.mean(np.square(x), axis=axes, keepdims=True)
         out = x * (np.float32(1.0) / np.sqrt(mean_square + epsilon))
         # The scale multiplies as is, by plain broadcasting (no reshape to the normalised axes).
-        return (out * weights["scale"]).astype(np.float32)
+        return (out * weights["scale"]).astype(np.float32, copy=False)
 
 
 def _groups(value: Any) -> int:
@@ -435,7 +445,7 @@ class UnitNormalization(_Normalization):
         with np.errstate(divide="ignore"):
             inverse_norm = np.float32(1.0) / np.sqrt(squares)
         # L2 normalisation as x * min(1/||x||, 1/epsilon) with Keras's epsilon 1e-12.
-        return (x * np.minimum(inverse_norm, np.float32(1e12))).astype(np.float32)
+        return (x * np.minimum(inverse_norm, np.float32(1e12))).astype(np.float32, copy=False)
 
 
 # ----------------------------------------------------------------------------- numeric helpers

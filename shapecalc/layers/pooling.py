@@ -94,13 +94,15 @@ class Pooling(Layer):
         return window_field(fields[0], axes, self.pool_size, self.strides)
 
     def run_work_elements(self, input_shapes: Sizes, output_shapes: Sizes) -> int:
-        # the input padded for same padding, axis by axis (a window far wider than the input
-        # pads far more than it holds), and a combined array as large; the output
+        # the input padded for same padding (a window far wider than the input pads far more
+        # than it holds), the windows combined along the first axis (about the padded input
+        # over its stride), and the parts of the batch before they are joined (the output's)
         assert self.strides is not None
         axes, ones = spatial_axes(self.rank, self.data_format), (1,) * self.rank
         windows = (self.pool_size, self.strides, ones, self.padding)
         padded = padded_elements(input_shapes[0], output_shapes[0], axes, *windows)
-        return 2 * padded + math.prod(output_shapes[0])
+        copied = padded if padded != math.prod(input_shapes[0]) else 0
+        return copied + padded // self.strides[0] + math.prod(output_shapes[0])
 
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         assert self.strides is not None

@@ -9,7 +9,10 @@ pooling layer's time. Raising the thresholds lets freed blocks be reused instead
 
 Blocks over ``MMAP_THRESHOLD`` (glibc's largest allowed value) are still mapped and unmapped
 on their own, so a large weight that lives only while its layer runs is returned to the OS at
-once. The policy is process-wide and stays set; elsewhere than glibc it is a no-op.
+once. All threads allocate from one arena: the kernels' lanes (conv_lanes.py) free their
+temporaries for the next layer to reuse, whichever thread runs it, rather than each keeping
+its own heap; and the memory estimate (estimate.py) models that one heap. The policy is
+process-wide and stays set; elsewhere than glibc it is a no-op.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import contextlib
 import ctypes
 import functools
 
-_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -2, -3, -8
 MMAP_THRESHOLD = 32 * 1024**2
 # Free memory kept at the heap top (not returned to the OS), and grown by at a time.
 TRIM_THRESHOLD = 256 * 1024**2
@@ -31,6 +34,11 @@ def keep_freed_memory() -> bool:
     with contextlib.suppress(OSError, AttributeError):
         mallopt = ctypes.CDLL(None).mallopt
         mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-        settings = {_M_MMAP_THRESHOLD: MMAP_THRESHOLD, _M_TRIM_THRESHOLD: TRIM_THRESHOLD, _M_TOP_PAD: TOP_PAD}
+        settings = {
+            _M_MMAP_THRESHOLD: MMAP_THRESHOLD,
+            _M_TRIM_THRESHOLD: TRIM_THRESHOLD,
+            _M_TOP_PAD: TOP_PAD,
+            _M_ARENA_MAX: 1,
+        }
         return all(mallopt(option, value) == 1 for option, value in settings.items())
     return False

@@ -3,8 +3,8 @@
 The plan comes first: the same graph is analysed again with every unknown size filled in (the
 batch from ``--batch`` or the input files, other unknown sizes from ``--unknown-size``), so each
 call has an exact predicted shape. On that plan every array is checked to be one NumPy can
-allocate (limits.py), then the peak memory is estimated (weights of the layer running, weights
-kept for shared layers, live activations) and the run is refused, at the layer where the peak is
+allocate (limits.py), then the peak memory is estimated (estimate.py: the schedule's arrays
+replayed through a model of the heap) and the run is refused, at the layer where the peak is
 reached, when it exceeds the limit. Then calls run in order; an activation is freed as soon as
 its last consumer has run, and a layer's weights live only while it runs unless a later call
 shares them.
@@ -18,7 +18,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple, TypeVar
+from typing import Protocol, TypeVar
 
 import numpy as np
 
@@ -30,9 +30,10 @@ from ..layers.base import Layer, Shape, Weight, fmt_shape
 from ..layers.input_layer import InputLayer
 from ..units import binary_size
 from .allocator import keep_freed_memory
+from .estimate import Peak, consumer_counts, estimate_peak
 from .initializers import initialize
 from .keras_weights import KerasWeightStore
-from .limits import check_array_sizes, check_temporaries, nbytes, sized
+from .limits import check_array_sizes, sized
 from .masks import TensorMasks, mask_argument, output_masks
 from .weights_io import OutputWriter, WeightStore
 
@@ -116,60 +117,20 @@ def _concrete_analysis(analysis: Analysis, options: RunOptions, arrays: dict[str
         ) from None
 
 
-class Peak(NamedTuple):
-    """The schedule's peak memory in bytes, and the call running when it is reached."""
-
-    nbytes: int
-    call: Call | None
-
-
-def estimate_peak(analysis: Analysis, unknown: int) -> Peak:
-    """Peak bytes of the schedule: live activations, plus the weights of every layer from its
-    first call to its last (one call for a layer that is not shared), plus the temporaries of
-    the running layer's kernel (its run_work_elements, counted as float32)."""
-    calls = analysis.model_calls
-    consumers = _consumer_counts(calls)
-    last_call = {c.layer: c for c in calls}
-    live: dict[Call, int] = {}
-    resident: dict[Layer, int] = {}
-    peak = Peak(0, None)
-    for call in calls:
-        outputs = analysis.output_shapes(call)
-        out_bytes = sum(nbytes(s, unknown) for s in outputs)
-        resident.setdefault(call.layer, sum(w.nbytes for w in analysis.weights_of(call.layer)))
-        work = 0
-        if call.inputs:  # an input layer's data is read, not computed
-            inputs = analysis.input_shapes(call)
-            shapes = [sized(s, unknown) for s in inputs], [sized(s, unknown) for s in outputs]
-            work = call.layer.run_work_elements(*shapes) * np.dtype("float32").itemsize
-            check_temporaries(call, work)
-        needed = sum(live.values()) + out_bytes + sum(resident.values()) + work
-        if needed > peak.nbytes:
-            peak = Peak(needed, call)
-        if last_call[call.layer] is call:
-            del resident[call.layer]
-        if consumers[call]:
-            live[call] = out_bytes
-        for ref in call.inputs:
-            consumers[ref.call] -= 1
-            if consumers[ref.call] == 0:
-                live.pop(ref.call, None)
-    return peak
-
-
-def _consumer_counts(calls: list[Call]) -> dict[Call, int]:
-    counts = dict.fromkeys(calls, 0)
-    for call in calls:
-        for ref in call.inputs:
-            counts[ref.call] = counts.get(ref.call, 0) + 1
-    return counts
-
-
 # ------------------------------------------------------------------------------------ run
-class _Weights:
-    """Weights per layer, made (from the file or the initializers) just before the layer runs."""
+class WeightSource(Protocol):
+    """Where a run's weights come from instead of the initializers: a file (weights_io.py,
+    keras_weights.py), or arrays prepared in memory (benchmarks/speed.py)."""
 
-    def __init__(self, analysis: Analysis, store: WeightStore | KerasWeightStore | None, seed: int) -> None:
+    def load(self, key: str, weight: Weight) -> np.ndarray: ...  # key: "layer name/weight path"
+
+    def close(self) -> None: ...
+
+
+class _Weights:
+    """Weights per layer, made (from the source or the initializers) just before the layer runs."""
+
+    def __init__(self, analysis: Analysis, store: WeightSource | None, seed: int) -> None:
         self.analysis = analysis
         self.store = store
         self.seed = seed
@@ -207,39 +168,45 @@ def _random_input(layer: InputLayer, shape: Shape, bound: int | None, rng: np.ra
     if dtype in FLOAT_DTYPES and bound:
         # ids an Embedding reads from a float input (Keras truncates them): valid ones
         return rng.integers(0, bound, shape).astype("float32" if dtype == "bfloat16" else dtype)
-    if dtype in FLOAT_DTYPES:
-        return rng.standard_normal(shape).astype("float32" if dtype == "bfloat16" else dtype)
+    if dtype in FLOAT_DTYPES:  # drawn in float32 (float64 for float64): no draw twice the input's size
+        draw = rng.standard_normal(shape, np.float64 if dtype == "float64" else np.float32)
+        return draw.astype("float32" if dtype == "bfloat16" else dtype, copy=False)
     if dtype == "string":
         raise RunRefused(f"input '{layer.name}' holds strings: give it with --input")
     return rng.integers(0, bound or 10, shape).astype(dtype)
 
 
-def run(analysis: Analysis, options: RunOptions, progress: Callable[[str], None] | None = None) -> RunReport:
-    """Run the analysed graph at concrete sizes; the report is keyed by the graph's own calls."""
+def plan(analysis: Analysis, options: RunOptions) -> tuple[Analysis, dict[str, np.ndarray], Peak]:
+    """The run's plan: the graph analysed at concrete sizes, the --input arrays, and the peak
+    memory estimate; refused when an array is one NumPy cannot hold or the peak is over
+    --max-memory."""
     arrays = _input_arrays(analysis, options)
     concrete = _concrete_analysis(analysis, options, arrays)
-    # the batch run: --batch, or the one the --input data brings
-    batch = next((concrete.shapes[c].outputs[0][0] for c in concrete.graph.inputs), None) or options.batch
     check_array_sizes(concrete, options.unknown_size)
     peak = estimate_peak(concrete, options.unknown_size)
     if peak.nbytes > options.max_memory and peak.call is not None:
         raise RunRefused(
             f"running this spec needs about {readable_bytes(peak.nbytes)} ({peak.nbytes:,} bytes), "
             f"reached at {peak.call.layer.label}: weights of the running layer, shared weights, "
-            f"live activations and the kernel's temporaries at batch {batch}; over "
-            f"--max-memory {readable_bytes(options.max_memory)}: lower --batch or raise --max-memory",
+            f"live activations and the kernel's temporaries at batch {run_batch(concrete, options)}; "
+            f"over --max-memory {readable_bytes(options.max_memory)}: lower --batch or raise --max-memory",
             peak.call.loc,
         )
-    keep_freed_memory()
+    return concrete, arrays, peak
+
+
+def run_batch(concrete: Analysis, options: RunOptions) -> int:
+    """The batch run: --batch, or the one the --input data brings."""
+    return next((concrete.shapes[c].outputs[0][0] for c in concrete.graph.inputs), None) or options.batch
+
+
+def run(analysis: Analysis, options: RunOptions, progress: Callable[[str], None] | None = None) -> RunReport:
+    """Run the analysed graph at concrete sizes; the report is keyed by the graph's own calls."""
+    concrete, arrays, peak = plan(analysis, options)
     store = _open_weights(options.weights, concrete) if options.weights else None
     writer = OutputWriter(options.save_outputs) if options.save_outputs else None
     try:
-        # The kernels compute in IEEE floats as Keras's do: an overflow to inf or a NaN (a huge
-        # scale, a negative epsilon) is a value of the model's own arithmetic, which the run
-        # passes on; it is not for NumPy to warn about on the terminal.
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.filterwarnings("ignore", category=RuntimeWarning, module="numpy")
-            outcomes = _execute(concrete, arrays, options, store, writer, progress)
+        outcomes = execute(concrete, arrays, options, store, writer, progress)
     except MemoryError:
         # the estimate fitted --max-memory, but a limit above what the machine has is the user's
         raise RunRefused(
@@ -253,20 +220,40 @@ def run(analysis: Analysis, options: RunOptions, progress: Callable[[str], None]
             writer.close()
         if store:
             store.close()
-    return RunReport(outcomes, concrete, peak.nbytes, batch)
+    return RunReport(outcomes, concrete, peak.nbytes, run_batch(concrete, options))
+
+
+def execute(
+    concrete: Analysis,
+    arrays: dict[str, np.ndarray],
+    options: RunOptions,
+    store: WeightSource | None = None,
+    writer: OutputWriter | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[Call, CallOutcome]:
+    """Run a planned graph: every call's kernel in order, each output checked against the
+    prediction. Inputs not in ``arrays`` get random data; weights come from ``store``, or
+    from the initializers seeded with --seed."""
+    keep_freed_memory()
+    # The kernels compute in IEEE floats as Keras's do: an overflow to inf or a NaN (a huge
+    # scale, a negative epsilon) is a value of the model's own arithmetic, which the run
+    # passes on; it is not for NumPy to warn about on the terminal.
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module="numpy")
+        return _execute(concrete, arrays, options, store, writer, progress)
 
 
 def _execute(
     concrete: Analysis,
     arrays: dict[str, np.ndarray],
     options: RunOptions,
-    store: WeightStore | KerasWeightStore | None,
+    store: WeightSource | None,
     writer: OutputWriter | None,
     progress: Callable[[str], None] | None,
 ) -> dict[Call, CallOutcome]:
     rng = np.random.default_rng(options.seed)
     calls = concrete.model_calls
-    consumers = _consumer_counts(calls)
+    consumers = consumer_counts(calls)
     last_call = {c.layer: c for c in calls}
     weights = _Weights(concrete, store, options.seed)
     values: dict[Call, list[np.ndarray]] = {}
@@ -334,6 +321,17 @@ def _open_weights(path: Path, analysis: Analysis) -> WeightStore | KerasWeightSt
     if path.suffix.lower() == ".npz":
         return WeightStore.open(path, analysis)
     return KerasWeightStore.open(path, analysis)
+
+
+def random_inputs(concrete: Analysis, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Data for every input of a planned graph, as a run without --input makes it."""
+    calls = concrete.model_calls
+    return {
+        call.layer.name: _random_input(
+            call.layer, concrete.output_shapes(call)[0], _bound_for(call, calls), rng
+        )
+        for call in concrete.graph.inputs
+    }
 
 
 def _bound_for(input_call: Call, calls: list[Call]) -> int | None:

@@ -25,15 +25,26 @@ def compute_fans(shape: tuple[int, ...]) -> tuple[float, float]:
 
 
 def _truncated_normal(
-    rng: np.random.Generator, shape: tuple[int, ...], stddev: float, mean: float = 0.0
+    rng: np.random.Generator,
+    shape: tuple[int, ...],
+    stddev: float,
+    mean: float = 0.0,
+    dtype: Any = np.float32,
 ) -> Array:
     """Normal samples redrawn until within two standard deviations, as Keras truncates."""
-    out = rng.standard_normal(shape)
+    out = rng.standard_normal(shape, dtype=dtype)
     bad = np.abs(out) > 2.0
     while bad.any():
-        out[bad] = rng.standard_normal(int(bad.sum()))
+        out[bad] = rng.standard_normal(int(bad.sum()), dtype=dtype)
         bad = np.abs(out) > 2.0
-    return out * stddev + mean
+    return _scaled(out, stddev, mean)
+
+
+def _scaled(values: Array, scale: float, shift: float) -> Array:
+    """``values * scale + shift`` in place: a weight's draw is its only full-size array."""
+    values *= scale
+    values += shift
+    return values
 
 
 def variance_scaling(
@@ -42,17 +53,18 @@ def variance_scaling(
     scale: float = 1.0,
     mode: str = "fan_in",
     distribution: str = "truncated_normal",
+    dtype: Any = np.float32,
 ) -> Array:
     fan_in, fan_out = compute_fans(shape)
     denominator = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
     variance = scale / max(1.0, denominator)
     if distribution == "truncated_normal":
         # 0.8796... is the stddev of a unit normal truncated to two standard deviations
-        return _truncated_normal(rng, shape, math.sqrt(variance) / 0.87962566103423978)
+        return _truncated_normal(rng, shape, math.sqrt(variance) / 0.87962566103423978, dtype=dtype)
     if distribution == "untruncated_normal":
-        return rng.standard_normal(shape) * math.sqrt(variance)
+        return _scaled(rng.standard_normal(shape, dtype=dtype), math.sqrt(variance), 0.0)
     limit = math.sqrt(3.0 * variance)
-    return rng.uniform(-limit, limit, shape)
+    return _scaled(rng.random(shape, dtype=dtype), 2 * limit, -limit)
 
 
 def orthogonal(rng: np.random.Generator, shape: tuple[int, ...], gain: float = 1.0) -> Array:
@@ -108,7 +120,11 @@ _CLASS_NAMES = {
 def initialize(
     identifier: Any, shape: tuple[int, ...], rng: np.random.Generator, dtype: str = "float32"
 ) -> Array:
-    """Values for a weight from a Keras initializer identifier (name or {class_name, config})."""
+    """Values for a weight from a Keras initializer identifier (name or {class_name, config}).
+
+    Drawn in float32 for float32 and float16 weights (float64 for float64 ones), so that the
+    largest weight (BERT's token table: 94 MB) needs no float64 draw twice its size."""
+    draw = np.float64 if dtype == "float64" else np.float32
     config: dict[str, Any] = {}
     name = identifier
     if isinstance(identifier, dict):
@@ -116,7 +132,7 @@ def initialize(
     name = _CLASS_NAMES.get(name, name)
     if name in _VARIANCE:
         scale, mode, distribution = _VARIANCE[name]
-        values = variance_scaling(rng, shape, scale, mode, distribution)
+        values = variance_scaling(rng, shape, scale, mode, distribution, draw)
     elif name == "variance_scaling":
         values = variance_scaling(
             rng,
@@ -124,21 +140,24 @@ def initialize(
             config.get("scale", 1.0),
             config.get("mode", "fan_in"),
             config.get("distribution", "truncated_normal"),
+            draw,
         )
     elif name == "zeros":
-        values = np.zeros(shape)
+        values = np.zeros(shape, draw)
     elif name == "ones":
-        values = np.ones(shape)
+        values = np.ones(shape, draw)
     elif name == "constant":
-        values = np.full(shape, config.get("value", 0.0))
+        values = np.full(shape, config.get("value", 0.0), draw)
     elif name == "random_normal":
         # scaled standard draws, not rng.normal: a negative stddev scales as JAX's does, not refused
-        values = config.get("mean", 0.0) + config.get("stddev", 0.05) * rng.standard_normal(shape)
+        values = _scaled(
+            rng.standard_normal(shape, draw), config.get("stddev", 0.05), config.get("mean", 0.0)
+        )
     elif name == "random_uniform":
         low, high = config.get("minval", -0.05), config.get("maxval", 0.05)
-        values = low + (high - low) * rng.random(shape)  # maxval below minval too, as JAX's
+        values = _scaled(rng.random(shape, draw), high - low, low)  # maxval below minval too, as JAX's
     elif name == "truncated_normal":
-        values = _truncated_normal(rng, shape, config.get("stddev", 0.05), config.get("mean", 0.0))
+        values = _truncated_normal(rng, shape, config.get("stddev", 0.05), config.get("mean", 0.0), draw)
     elif name == "orthogonal":
         values = orthogonal(rng, shape, config.get("gain", 1.0))
     elif name == "identity":

@@ -1,0 +1,143 @@
+"""The peak memory of a run, estimated before it starts by replaying its allocations.
+
+A run allocates, call by call, the layer's weights (unless a shared layer keeps them), its
+kernel's temporaries (``Layer.run_work_elements``), its outputs; then frees the temporaries,
+the weights of a layer that runs no more, and every activation whose last consumer has run.
+What the process holds at its peak is not the largest sum of live arrays: under the run's
+allocator policy (allocator.py) freed blocks stay in the heap for reuse, and a new array that
+fits no free block grows the heap even when the free blocks add up to more than it needs. So
+the schedule is replayed through a model of that heap, glibc's as the policy sets it: blocks
+from ``MMAP_THRESHOLD`` up are mapped on their own and count only while they live; smaller
+ones take the smallest free block that fits (best fit, split, the rest staying free), or grow
+the heap at its top; a freed block merges with free neighbours, and the heap never shrinks.
+The peak is the largest heap plus mapped blocks at any moment, plus the interpreter's small
+objects. benchmarks/memory.py measures the estimate against the peak a run really takes.
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import NamedTuple
+
+from ..analysis import Analysis
+from ..graph import Call
+from ..layers.base import Layer
+from .allocator import MMAP_THRESHOLD
+from .limits import check_temporaries, nbytes, sized
+
+FLOAT32_BYTES = 4
+# glibc rounds every heap block up to 16 bytes and puts a header before it
+ALIGNMENT = 16
+# The interpreter's own small objects a run creates besides its arrays (each call's outcome and
+# shapes, the lanes' threads), in CPython's small-object arenas: one arena, 1 MiB. Measured with
+# benchmarks/memory.py: 70-260 KiB for one-layer models, and without it the model of the heap
+# fell short by 0.2 MiB on the LSTM workload.
+RUN_OBJECTS_BYTES = 1024**2
+
+
+class Peak(NamedTuple):
+    """The schedule's peak memory in bytes, and the call running when it is reached."""
+
+    nbytes: int
+    call: Call | None
+
+
+class Heap:
+    """Best-fit heap with coalescing and mapped large blocks; ``peak`` is its high-water mark."""
+
+    def __init__(self) -> None:
+        self.free: list[tuple[int, int]] = []  # (start, size), by address
+        self.top = 0  # the heap's end: every byte below it has been touched
+        self.mapped = 0  # bytes of the live blocks mapped on their own
+        self.blocks: dict[int, tuple[int, int]] = {}  # handle -> (start, size); start -1: mapped
+        self.handles = 0
+        self.peak = 0
+
+    def allocate(self, size: int) -> int:
+        self.handles += 1
+        if size >= MMAP_THRESHOLD:
+            self.blocks[self.handles] = (-1, size)
+            self.mapped += size
+        else:
+            size = -(-(size + ALIGNMENT) // ALIGNMENT) * ALIGNMENT
+            self.blocks[self.handles] = (self._place(size), size)
+        self.peak = max(self.peak, self.top + self.mapped)
+        return self.handles
+
+    def release(self, handle: int) -> None:
+        start, size = self.blocks.pop(handle)
+        if start < 0:
+            self.mapped -= size
+            return
+        at = bisect.bisect(self.free, (start, size))
+        if at < len(self.free) and self.free[at][0] == start + size:  # merge with the next
+            size += self.free.pop(at)[1]
+        if at > 0 and sum(self.free[at - 1]) == start:  # and with the previous
+            start, previous = self.free.pop(at - 1)
+            size += previous
+            at -= 1
+        self.free.insert(at, (start, size))
+
+    def _place(self, size: int) -> int:
+        fits = [(free_size, start) for start, free_size in self.free if free_size >= size]
+        if fits:
+            free_size, start = min(fits)
+            at = bisect.bisect_left(self.free, (start, free_size))
+            if free_size > size:
+                self.free[at] = (start + size, free_size - size)
+            else:
+                self.free.pop(at)
+            return start
+        # no free block fits: the heap grows at its top, from the free block ending there if any
+        start = self.free.pop()[0] if self.free and sum(self.free[-1]) == self.top else self.top
+        self.top = start + size
+        return start
+
+
+def estimate_peak(analysis: Analysis, unknown: int) -> Peak:
+    """Peak bytes of the schedule replayed through the heap model: activations, the weights of
+    every layer from its first call to its last, and each kernel's temporaries (counted as
+    float32) while its call runs."""
+    calls = analysis.model_calls
+    consumers = consumer_counts(calls)
+    last_call = {c.layer: c for c in calls}
+    heap = Heap()
+    outputs: dict[Call, list[int]] = {}
+    weights: dict[Layer, list[int]] = {}
+    peak = Peak(0, None)
+    for call in calls:
+        shapes = analysis.output_shapes(call)
+        if call.layer not in weights:
+            weights[call.layer] = [heap.allocate(w.nbytes) for w in analysis.weights_of(call.layer)]
+        work = None
+        if call.inputs:  # an input layer's data is read, not computed
+            given = [sized(s, unknown) for s in analysis.input_shapes(call)]
+            elements = call.layer.run_work_elements(given, [sized(s, unknown) for s in shapes])
+            check_temporaries(call, elements * FLOAT32_BYTES)
+            work = heap.allocate(elements * FLOAT32_BYTES)
+        outputs[call] = [heap.allocate(nbytes(s, unknown)) for s in shapes]
+        if heap.peak + RUN_OBJECTS_BYTES > peak.nbytes:
+            peak = Peak(heap.peak + RUN_OBJECTS_BYTES, call)
+        if work is not None:
+            heap.release(work)
+        if last_call[call.layer] is call:
+            for handle in weights.pop(call.layer):
+                heap.release(handle)
+        if not consumers[call]:
+            for handle in outputs.pop(call):
+                heap.release(handle)
+        for ref in call.inputs:
+            consumers[ref.call] -= 1
+            if consumers[ref.call] == 0 and ref.call in outputs:
+                for handle in outputs.pop(ref.call):
+                    heap.release(handle)
+    return peak
+
+
+def consumer_counts(calls: list[Call]) -> dict[Call, int]:
+    """How many later calls read each call's outputs."""
+    counts = dict.fromkeys(calls, 0)
+    for call in calls:
+        for ref in call.inputs:
+            counts[ref.call] = counts.get(ref.call, 0) + 1
+    return counts
