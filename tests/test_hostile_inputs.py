@@ -273,6 +273,8 @@ def test_arguments_keras_calls_fail_on_are_reported_as_failing_calls(
             "input: [5, 3, 3]\nlayers:\n  - RNN: {cell: {SimpleRNNCell: {units: 2}}, unroll: true}\n",
             "do not fit the cells'",
         ),
+        # Keras's summary takes it; its call's not_equal cannot broadcast (6, 3) against (4,)
+        ("input: [6, 3]\nlayers:\n  - Masking: {mask_value: [0.0, 0.0, 0.0, 0.0]}\n", "do not broadcast"),
     ],
 )
 def test_calls_keras_cannot_make_are_failing_calls(tmp_path: Path, text: str, fragment: str) -> None:

@@ -289,7 +289,7 @@ class Masking(_SameShape):
 
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         # A step is kept when any feature differs from mask_value (NaN differs from everything).
-        keep = np.any(inputs != self._comparable_mask_value(), axis=-1, keepdims=True)
+        keep = np.any(self._differs(inputs), axis=-1, keepdims=True)
         return np.where(keep, inputs, np.zeros((), inputs.dtype))
 
     def receptive_field(
@@ -300,7 +300,18 @@ class Masking(_SameShape):
 
     def compute_mask(self, inputs: np.ndarray, mask: Any) -> np.ndarray:
         """The steps kept: the previous mask is replaced, not combined."""
-        return np.any(inputs != self._comparable_mask_value(), axis=-1)
+        return np.any(self._differs(inputs), axis=-1)
+
+    def _differs(self, inputs: np.ndarray) -> np.ndarray:
+        """Where the inputs differ from mask_value, compared as Keras's not_equal broadcasts."""
+        value = self._comparable_mask_value()
+        try:
+            return np.not_equal(inputs, value)
+        except ValueError:
+            raise CallFailure(
+                f"mask_value of shape {np.shape(value)} cannot be compared with inputs of shape "
+                f"{inputs.shape}: the shapes do not broadcast (Keras's call fails alike)"
+            ) from None
 
     def _comparable_mask_value(self) -> Any:
         value = self.mask_value
