@@ -39,7 +39,9 @@ def keras_reference(
         shape = tuple(int(d) for d in w.shape)
         value = rng.uniform(0.5, 1.5, shape) if "variance" in w.path else rng.uniform(-0.5, 0.5, shape)
         w.assign(value.astype(w.dtype))
-        weights[_rel_path(w.path, model.name)] = np.asarray(value, dtype=w.dtype)
+        stored = np.asarray(value, dtype=w.dtype)
+        # an .npz cannot hold bfloat16 (NumPy has none): its values, exactly, as float32
+        weights[_rel_path(w.path, model.name)] = stored.astype("float32") if w.dtype == "bfloat16" else stored
     for layer in model._flatten_layers():
         if hasattr(layer, "finalize_state"):
             # as Keras's weight loading does (load_own_variables): Normalization copies its
@@ -92,9 +94,21 @@ def assert_run_matches_keras(
     got = dict(np.load(outputs_path))
     for name, value in want.items():
         assert name in got, f"--save-outputs has no {name}"
+        _assert_dtype_kept(name, got[name], value.dtype.name)
+        value = value.astype("float32") if value.dtype.name == "bfloat16" else value
         scale = max(1.0, float(np.abs(value).max()))
         np.testing.assert_allclose(got[name], value, rtol=rtol, atol=rtol * scale, err_msg=name)
     return report
+
+
+def _assert_dtype_kept(name: str, got: np.ndarray, keras_dtype: str) -> None:
+    """A float16 output is saved as float16; a bfloat16 one (NumPy has none) as float32 values
+    bfloat16 holds exactly: the upper 16 bits of each float32."""
+    if keras_dtype == "float16":
+        assert got.dtype == np.float16, f"{name}: Keras's output is float16, the run saved {got.dtype}"
+    if keras_dtype == "bfloat16":
+        low_bits = np.asarray(got, np.float32).view(np.uint32) & np.uint32(0xFFFF)
+        assert not low_bits.any(), f"{name}: Keras's output is bfloat16, the run's values are not"
 
 
 def _assert_run_disagrees(spec_path: Path, inputs: dict[str, np.ndarray], tmp: Path) -> dict[str, Any]:

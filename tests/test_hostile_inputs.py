@@ -410,3 +410,12 @@ def test_explain_takes_an_einsum_output_shape_shorter_than_the_equations_output(
     code, stdout, _ = clean(["explain", str(write(tmp_path, text))])
     assert code == 0
     assert "(None, 4, 3) -> (None, 3)\n  axis 1:          input axis 2 (ab,bc->ac) = 3" in stdout
+
+
+@pytest.mark.parametrize("padding", ["same", "valid"])
+def test_a_convolution_over_no_channels_is_checked_statically(tmp_path: Path, padding: str) -> None:
+    # found by the long fuzz (seeds 910035, 910620): the memory estimate divided by the channels
+    text = f"input: [9, 10, 0]\nlayers:\n  - Conv2D: {{filters: 3, kernel_size: 3, padding: {padding}}}\n"
+    code, stdout, _ = clean(["summary", str(write(tmp_path, text)), "--run", "--format", "json"])
+    assert code == 0
+    assert "a tensor of size 0 holds no values" in stdout

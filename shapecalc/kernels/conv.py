@@ -218,8 +218,8 @@ def conv_workspace(
     copied = math.prod(padded) if any(before or after for before, after in pads) else 0
     out = output_lengths(padded[1:-1], k_shape, strides, dilation)
     filters = kernel_shape[-1]
-    if padded[0] * math.prod(out) * filters <= 0:
-        return copied
+    if padded[0] * math.prod(out) * filters * padded[-1] <= 0:
+        return copied  # nothing to multiply (and --run does not run a kernel on an empty tensor)
     if conv_winograd.applies(padded, tuple(kernel_shape), tuple(strides), tuple(dilation), groups):
         return copied + conv_winograd.workspace(padded, filters)
     taps, c_group = math.prod(k_shape), padded[-1] // groups

@@ -175,6 +175,9 @@ class Layer:
     keeps_input_dtype: ClassVar[bool] = False
     # A keras.ops call recorded as a node of a functional model, not a layer (operations.py).
     is_operation: ClassVar[bool] = False
+    # Keras reads the layer's variables in its compute dtype under a mixed policy; layers that
+    # create theirs with autocast=False (the normalizations) read them as they are
+    autocast_variables: ClassVar[bool] = True
     # Why the output has the input's shape, for the default explanation (see explain).
     keeps_shape: ClassVar[str] = ""
 

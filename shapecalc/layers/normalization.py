@@ -143,6 +143,8 @@ class BatchNormalization(_Normalization):
     renorm adds moving_stddev, renorm_mean, renorm_stddev (C,), non-trainable.
     """
 
+    autocast_variables = False  # Keras creates its variables with autocast=False
+
     def statistics_axes(self) -> tuple[int, ...]:
         return ()  # at inference each value is scaled by its channel's moving statistics alone
 
@@ -258,6 +260,8 @@ class BatchNormalization(_Normalization):
 class LayerNormalization(_Normalization):
     """gamma and beta with the shape of the normalised axes (sorted as given)."""
 
+    autocast_variables = False  # Keras creates its variables with autocast=False
+
     arguments = (
         Arg("axis", index_axes, -1, "an axis or a list of axes"),
         Arg("epsilon", A.anything, 1e-3),
@@ -335,6 +339,8 @@ def _groups(value: Any) -> int:
 @register
 class GroupNormalization(_Normalization):
     """gamma, beta (C,); C = input[axis] must be known and a multiple of groups (-1: groups = C)."""
+
+    autocast_variables = False  # Keras creates its variables with autocast=False
 
     arguments = (
         Arg("groups", _groups, 32, "number of channel groups; -1 = one per channel"),

@@ -29,6 +29,7 @@ from ..layers.args import FLOAT_DTYPES
 from ..layers.base import Layer, Shape, Weight, fmt_shape
 from ..layers.input_layer import InputLayer
 from ..units import binary_size
+from . import precision
 from .allocator import keep_freed_memory
 from .estimate import Peak, consumer_counts, estimate_peak
 from .initializers import initialize
@@ -145,9 +146,11 @@ class _Weights:
         arrays = {}
         for weight in self.analysis.weights_of(layer):
             if self.store is not None:
-                arrays[weight.path] = self.store.load(f"{layer.name}/{weight.path}", weight)
+                values = self.store.load(f"{layer.name}/{weight.path}", weight)
             else:
-                arrays[weight.path] = initialize(weight.initializer, weight.shape, rng, _float(weight))
+                values = initialize(weight.initializer, weight.shape, rng, _float(weight))
+            # float16 and bfloat16 variables: float32 arrays of their values (precision.py)
+            arrays[weight.path] = precision.round_to(precision.widened(values), weight.dtype)
         return arrays
 
     def keep(self, layer: Layer, arrays: dict[str, np.ndarray]) -> None:
@@ -158,19 +161,19 @@ class _Weights:
 
 
 def _float(weight: Weight) -> str:
-    return weight.dtype if weight.dtype in FLOAT_DTYPES and weight.dtype != "bfloat16" else "float32"
+    return "float64" if weight.dtype == "float64" else "float32"
 
 
 def _random_input(layer: InputLayer, shape: Shape, bound: int | None, rng: np.random.Generator) -> np.ndarray:
     dtype = layer.input_dtype
     if dtype == "bool":
         return rng.integers(0, 2, shape).astype(bool)
+    wide = np.float64 if dtype == "float64" else np.float32  # float16 and bfloat16: see precision.py
     if dtype in FLOAT_DTYPES and bound:
         # ids an Embedding reads from a float input (Keras truncates them): valid ones
-        return rng.integers(0, bound, shape).astype("float32" if dtype == "bfloat16" else dtype)
+        return precision.round_to(rng.integers(0, bound, shape).astype(wide), dtype)
     if dtype in FLOAT_DTYPES:  # drawn in float32 (float64 for float64): no draw twice the input's size
-        draw = rng.standard_normal(shape, np.float64 if dtype == "float64" else np.float32)
-        return draw.astype("float32" if dtype == "bfloat16" else dtype, copy=False)
+        return precision.round_to(rng.standard_normal(shape, wide), dtype)
     if dtype == "string":
         raise RunRefused(f"input '{layer.name}' holds strings: give it with --input")
     return rng.integers(0, bound or 10, shape).astype(dtype)
@@ -182,6 +185,7 @@ def plan(analysis: Analysis, options: RunOptions) -> tuple[Analysis, dict[str, n
     --max-memory."""
     arrays = _input_arrays(analysis, options)
     concrete = _concrete_analysis(analysis, options, arrays)
+    precision.check_computable(concrete.model_calls)
     check_array_sizes(concrete, options.unknown_size)
     peak = estimate_peak(concrete, options.unknown_size)
     if peak.nbytes > options.max_memory and peak.call is not None:
@@ -257,6 +261,7 @@ def _execute(
     last_call = {c.layer: c for c in calls}
     weights = _Weights(concrete, store, options.seed)
     values: dict[Call, list[np.ndarray]] = {}
+    dtypes: dict[Call, list[str]] = {}  # Keras's dtype of each output (precision.py)
     masks: dict[Call, list[TensorMasks]] = {}  # Keras masks of the live activations
     outcomes: dict[Call, CallOutcome] = {}
     for call in calls:
@@ -267,10 +272,16 @@ def _execute(
         if isinstance(layer, InputLayer):
             bound = _bound_for(call, calls)
             data = arrays.get(layer.name)
-            outs = [data if data is not None else _random_input(layer, predicted[0], bound, rng)]
+            given = None if data is None else precision.round_to(precision.widened(data), layer.input_dtype)
+            outs = [given if given is not None else _random_input(layer, predicted[0], bound, rng)]
             out_masks = [TensorMasks()]
+            dtypes[call] = [layer.input_dtype]
         else:
             inputs = [a for ref in call.inputs for a in _select(values[ref.call], ref.index)]
+            made = layer.output_dtype(
+                [d for ref in call.inputs for d in _select(dtypes[ref.call], ref.index)]
+            )
+            dtypes[call] = [made] * len(predicted)
             sources = [m for ref in call.inputs for m in _select(masks[ref.call], ref.index)]
             weight_arrays = weights.for_layer(layer)
             planned = concrete.input_shapes(call)
@@ -278,6 +289,7 @@ def _execute(
             outs, out_masks = _call_kernel(
                 call, inputs, sources, weight_arrays, planned, fallback, outcome, rng
             )
+            outs = [precision.round_to(o, made) for o in outs]
             if last_call[layer] is call:
                 weights.drop(layer)
             else:
@@ -289,7 +301,7 @@ def _execute(
         elif outcome.note.startswith("call fails"):
             outcome.ok = False  # reported as a disagreement: the layer cannot run on these shapes
         if writer:
-            writer.add(call, outs)
+            writer.add(call, [precision.stored(o, d) for o, d in zip(outs, dtypes[call], strict=False)])
         if consumers[call]:
             values[call] = outs
             masks[call] = out_masks
@@ -382,6 +394,8 @@ def _call_kernel(
         mask = mask_argument(layer, sources[: len(own)], not call.as_list)
         if mask is not None:  # layers whose Keras call takes no mask keep forward(inputs, weights)
             keywords["mask"] = mask
+        own = precision.layer_inputs(layer, own)
+        weights = precision.layer_weights(layer, weights)
         out = layer.forward(own if layer.takes_list else own[0], weights, **keywords)
         outs = list(out) if isinstance(out, (list, tuple)) else [out]
         return outs, output_masks(layer, own, outs, sources[: len(own)], mask)
