@@ -273,6 +273,8 @@ def test_arguments_keras_calls_fail_on_are_reported_as_failing_calls(
             "input: [5, 3, 3]\nlayers:\n  - RNN: {cell: {SimpleRNNCell: {units: 2}}, unroll: true}\n",
             "do not fit the cells'",
         ),
+        # Keras's summary takes it; its call multiplies by a (3,) scale: (B, 3, 4, 2) cannot
+        ("input: [3, 4, 2]\nlayers:\n  - RMSNormalization: {axis: 1}\n", "does not broadcast against"),
         # Keras's summary takes it; its call's not_equal cannot broadcast (6, 3) against (4,)
         ("input: [6, 3]\nlayers:\n  - Masking: {mask_value: [0.0, 0.0, 0.0, 0.0]}\n", "do not broadcast"),
     ],

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import CallFailure
+from .parallel import by_chunks
 
 Array = np.ndarray
 
@@ -73,22 +74,28 @@ def gelu(x: Array, approximate: bool = False) -> Array:
     if approximate:
         inner = math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)
         return (x * 0.5 * (1.0 + np.tanh(inner))).astype(x.dtype, copy=False)
-    y = erf(x * np.asarray(1 / math.sqrt(2), x.dtype))
-    y += 1
-    y *= x
-    y *= 0.5
-    return y.astype(x.dtype, copy=False)
+    out = np.empty(x.shape, np.float64 if x.dtype == np.float64 else np.float32)
+    return by_chunks(_exact_gelu, out, x).astype(x.dtype, copy=False)
 
 
-def erf(x: Array) -> Array:
+def _exact_gelu(x: Array, out: Array) -> None:
+    """x * (1 + erf(x / sqrt(2))) / 2 into ``out``."""
+    erf(x * np.asarray(1 / math.sqrt(2), x.dtype), out=out)
+    out += 1
+    out *= x
+    out *= 0.5
+
+
+def erf(x: Array, out: Array | None = None) -> Array:
     """Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7, the size of float32's rounding near
-    1), in float64 for float64 and float32 otherwise; in place, one array, because GELU runs on
-    whole feed-forward activations (BERT-base: 25M values a pass)."""
-    z = np.abs(x, dtype=np.float64 if x.dtype == np.float64 else np.float32)
-    poly = 0.3275911 * z
+    1), in float64 for float64 and float32 otherwise; in place in ``out`` and one more array."""
+    dtype = np.float64 if x.dtype == np.float64 else np.float32
+    poly = np.empty(x.shape, dtype) if out is None else out
+    z = np.abs(x, dtype=dtype)
+    np.multiply(z, 0.3275911, out=poly)
     poly += 1
-    t = np.reciprocal(poly, out=poly)
-    poly = 1.061405429 * t
+    t = np.reciprocal(poly)
+    np.multiply(t, 1.061405429, out=poly)
     for coefficient in (-1.453152027, 1.421413741, -0.284496736, 0.254829592):
         poly += coefficient
         poly *= t
@@ -118,7 +125,7 @@ def glu(x: Array, axis: int = -1) -> Array:
 
 ACTIVATIONS: dict[str, Callable[[Array], Array]] = {
     "linear": lambda x: x,
-    "relu": lambda x: np.maximum(x, 0).astype(x.dtype, copy=False),
+    "relu": lambda x: by_chunks(lambda part, out: np.maximum(part, 0, out=out), np.empty_like(x), x),
     "relu6": lambda x: np.clip(x, 0, 6).astype(x.dtype, copy=False),
     "sigmoid": sigmoid,
     "tanh": np.tanh,

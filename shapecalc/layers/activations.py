@@ -34,6 +34,7 @@ from .base import (
 from .registry import register
 
 np = lazy("numpy")
+parallel_kernels = lazy("..kernels.parallel", __package__)
 K = lazy("..kernels.activations", __package__)
 
 
@@ -350,6 +351,15 @@ def relu(x: np.ndarray, negative_slope: float, max_value: float | None, threshol
     zero = np.float32(0)
     if negative_slope != 0 and max_value is None and threshold == 0:
         return leaky_relu(x, negative_slope)
+    if threshold == 0 and negative_slope == 0:  # max(x, 0), capped: in chunks on all cores
+        cap = None if max_value is None else np.float32(max_value)
+
+        def capped(part: np.ndarray, out: np.ndarray) -> None:
+            np.maximum(part, zero, out=out)
+            if cap is not None:
+                np.minimum(out, cap, out=out)
+
+        return parallel_kernels.by_chunks(capped, np.empty(x.shape, x.dtype), x)
     # Below the threshold the output is 0 (x <= threshold), then minus slope * (threshold - x).
     y = np.where(x > np.float32(threshold), x, zero) if threshold != 0 else np.maximum(x, zero)
     if max_value is not None:

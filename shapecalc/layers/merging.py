@@ -28,6 +28,7 @@ from .explaining import Step, show
 from .registry import register
 
 np = lazy("numpy")
+parallel_kernels = lazy("..kernels.parallel", __package__)
 
 
 def _fmt_list(shapes: list[Shape]) -> str:
@@ -171,6 +172,23 @@ def _spread(mask: np.ndarray, like: np.ndarray) -> np.ndarray:
 @register
 class Add(_Merge):
     """Sum of the inputs."""
+
+    def forward(self, inputs: list[np.ndarray], weights: Mapping[str, np.ndarray]) -> np.ndarray:
+        arrays = _aligned(inputs)
+        if len({a.shape for a in arrays}) > 1:
+            return reduce(self.combine, arrays)  # broadcasting: NumPy's own passes
+        # a residual connection's sum: in chunks on all cores, folded left as Keras adds
+
+        def add(*parts: np.ndarray) -> None:
+            *summands, out = parts
+            np.add(summands[0], summands[1], out=out)
+            for summand in summands[2:]:
+                out += summand
+
+        if len(arrays) == 1:
+            return arrays[0]
+        out = np.empty(arrays[0].shape, np.result_type(*arrays))
+        return parallel_kernels.by_chunks(add, out, *arrays)
 
 
 @register

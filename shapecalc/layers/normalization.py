@@ -21,6 +21,7 @@ from .base import Arg, Built, Layer, OutputShape, Shape, Sizes, Weight, fmt_shap
 from .registry import register
 
 np = lazy("numpy")
+parallel_kernels = lazy("..kernels.parallel", __package__)
 
 Array: TypeAlias = "np.ndarray"
 # keras.config.epsilon(): the fallback of LayerNormalization's epsilon=None.
@@ -130,10 +131,22 @@ _RENORM_KEYS = ("rmax", "rmin", "dmax")
 
 
 def affine(x: Array, scale: Array, offset: Array) -> Array:
-    """``x * scale + offset`` in float32, as one new array (the product's, added to in place)."""
-    y = np.multiply(x, scale, dtype=np.float32)
-    y += offset
-    return y
+    """``x * scale + offset`` in float32, as one new array (the product's, added to in place);
+    by blocks of rows on all cores where scale and offset are vectors along the last axis."""
+    out = np.empty(np.broadcast_shapes(x.shape, scale.shape, offset.shape), np.float32)
+    last = x.shape[-1] if x.ndim else 1
+    along_last = all(a.size == a.shape[-1] == last for a in (scale, offset) if a.ndim)
+    if out.shape == x.shape and x.ndim and scale.ndim and offset.ndim and along_last:
+        vector_scale, vector_offset = scale.reshape(-1), offset.reshape(-1)
+
+        def rows(part: Array, into: Array) -> None:
+            np.multiply(part, vector_scale, out=into)
+            into += vector_offset
+
+        return parallel_kernels.by_rows(rows, out, x)
+    np.multiply(x, scale, out=out)
+    out += offset
+    return out
 
 
 @register
@@ -324,8 +337,16 @@ class RMSNormalization(_Normalization):
         epsilon = epsilon_value(self.epsilon, x.shape)
         mean_square = np.mean(np.square(x), axis=axes, keepdims=True)
         out = x * (np.float32(1.0) / np.sqrt(mean_square + epsilon))
-        # The scale multiplies as is, by plain broadcasting (no reshape to the normalised axes).
-        return (out * weights["scale"]).astype(np.float32, copy=False)
+        # The scale multiplies as is, by plain broadcasting (no reshape to the normalised axes):
+        # a scale along another axis than the last does not broadcast, and Keras's call fails
+        scale = weights["scale"]
+        try:
+            return (out * scale).astype(np.float32, copy=False)
+        except ValueError:
+            raise CallFailure(
+                f"the scale {scale.shape} does not broadcast against the inputs {out.shape} "
+                f"(normalised along axis {self.axis}), as in Keras's call"
+            ) from None
 
 
 def _groups(value: Any) -> int:

@@ -1,0 +1,57 @@
+"""Elementwise work in cache-sized chunks, on all cores.
+
+A NumPy expression over a large array makes one pass over memory per operation, each slower
+than the cache; the same operations over chunks of a few hundred thousand values keep every
+pass in a core's L2 cache. NumPy releases the GIL inside each pass, so chunks taken by the
+lanes' threads (conv_lanes.py: as many as the BLAS threads the user allows) run side by side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .conv_lanes import BLAS, map_parts
+
+Array = np.ndarray
+# Values per chunk: a float32 input, its output and a temporary, 3 MiB, stay in a core's L2.
+CHUNK_ELEMENTS = 256 * 1024
+# Below this many values one thread does it all: a thread's hand-off costs more.
+PARALLEL_MIN_ELEMENTS = 1024 * 1024
+
+
+def by_chunks(kernel: Callable[..., None], out: Array, *inputs: Array) -> Array:
+    """``kernel(*input_parts, out_part)`` over chunks of the flattened arrays (``out`` is
+    C-contiguous, every input of its shape), in parallel lanes for a large array; ``out``."""
+    flat_out = out.reshape(-1)
+    flat_inputs = [np.ravel(x) for x in inputs]
+    starts = range(0, flat_out.size, CHUNK_ELEMENTS)
+    lanes = BLAS.lanes() if flat_out.size >= PARALLEL_MIN_ELEMENTS else 1
+
+    def lane(first: int) -> Array:
+        for start in starts[first::lanes]:
+            part = slice(start, start + CHUNK_ELEMENTS)
+            kernel(*(x[part] for x in flat_inputs), flat_out[part])
+        return flat_out
+
+    map_parts(lane, lanes)
+    return out
+
+
+def by_rows(kernel: Callable[..., None], out: Array, x: Array) -> Array:
+    """``kernel(x_rows, out_rows)`` over blocks of rows of ``x`` seen as (-1, last axis): for
+    an operation that broadcasts a vector along the last axis (a per-channel scale)."""
+    width = max(x.shape[-1], 1) if x.ndim else 1
+    rows_x, rows_out = x.reshape(-1, width), out.reshape(-1, width)
+    step = max(1, CHUNK_ELEMENTS // width)
+    starts = range(0, rows_out.shape[0], step)
+    lanes = BLAS.lanes() if out.size >= PARALLEL_MIN_ELEMENTS else 1
+
+    def lane(first: int) -> Array:
+        for start in starts[first::lanes]:
+            kernel(rows_x[start : start + step], rows_out[start : start + step])
+        return out
+
+    map_parts(lane, lanes)
+    return out

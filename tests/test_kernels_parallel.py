@@ -1,0 +1,40 @@
+"""Elementwise kernels in chunks and lanes (shapecalc/kernels/parallel.py) give Keras's values.
+
+The chunks are made small and every array counts as large, so that each kernel below is cut
+into many chunks (or blocks of rows) taken by 1, 2 or 3 lanes, with a last chunk shorter than
+the others.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from kernel_check import assert_kernel_matches_keras
+
+from shapecalc.kernels import conv_lanes, parallel
+
+
+@pytest.mark.parametrize("lanes", [1, 2, 3])
+@pytest.mark.parametrize(
+    "type_name, args",
+    [
+        ("Activation", {"activation": "gelu"}),
+        ("Activation", {"activation": "relu"}),
+        ("ReLU", {"max_value": 6}),
+        ("BatchNormalization", {}),
+        ("BatchNormalization", {"axis": 1}),  # the scale is not along the last axis: no row blocks
+        ("Dense", {"units": 7, "activation": "gelu"}),
+        ("Add", {}),
+    ],
+)
+def test_chunked_kernels_match_keras(
+    monkeypatch: pytest.MonkeyPatch, lanes: int, type_name: str, args: dict[str, Any]
+) -> None:
+    monkeypatch.setattr(parallel, "CHUNK_ELEMENTS", 37)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_ELEMENTS", 1)
+    monkeypatch.setattr(conv_lanes.BLAS, "lanes", lambda: lanes)
+    rng = np.random.default_rng(3)
+    x, y, z = (rng.standard_normal((3, 5, 9, 6)).astype("float32") * 3 for _ in range(3))
+    assert_kernel_matches_keras(type_name, args, [x, y, z] if type_name == "Add" else [x])
