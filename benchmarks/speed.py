@@ -14,10 +14,11 @@ Keras code by ``shapecalc export`` and built, fed the same input arrays, timed w
 timed call per request. Both sides are measured in the same run of this script, in alternating
 rounds (shapecalc, pause, Keras, pause, the matmul floors), so that a busy moment of a shared
 machine falls on all of them alike; the table gives the medians of ``--repeats`` rounds, and
-the fastest round of each side. For every convolution it also gives its time over the time
-NumPy ``@`` takes for a matrix product of the same multiply-adds, (batch * output positions) x
-(kernel taps * input channels / groups) x filters (Winograd convolutions do fewer multiplies
-than that, so they can go below 1); the other layers are summed by type.
+the fastest round of each side. For every convolution and Dense layer it also gives its time
+over the time NumPy ``@`` takes for a matrix product of the same multiply-adds, (batch * output
+positions) x (kernel taps * input channels / groups) x filters (Winograd convolutions do fewer
+multiplies than that, so they can go below 1), and their sum, the workload's matmul floor; the
+other layers are summed by type.
 
 A workload whose layers lack a NumPy kernel is skipped, with the layer named.
 """
@@ -181,11 +182,14 @@ class ShapecalcModel:
                 self.per_call[call].append(outcome.ms)
         return ms
 
-    def convolutions(self) -> dict[Any, tuple[int, int, int]]:
-        """Each convolution call's equivalent matrix product (m, k, n)."""
+    def products(self) -> dict[Any, tuple[int, int, int]]:
+        """Each convolution's and Dense layer's equivalent matrix product (m, k, n)."""
         gemms = {}
         for call in self.concrete.model_calls:
             kind = call.layer.type_name()
+            if kind == "Dense":
+                (given,) = self.concrete.input_shapes(call)
+                gemms[call] = (math.prod(given[:-1]), given[-1], call.layer.units)
             if kind.startswith("Conv") and "Transpose" not in kind and "LSTM" not in kind:
                 (out,) = self.concrete.output_shapes(call)
                 (given,) = self.concrete.input_shapes(call)
@@ -224,8 +228,8 @@ def keras_worker(name: str, inputs_file: str) -> None:
     namespace: dict[str, Any] = {}
     exec(compile(keras_code(analysis_of(workload), name), f"<{name} as Keras code>", "exec"), namespace)
     model = namespace["model"]
-    with np.load(inputs_file) as saved:
-        arrays = [saved[tensor.name] for tensor in model.inputs]
+    with np.load(inputs_file) as saved:  # in the model's input order (a Sequential's are unnamed)
+        arrays = [saved[f"arr_{k}"] for k in range(len(saved.files))]
     data = arrays[0] if len(arrays) == 1 else arrays
     for _ in range(2):  # compile, then one steady call
         model.predict_on_batch(data)
@@ -248,7 +252,7 @@ class KerasModel:
             self.skipped = f"not installed: {', '.join(missing)}"
             return
         inputs_file = os.path.join(folder, f"{name}-inputs.npz")
-        np.savez(inputs_file, **inputs)
+        np.savez(inputs_file, *inputs.values())  # in the graph's input order, as export writes them
         env = dict(os.environ, KERAS_BACKEND="jax", TF_CPP_MIN_LOG_LEVEL="3")
         self.process = subprocess.Popen(
             [sys.executable, __file__, "--keras-worker", name, inputs_file],
@@ -283,7 +287,7 @@ def measure(name: str, repeats: int, with_keras: bool) -> dict[str, Any]:
     if ours.missing:
         return {"skipped": "no NumPy kernel yet for " + ", ".join(ours.missing)}
     ours(record=False)  # the warm-up: first-touch page faults, BLAS threads
-    floors = {call: MatmulFloor(*gemm) for call, gemm in ours.convolutions().items()}
+    floors = {call: MatmulFloor(*gemm) for call, gemm in ours.products().items()}
     mine, keras_ms = [], []
     with tempfile.TemporaryDirectory() as folder:
         theirs = KerasModel(name, ours.inputs, folder) if with_keras else None
@@ -304,7 +308,7 @@ def measure(name: str, repeats: int, with_keras: bool) -> dict[str, Any]:
             if theirs is not None:
                 theirs.close()
     result: dict[str, Any] = {"ms": statistics.median(mine), "min_ms": min(mine)}
-    result["convolutions"] = [
+    result["products"] = [
         (
             call,
             statistics.median(ours.per_call[call]),
@@ -393,24 +397,24 @@ def main() -> None:
         else:
             lines.append(f"{title:46} {result['ms']:13.1f} {'-':>13} {'-':>7}  ({result['keras_skipped']})")
         details.append(f"{title}:")
-        for call, ms, (m, k, n), floor in result["convolutions"]:
+        for call, ms, (m, k, n), floor in result["products"]:
             details.append(
                 f"    {call.layer.name:28} {ms:8.2f} ms   matmul {m}x{k}x{n}: {floor:8.2f} ms, "
                 f"ratio {ms / floor:5.2f}"
             )
-        if result["convolutions"]:
-            conv_ms = sum(ms for _, ms, _, _ in result["convolutions"])
-            floor_ms = sum(floor for *_, floor in result["convolutions"])
+        if result["products"]:
+            conv_ms = sum(ms for _, ms, _, _ in result["products"])
+            floor_ms = sum(floor for *_, floor in result["products"])
             details.append(
-                f"    {'all convolutions':28} {conv_ms:8.2f} ms   matmul floors {floor_ms:8.2f} ms, "
+                f"    {'all of them':28} {conv_ms:8.2f} ms   matmul floors {floor_ms:8.2f} ms, "
                 f"ratio {conv_ms / floor_ms:5.2f}"
             )
         for kind, (count, ms) in sorted(result["by_type"].items(), key=lambda item: -item[1][1]):
             details.append(f"    {kind + ' x' + str(count):28} {ms:8.2f} ms")
     print("\n".join(lines))
     print(
-        "\nper layer (shapecalc medians): each convolution against the time of numpy @ with the "
-        "same multiply-adds; the other layers summed by type"
+        "\nper layer (shapecalc medians): each convolution and Dense layer against the time of numpy @ "
+        "with the same multiply-adds; the other layers summed by type"
     )
     print("\n".join(details))
 

@@ -142,22 +142,19 @@ def conv(
         np.ascontiguousarray(kernel[..., g * f_group : (g + 1) * f_group]).reshape(taps * c_group, f_group)
         for g in range(groups)
     ]
-    if taps == 1 and groups == 1 and all(s == 1 for s in strides):
-        # pointwise: the input already is the patch matrix
-        flat = np.ascontiguousarray(x).reshape(-1, channels)
-        target = y.reshape(-1, filters)
-        np.matmul(flat, weights[0], out=target)
-        if epilogue is not None:
-            epilogue(target)
-        return y
-    view = patch_view(x, k_shape, strides, dilation)
+    # pointwise: the input already is the patch matrix, read block by block in place
+    pointwise = taps == 1 and groups == 1 and all(s == 1 for s in strides)
+    view = np.ascontiguousarray(x) if pointwise else patch_view(x, k_shape, strides, dilation)
     lanes, blocks, largest = _im2col_plan(batch, out, taps * c_group, f_group)
 
     def lane(my_blocks: Iterator[tuple[int, slice, slice]]) -> None:
-        buffer = np.empty(largest, dtype)  # one patch buffer per lane, reused block after block
+        # one patch buffer per lane, reused block after block
+        buffer = np.empty(0 if pointwise else largest, dtype)
         for _, items, rows in my_blocks:
             target = y[items, rows].reshape(-1, filters)  # a view: y is contiguous, items/rows lead
-            for g in range(groups):
+            if pointwise:
+                np.matmul(view[items, rows].reshape(-1, channels), weights[0], out=target)
+            for g in range(0 if pointwise else groups):
                 source = (
                     view[items, rows, ..., g * c_group : (g + 1) * c_group]
                     if groups > 1

@@ -25,16 +25,17 @@ from .conv_lanes import BLAS, chunks, run_lanes
 Array = np.ndarray
 # The cost model that chooses Winograd or im2col per call: picoseconds per unit of work, fitted by
 # least squares to both paths' times over 20 shapes (batch 1-64, 7x7 to 112x112, 32-512 channels)
-# on a 2-core machine (OpenBLAS 0.3.31); benchmarks/winograd_cost.py measures them again. im2col:
+# on a quiet 2-core machine (OpenBLAS 0.3.31); benchmarks/winograd_cost.py measures them again. im2col:
 # its multiply-adds, and the patch values it copies (taps x positions x channels). Winograd: its
 # 16 products' multiply-adds, the kernel transform (16 x C x F values) and the input transform
 # (16 x tiles x C values). Few tiles leave the kernel transform unpaid for (7x7x512 at batch 8:
-# 1.5x slower), few channels the input transform (64 channels: 1.2-1.3x slower).
-IM2COL_PS_PER_MAC = 9.58
-IM2COL_PS_PER_PATCH_VALUE = 259.0
-WINOGRAD_PS_PER_MAC = 8.70
-WINOGRAD_PS_PER_KERNEL_VALUE = 2094.0
-WINOGRAD_PS_PER_INPUT_VALUE = 1911.0
+# 1.6x slower), few channels the input transform (64 channels: 1.3x slower); 16x16x256 at
+# batch 16 gains 24%.
+IM2COL_PS_PER_MAC = 6.0
+IM2COL_PS_PER_PATCH_VALUE = 243.0
+WINOGRAD_PS_PER_MAC = 5.5
+WINOGRAD_PS_PER_KERNEL_VALUE = 1457.0
+WINOGRAD_PS_PER_INPUT_VALUE = 1503.0
 # Tests force one path (True: Winograd wherever it can run; False: never).
 FORCED: bool | None = None
 # Transformed input values per block with lanes: V, M and the sums then stay in a core's L2.
