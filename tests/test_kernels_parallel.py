@@ -38,3 +38,7 @@ def test_chunked_kernels_match_keras(
     rng = np.random.default_rng(3)
     x, y, z = (rng.standard_normal((3, 5, 9, 6)).astype("float32") * 3 for _ in range(3))
     assert_kernel_matches_keras(type_name, args, [x, y, z] if type_name == "Add" else [x])
+    # a strided input (a transposed array) is taken whole
+    w = np.ascontiguousarray(x.transpose(0, 2, 1, 3)).transpose(0, 2, 1, 3)
+    assert not w.flags.c_contiguous
+    assert_kernel_matches_keras(type_name, args, [w, y, z] if type_name == "Add" else [w])

@@ -22,10 +22,14 @@ PARALLEL_MIN_ELEMENTS = 1024 * 1024
 
 
 def by_chunks(kernel: Callable[..., None], out: Array, *inputs: Array) -> Array:
-    """``kernel(*input_parts, out_part)`` over chunks of the flattened arrays (``out`` is
-    C-contiguous, every input of its shape), in parallel lanes for a large array; ``out``."""
+    """``kernel(*input_parts, out_part)`` over chunks of the flattened arrays (every input of
+    ``out``'s shape), in parallel lanes for a large array; ``out``. Strided arrays are not
+    copied to be cut: the kernel takes them whole."""
+    if not all(a.flags.c_contiguous for a in (out, *inputs)):
+        kernel(*inputs, out)  # a strided view (a transposed product): NumPy walks it as it is
+        return out
     flat_out = out.reshape(-1)
-    flat_inputs = [np.ravel(x) for x in inputs]
+    flat_inputs = [x.reshape(-1) for x in inputs]
     starts = range(0, flat_out.size, CHUNK_ELEMENTS)
     lanes = BLAS.lanes() if flat_out.size >= PARALLEL_MIN_ELEMENTS else 1
 
@@ -42,6 +46,9 @@ def by_chunks(kernel: Callable[..., None], out: Array, *inputs: Array) -> Array:
 def by_rows(kernel: Callable[..., None], out: Array, x: Array) -> Array:
     """``kernel(x_rows, out_rows)`` over blocks of rows of ``x`` seen as (-1, last axis): for
     an operation that broadcasts a vector along the last axis (a per-channel scale)."""
+    if not (x.flags.c_contiguous and out.flags.c_contiguous):
+        kernel(x, out)  # strided: taken whole, not copied to be cut
+        return out
     width = max(x.shape[-1], 1) if x.ndim else 1
     rows_x, rows_out = x.reshape(-1, width), out.reshape(-1, width)
     step = max(1, CHUNK_ELEMENTS // width)

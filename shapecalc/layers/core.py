@@ -95,7 +95,9 @@ class Dense(Layer):
             kernel = kernels.lora_merged(kernel, weights["lora_kernel_a"], weights["lora_kernel_b"])
         y = kernels.matmul_last(inputs, kernel)
         if self.use_bias:
-            y = y + weights["bias"]
+            bias = weights["bias"]
+            # in place into the product's fresh array, unless the bias widens its dtype
+            y = np.add(y, bias, out=y) if np.result_type(y, bias) == y.dtype else y + bias
         return activation_kernels.activation(self.activation)(y)
 
 
