@@ -147,3 +147,31 @@ def test_einsum_dense_equations_keras_cannot_run(
             layer.forward(x, {w.path: np.zeros(w.shape, "float32") for w in built.weights})
     else:  # Keras runs it: so must the kernel, with Keras's outputs
         assert_kernel_matches_keras("EinsumDense", args, [x])
+
+
+@pytest.mark.parametrize(
+    ("equation", "x_rank", "kernel_rank", "axes"),
+    [
+        ("abc,cde->abde", 3, 3, 1),  # MultiHeadAttention's query, key and value projections
+        ("abcd,cde->abe", 4, 3, 2),  # its output projection
+        ("ab,bc->ac", 2, 2, 1),
+        ("...b,bc->...c", 4, 2, 1),
+        ("ab,b->a", 2, 1, 1),
+        ("ab,bc->ac", 3, 2, None),  # an input axis the equation does not name: einsum refuses
+        ("ab,bc->ac ", 2, 2, None),  # trailing text: einsum's to judge
+        ("abc,acd->abd", 3, 3, None),  # a batch axis shared by both
+        ("ab,bc->ca", 2, 2, None),  # the output reordered
+        ("ab,cd->abcd", 2, 2, None),  # nothing contracted
+    ],
+)
+def test_equations_that_are_one_tensordot(
+    equation: str, x_rank: int, kernel_rank: int, axes: int | None
+) -> None:
+    from shapecalc.kernels.einsum import tensordot_axes
+
+    assert tensordot_axes(equation, x_rank, kernel_rank) == axes
+    if axes is not None:  # and np.tensordot then gives np.einsum's numbers
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal((2, 3, 4, 5)[:x_rank])
+        kernel = rng.standard_normal((*x.shape[x_rank - axes :], 3, 2)[:kernel_rank])
+        np.testing.assert_allclose(np.tensordot(x, kernel, axes=axes), np.einsum(equation, x, kernel))

@@ -27,12 +27,15 @@ from shapecalc.kernels import conv_lanes, parallel
         ("BatchNormalization", {"axis": 1}),  # the scale is not along the last axis: no row blocks
         ("Dense", {"units": 7, "activation": "gelu"}),
         ("Add", {}),
+        ("LayerNormalization", {}),
+        ("LayerNormalization", {"axis": [1, 3]}),  # over more than the last axis: not by rows
     ],
 )
 def test_chunked_kernels_match_keras(
     monkeypatch: pytest.MonkeyPatch, lanes: int, type_name: str, args: dict[str, Any]
 ) -> None:
     monkeypatch.setattr(parallel, "CHUNK_ELEMENTS", 37)
+    monkeypatch.setattr(parallel, "ROW_BLOCK_ELEMENTS", 37)
     monkeypatch.setattr(parallel, "PARALLEL_MIN_ELEMENTS", 1)
     monkeypatch.setattr(conv_lanes.BLAS, "lanes", lambda: lanes)
     rng = np.random.default_rng(3)

@@ -307,14 +307,28 @@ class LayerNormalization(_Normalization):
             variance = np.var(x, axis=axes, keepdims=True, dtype=np.float32)
             out = x * (np.float32(1.0) / np.sqrt(variance + epsilon))
             return (out if gamma is None else out * gamma).astype(np.float32, copy=False)
-        mean, variance = moments(x, axes)
-        inv = np.float32(1.0) / np.sqrt(variance + epsilon)
-        if gamma is not None:
-            inv = inv * gamma
-        offset = -mean * inv
-        if beta is not None:
-            offset = offset + beta
-        return affine(x, inv, offset)
+        if [a % x.ndim for a in axes] == [x.ndim - 1] and epsilon.ndim == 0 and x.flags.c_contiguous:
+            # over the last axis (a transformer's): row by row, the same arithmetic in blocks
+            # of rows that stay in cache, on all cores
+            def rows(part: Array, out: Array) -> None:
+                out[...] = _normalized(part, (-1,), epsilon, gamma, beta)
+
+            return parallel_kernels.by_rows(rows, np.empty(x.shape, np.float32), x)
+        return _normalized(x, axes, epsilon, gamma, beta)
+
+
+def _normalized(
+    x: Array, axes: tuple[int, ...], epsilon: Array, gamma: Array | None, beta: Array | None
+) -> Array:
+    """Keras's layer normalization: x * inv + (beta - mean * inv), inv = gamma / sqrt(var + eps)."""
+    mean, variance = moments(x, axes)
+    inv = np.float32(1.0) / np.sqrt(variance + epsilon)
+    if gamma is not None:
+        inv = inv * gamma
+    offset = -mean * inv
+    if beta is not None:
+        offset = offset + beta
+    return affine(x, inv, offset)
 
 
 @register
