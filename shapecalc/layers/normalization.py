@@ -22,6 +22,7 @@ from .registry import register
 
 np = lazy("numpy")
 parallel_kernels = lazy("..kernels.parallel", __package__)
+normalization_kernels = lazy("..kernels.normalization", __package__)
 
 Array: TypeAlias = "np.ndarray"
 # keras.config.epsilon(): the fallback of LayerNormalization's epsilon=None.
@@ -128,25 +129,6 @@ _GAMMA_BETA = (
 )
 
 _RENORM_KEYS = ("rmax", "rmin", "dmax")
-
-
-def affine(x: Array, scale: Array, offset: Array) -> Array:
-    """``x * scale + offset`` in float32, as one new array (the product's, added to in place);
-    by blocks of rows on all cores where scale and offset are vectors along the last axis."""
-    out = np.empty(np.broadcast_shapes(x.shape, scale.shape, offset.shape), np.float32)
-    last = x.shape[-1] if x.ndim else 1
-    along_last = all(a.size == a.shape[-1] == last for a in (scale, offset) if a.ndim)
-    if out.shape == x.shape and x.ndim and scale.ndim and offset.ndim and along_last:
-        vector_scale, vector_offset = scale.reshape(-1), offset.reshape(-1)
-
-        def rows(part: Array, into: Array) -> None:
-            np.multiply(part, vector_scale, out=into)
-            into += vector_offset
-
-        return parallel_kernels.by_rows(rows, out, x)
-    np.multiply(x, scale, out=out)
-    out += offset
-    return out
 
 
 @register
@@ -266,7 +248,7 @@ class BatchNormalization(_Normalization):
         offset = -weights["moving_mean"].reshape(shape) * inv
         if self.center:
             offset = offset + weights["beta"].reshape(shape)
-        return affine(x, inv, offset)
+        return normalization_kernels.affine(x, inv, offset)
 
 
 @register
@@ -311,24 +293,10 @@ class LayerNormalization(_Normalization):
             # over the last axis (a transformer's): row by row, the same arithmetic in blocks
             # of rows that stay in cache, on all cores
             def rows(part: Array, out: Array) -> None:
-                out[...] = _normalized(part, (-1,), epsilon, gamma, beta)
+                out[...] = normalization_kernels.layer_normalized(part, (-1,), epsilon, gamma, beta)
 
             return parallel_kernels.by_rows(rows, np.empty(x.shape, np.float32), x)
-        return _normalized(x, axes, epsilon, gamma, beta)
-
-
-def _normalized(
-    x: Array, axes: tuple[int, ...], epsilon: Array, gamma: Array | None, beta: Array | None
-) -> Array:
-    """Keras's layer normalization: x * inv + (beta - mean * inv), inv = gamma / sqrt(var + eps)."""
-    mean, variance = moments(x, axes)
-    inv = np.float32(1.0) / np.sqrt(variance + epsilon)
-    if gamma is not None:
-        inv = inv * gamma
-    offset = -mean * inv
-    if beta is not None:
-        offset = offset + beta
-    return affine(x, inv, offset)
+        return normalization_kernels.layer_normalized(x, axes, epsilon, gamma, beta)
 
 
 @register
@@ -427,7 +395,7 @@ class GroupNormalization(_Normalization):
         broadcast[self.axis] = channels // groups
         broadcast.insert(self.axis, groups)
         y = x.reshape(grouped)
-        mean, variance = moments(y, tuple(reduce))
+        mean, variance = normalization_kernels.moments(y, tuple(reduce))
         # GroupNormalization has no fallback for epsilon=None: Keras fails adding None.
         epsilon = epsilon_value(self.epsilon, y.shape, fallback=None)
         if np.broadcast_shapes(y.shape, epsilon.shape) != y.shape:
@@ -510,12 +478,6 @@ def epsilon_value(value: Any, shape: tuple[int, ...], fallback: float | None = K
             f"epsilon of shape {epsilon.shape} does not broadcast onto the input's {shape}"
         ) from None
     return epsilon
-
-
-def moments(x: Array, axes: tuple[int, ...]) -> tuple[Array, Array]:
-    """Keras's numpy-backend moments (keepdims): the variance as E[x^2] - E[x]^2."""
-    mean = np.mean(x, axis=axes, keepdims=True)
-    return mean, np.mean(np.square(x), axis=axes, keepdims=True) - np.square(mean)
 
 
 def keras_sorted_axes(axis: int | tuple[int, ...], rank: int) -> tuple[int, ...]:

@@ -1,0 +1,48 @@
+"""The normalization layers' arithmetic, as Keras's numpy backend computes it."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .parallel import by_rows
+
+Array = np.ndarray
+
+
+def affine(x: Array, scale: Array, offset: Array) -> Array:
+    """``x * scale + offset`` in float32, as one new array (the product's, added to in place);
+    by blocks of rows on all cores where scale and offset are vectors along the last axis."""
+    out = np.empty(np.broadcast_shapes(x.shape, scale.shape, offset.shape), np.float32)
+    last = x.shape[-1] if x.ndim else 1
+    along_last = all(a.size == a.shape[-1] == last for a in (scale, offset) if a.ndim)
+    if out.shape == x.shape and x.ndim and scale.ndim and offset.ndim and along_last:
+        vector_scale, vector_offset = scale.reshape(-1), offset.reshape(-1)
+
+        def rows(part: Array, into: Array) -> None:
+            np.multiply(part, vector_scale, out=into)
+            into += vector_offset
+
+        return by_rows(rows, out, x)
+    np.multiply(x, scale, out=out)
+    out += offset
+    return out
+
+
+def moments(x: Array, axes: tuple[int, ...]) -> tuple[Array, Array]:
+    """Keras's numpy-backend moments (keepdims): the variance as E[x^2] - E[x]^2."""
+    mean = np.mean(x, axis=axes, keepdims=True)
+    return mean, np.mean(np.square(x), axis=axes, keepdims=True) - np.square(mean)
+
+
+def layer_normalized(
+    x: Array, axes: tuple[int, ...], epsilon: Array, gamma: Array | None, beta: Array | None
+) -> Array:
+    """Keras's layer normalization: x * inv + (beta - mean * inv), inv = gamma / sqrt(var + eps)."""
+    mean, variance = moments(x, axes)
+    inv = np.float32(1.0) / np.sqrt(variance + epsilon)
+    if gamma is not None:
+        inv = inv * gamma
+    offset = -mean * inv
+    if beta is not None:
+        offset = offset + beta
+    return affine(x, inv, offset)
