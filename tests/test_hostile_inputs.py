@@ -273,6 +273,11 @@ def test_arguments_keras_calls_fail_on_are_reported_as_failing_calls(
             "input: [5, 3, 3]\nlayers:\n  - RNN: {cell: {SimpleRNNCell: {units: 2}}, unroll: true}\n",
             "do not fit the cells'",
         ),
+        # an integer past any float: Keras's call cannot cast it (long fuzz, seed 931021)
+        (
+            f"input: [7]\nlayers:\n  - Rescaling: {{scale: {10**400}, offset: 1}}\n",
+            "int too large to convert",
+        ),
         # Keras's summary takes it; its call multiplies by a (3,) scale: (B, 3, 4, 2) cannot
         ("input: [3, 4, 2]\nlayers:\n  - RMSNormalization: {axis: 1}\n", "does not broadcast against"),
         # Keras's summary takes it; its call's not_equal cannot broadcast (6, 3) against (4,)

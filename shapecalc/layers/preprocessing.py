@@ -196,12 +196,13 @@ class Rescaling(_SameShape):
         # A list scale broadcasts against the last axis: Keras reshapes it for channels_first only
         # when the global image_data_format says so, which a spec cannot set (channels_last).
         # Keras casts both to the compute dtype and computes: where NumPy refuses the values (a
-        # string, a mapping) or their shapes (a list as long as no axis), Keras's call fails too.
+        # string, a mapping), their size (an integer past any float: 10**400) or their shapes (a
+        # list as long as no axis), Keras's call fails too; past float32 alone they are inf.
         try:
             scale = np.asarray(self.scale, np.float32)
             offset = np.asarray(self.offset, np.float32)
             return (np.asarray(inputs, np.float32) * scale + offset).astype(np.float32)
-        except (TypeError, ValueError) as err:
+        except (TypeError, ValueError, OverflowError) as err:
             raise CallFailure(
                 f"x * scale + offset with scale {self.scale!r} and offset {self.offset!r} on "
                 f"{np.shape(inputs)}, as Keras's call does: {err}"
