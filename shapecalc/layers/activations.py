@@ -249,7 +249,8 @@ class Softmax(_SameShape):
             if not self.axis:
                 raise CallFailure("Softmax axis is an empty list: Keras takes axis[0] and fails")
             return K.softmax(x, self.axis[0])
-        if not isinstance(self.axis, int):
+        if not isinstance(self.axis, int) or isinstance(self.axis, bool):
+            # a boolean too: Keras's numpy backend refuses it (JAX's reads False as axis 0)
             raise CallFailure(f"Softmax axis must be an integer or a list of integers, got {self.axis!r}")
         return K.softmax(x, self.axis)
 
