@@ -273,6 +273,8 @@ def test_arguments_keras_calls_fail_on_are_reported_as_failing_calls(
             "input: [5, 3, 3]\nlayers:\n  - RNN: {cell: {SimpleRNNCell: {units: 2}}, unroll: true}\n",
             "do not fit the cells'",
         ),
+        # an alpha of no values: Keras's call fails on both backends (long fuzz, seed 926385)
+        ("input: [4, 3]\nlayers:\n  - ELU: {alpha: []}\n", "cannot scale inputs"),
         # Keras's numpy backend refuses a boolean axis (long fuzz, seed 935527)
         ("input: [3, 4]\nlayers:\n  - Softmax: {axis: false}\n", "must be an integer or a list of integers"),
         # an integer past any float: Keras's call cannot cast it (long fuzz, seed 931021)
@@ -428,3 +430,15 @@ def test_a_convolution_over_no_channels_is_checked_statically(tmp_path: Path, pa
     code, stdout, _ = clean(["summary", str(write(tmp_path, text)), "--run", "--format", "json"])
     assert code == 0
     assert "a tensor of size 0 holds no values" in stdout
+
+
+def test_an_output_of_billions_of_rows_is_refused_at_once(tmp_path: Path) -> None:
+    # found by the long fuzz (seed 935820): the estimate listed the convolution's blocks of
+    # patches one by one, billions of them; it now sizes them by arithmetic
+    text = (
+        "input: [7, 7, 8]\nlayers:\n  - UpSampling2D: {size: [2147483648, 2]}\n"
+        "  - Conv2D: {filters: 4, kernel_size: 3, padding: same}\n"
+    )
+    code, _, stderr = clean(["summary", str(write(tmp_path, text)), "--run", "--max-memory", "256M"])
+    assert code == 2
+    assert "needs about" in stderr and "reached at conv2d (Conv2D)" in stderr

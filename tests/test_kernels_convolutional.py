@@ -5,6 +5,7 @@ random argument combinations drawn by hypothesis. Also the patch-chunking paths 
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -403,3 +404,15 @@ def test_random_convolutions(case: tuple[str, dict[str, Any], tuple[int, ...]]) 
     if not _accepted(type_name, args, shape):
         return  # shapecalc refuses; the layer tests check that Keras refuses too
     assert_kernel_matches_keras(type_name, args, [data(shape)])
+
+
+def test_block_extents_by_arithmetic_equal_the_blocks_listed() -> None:
+    # the memory estimate sizes the lanes' buffers without listing blocks (an output may have
+    # billions of rows); the arithmetic must give what listing them gives
+    for batch, rows, cols, per_position, chunk, min_rows in itertools.product(
+        [1, 2, 7, 16], [1, 5, 13, 64], [1, 3, 8], [1, 27, 576], [1, 50, 4096, 512 * 1024], [1, 7, 256]
+    ):
+        blocks = list(conv_lanes.chunks(batch, (rows, cols), per_position, chunk, min_rows))
+        largest = max(items * len(range(*rs.indices(rows))) for items, _, rs in blocks) * cols * per_position
+        extent = conv_lanes.chunk_extent(batch, (rows, cols), per_position, chunk, min_rows)
+        assert extent == (len(blocks), largest)

@@ -174,10 +174,8 @@ def conv(
     return y
 
 
-def _im2col_plan(
-    batch: int, out: Sequence[int], per_position: int, filters: int
-) -> tuple[int, list[tuple[int, slice, slice]], int]:
-    """(lanes, blocks, patch values of the largest block: each lane's buffer) of im2col."""
+def _im2col_blocking(batch: int, out: Sequence[int], per_position: int, filters: int) -> tuple[int, int, int]:
+    """(lanes, patch values per block, rows per block at least) of im2col."""
     lanes = BLAS.lanes()
     min_rows = max(conv_lanes.MIN_BLOCK_ROWS, filters)
     if batch * math.prod(out) < conv_lanes.LANE_MIN_BLOCKS * lanes * min_rows:
@@ -187,9 +185,16 @@ def _im2col_plan(
         if lanes > 1
         else conv_lanes.PATCH_CHUNK_ELEMENTS
     )
+    return lanes, chunk, min_rows
+
+
+def _im2col_plan(
+    batch: int, out: Sequence[int], per_position: int, filters: int
+) -> tuple[int, list[tuple[int, slice, slice]], int]:
+    """(lanes, blocks, patch values of the largest block: each lane's buffer) of im2col."""
+    lanes, chunk, min_rows = _im2col_blocking(batch, out, per_position, filters)
     blocks = list(chunks(batch, out, per_position, chunk, min_rows))
-    per_row = math.prod(out[1:]) * per_position
-    largest = max(items * len(range(*rows.indices(out[0]))) for items, _, rows in blocks) * per_row
+    _, largest = conv_lanes.chunk_extent(batch, out, per_position, chunk, min_rows)
     return min(lanes, len(blocks)), blocks, largest
 
 
@@ -223,8 +228,9 @@ def conv_workspace(
     kernel_copies = taps * c_group * filters
     if taps == 1 and groups == 1 and all(s == 1 for s in strides):
         return copied + kernel_copies
-    lanes, _, largest = _im2col_plan(padded[0], out, taps * c_group, filters // groups)
-    return copied + kernel_copies + lanes * largest
+    lanes, chunk, min_rows = _im2col_blocking(padded[0], out, taps * c_group, filters // groups)
+    blocks, largest = conv_lanes.chunk_extent(padded[0], out, taps * c_group, chunk, min_rows)
+    return copied + kernel_copies + min(lanes, blocks) * largest
 
 
 def depthwise_conv(

@@ -128,6 +128,21 @@ def chunks(
             yield 1, slice(item, item + 1), slice(start, min(out[0], start + step))
 
 
+def chunk_extent(
+    batch: int, out: Sequence[int], per_position: int, chunk: int, min_rows: int
+) -> tuple[int, int]:
+    """(how many blocks :func:`chunks` makes, patch values of the largest), by arithmetic: the
+    memory estimate asks it of outputs far too large to list the blocks of."""
+    per_item = math.prod(out) * per_position
+    limit = max(chunk, min_rows * per_position)
+    if per_item <= limit:
+        step = max(1, limit // per_item)
+        return -(-batch // step), min(step, batch) * per_item
+    per_row = per_item // out[0]
+    step = max(1, limit // per_row)
+    return batch * -(-out[0] // step), min(step, out[0]) * per_row
+
+
 def run_lanes(
     blocks: list[tuple[int, slice, slice]],
     lane: Callable[[Iterator[tuple[int, slice, slice]]], None],

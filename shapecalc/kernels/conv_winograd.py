@@ -192,11 +192,16 @@ def _plan(
     batch: int, tiles_h: int, tiles_w: int, channels: int
 ) -> tuple[int, list[tuple[int, slice, slice]], int]:
     """(lanes, blocks of tiles, tiles of the largest block) of a Winograd convolution."""
-    lanes = BLAS.lanes()
-    chunk = BLOCK_ELEMENTS if lanes > 1 else conv_lanes.PATCH_CHUNK_ELEMENTS
+    lanes, chunk = _blocking()
     blocks = list(chunks(batch, (tiles_h, tiles_w), 16 * channels, chunk, MIN_BLOCK_TILES))
-    most_tiles = max(items * len(range(*rows.indices(tiles_h))) for items, _, rows in blocks) * tiles_w
-    return min(lanes, len(blocks)), blocks, most_tiles
+    _, largest = conv_lanes.chunk_extent(batch, (tiles_h, tiles_w), 16 * channels, chunk, MIN_BLOCK_TILES)
+    return min(lanes, len(blocks)), blocks, largest // (16 * channels)
+
+
+def _blocking() -> tuple[int, int]:
+    """(lanes, transformed input values per block) of a Winograd convolution."""
+    lanes = BLAS.lanes()
+    return lanes, BLOCK_ELEMENTS if lanes > 1 else conv_lanes.PATCH_CHUNK_ELEMENTS
 
 
 def workspace(padded_shape: tuple[int, ...], filters: int) -> int:
@@ -206,7 +211,11 @@ def workspace(padded_shape: tuple[int, ...], filters: int) -> int:
     tiles_h, tiles_w = -(-(height - 2) // 2), -(-(width - 2) // 2)
     even = (batch, 2 * tiles_h + 2, 2 * tiles_w + 2, channels)
     copied = math.prod(even) if even != tuple(padded_shape) else 0
-    lanes, _, most_tiles = _plan(batch, tiles_h, tiles_w, channels)
+    lanes, chunk = _blocking()
+    blocks, largest = conv_lanes.chunk_extent(
+        batch, (tiles_h, tiles_w), 16 * channels, chunk, MIN_BLOCK_TILES
+    )
+    lanes, most_tiles = min(lanes, blocks), largest // (16 * channels)
     per_lane = (
         16 * most_tiles * channels  # V
         + 16 * most_tiles * filters  # M

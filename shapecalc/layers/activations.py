@@ -203,9 +203,15 @@ class ELU(_SameShape):
 
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         x = _float32(inputs)
-        # alpha is cast to the input dtype; expm1 of every x (the where picks x for x >= 0).
-        with np.errstate(over="ignore"):
-            return np.where(x >= 0, x, np.asarray(self.alpha, x.dtype) * np.expm1(x))
+        # alpha is cast to the input dtype; expm1 of every x (the where picks x for x >= 0). An
+        # alpha that is no number, past any float, or of a shape that does not broadcast fails
+        # Keras's call alike.
+        try:
+            alpha = np.asarray(self.alpha, x.dtype)
+            with np.errstate(over="ignore"):
+                return np.where(x >= 0, x, alpha * np.expm1(x))
+        except (TypeError, ValueError, OverflowError) as err:
+            raise CallFailure(f"alpha {self.alpha!r} cannot scale inputs of shape {x.shape}: {err}") from None
 
 
 @register
