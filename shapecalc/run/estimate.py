@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 from ..analysis import Analysis
 from ..graph import Call
-from ..layers.base import Layer
+from ..layers.base import Layer, Weight
 from .allocator import MMAP_THRESHOLD
 from .limits import check_temporaries, nbytes, sized
 
@@ -108,7 +108,7 @@ def estimate_peak(analysis: Analysis, unknown: int) -> Peak:
     for call in calls:
         shapes = analysis.output_shapes(call)
         if call.layer not in weights:
-            weights[call.layer] = [heap.allocate(w.nbytes) for w in analysis.weights_of(call.layer)]
+            weights[call.layer] = [heap.allocate(_stored_bytes(w)) for w in analysis.weights_of(call.layer)]
         work = None
         if call.inputs:  # an input layer's data is read, not computed
             given = [sized(s, unknown) for s in analysis.input_shapes(call)]
@@ -132,6 +132,11 @@ def estimate_peak(analysis: Analysis, unknown: int) -> Peak:
                 for handle in outputs.pop(ref.call):
                     heap.release(handle)
     return peak
+
+
+def _stored_bytes(weight: Weight) -> int:
+    """Bytes of a weight as --run holds it: float16 and bfloat16 in float32 arrays (precision.py)."""
+    return weight.size * FLOAT32_BYTES if weight.dtype in ("float16", "bfloat16") else weight.nbytes
 
 
 def consumer_counts(calls: list[Call]) -> dict[Call, int]:
