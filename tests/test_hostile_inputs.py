@@ -273,6 +273,8 @@ def test_arguments_keras_calls_fail_on_are_reported_as_failing_calls(
             "input: [5, 3, 3]\nlayers:\n  - RNN: {cell: {SimpleRNNCell: {units: 2}}, unroll: true}\n",
             "do not fit the cells'",
         ),
+        # an axis twice: Keras's sum fails on both backends (long fuzz, seed 942545)
+        ("input: [3, 4, 2]\nlayers:\n  - UnitNormalization: {axis: [1, 2, 2]}\n", "names an axis twice"),
         # an alpha of no values: Keras's call fails on both backends (long fuzz, seed 926385)
         ("input: [4, 3]\nlayers:\n  - ELU: {alpha: []}\n", "cannot scale inputs"),
         # Keras's numpy backend refuses a boolean axis (long fuzz, seed 935527)

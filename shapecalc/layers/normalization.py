@@ -450,6 +450,10 @@ class UnitNormalization(_Normalization):
         axes = tuple(self.axis)
         if not all(A.is_int(a) for a in axes):  # NumPy takes no float or boolean axis
             raise CallFailure(f"UnitNormalization axes must be integers to run, got {list(axes)}")
+        if len({a % x.ndim for a in axes}) < len(axes):  # Keras's sum refuses it alike
+            raise CallFailure(
+                f"UnitNormalization axis {list(axes)} names an axis twice: it cannot sum over it"
+            )
         squares = np.sum(np.square(x), axis=axes, keepdims=True)
         with np.errstate(divide="ignore"):
             inverse_norm = np.float32(1.0) / np.sqrt(squares)
