@@ -273,6 +273,15 @@ def test_arguments_keras_calls_fail_on_are_reported_as_failing_calls(
             "input: [5, 3, 3]\nlayers:\n  - RNN: {cell: {SimpleRNNCell: {units: 2}}, unroll: true}\n",
             "do not fit the cells'",
         ),
+        # arguments past any float: Keras's calls fail on both backends with an OverflowError
+        (f"input: [3, 4]\nlayers:\n  - ReLU: {{max_value: {10**400}}}\n", "is past any float"),
+        (f"input: [3, 4]\nlayers:\n  - LeakyReLU: {{negative_slope: {10**400}}}\n", "is past any float"),
+        # a clip limit past any float: Keras's call fails on both backends (long fuzz, seed 978073)
+        (
+            f"input: [6, 7, 3]\nlayers:\n  - ContrastLimitedAdaptiveHistogramEqualization: "
+            f"{{tile_grid_size: [2, 2], clip_limit: {10**400}}}\n",
+            "is past any float",
+        ),
         # an axis twice: Keras's sum fails on both backends (long fuzz, seed 942545)
         ("input: [3, 4, 2]\nlayers:\n  - UnitNormalization: {axis: [1, 2, 2]}\n", "names an axis twice"),
         # an alpha of no values: Keras's call fails on both backends (long fuzz, seed 926385)

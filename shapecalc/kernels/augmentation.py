@@ -10,6 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..errors import CallFailure
+
 Array = np.ndarray
 FULL_RANGE = (0, 255)
 
@@ -73,7 +75,12 @@ def clahe(images: Array, value_range: Sequence[float], clip_limit: float, grid: 
 
     area = tile_h * tile_w
     if clip_limit > 0:
-        limit = np.float32(clip_limit * area / 256.0)
+        try:
+            limit = np.float32(clip_limit * area / 256.0)
+        except OverflowError:  # an integer past any float: Keras's call fails alike
+            raise CallFailure(
+                f"clip_limit {clip_limit} is past any float: it cannot clip a histogram"
+            ) from None
         clipped = np.clip(hists, 0, limit)
         excess = (hists - clipped).sum(axis=-1, keepdims=True)
         hists = clipped + excess / np.float32(256.0)

@@ -401,6 +401,9 @@ def _call_kernel(
         return outs, output_masks(layer, own, outs, sources[: len(own)], mask)
     except CallFailure as err:
         outcome.note = f"call fails: {err}"  # as Keras's call does on these inputs
+    except OverflowError as err:
+        # an argument past any float (10**400): Keras's call converts the same number and fails
+        outcome.note = f"call fails: a number in its arguments is past any float ({err}), as in Keras's call"
     except KernelUnavailable as err:
         outcome.note = f"static only: {err}"
     except Exception as err:
