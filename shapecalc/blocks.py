@@ -135,6 +135,11 @@ def read_blocks(node: Node | None) -> dict[str, Block]:
         output_list = (
             None if outputs is None else (outputs.value if isinstance(outputs.value, list) else [outputs])
         )
+        if output_list == []:
+            raise SpecError(
+                f"block {name}: outputs names at least one of its layers (or leave it out: the last)",
+                outputs.loc if outputs is not None else body.loc,
+            )
         model = body.get("model")
         if model is not None and model.value not in MODEL_CLASSES:
             raise SpecError(

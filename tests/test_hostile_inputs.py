@@ -453,3 +453,16 @@ def test_an_output_of_billions_of_rows_is_refused_at_once(tmp_path: Path) -> Non
     code, _, stderr = clean(["summary", str(write(tmp_path, text)), "--run", "--max-memory", "256M"])
     assert code == 2
     assert "needs about" in stderr and "reached at conv2d (Conv2D)" in stderr
+
+
+def test_a_block_of_no_outputs_is_refused_where_written(tmp_path: Path) -> None:
+    # found by the long fuzz (seed 998124); a Keras model of no outputs is refused too
+    text = (
+        "input: [8]\nblocks:\n  pair:\n    layers:\n      - Dense: {units: 4}\n    outputs: []\n"
+        "layers:\n  - pair: {}\n"
+    )
+    path = write(tmp_path, text)
+    for args in (["summary", str(path)], ["lint", str(path)], ["explain", str(path)]):
+        code, stdout, stderr = clean(args)
+        assert code == 1
+        assert f"{path}:6:14: error: block pair: outputs names at least one of its layers" in stdout + stderr
