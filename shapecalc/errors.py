@@ -107,10 +107,9 @@ class ExpressionError(ValueError):
         self.offset = offset
 
 
-class RunRefused(Exception):
-    """A ``--run`` cannot start: a memory limit, an array too large to allocate, or an input or
-    weight file that does not fit. ``location`` points at the layer or input of the spec that
-    is the cause, when one is."""
+class LocatedRefusal(Exception):
+    """A command refuses what it was given; ``location`` points at the part of the spec that is
+    the cause, when one is."""
 
     def __init__(self, message: str, location: Location | None = None) -> None:
         super().__init__(message)
@@ -120,6 +119,11 @@ class RunRefused(Exception):
     def __str__(self) -> str:
         where = f"{self.location}: " if self.location else ""
         return f"{where}error: {self.message}"
+
+
+class RunRefused(LocatedRefusal):
+    """A ``--run`` cannot start: a memory limit, an array too large to allocate, or an input or
+    weight file that does not fit, located at the layer or input that is the cause."""
 
 
 class CallFailure(Exception):

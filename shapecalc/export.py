@@ -15,24 +15,15 @@ from typing import Any
 
 from .analysis import Analysis
 from .blocks import MODEL_CLASSES
-from .errors import Location
+from .errors import LocatedRefusal
 from .graph import Call, TensorRef, unique_layers
 from .layers.base import Layer
 from .layers.factory import Namer
 from .layers.input_layer import InputLayer
 
 
-class ExportRefused(ValueError):
-    """The spec holds what the export cannot write yet (custom layers); ``location`` is where."""
-
-    def __init__(self, message: str, location: Location | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.location = location
-
-    def __str__(self) -> str:
-        where = f"{self.location}: " if self.location else ""
-        return f"{where}error: {self.message}"
+class ExportRefused(LocatedRefusal, ValueError):
+    """The spec holds what the export cannot write yet (custom layers), located where."""
 
 
 def keras_code(analysis: Analysis, source: str) -> str:
