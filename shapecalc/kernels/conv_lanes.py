@@ -96,14 +96,21 @@ class _OpenBlasThreads:
 
 
 BLAS = _OpenBlasThreads()
+_LANE_PREFIX = "shapecalc-lane"
 _EXECUTOR: ThreadPoolExecutor | None = None
 _EXECUTOR_LANES = 0
+
+
+def _in_a_lane() -> bool:
+    """Work asked for from a lane (a fused epilogue's chunks) runs there: the lanes are busy, and
+    waiting on them from one of them would wait for ever."""
+    return threading.current_thread().name.startswith(_LANE_PREFIX)
 
 
 def _executor(lanes: int) -> ThreadPoolExecutor:
     global _EXECUTOR, _EXECUTOR_LANES
     if _EXECUTOR is None or lanes > _EXECUTOR_LANES:
-        _EXECUTOR, _EXECUTOR_LANES = ThreadPoolExecutor(lanes, thread_name_prefix="shapecalc-conv"), lanes
+        _EXECUTOR, _EXECUTOR_LANES = ThreadPoolExecutor(lanes, thread_name_prefix=_LANE_PREFIX), lanes
     return _EXECUTOR
 
 
@@ -152,7 +159,7 @@ def run_lanes(
     iterator (next() on a list iterator is atomic under the GIL), with the BLAS single-threaded:
     a lane slowed down by another process just takes fewer blocks."""
     lanes = min(lanes, len(blocks))
-    if lanes <= 1:
+    if lanes <= 1 or _in_a_lane():
         lane(iter(blocks))
         return
     shared = iter(blocks)
@@ -164,4 +171,6 @@ def map_parts(fn: Callable[[int], np.ndarray], parts: int) -> list[np.ndarray]:
     """``[fn(0), ..., fn(parts - 1)]`` on the lane threads (for NumPy work without BLAS)."""
     if parts <= 1:
         return [fn(0)]
+    if _in_a_lane():
+        return [fn(part) for part in range(parts)]
     return list(_executor(parts).map(fn, range(parts)))

@@ -46,21 +46,24 @@ def by_chunks(kernel: Callable[..., None], out: Array, *inputs: Array) -> Array:
     return out
 
 
-def by_rows(kernel: Callable[..., None], out: Array, x: Array) -> Array:
-    """``kernel(x_rows, out_rows)`` over blocks of rows of ``x`` seen as (-1, last axis): for
-    an operation that broadcasts a vector along the last axis (a per-channel scale)."""
-    if not (x.flags.c_contiguous and out.flags.c_contiguous):
-        kernel(x, out)  # strided: taken whole, not copied to be cut
+def by_rows(kernel: Callable[..., None], out: Array, *inputs: Array) -> Array:
+    """``kernel(*input_rows, out_rows)`` over blocks of rows of the arrays seen as (-1, last
+    axis), every input of ``out``'s shape: for operations that broadcast a vector along the last
+    axis (a per-channel scale), or apply such operations after their own (fused epilogues)."""
+    arrays = (out, *inputs)
+    if not all(a.flags.c_contiguous for a in arrays):
+        kernel(*inputs, out)  # strided: taken whole, not copied to be cut
         return out
-    width = max(x.shape[-1], 1) if x.ndim else 1
-    rows_x, rows_out = x.reshape(-1, width), out.reshape(-1, width)
+    width = max(out.shape[-1], 1) if out.ndim else 1
+    rows_out, *rows_in = (a.reshape(-1, width) for a in arrays)
     step = max(1, ROW_BLOCK_ELEMENTS // width)
     starts = range(0, rows_out.shape[0], step)
     lanes = BLAS.lanes() if out.size >= PARALLEL_MIN_ELEMENTS else 1
 
     def lane(first: int) -> Array:
         for start in starts[first::lanes]:
-            kernel(rows_x[start : start + step], rows_out[start : start + step])
+            block = slice(start, start + step)
+            kernel(*(rows[block] for rows in rows_in), rows_out[block])
         return out
 
     map_parts(lane, lanes)

@@ -24,6 +24,7 @@ from .base import (
     Built,
     Layer,
     OutputShape,
+    RowMap,
     Shape,
     Sizes,
     Weight,
@@ -42,6 +43,9 @@ class _Unset:
     def __repr__(self) -> str:
         return "<not given>"
 
+
+# Activations computed along an axis rather than value by value: not applied by blocks of rows.
+ALONG_AN_AXIS = ("softmax", "log_softmax", "sparsemax", "glu")
 
 # The default of a legacy alias, so that configure() can tell "given" from "not given".
 UNSET: Any = _Unset()
@@ -100,6 +104,16 @@ class Activation(_SameShape):
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         return K.activation(self.activation)(inputs)
 
+    def fusable_after(self, input_shape: Shape) -> bool:
+        name = "linear" if self.activation is None else self.activation
+        return isinstance(name, str) and name in K.ACTIVATIONS and name not in ALONG_AN_AXIS
+
+    def row_epilogue(self, weights: Mapping[str, np.ndarray]) -> RowMap:
+        if self.activation == "relu":
+            return lambda block: np.maximum(block, 0, out=block)  # as ACTIVATIONS["relu"] computes it
+        function = K.activation(self.activation)
+        return lambda block: np.copyto(block, function(block))  # elementwise: any block gives the same
+
 
 @register
 class ReLU(_SameShape):
@@ -119,6 +133,22 @@ class ReLU(_SameShape):
 
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         return relu(_float32(inputs), self.negative_slope, self.max_value, self.threshold)
+
+    def fusable_after(self, input_shape: Shape) -> bool:
+        return True
+
+    def row_epilogue(self, weights: Mapping[str, np.ndarray]) -> RowMap:
+        slope, cap, threshold = self.negative_slope, self.max_value, self.threshold
+        if slope == 0 and threshold == 0:  # the operations of relu()'s chunks, in place
+            top = None if cap is None else np.float32(cap)
+
+            def capped(block: np.ndarray) -> None:
+                np.maximum(block, np.float32(0), out=block)
+                if top is not None:
+                    np.minimum(block, top, out=block)
+
+            return capped
+        return lambda block: np.copyto(block, relu(block, slope, cap, threshold))
 
 
 @register

@@ -34,6 +34,8 @@ Shape = tuple[Dim, ...]
 OutputShape = Shape | list[Shape]
 # the shapes of a call's tensors with every size known (at run time)
 Sizes = list[tuple[int, ...]]
+# an in-place function of a block of rows (n, channels) of a float32 array (run/fusion.py)
+RowMap = Callable[[Any], object]
 _T = TypeVar("_T")
 
 
@@ -309,6 +311,22 @@ class Layer:
     @classmethod
     def has_kernel(cls) -> bool:
         return cls.forward is not Layer.forward
+
+    # --run's fusion (run/fusion.py): a layer mapping each row of its channels-last input in
+    # place runs inside the kernel that produces that input, on each block while it is in cache
+    def takes_row_epilogues(self, input_shapes: list[Shape]) -> bool:
+        """``forward`` on inputs of these shapes takes ``then``: in-place functions it applies to
+        each finished block of output rows, (n, channels) float32 arrays, after its own work."""
+        return False
+
+    def fusable_after(self, input_shape: Shape) -> bool:
+        """The call on an input of this shape is :meth:`row_epilogue`'s map of each row."""
+        return False
+
+    def row_epilogue(self, weights: Mapping[str, Any]) -> RowMap:
+        """This layer's call as an in-place function of a block of rows of its input: the same
+        operations in the same order as ``forward``, so the same numbers."""
+        raise NotImplementedError(f"{self.type_name()} is not applied by rows")
 
     @classmethod
     def takes_mask(cls) -> bool:

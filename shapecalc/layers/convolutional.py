@@ -20,6 +20,7 @@ from .base import (
     Arg,
     Layer,
     OutputShape,
+    RowMap,
     Shape,
     Sizes,
     Weight,
@@ -234,11 +235,31 @@ class SpatialConv(Layer):
 
         return apply
 
+    def takes_row_epilogues(self, input_shapes: list[Shape]) -> bool:
+        return self.data_format == "channels_last" and getattr(self, "activation", None) in (
+            None,
+            "linear",
+            "relu",
+        )
+
     def run_kernel(
-        self, kernel: Callable[..., np.ndarray], weights: Mapping[str, np.ndarray], *args: Any
+        self,
+        kernel: Callable[..., np.ndarray],
+        weights: Mapping[str, np.ndarray],
+        *args: Any,
+        then: Sequence[RowMap] = (),
     ) -> np.ndarray:
-        """``kernel(*args, epilogue=...)``, then bias and activation unless the kernel applied them."""
+        """``kernel(*args, epilogue=...)``, then bias and activation unless the kernel applied them;
+        ``then``: the fused followers' row epilogues (run/fusion.py), after the layer's own."""
         epilogue = self.fused_epilogue(weights)
+        if then and epilogue is not None:
+            own = epilogue
+
+            def epilogue(block: np.ndarray) -> None:
+                own(block)
+                for apply in then:
+                    apply(block)
+
         y = kernel(*args, epilogue=epilogue)
         return y if epilogue is not None else self.finish(y, weights)
 
@@ -325,7 +346,9 @@ class Conv(SpatialConv):
         positions = self.output_positions(output_shape)  # type: ignore[arg-type]
         return None if taps is None or positions is None else positions * taps // self.groups
 
-    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+    def forward(
+        self, inputs: np.ndarray, weights: Mapping[str, np.ndarray], then: Sequence[RowMap] = ()
+    ) -> np.ndarray:
         kernel = weights["kernel"]
         if self.lora_rank:
             # Unlike Dense, Conv's build passes lora_alpha on (default: the rank), scaling by alpha/rank.
@@ -336,7 +359,15 @@ class Conv(SpatialConv):
         x = to_channels_last(inputs, self.data_format)
         # causal padding: all (k-1)*d before, then a valid convolution, as Conv1D.call pads
         return self.run_kernel(
-            conv_kernels.conv, weights, x, kernel, self.strides, self.padding, self.dilation_rate, self.groups
+            conv_kernels.conv,
+            weights,
+            x,
+            kernel,
+            self.strides,
+            self.padding,
+            self.dilation_rate,
+            self.groups,
+            then=then,
         )
 
 
@@ -457,10 +488,12 @@ class ConvTranspose(SpatialConv):
         # the README), so no single receptive field and stride describe the layer.
         return None
 
-    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+    def forward(
+        self, inputs: np.ndarray, weights: Mapping[str, np.ndarray], then: Sequence[RowMap] = ()
+    ) -> np.ndarray:
         x = to_channels_last(inputs, self.data_format)
         args = (x, weights["kernel"], self.strides, self.padding, self.output_padding, self.dilation_rate)
-        return self.run_kernel(conv_kernels.conv_transpose, weights, *args)
+        return self.run_kernel(conv_kernels.conv_transpose, weights, *args, then=then)
 
 
 @register

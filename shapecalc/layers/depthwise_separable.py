@@ -6,12 +6,12 @@ After keras/src/layers/convolutional/base_depthwise_conv.py and base_separable_c
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..lazy import lazy
 from . import args as A
-from .base import REQUIRED, Arg, OutputShape, Shape, Sizes, Weight, known_product
+from .base import REQUIRED, Arg, OutputShape, RowMap, Shape, Sizes, Weight, known_product
 from .convolutional import WINDOW_DOC, SpatialConv, channel_axis, to_channels_last, with_channels
 from .explaining import Step
 from .registry import register
@@ -100,6 +100,9 @@ class DepthwiseConv(SpatialConv):
             work += math.prod(shape) + out
         return work + (2 * out if self.activation not in (None, "linear") else 0)
 
+    def takes_row_epilogues(self, input_shapes: list[Shape]) -> bool:
+        return False  # its kernel finishes the output in whole parts of the batch, not in blocks
+
     def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         x = to_channels_last(inputs, self.data_format)
         y = conv_kernels.depthwise_conv(x, weights["kernel"], self.strides, self.padding, self.dilation_rate)
@@ -144,14 +147,16 @@ class SeparableConv(SpatialConv):
         pointwise = channels * self.depth_multiplier * self.filters
         return positions * (depthwise + pointwise)
 
-    def forward(self, inputs: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
+    def forward(
+        self, inputs: np.ndarray, weights: Mapping[str, np.ndarray], then: Sequence[RowMap] = ()
+    ) -> np.ndarray:
         x = to_channels_last(inputs, self.data_format)
         depthwise = conv_kernels.depthwise_conv(
             x, weights["depthwise_kernel"], self.strides, self.padding, self.dilation_rate
         )
         ones = (1,) * self.rank
         return self.run_kernel(
-            conv_kernels.conv, weights, depthwise, weights["pointwise_kernel"], ones, "valid", ones
+            conv_kernels.conv, weights, depthwise, weights["pointwise_kernel"], ones, "valid", ones, then=then
         )
 
 

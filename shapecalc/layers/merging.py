@@ -23,7 +23,18 @@ from ..arithmetic import Field, widest
 from ..errors import ArgError, CallFailure, ShapeError
 from ..lazy import lazy
 from . import args as A
-from .base import REQUIRED, Arg, Dim, Layer, OutputShape, Shape, fmt_shape, fmt_shapes, known_product
+from .base import (
+    REQUIRED,
+    Arg,
+    Dim,
+    Layer,
+    OutputShape,
+    RowMap,
+    Shape,
+    fmt_shape,
+    fmt_shapes,
+    known_product,
+)
 from .explaining import Step, show
 from .registry import register
 
@@ -173,7 +184,13 @@ def _spread(mask: np.ndarray, like: np.ndarray) -> np.ndarray:
 class Add(_Merge):
     """Sum of the inputs."""
 
-    def forward(self, inputs: list[np.ndarray], weights: Mapping[str, np.ndarray]) -> np.ndarray:
+    def takes_row_epilogues(self, input_shapes: list[Shape]) -> bool:
+        # a residual connection's sum, computed by blocks of rows (not a broadcast, not one input)
+        return len(input_shapes) > 1 and len(set(input_shapes)) == 1
+
+    def forward(
+        self, inputs: list[np.ndarray], weights: Mapping[str, np.ndarray], then: Sequence[RowMap] = ()
+    ) -> np.ndarray:
         arrays = _aligned(inputs)
         if len({a.shape for a in arrays}) > 1:
             return reduce(self.combine, arrays)  # broadcasting: NumPy's own passes
@@ -184,11 +201,14 @@ class Add(_Merge):
             np.add(summands[0], summands[1], out=out)
             for summand in summands[2:]:
                 out += summand
+            for apply in then:  # the fused followers (run/fusion.py): rows of the sum, in cache
+                apply(out)
 
         if len(arrays) == 1:
             return arrays[0]
         out = np.empty(arrays[0].shape, np.result_type(*arrays))
-        return parallel_kernels.by_chunks(add, out, *arrays)
+        by_blocks = parallel_kernels.by_rows if then else parallel_kernels.by_chunks
+        return by_blocks(add, out, *arrays)
 
 
 @register

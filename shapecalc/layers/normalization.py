@@ -17,7 +17,18 @@ from ..arithmetic import Field
 from ..errors import ArgError, CallFailure, ShapeError
 from ..lazy import lazy
 from . import args as A
-from .base import Arg, Built, Layer, OutputShape, Shape, Sizes, Weight, fmt_shape, require_built_rank
+from .base import (
+    Arg,
+    Built,
+    Layer,
+    OutputShape,
+    RowMap,
+    Shape,
+    Sizes,
+    Weight,
+    fmt_shape,
+    require_built_rank,
+)
 from .registry import register
 
 np = lazy("numpy")
@@ -249,6 +260,24 @@ class BatchNormalization(_Normalization):
         if self.center:
             offset = offset + weights["beta"].reshape(shape)
         return normalization_kernels.affine(x, inv, offset)
+
+    def fusable_after(self, input_shape: Shape) -> bool:
+        return self.axis % len(input_shape) == len(input_shape) - 1
+
+    def row_epilogue(self, weights: Mapping[str, Array]) -> RowMap:
+        """``forward``'s scale and offset, computed as there, applied as affine() applies them."""
+        inv = np.float32(1.0) / np.sqrt(weights["moving_variance"] + np.float32(self.epsilon))
+        if self.scale:
+            inv = inv * weights["gamma"]
+        offset = -weights["moving_mean"] * inv
+        if self.center:
+            offset = offset + weights["beta"]
+
+        def normalized(block: Array) -> None:
+            np.multiply(block, inv, out=block)
+            block += offset
+
+        return normalized
 
 
 @register

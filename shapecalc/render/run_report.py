@@ -41,7 +41,7 @@ def print_run_report(analysis: Analysis, report: RunReport, console: rich.consol
                 _shapes(report.concrete.output_shapes(call)),
                 _shapes(outcome.run_shapes),
                 mark,
-                f"{outcome.ms:.2f}",
+                f"in {outcome.fused_into}" if outcome.fused_into else f"{outcome.ms:.2f}",
             )
             if outcome.note and outcome.ok is not None:
                 table.add_row("", f"[red]{outcome.note}[/]", "", "", "")
@@ -71,6 +71,8 @@ def add_run_fields(data: dict[str, Any], analysis: Analysis, report: RunReport) 
         )
         entry["ok"] = outcome.ok
         entry["time_ms"] = round(outcome.ms, 3)
+        if outcome.fused_into:  # computed inside that layer's kernel: its time_ms includes this one
+            entry["fused_into"] = outcome.fused_into
         if outcome.note:
             entry["run_note"] = outcome.note
     data["run"] = {

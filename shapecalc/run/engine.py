@@ -26,10 +26,10 @@ from ..analysis import Analysis, ConcreteSizes, analyze
 from ..errors import CallFailure, KernelUnavailable, RunRefused, SpecError
 from ..graph import Call
 from ..layers.args import FLOAT_DTYPES
-from ..layers.base import Layer, Shape, Weight, fmt_shape
+from ..layers.base import Layer, RowMap, Shape, Weight, fmt_shape
 from ..layers.input_layer import InputLayer
 from ..units import binary_size
-from . import precision
+from . import fusion, precision
 from .allocator import keep_freed_memory
 from .estimate import Peak, consumer_counts, estimate_peak
 from .initializers import initialize
@@ -60,6 +60,7 @@ class CallOutcome:
     ok: bool | None = None
     ms: float = 0.0
     note: str | None = None  # "static only" (no kernel) or the kernel's error
+    fused_into: str | None = None  # the layer whose kernel computed this call (fusion.py)
 
 
 @dataclass
@@ -187,7 +188,7 @@ def plan(analysis: Analysis, options: RunOptions) -> tuple[Analysis, dict[str, n
     concrete = _concrete_analysis(analysis, options, arrays)
     precision.check_computable(concrete.model_calls)
     check_array_sizes(concrete, options.unknown_size)
-    peak = estimate_peak(concrete, options.unknown_size)
+    peak = estimate_peak(concrete, options.unknown_size, fuse=options.save_outputs is None)
     if peak.nbytes > options.max_memory and peak.call is not None:
         raise RunRefused(
             f"running this spec needs about {readable_bytes(peak.nbytes)} ({peak.nbytes:,} bytes), "
@@ -258,6 +259,10 @@ def _execute(
     rng = np.random.default_rng(options.seed)
     calls = concrete.model_calls
     consumers = consumer_counts(calls)
+    # saving every output asks for the values between fused calls: then nothing is fused
+    chains = {} if writer else fusion.followers(concrete)
+    fused_into = fusion.producers(chains)
+    applied: set[Call] = set()  # followers whose producer's kernel did their work
     last_call = {c.layer: c for c in calls}
     weights = _Weights(concrete, store, options.seed)
     values: dict[Call, list[np.ndarray]] = {}
@@ -276,6 +281,13 @@ def _execute(
             outs = [given if given is not None else _random_input(layer, predicted[0], bound, rng)]
             out_masks = [TensorMasks()]
             dtypes[call] = [layer.input_dtype]
+        elif call in applied:
+            # computed in place by its producer's kernel (fusion.py): its output is that array
+            inputs = [a for ref in call.inputs for a in _select(values[ref.call], ref.index)]
+            sources = [m for ref in call.inputs for m in _select(masks[ref.call], ref.index)]
+            dtypes[call] = [layer.output_dtype(dtypes[call.inputs[0].call])]
+            outs, out_masks = inputs, output_masks(layer, inputs, inputs, sources, None)
+            outcome.fused_into = fused_into[call].layer.name
         else:
             inputs = [a for ref in call.inputs for a in _select(values[ref.call], ref.index)]
             made = layer.output_dtype(
@@ -286,9 +298,12 @@ def _execute(
             weight_arrays = weights.for_layer(layer)
             planned = concrete.input_shapes(call)
             fallback = [sized(shape, options.unknown_size) for shape in predicted]
+            then = [f.layer.row_epilogue(weights.for_layer(f.layer)) for f in chains.get(call, ())]
             outs, out_masks = _call_kernel(
-                call, inputs, sources, weight_arrays, planned, fallback, outcome, rng
+                call, inputs, sources, weight_arrays, planned, fallback, outcome, rng, then
             )
+            if then and outcome.note is None:
+                applied.update(chains[call])
             outs = [precision.round_to(o, made) for o in outs]
             if last_call[layer] is call:
                 weights.drop(layer)
@@ -366,11 +381,13 @@ def _call_kernel(
     fallback: list[tuple[int, ...]],
     outcome: CallOutcome,
     rng: np.random.Generator,
+    then: list[RowMap] | None = None,
 ) -> tuple[list[np.ndarray], list[TensorMasks]]:
     """The call's outputs and their Keras masks; ``sources`` are the inputs' masks, ``planned``
     are the input shapes the analysis predicted for this call. Where the kernel does not run,
     later layers get data of the ``fallback`` shapes: the predicted ones, a size the prediction
-    leaves unknown counted as --unknown-size counts it."""
+    leaves unknown counted as --unknown-size counts it. ``then``: the row epilogues of the
+    calls fused into this one's kernel (fusion.py)."""
     layer = call.layer
     if not layer.has_kernel() or call.training:
         # Checked statically only (custom layers; a training call, whose dropout and noise are
@@ -394,6 +411,8 @@ def _call_kernel(
         mask = mask_argument(layer, sources[: len(own)], not call.as_list)
         if mask is not None:  # layers whose Keras call takes no mask keep forward(inputs, weights)
             keywords["mask"] = mask
+        if then:
+            keywords["then"] = then
         own = precision.layer_inputs(layer, own)
         weights = precision.layer_weights(layer, weights)
         out = layer.forward(own if layer.takes_list else own[0], weights, **keywords)

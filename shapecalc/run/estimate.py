@@ -22,6 +22,7 @@ from typing import NamedTuple
 from ..analysis import Analysis
 from ..graph import Call
 from ..layers.base import Layer, Weight
+from . import fusion
 from .allocator import MMAP_THRESHOLD
 from .limits import check_temporaries, nbytes, sized
 
@@ -94,13 +95,15 @@ class Heap:
         return start
 
 
-def estimate_peak(analysis: Analysis, unknown: int) -> Peak:
+def estimate_peak(analysis: Analysis, unknown: int, fuse: bool = True) -> Peak:
     """Peak bytes of the schedule replayed through the heap model: activations, the weights of
     every layer from its first call to its last, and each kernel's temporaries (counted as
-    float32) while its call runs."""
+    float32) while its call runs. With ``fuse`` (a run that saves no outputs), a call fused into
+    its producer's kernel (fusion.py) takes no memory of its own: its output is the producer's."""
     calls = analysis.model_calls
     consumers = consumer_counts(calls)
     last_call = {c.layer: c for c in calls}
+    fused_into = fusion.producers(fusion.followers(analysis)) if fuse else {}
     heap = Heap()
     outputs: dict[Call, list[int]] = {}
     weights: dict[Layer, list[int]] = {}
@@ -110,12 +113,15 @@ def estimate_peak(analysis: Analysis, unknown: int) -> Peak:
         if call.layer not in weights:
             weights[call.layer] = [heap.allocate(_stored_bytes(w)) for w in analysis.weights_of(call.layer)]
         work = None
-        if call.inputs:  # an input layer's data is read, not computed
+        if call in fused_into:
+            outputs[call] = outputs.pop(call.inputs[0].call)  # the same array, changed in place
+        elif call.inputs:  # an input layer's data is read, not computed
             given = [sized(s, unknown) for s in analysis.input_shapes(call)]
             elements = call.layer.run_work_elements(given, [sized(s, unknown) for s in shapes])
             check_temporaries(call, elements * FLOAT32_BYTES)
             work = heap.allocate(elements * FLOAT32_BYTES)
-        outputs[call] = [heap.allocate(nbytes(s, unknown)) for s in shapes]
+        if call not in fused_into:
+            outputs[call] = [heap.allocate(nbytes(s, unknown)) for s in shapes]
         if heap.peak + RUN_OBJECTS_BYTES > peak.nbytes:
             peak = Peak(heap.peak + RUN_OBJECTS_BYTES, call)
         if work is not None:
