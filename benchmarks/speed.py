@@ -6,19 +6,20 @@ Six workloads: three small ones written here (a, b, c) and three real architectu
 zoo in specs/ (ResNet50 and MobileNetV2 at 224x224x3, a BERT-base encoder at sequence 128, each
 at batch 8). shapecalc is timed as ``--run`` runs a spec: the graph analysed at the batch size,
 then ``shapecalc.run.engine.execute``, every call's kernel in order with each output checked
-against its prediction. The weights are initialised once beforehand with the run engine's
-initialisers and given to every pass (initialisation excluded). Keras runs in a subprocess with
-KERAS_BACKEND=jax (this process may already hold another backend): the same spec written out as
-Keras code by ``shapecalc export`` and built, fed the same input arrays, timed with
-``predict_on_batch`` (XLA-compiled) after two warm-up calls; it stays alive and answers one
-timed call per request. Both sides are measured in the same run of this script, in alternating
-rounds (shapecalc, pause, Keras, pause, the matmul floors), so that a busy moment of a shared
-machine falls on all of them alike; the table gives the medians of ``--repeats`` rounds, and
-the fastest round of each side. For every convolution and Dense layer it also gives its time
-over the time NumPy ``@`` takes for a matrix product of the same multiply-adds, (batch * output
-positions) x (kernel taps * input channels / groups) x filters (Winograd convolutions do fewer
-multiplies than that, so they can go below 1), and their sum, the workload's matmul floor; the
-other layers are summed by type.
+against its prediction, in a process with --run's BLAS thread policy (shapecalc/run/threads.py,
+set before NumPy is imported, as the command line sets it). The weights are initialised once
+beforehand with the run engine's initialisers and given to every pass (initialisation
+excluded). Keras runs in a subprocess with KERAS_BACKEND=jax (this process may already hold
+another backend): the same spec written out as Keras code by ``shapecalc export`` and built,
+fed the same input arrays, timed with ``predict_on_batch`` (XLA-compiled) after two warm-up
+calls; it stays alive and answers one timed call per request. Both sides are measured in the
+same run of this script, in alternating rounds (shapecalc, pause, Keras, pause, the matmul
+floors), so that a busy moment of a shared machine falls on all of them alike; the table gives
+the medians of ``--repeats`` rounds, and the fastest round of each side. For every convolution
+and Dense layer it also gives its time over the time NumPy ``@`` takes for a matrix product of
+the same multiply-adds, (batch * output positions) x (kernel taps * input channels / groups) x
+filters (Winograd convolutions do fewer multiplies than that, so they can go below 1), and
+their sum, the workload's matmul floor; the other layers are summed by type.
 
 A workload whose layers lack a NumPy kernel is skipped, with the layer named.
 """
@@ -38,7 +39,11 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+# isort: off
+import shapecalc.run  # noqa: F401  (first: --run's BLAS thread policy, set before NumPy loads, as the command line sets it)
 import numpy as np
+
+# isort: on
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 # Pause between the sides: idle BLAS / XLA worker threads spin for a while after a call (OpenBLAS's
@@ -371,7 +376,9 @@ def main() -> None:
     print(blas_line())
     print(openblas_runtime())
     print(
-        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, cpus={os.cpu_count()}, "
+        f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, "
+        f"OPENBLAS_THREAD_TIMEOUT={os.environ.get('OPENBLAS_THREAD_TIMEOUT', '(unset)')}, "
+        f"cpus={os.cpu_count()}, "
         f"repeats={options.repeats} (medians)"
     )
     print(

@@ -6,7 +6,8 @@ Times both paths of ``shapecalc.kernels.conv.conv`` (the fastest of ``--repeats`
 20 convolution shapes, fits each path's time by least squares to the work the cost model counts
 (shapecalc/kernels/conv_winograd.py: multiply-adds, patch values copied, kernel and input
 transform values), prints the constants next to the ones in the code, and for each shape the
-measured and the predicted ratio Winograd / im2col with the path the code's model picks. Run it
+measured and the predicted ratio Winograd / im2col with the path the code's model picks (Winograd
+where the predicted ratio is under WINOGRAD_MARGIN). Run it
 on a quiet machine: the fit is only as good as the timings.
 """
 
@@ -86,7 +87,7 @@ def main() -> None:
     for (batch, size, channels, filters), mine, theirs in zip(SHAPES, im2col_ms, winograd_ms, strict=True):
         padded = (batch, size + 2, size + 2, channels)
         model = conv_winograd.winograd_cost(padded, filters) / conv_winograd.im2col_cost(padded, filters)
-        picks_winograd = model < 1
+        picks_winograd = model < conv_winograd.WINOGRAD_MARGIN
         right += picks_winograd == (theirs < mine)
         shape = f"{batch}, {size}, {channels}, {filters}"
         print(

@@ -29,13 +29,18 @@ Array = np.ndarray
 # its multiply-adds, and the patch values it copies (taps x positions x channels). Winograd: its
 # 16 products' multiply-adds, the kernel transform (16 x C x F values) and the input transform
 # (16 x tiles x C values). Few tiles leave the kernel transform unpaid for (7x7x512 at batch 8:
-# 1.6x slower), few channels the input transform (64 channels: 1.3x slower); 16x16x256 at
+# 1.6x slower), few channels the input transform (64 channels: 1.35x slower); 16x16x256 at
 # batch 16 gains 24%.
-IM2COL_PS_PER_MAC = 6.0
-IM2COL_PS_PER_PATCH_VALUE = 243.0
-WINOGRAD_PS_PER_MAC = 5.5
-WINOGRAD_PS_PER_KERNEL_VALUE = 1457.0
-WINOGRAD_PS_PER_INPUT_VALUE = 1503.0
+IM2COL_PS_PER_MAC = 7.4
+IM2COL_PS_PER_PATCH_VALUE = 250.0
+WINOGRAD_PS_PER_MAC = 7.2
+WINOGRAD_PS_PER_KERNEL_VALUE = 1495.0
+WINOGRAD_PS_PER_INPUT_VALUE = 1695.0
+# Winograd is taken only where the model expects it to be this much faster: in a model its
+# buffers (V, M, the tiles: 3x im2col's patch block) meet caches the layers around it have
+# filled, and it ran 10-20% slower than alone (ResNet50's 14x14x256 layers: 13.5 ms against
+# 11.4 ms alone, im2col 7.5 ms), where im2col's times hold.
+WINOGRAD_MARGIN = 0.9
 # Tests force one path (True: Winograd wherever it can run; False: never).
 FORCED: bool | None = None
 # Transformed input values per block with lanes: V, M and the sums then stay in a core's L2.
@@ -65,7 +70,9 @@ def applies(
         return False
     if FORCED is not None:
         return FORCED
-    return winograd_cost(padded_shape, kernel_shape[-1]) < im2col_cost(padded_shape, kernel_shape[-1])
+    return winograd_cost(padded_shape, kernel_shape[-1]) < WINOGRAD_MARGIN * im2col_cost(
+        padded_shape, kernel_shape[-1]
+    )
 
 
 def im2col_cost(padded_shape: tuple[int, ...], filters: int) -> float:

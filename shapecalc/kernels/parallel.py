@@ -46,17 +46,20 @@ def by_chunks(kernel: Callable[..., None], out: Array, *inputs: Array) -> Array:
     return out
 
 
-def by_rows(kernel: Callable[..., None], out: Array, *inputs: Array) -> Array:
-    """``kernel(*input_rows, out_rows)`` over blocks of rows of the arrays seen as (-1, last
-    axis), every input of ``out``'s shape: for operations that broadcast a vector along the last
-    axis (a per-channel scale), or apply such operations after their own (fused epilogues)."""
+def by_rows(
+    kernel: Callable[..., None], out: Array, *inputs: Array, block_elements: int = ROW_BLOCK_ELEMENTS
+) -> Array:
+    """``kernel(*input_rows, out_rows)`` over blocks of rows (about ``block_elements`` values)
+    of the arrays seen as (-1, last axis), every input of ``out``'s shape: for operations that
+    broadcast a vector along the last axis (a per-channel scale), or apply such operations after
+    their own (fused epilogues)."""
     arrays = (out, *inputs)
     if not all(a.flags.c_contiguous for a in arrays):
         kernel(*inputs, out)  # strided: taken whole, not copied to be cut
         return out
     width = max(out.shape[-1], 1) if out.ndim else 1
     rows_out, *rows_in = (a.reshape(-1, width) for a in arrays)
-    step = max(1, ROW_BLOCK_ELEMENTS // width)
+    step = max(1, block_elements // width)
     starts = range(0, rows_out.shape[0], step)
     lanes = BLAS.lanes() if out.size >= PARALLEL_MIN_ELEMENTS else 1
 

@@ -207,8 +207,9 @@ class Add(_Merge):
         if len(arrays) == 1:
             return arrays[0]
         out = np.empty(arrays[0].shape, np.result_type(*arrays))
-        by_blocks = parallel_kernels.by_rows if then else parallel_kernels.by_chunks
-        return by_blocks(add, out, *arrays)
+        if then:  # whole rows for the followers, blocks as large as the chunks
+            return parallel_kernels.by_rows(add, out, *arrays, block_elements=parallel_kernels.CHUNK_ELEMENTS)
+        return parallel_kernels.by_chunks(add, out, *arrays)
 
 
 @register
