@@ -17,8 +17,11 @@ import argparse
 import time
 from collections.abc import Callable
 
+# isort: off
+import shapecalc.run  # noqa: F401  (first: --run's BLAS thread policy, set before NumPy loads)
 import numpy as np
 
+# isort: on
 from shapecalc.kernels import conv, conv_winograd
 
 # (batch, height = width, input channels, filters): ResNet50's, VGG's and other 3x3 layers

@@ -162,6 +162,10 @@ ACTIVATIONS: dict[str, Callable[[Array], Array]] = {
 }
 
 
+# Activations computed along an axis rather than value by value: not applied to blocks of rows.
+ALONG_AN_AXIS = ("softmax", "log_softmax", "sparsemax", "glu")
+
+
 def activation(identifier: Any) -> Callable[[Array], Array]:
     """The function for a Keras activation identifier (a name, None for linear)."""
     if identifier is None:

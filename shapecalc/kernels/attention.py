@@ -14,7 +14,7 @@ row is masked out, so both are kept:
 from __future__ import annotations
 
 import string
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,10 +22,13 @@ import numpy as np
 from ..errors import CallFailure
 from . import fails_as_keras
 from .activations import softmax_layer_masked
+from .conv_lanes import BLAS, run_lanes
 
 Array = np.ndarray
 
 FUSED_NEGATIVE = np.float32(3.38953e38 * -0.7)  # numpy backend's dot_product_attention fill
+# Scores below this many values are computed on one thread: handing items to lanes costs more.
+LANE_MIN_SCORES = 64 * 1024
 
 
 def call_tensors(inputs: Sequence[Any], most: int) -> tuple[Array, Array, Array, list[Any]]:
@@ -212,6 +215,8 @@ def attend(
         return fused_attention(query, key, value, mask, scale), None
     score_eq, combine_eq = equations
     scaled = (query * np.float32(scale)).astype(np.float32, copy=False)  # scaled before the product
+    if mask is None and equations == OVER_AXIS_1 and softmax_axes == (3,) and _heads_fit(scaled, key, value):
+        return heads_attention(scaled, key, value)
     with fails_as_keras(
         f"the attention scores' einsum {score_eq} cannot take key {key.shape} and query {scaled.shape}"
     ):
@@ -220,3 +225,47 @@ def attend(
         mask = expand_mask(np.asarray(mask), scores.ndim, expand_axis)
     probs = softmax_layer(scores, softmax_axes, mask)
     return np.einsum(combine_eq, probs, value, optimize=True).astype(np.float32, copy=False), probs
+
+
+# MultiHeadAttention's equations for (batch, positions, heads, size) projections attending over
+# the positions (its default): scores (B, N, T, S) from key and query, outputs (B, T, N, H)
+OVER_AXIS_1 = ("aecd,abcd->acbe", "acbe,aecd->abcd")
+
+
+def _heads_fit(query: Array, key: Array, value: Array) -> bool:
+    """The einsums of OVER_AXIS_1 take these tensors (else they go to the einsum, which says why)."""
+    if not query.ndim == key.ndim == value.ndim == 4:
+        return False
+    (b, _, n, h), (kb, s, kn, kh), (vb, vs, vn, _) = query.shape, key.shape, value.shape
+    return b == kb == vb and n == kn == vn and h == kh and s == vs
+
+
+def heads_attention(query: Array, key: Array, value: Array) -> tuple[Array, Array]:
+    """The einsum route of OVER_AXIS_1 without masks: per batch item and head, scores = q k^T,
+    softmax over the key positions, outputs = probs v; (outputs, probs).
+
+    The per-head matrices are strided views of the (B, T, N, H) tensors that BLAS reads as
+    they are, and the batch items are split over the lanes: each item's scores (N x T x S) are
+    made, normalised and multiplied while in its core's cache. The numbers are the einsums'
+    (the same products and sums, BLAS's order) and ``softmax``'s, operation for operation.
+    """
+    batch, length, heads, _ = query.shape
+    out = np.empty((batch, length, heads, value.shape[-1]), np.float32)
+    probs = np.empty((batch, heads, length, key.shape[1]), np.float32)
+    q_heads = query.transpose(0, 2, 1, 3)  # (B, N, T, H)
+    k_heads = key.transpose(0, 2, 3, 1)  # (B, N, H, S)
+    v_heads = value.transpose(0, 2, 1, 3)  # (B, N, S, Hv)
+    out_heads = out.transpose(0, 2, 1, 3)  # (B, N, T, Hv): written in place
+    blocks = [(1, slice(b, b + 1), slice(None)) for b in range(batch)]
+
+    def lane(my_blocks: Iterator[tuple[int, slice, slice]]) -> None:
+        for _, items, _ in my_blocks:
+            scores = probs[items]
+            np.matmul(q_heads[items], k_heads[items], out=scores)
+            scores -= np.max(scores, axis=-1, keepdims=True)
+            np.exp(scores, out=scores)
+            scores /= np.sum(scores, axis=-1, keepdims=True)
+            np.matmul(scores, v_heads[items], out=out_heads[items])
+
+    run_lanes(blocks, lane, BLAS.lanes() if probs.size >= LANE_MIN_SCORES else 1)
+    return out, probs

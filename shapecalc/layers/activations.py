@@ -44,9 +44,6 @@ class _Unset:
         return "<not given>"
 
 
-# Activations computed along an axis rather than value by value: not applied by blocks of rows.
-ALONG_AN_AXIS = ("softmax", "log_softmax", "sparsemax", "glu")
-
 # The default of a legacy alias, so that configure() can tell "given" from "not given".
 UNSET: Any = _Unset()
 
@@ -106,7 +103,7 @@ class Activation(_SameShape):
 
     def fusable_after(self, input_shape: Shape) -> bool:
         name = "linear" if self.activation is None else self.activation
-        return isinstance(name, str) and name in K.ACTIVATIONS and name not in ALONG_AN_AXIS
+        return isinstance(name, str) and name in K.ACTIVATIONS and name not in K.ALONG_AN_AXIS
 
     def row_epilogue(self, weights: Mapping[str, np.ndarray]) -> RowMap:
         if self.activation == "relu":
