@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import CallFailure
-from .parallel import by_chunks
+from .parallel import ROW_BLOCK_ELEMENTS, by_chunks
 
 Array = np.ndarray
 
@@ -75,7 +75,7 @@ def gelu(x: Array, approximate: bool = False) -> Array:
         inner = math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)
         return (x * 0.5 * (1.0 + np.tanh(inner))).astype(x.dtype, copy=False)
     out = np.empty(x.shape, np.float64 if x.dtype == np.float64 else np.float32)
-    return by_chunks(_exact_gelu, out, x).astype(x.dtype, copy=False)
+    return by_chunks(_exact_gelu, out, x, chunk_elements=ROW_BLOCK_ELEMENTS).astype(x.dtype, copy=False)
 
 
 def _exact_gelu(x: Array, out: Array) -> None:

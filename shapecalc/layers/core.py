@@ -30,6 +30,7 @@ from .registry import register
 np = lazy("numpy")
 kernels = lazy("..kernels", __package__)
 activation_kernels = lazy("..kernels.activations", __package__)
+parallel_kernels = lazy("..kernels.parallel", __package__)
 
 
 @register
@@ -116,11 +117,15 @@ class Dense(Layer):
 
     def _finish(self, bias: np.ndarray | None) -> Any:
         function = activation_kernels.activation(self.activation)
+        chunk = parallel_kernels.ROW_BLOCK_ELEMENTS  # the activation's temporaries stay in L2
 
         def finish(block: np.ndarray) -> None:
             if bias is not None:
                 block += bias
-            np.copyto(block, function(block))  # elementwise: a block's values are the whole's
+            values = block.reshape(-1)  # a block of whole rows of the product: contiguous
+            for start in range(0, values.size, chunk):
+                part = values[start : start + chunk]
+                part[...] = function(part)  # elementwise: a part's values are the whole's
 
         return finish
 
