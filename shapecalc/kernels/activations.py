@@ -78,32 +78,31 @@ def gelu(x: Array, approximate: bool = False) -> Array:
     return by_chunks(_exact_gelu, out, x, chunk_elements=ROW_BLOCK_ELEMENTS).astype(x.dtype, copy=False)
 
 
+# Abramowitz & Stegun 7.1.26: for u >= 0, erf(u) = 1 - (a1 t + ... + a5 t^5) exp(-u^2) with
+# t = 1 / (1 + p u), absolute error < 1.5e-7 (the size of float32's rounding near 1).
+ERF_P = 0.3275911
+ERF_A = (0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429)
+
+
 def _exact_gelu(x: Array, out: Array) -> None:
-    """x * (1 + erf(x / sqrt(2))) / 2 into ``out``."""
-    erf(x * np.asarray(1 / math.sqrt(2), x.dtype), out=out)
+    """x * (1 + erf(x / sqrt(2))) / 2 into ``out``, as max(x, 0) - |x| q / 2 with
+    q = 1 - erf(|x| / sqrt(2)) (A&S 7.1.26): for x >= 0 that is x (2 - q) / 2, for x < 0
+    x q / 2, the same function in 21 passes instead of 23, and without the cancellation of
+    1 + erf near -1. The coefficients are halved (exactly: a power of two) to make q / 2."""
+    magnitude = np.abs(x)
+    z = np.multiply(magnitude, 1 / math.sqrt(2))
+    np.multiply(z, ERF_P, out=out)
     out += 1
-    out *= x
-    out *= 0.5
-
-
-def erf(x: Array, out: Array | None = None) -> Array:
-    """Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7, the size of float32's rounding near
-    1), in float64 for float64 and float32 otherwise; in place in ``out`` and one more array."""
-    dtype = np.float64 if x.dtype == np.float64 else np.float32
-    poly = np.empty(x.shape, dtype) if out is None else out
-    z = np.abs(x, dtype=dtype)
-    np.multiply(z, 0.3275911, out=poly)
-    poly += 1
-    t = np.reciprocal(poly)
-    np.multiply(t, 1.061405429, out=poly)
-    for coefficient in (-1.453152027, 1.421413741, -0.284496736, 0.254829592):
-        poly += coefficient
-        poly *= t
-    z *= z
+    t = np.reciprocal(out)
+    np.multiply(t, ERF_A[4] / 2, out=out)
+    for coefficient in ERF_A[3::-1]:
+        out += coefficient / 2
+        out *= t
+    np.multiply(z, z, out=z)
     np.negative(z, out=z)
-    poly *= np.exp(z, out=z)
-    np.subtract(1, poly, out=poly)
-    return np.copysign(poly, x, out=poly)
+    out *= np.exp(z, out=z)
+    out *= magnitude
+    np.subtract(np.maximum(x, 0, out=magnitude), out, out=out)
 
 
 def sparsemax(x: Array, axis: int = -1) -> Array:
