@@ -36,8 +36,10 @@ def einsum_dense(x: Array, equation: str, kernel: Array, bias: Array | None = No
             f"kernel of shape {kernel.shape} (Keras's call runs the same einsum): {err}"
         ) from None
     if bias is not None:
-        # The bias spans the output from its first axis on: trailing alignment broadcasts it.
-        y = y + bias
+        # The bias spans the output from its first axis on: trailing alignment broadcasts it;
+        # added in place into the product's fresh array where that keeps its shape and dtype.
+        fits = y.dtype == np.result_type(y, bias) and np.broadcast_shapes(y.shape, bias.shape) == y.shape
+        y = np.add(y, bias, out=y) if fits else y + bias
     return activation(act)(y.astype(np.float32, copy=False))
 
 
