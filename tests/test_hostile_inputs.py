@@ -288,6 +288,10 @@ def test_arguments_keras_calls_fail_on_are_reported_as_failing_calls(
         ("input: [4, 3]\nlayers:\n  - ELU: {alpha: []}\n", "cannot scale inputs"),
         # Keras's numpy backend refuses a boolean axis (long fuzz, seed 935527)
         ("input: [3, 4]\nlayers:\n  - Softmax: {axis: false}\n", "must be an integer or a list of integers"),
+        # an axis the inputs do not have: Keras's call fails on both backends (fuzz, seed 8717)
+        ("input: [3, 4]\nlayers:\n  - Softmax: {axis: 2147483648}\n", "is not an axis of the inputs"),
+        ("input: [3, 4]\nlayers:\n  - Softmax: {axis: -4}\n", "is not an axis of the inputs"),
+        ("input: [3, 4]\nlayers:\n  - Softmax: {axis: [5]}\n", "is not an axis of the inputs"),
         # an integer past any float: Keras's call cannot cast it (long fuzz, seed 931021)
         (
             f"input: [7]\nlayers:\n  - Rescaling: {{scale: {10**400}, offset: 1}}\n",

@@ -35,6 +35,7 @@ from .base import (
 from .registry import register
 
 np = lazy("numpy")
+kernels = lazy("..kernels", __package__)
 parallel_kernels = lazy("..kernels.parallel", __package__)
 K = lazy("..kernels.activations", __package__)
 
@@ -278,14 +279,27 @@ class Softmax(_SameShape):
                         "(TypeError: a list cannot be interpreted as an integer axis)"
                     )
                 # Several axes: exp(x - logsumexp(x)) over all of them at once.
-                return np.exp(x - logsumexp(x, tuple(self.axis))).astype(x.dtype)
+                axes = tuple(_axis_in_range(a, x.ndim) for a in self.axis)
+                with kernels.fails_as_keras(f"Softmax cannot reduce over the axes {axes}"):  # twice named
+                    return np.exp(x - logsumexp(x, axes)).astype(x.dtype)
             if not self.axis:
                 raise CallFailure("Softmax axis is an empty list: Keras takes axis[0] and fails")
-            return K.softmax(x, self.axis[0])
+            return K.softmax(x, _axis_in_range(self.axis[0], x.ndim))
         if not isinstance(self.axis, int) or isinstance(self.axis, bool):
             # a boolean too: Keras's numpy backend refuses it (JAX's reads False as axis 0)
             raise CallFailure(f"Softmax axis must be an integer or a list of integers, got {self.axis!r}")
-        return K.softmax(x, self.axis)
+        return K.softmax(x, _axis_in_range(self.axis, x.ndim))
+
+
+def _axis_in_range(axis: Any, rank: int) -> Any:
+    """Keras's summary takes any axis (the shape is kept); its call fails on one the inputs do not
+    have, on both backends (long fuzz, seed 8717: 2**31)."""
+    if isinstance(axis, int) and not -rank <= axis < rank:
+        raise CallFailure(
+            f"Softmax axis {axis} is not an axis of the inputs (rank {rank}: -{rank} to {rank - 1}); "
+            "Keras's call fails on it"
+        )
+    return axis
 
 
 # Serialized objects Keras can rebuild as a mask value, and the config keys each needs.
