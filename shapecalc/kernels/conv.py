@@ -180,12 +180,10 @@ def _im2col_blocking(batch: int, out: Sequence[int], per_position: int, filters:
     min_rows = max(conv_lanes.MIN_BLOCK_ROWS, filters)
     if batch * math.prod(out) < conv_lanes.LANE_MIN_BLOCKS * lanes * min_rows:
         lanes = 1
-    chunk = (
-        min(conv_lanes.LANE_CHUNK_ELEMENTS, conv_lanes.LANE_BLOCK_ROWS * per_position)
-        if lanes > 1
-        else conv_lanes.PATCH_CHUNK_ELEMENTS
-    )
-    return lanes, chunk, min_rows
+    # with lanes, a block's patches and its output rows (finished in cache) both fit a core's L2
+    rows = min(conv_lanes.LANE_BLOCK_ROWS, conv_lanes.LANE_CHUNK_ELEMENTS // max(filters, 1))
+    chunk = min(conv_lanes.LANE_CHUNK_ELEMENTS, rows * per_position)
+    return lanes, chunk if lanes > 1 else conv_lanes.PATCH_CHUNK_ELEMENTS, min_rows
 
 
 def _im2col_plan(
