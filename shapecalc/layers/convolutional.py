@@ -43,6 +43,8 @@ conv_lanes_kernels = lazy("..kernels.conv_lanes", __package__)
 
 # ----------------------------------------------------------------------------- shared helpers
 WINDOW_DOC = "window size: an integer, or one per spatial axis"
+# the activations a convolution's kernel applies to each block itself (fused_epilogue)
+FUSED_ACTIVATIONS = (None, "linear", "relu")
 
 
 def spatial_axes(rank: int, data_format: str) -> range:
@@ -218,11 +220,7 @@ class SpatialConv(Layer):
     def fused_epilogue(self, weights: Mapping[str, np.ndarray]) -> Callable[[np.ndarray], None] | None:
         """Bias and relu/linear done in place on each block of channels_last output rows as the
         kernel finishes it (same numbers as :meth:`finish`, without more passes over the output)."""
-        if self.data_format != "channels_last" or getattr(self, "activation", None) not in (
-            None,
-            "linear",
-            "relu",
-        ):
+        if not self.kernel_finishes_blocks():
             return None
         bias = weights["bias"] if getattr(self, "use_bias", False) else None
         relu = self.activation == "relu"
@@ -235,12 +233,12 @@ class SpatialConv(Layer):
 
         return apply
 
+    def kernel_finishes_blocks(self) -> bool:
+        """The kernel applies the bias and activation to each block itself (fused_epilogue)."""
+        return self.data_format == "channels_last" and getattr(self, "activation", None) in FUSED_ACTIVATIONS
+
     def takes_row_epilogues(self, input_shapes: list[Shape]) -> bool:
-        return self.data_format == "channels_last" and getattr(self, "activation", None) in (
-            None,
-            "linear",
-            "relu",
-        )
+        return self.kernel_finishes_blocks()
 
     def run_kernel(
         self,
@@ -358,17 +356,8 @@ class Conv(SpatialConv):
             )
         x = to_channels_last(inputs, self.data_format)
         # causal padding: all (k-1)*d before, then a valid convolution, as Conv1D.call pads
-        return self.run_kernel(
-            conv_kernels.conv,
-            weights,
-            x,
-            kernel,
-            self.strides,
-            self.padding,
-            self.dilation_rate,
-            self.groups,
-            then=then,
-        )
+        args = (x, kernel, self.strides, self.padding, self.dilation_rate, self.groups)
+        return self.run_kernel(conv_kernels.conv, weights, *args, then=then)
 
 
 @register

@@ -252,26 +252,24 @@ class BatchNormalization(_Normalization):
         x = float32(inputs)
         shape = [1] * x.ndim
         shape[self.axis] = x.shape[self.axis]
+        return normalization_kernels.affine(x, *self._scale_and_offset(weights, shape))
+
+    def _scale_and_offset(self, weights: Mapping[str, Array], shape: list[int]) -> tuple[Array, Array]:
+        """The numpy backend folds the affine map: x * inv + (beta - mean * inv)."""
         inv = np.float32(1.0) / np.sqrt(weights["moving_variance"].reshape(shape) + np.float32(self.epsilon))
         if self.scale:
             inv = inv * weights["gamma"].reshape(shape)
-        # The numpy backend folds the affine map: x * inv + (beta - mean * inv).
         offset = -weights["moving_mean"].reshape(shape) * inv
         if self.center:
             offset = offset + weights["beta"].reshape(shape)
-        return normalization_kernels.affine(x, inv, offset)
+        return inv, offset
 
     def fusable_after(self, input_shape: Shape) -> bool:
         return self.axis % len(input_shape) == len(input_shape) - 1
 
     def row_epilogue(self, weights: Mapping[str, Array]) -> RowMap:
-        """``forward``'s scale and offset, computed as there, applied as affine() applies them."""
-        inv = np.float32(1.0) / np.sqrt(weights["moving_variance"] + np.float32(self.epsilon))
-        if self.scale:
-            inv = inv * weights["gamma"]
-        offset = -weights["moving_mean"] * inv
-        if self.center:
-            offset = offset + weights["beta"]
+        """``forward``'s map, applied to a block of rows as affine() applies it."""
+        inv, offset = self._scale_and_offset(weights, [-1])
 
         def normalized(block: Array) -> None:
             np.multiply(block, inv, out=block)
