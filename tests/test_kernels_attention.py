@@ -397,3 +397,15 @@ def test_attention_model_runs_as_keras(tmp_path: Path) -> None:
     }
     report = assert_run_matches_keras(spec_path, yaml.safe_load(MODEL_SPEC), inputs, tmp_path)
     assert all(layer.get("note") is None for layer in report["layers"])
+
+
+@pytest.mark.parametrize("lanes", [1, 2])
+def test_mha_heads_on_the_lanes(lanes: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Scores of 4 x 4 x 64 x 64 values: the per-head products and softmax run item by item on
+    # the lanes (kernels/attention.py's heads_attention), here forced to one and to two lanes.
+    from shapecalc.kernels import attention, conv_lanes
+
+    assert attention.LANE_MIN_SCORES <= 4 * 4 * 64 * 64
+    monkeypatch.setattr(conv_lanes.BLAS, "lanes", lambda: lanes)
+    args = {"num_heads": 4, "key_dim": 16, "value_dim": 8, "dropout": 0.1}
+    assert_kernel_matches_keras("MultiHeadAttention", args, [rand(4, 64, 32), rand(4, 64, 32, seed=2)])
