@@ -213,6 +213,24 @@ def test_the_plan_fuses_only_what_gives_the_same_numbers(spec: dict[str, Any], e
     assert chains_of(spec) == expected
 
 
+def test_a_normalization_a_keras_mask_may_reach_is_not_fused() -> None:
+    # The sum passes its inputs' masks on, and BatchNormalization's call checks a mask's rank:
+    # it runs on its own. The activation takes no mask: it is fused.
+    spec = """
+inputs:
+  ids: {shape: [5], dtype: int32}
+layers:
+  - Embedding: {name: embed, input_dim: 10, output_dim: 4, mask_zero: true, inputs: ids}
+  - Dense: {name: dense, units: 4}
+  - Add: {name: add, inputs: [embed, dense]}
+  - BatchNormalization: {name: bn}
+  - Add: {name: add_2, inputs: [bn, dense]}
+  - Activation: {name: act, activation: relu}
+outputs: [act]
+"""
+    assert chains_of(spec) == {"add_2": ["act"]}
+
+
 def test_a_training_call_and_a_shared_layer_are_not_fused() -> None:
     spec = """
 inputs:

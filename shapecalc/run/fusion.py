@@ -13,9 +13,9 @@ counts one array for the chain.
 
 A follower qualifies when it is the only reader of the tensor before it and has no other input,
 its layer runs once, in float32 (no rounding between the calls), and says it can
-(``Layer.fusable_after``); the producer when its layer takes row epilogues
-(``Layer.takes_row_epilogues``). Runs that save every output (--save-outputs) fuse nothing: the
-values between the calls are asked for.
+(``Layer.fusable_after``), and no Keras mask its call would check can reach it; the producer
+when its layer takes row epilogues (``Layer.takes_row_epilogues``). Runs that save every output
+(--save-outputs) fuse nothing: the values between the calls are asked for.
 """
 
 from __future__ import annotations
@@ -61,6 +61,8 @@ def followers(analysis: Analysis) -> dict[Call, list[Call]]:
                 and _plain(follower, runs)
                 and follower.layer.has_kernel()
                 and follower.layer.fusable_after(analysis.input_shapes(follower)[0])
+                # a Keras mask may reach it (the producer passes masks on): its call checks it
+                and not (call.layer.supports_masking and follower.layer.takes_mask())
             ):
                 break
             chain.append(follower)
@@ -71,7 +73,8 @@ def followers(analysis: Analysis) -> dict[Call, list[Call]]:
 
 
 def _plain(call: Call, runs: Counter) -> bool:
-    """One call of its layer, in inference, with one output, computing and storing float32."""
+    """One call of its layer, in inference, without tensor arguments, computing and storing
+    float32."""
     dtype = call.layer.dtype
     return (
         runs[call.layer] == 1
