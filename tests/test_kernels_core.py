@@ -94,14 +94,3 @@ def test_embedding_lora_adds_the_low_rank_product() -> None:
     out = layer.forward(np.array([[2, 0]], dtype="int32"), weights)
     np.testing.assert_array_equal(out, [[[30.0, 300.0], [10.0, 100.0]]])
     assert out.dtype == np.float32
-
-
-@pytest.mark.parametrize("activation", ["gelu", "swish", "tanh"])
-def test_dense_finished_in_row_blocks(activation: str) -> None:
-    # 1,100 x 1,024 outputs: the product is made and finished (bias, activation) block by block
-    # of rows on the lanes (kernels.matmul_last_finished), not in passes over the whole output.
-    from shapecalc.kernels import ROWS_BLOCK_ELEMENTS
-
-    assert 4 * ROWS_BLOCK_ELEMENTS <= 1100 * 1024
-    x = np.random.default_rng(5).standard_normal((2, 550, 512)).astype("float32")
-    assert_kernel_matches_keras("Dense", {"units": 1024, "activation": activation}, [x])

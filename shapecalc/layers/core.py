@@ -30,7 +30,6 @@ from .registry import register
 np = lazy("numpy")
 kernels = lazy("..kernels", __package__)
 activation_kernels = lazy("..kernels.activations", __package__)
-parallel_kernels = lazy("..kernels.parallel", __package__)
 
 
 @register
@@ -94,40 +93,12 @@ class Dense(Layer):
         if self.lora_rank:
             # Keras's build enables LoRA without passing lora_alpha on, so the scale is rank/rank = 1.
             kernel = kernels.lora_merged(kernel, weights["lora_kernel_a"], weights["lora_kernel_b"])
-        bias = weights["bias"] if self.use_bias else None
-        if self._finished_in_blocks(inputs, kernel, bias):
-            return kernels.matmul_last_finished(inputs, kernel, self._finish(bias))
         y = kernels.matmul_last(inputs, kernel)
-        if bias is not None:
+        if self.use_bias:
+            bias = weights["bias"]
             # in place into the product's fresh array, unless the bias widens its dtype
             y = np.add(y, bias, out=y) if np.result_type(y, bias) == y.dtype else y + bias
         return activation_kernels.activation(self.activation)(y)
-
-    def _finished_in_blocks(self, x: np.ndarray, kernel: np.ndarray, bias: np.ndarray | None) -> bool:
-        """A large product whose activation makes passes of its own over it (not linear or relu,
-        which one pass finishes), all float32: its blocks are finished in cache."""
-        name = self.activation
-        return (
-            isinstance(name, str)
-            and name not in ("linear", "relu", *activation_kernels.ALONG_AN_AXIS)
-            and name in activation_kernels.ACTIVATIONS
-            and x.size // max(x.shape[-1], 1) * kernel.shape[-1] >= kernels.ROWS_BLOCK_ELEMENTS * 4
-            and all(a.dtype == np.float32 for a in (x, kernel) + (() if bias is None else (bias,)))
-        )
-
-    def _finish(self, bias: np.ndarray | None) -> Any:
-        function = activation_kernels.activation(self.activation)
-        chunk = parallel_kernels.ROW_BLOCK_ELEMENTS  # the activation's temporaries stay in L2
-
-        def finish(block: np.ndarray) -> None:
-            if bias is not None:
-                block += bias
-            values = block.reshape(-1)  # a block of whole rows of the product: contiguous
-            for start in range(0, values.size, chunk):
-                part = values[start : start + chunk]
-                part[...] = function(part)  # elementwise: a part's values are the whole's
-
-        return finish
 
 
 def _lora_rank(value: Any) -> int | None:
