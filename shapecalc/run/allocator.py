@@ -7,12 +7,13 @@ next layer's arrays of the same sizes are faulted in again page by page: measure
 benchmark (benchmarks/speed.py, workload b), 5-10% of the whole run, and a third of a max
 pooling layer's time. Raising the thresholds lets freed blocks be reused instead.
 
-Blocks over ``MMAP_THRESHOLD`` (glibc's largest allowed value) are still mapped and unmapped
-on their own, so a large weight that lives only while its layer runs is returned to the OS at
-once. All threads allocate from one arena: the kernels' lanes (conv_lanes.py) free their
-temporaries for the next layer to reuse, whichever thread runs it, rather than each keeping
-its own heap; and the memory estimate (estimate.py) models that one heap. The policy is
-process-wide and stays set; elsewhere than glibc it is a no-op.
+Blocks over ``MMAP_THRESHOLD`` (glibc's largest allowed value) that no free block or the
+heap's reserved top can take are still mapped and unmapped on their own, so a large weight that
+lives only while its layer runs is returned to the OS at once. All threads allocate from one
+arena: the kernels' lanes (conv_lanes.py) free their temporaries for the next layer to reuse,
+whichever thread runs it, rather than each keeping its own heap; and the memory estimate
+(estimate.py) models that one heap. The policy is process-wide and stays set; elsewhere than
+glibc it is a no-op.
 """
 
 from __future__ import annotations

@@ -6,12 +6,14 @@ the weights of a layer that runs no more, and every activation whose last consum
 What the process holds at its peak is not the largest sum of live arrays: under the run's
 allocator policy (allocator.py) freed blocks stay in the heap for reuse, and a new array that
 fits no free block grows the heap even when the free blocks add up to more than it needs. So
-the schedule is replayed through a model of that heap, glibc's as the policy sets it: blocks
-from ``MMAP_THRESHOLD`` up are mapped on their own and count only while they live; smaller
-ones take the smallest free block that fits (best fit, split, the rest staying free), or grow
-the heap at its top; a freed block merges with free neighbours, and the heap never shrinks.
-The peak is the largest heap plus mapped blocks at any moment, plus the interpreter's small
-objects. benchmarks/memory.py measures the estimate against the peak a run really takes.
+the schedule is replayed through a model of that heap, glibc's as the policy sets it: a block
+takes the smallest free block that fits (best fit, split, the rest staying free), or grows the
+heap at its top, which glibc reserves ``TOP_PAD`` beyond what it needs (untouched, so not yet
+held); a block from ``MMAP_THRESHOLD`` up that neither a free block nor that reserved top can
+take is mapped on its own and counts only while it lives. A freed block merges with free
+neighbours, and the heap never shrinks. The peak is the largest touched heap plus mapped blocks
+at any moment, plus the interpreter's small objects. benchmarks/memory.py measures the
+estimate against the peak a run really takes.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from ..analysis import Analysis
 from ..graph import Call
 from ..layers.base import Layer, Weight
 from . import fusion
-from .allocator import MMAP_THRESHOLD
+from .allocator import MMAP_THRESHOLD, TOP_PAD
 from .limits import check_temporaries, nbytes, sized
 
 FLOAT32_BYTES = 4
@@ -44,11 +46,13 @@ class Peak(NamedTuple):
 
 
 class Heap:
-    """Best-fit heap with coalescing and mapped large blocks; ``peak`` is its high-water mark."""
+    """Best-fit heap with coalescing, a reserved top and mapped large blocks; ``peak`` is its
+    high-water mark."""
 
     def __init__(self) -> None:
         self.free: list[tuple[int, int]] = []  # (start, size), by address
-        self.top = 0  # the heap's end: every byte below it has been touched
+        self.top = 0  # the heap's touched end: every byte below it has been written
+        self.end = 0  # the heap's reserved end: grown TOP_PAD past a growth, not yet touched
         self.mapped = 0  # bytes of the live blocks mapped on their own
         self.blocks: dict[int, tuple[int, int]] = {}  # handle -> (start, size); start -1: mapped
         self.handles = 0
@@ -56,14 +60,22 @@ class Heap:
 
     def allocate(self, size: int) -> int:
         self.handles += 1
-        if size >= MMAP_THRESHOLD:
+        rounded = -(-(size + ALIGNMENT) // ALIGNMENT) * ALIGNMENT
+        if size >= MMAP_THRESHOLD and not self._fits_in_heap(rounded):
             self.blocks[self.handles] = (-1, size)
             self.mapped += size
         else:
-            size = -(-(size + ALIGNMENT) // ALIGNMENT) * ALIGNMENT
-            self.blocks[self.handles] = (self._place(size), size)
+            self.blocks[self.handles] = (self._place(rounded), rounded)
         self.peak = max(self.peak, self.top + self.mapped)
         return self.handles
+
+    def _fits_in_heap(self, size: int) -> bool:
+        """glibc maps a large block only when neither a free block nor the top of the heap (its
+        free tail and the reserved pad past it) can take it."""
+        if any(free_size >= size for _, free_size in self.free):
+            return True
+        tail = self.free[-1][0] if self.free and sum(self.free[-1]) == self.top else self.top
+        return self.end - tail >= size
 
     def release(self, handle: int) -> None:
         start, size = self.blocks.pop(handle)
@@ -89,9 +101,12 @@ class Heap:
             else:
                 self.free.pop(at)
             return start
-        # no free block fits: the heap grows at its top, from the free block ending there if any
+        # no free block fits: the heap grows at its top, from the free block ending there if any;
+        # past its reserved end, glibc reserves TOP_PAD more
         start = self.free.pop()[0] if self.free and sum(self.free[-1]) == self.top else self.top
         self.top = start + size
+        if self.top > self.end:
+            self.end = self.top + TOP_PAD
         return start
 
 
