@@ -35,18 +35,7 @@ def by_chunks(
     if not all(a.flags.c_contiguous for a in (out, *inputs)):
         kernel(*inputs, out)  # a strided view (a transposed product): NumPy walks it as it is
         return out
-    flat_out = out.reshape(-1)
-    flat_inputs = [x.reshape(-1) for x in inputs]
-    starts = range(0, flat_out.size, chunk_elements)
-    lanes = BLAS.lanes() if flat_out.size >= PARALLEL_MIN_ELEMENTS else 1
-
-    def lane(first: int) -> Array:
-        for start in starts[first::lanes]:
-            part = slice(start, start + chunk_elements)
-            kernel(*(x[part] for x in flat_inputs), flat_out[part])
-        return flat_out
-
-    map_parts(lane, lanes)
+    _in_parts(kernel, out.reshape(-1), [x.reshape(-1) for x in inputs], chunk_elements)
     return out
 
 
@@ -63,15 +52,20 @@ def by_rows(
         return out
     width = max(out.shape[-1], 1) if out.ndim else 1
     rows_out, *rows_in = (a.reshape(-1, width) for a in arrays)
-    step = max(1, block_elements // width)
-    starts = range(0, rows_out.shape[0], step)
+    _in_parts(kernel, rows_out, rows_in, max(1, block_elements // width))
+    return out
+
+
+def _in_parts(kernel: Callable[..., None], out: Array, inputs: list[Array], step: int) -> None:
+    """``kernel(*input_parts, out_part)`` over slices of ``step`` along the arrays' first axis,
+    taken in turn by the lanes when the output is large."""
+    starts = range(0, out.shape[0], step)
     lanes = BLAS.lanes() if out.size >= PARALLEL_MIN_ELEMENTS else 1
 
     def lane(first: int) -> Array:
         for start in starts[first::lanes]:
-            block = slice(start, start + step)
-            kernel(*(rows[block] for rows in rows_in), rows_out[block])
+            part = slice(start, start + step)
+            kernel(*(x[part] for x in inputs), out[part])
         return out
 
     map_parts(lane, lanes)
-    return out
