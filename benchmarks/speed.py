@@ -46,8 +46,9 @@ import numpy as np
 # isort: on
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
-# Pause between the sides: idle BLAS / XLA worker threads spin for a while after a call (OpenBLAS's
-# for up to 2**28 cycles), which would take a core from whatever runs next.
+# Pause between the sides: idle BLAS / XLA worker threads spin for a while after a call
+# (OpenBLAS's for 2**28 iterations by default, 2**22 under --run's policy), which would take a
+# core from whatever runs next.
 SETTLE_SECONDS = 0.2
 CONV = {"kernel_size": 3, "padding": "same", "activation": "relu"}
 

@@ -7,8 +7,8 @@ Times both paths of ``shapecalc.kernels.conv.conv`` (the fastest of ``--repeats`
 (shapecalc/kernels/conv_winograd.py: multiply-adds, patch values copied, kernel and input
 transform values), prints the constants next to the ones in the code, and for each shape the
 measured and the predicted ratio Winograd / im2col with the path the code's model picks (Winograd
-where the predicted ratio is under WINOGRAD_MARGIN). Run it
-on a quiet machine: the fit is only as good as the timings.
+where the predicted ratio is under WINOGRAD_MARGIN). Run it on a quiet machine: the fit is only
+as good as the timings.
 """
 
 from __future__ import annotations

@@ -280,7 +280,8 @@ class Softmax(_SameShape):
                     )
                 # Several axes: exp(x - logsumexp(x)) over all of them at once.
                 axes = tuple(_axis_in_range(a, x.ndim) for a in self.axis)
-                with kernels.fails_as_keras(f"Softmax cannot reduce over the axes {axes}"):  # twice named
+                # an axis named twice: NumPy's reduction refuses it, as Keras's does
+                with kernels.fails_as_keras(f"Softmax cannot reduce over the axes {axes}"):
                     return np.exp(x - logsumexp(x, axes)).astype(x.dtype)
             if not self.axis:
                 raise CallFailure("Softmax axis is an empty list: Keras takes axis[0] and fails")
