@@ -292,3 +292,36 @@ def test_fused_followers_take_no_memory_of_their_own() -> None:
     unfused = estimate_peak(analyze_data(chain), 8, fuse=False)
     assert fused.nbytes == alone.nbytes
     assert unfused.nbytes > fused.nbytes
+
+
+def test_a_fused_run_equals_keras(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The model-level differential tests save every output, so they run unfused: here the same
+    # weights and inputs go through a run that fuses, and the arrays the producers' kernels
+    # return (their followers applied) are compared with Keras's outputs of the last followers.
+    from run_check import keras_reference
+
+    from shapecalc.run import engine
+
+    spec = yaml.safe_load(RESIDUAL)
+    inputs = {"image": data((3, 8, 8, 4), seed=7)}
+    weights, want, _ = keras_reference(spec, inputs)
+    np.savez(tmp_path / "weights.npz", **weights)
+    np.save(tmp_path / "image.npy", inputs["image"])
+    (tmp_path / "residual.yaml").write_text(RESIDUAL)
+    made: dict[str, np.ndarray] = {}
+    kernel = engine._call_kernel
+
+    def recording(call: Any, *args: Any) -> Any:
+        outs, masks = kernel(call, *args)
+        made[call.layer.name] = outs[0].copy()
+        return outs, masks
+
+    monkeypatch.setattr(engine, "_call_kernel", recording)
+    args = ["summary", str(tmp_path / "residual.yaml"), "--run", "--format", "json"]
+    args += ["--weights", str(tmp_path / "weights.npz"), "--input", f"image={tmp_path / 'image.npy'}"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.stderr
+    assert sum("fused_into" in entry for entry in json.loads(result.stdout)["layers"]) == 5
+    for producer, last in [("conv_a", "relu_a"), ("conv_b", "bn_b"), ("conv_s", "bn_s"), ("add", "out")]:
+        scale = max(1.0, float(np.abs(want[last]).max()))
+        np.testing.assert_allclose(made[producer], want[last], rtol=1e-3, atol=1e-3 * scale, err_msg=last)
