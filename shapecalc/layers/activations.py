@@ -11,7 +11,7 @@ because nobody else registers them and they are shape-keeping like the rest of t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..arithmetic import Field
@@ -137,15 +137,9 @@ class ReLU(_SameShape):
 
     def row_epilogue(self, weights: Mapping[str, np.ndarray]) -> RowMap:
         slope, cap, threshold = self.negative_slope, self.max_value, self.threshold
-        if slope == 0 and threshold == 0:  # the operations of relu()'s chunks, in place
-            top = None if cap is None else np.float32(cap)
-
-            def capped(block: np.ndarray) -> None:
-                np.maximum(block, np.float32(0), out=block)
-                if top is not None:
-                    np.minimum(block, top, out=block)
-
-            return capped
+        if slope == 0 and threshold == 0:  # relu()'s chunk kernel, in place
+            capped = _capped_relu(cap)
+            return lambda block: capped(block, block)
         return lambda block: np.copyto(block, relu(block, slope, cap, threshold))
 
 
@@ -395,20 +389,26 @@ def leaky_relu(x: np.ndarray, negative_slope: float) -> np.ndarray:
     return np.maximum(x, np.asarray(negative_slope, x.dtype) * x)
 
 
+def _capped_relu(max_value: float | None) -> Callable[[np.ndarray, np.ndarray], None]:
+    """relu() without slope or threshold, on a part of the input into ``out`` (may be the part):
+    max(x, 0), then the cap."""
+    zero, cap = np.float32(0), None if max_value is None else np.float32(max_value)
+
+    def capped(part: np.ndarray, out: np.ndarray) -> None:
+        np.maximum(part, zero, out=out)
+        if cap is not None:
+            np.minimum(out, cap, out=out)
+
+    return capped
+
+
 def relu(x: np.ndarray, negative_slope: float, max_value: float | None, threshold: float) -> np.ndarray:
     """keras.activations.relu with its three parameters, branch for branch as Keras computes it."""
     zero = np.float32(0)
     if negative_slope != 0 and max_value is None and threshold == 0:
         return leaky_relu(x, negative_slope)
     if threshold == 0 and negative_slope == 0:  # max(x, 0), capped: in chunks on all cores
-        cap = None if max_value is None else np.float32(max_value)
-
-        def capped(part: np.ndarray, out: np.ndarray) -> None:
-            np.maximum(part, zero, out=out)
-            if cap is not None:
-                np.minimum(out, cap, out=out)
-
-        return parallel_kernels.by_chunks(capped, np.empty(x.shape, x.dtype), x)
+        return parallel_kernels.by_chunks(_capped_relu(max_value), np.empty(x.shape, x.dtype), x)
     # Below the threshold the output is 0 (x <= threshold), then minus slope * (threshold - x).
     y = np.where(x > np.float32(threshold), x, zero) if threshold != 0 else np.maximum(x, zero)
     if max_value is not None:

@@ -283,18 +283,14 @@ def _execute(
             dtypes[call] = [layer.input_dtype]
         elif call in applied:
             # computed in place by its producer's kernel (fusion.py): its output is that array
-            inputs = [a for ref in call.inputs for a in _select(values[ref.call], ref.index)]
-            sources = [m for ref in call.inputs for m in _select(masks[ref.call], ref.index)]
+            inputs, sources = _gathered(call, values), _gathered(call, masks)
             dtypes[call] = [layer.output_dtype(dtypes[call.inputs[0].call])]
             outs, out_masks = inputs, output_masks(layer, inputs, inputs, sources, None)
             outcome.fused_into = fused_into[call].layer.name
         else:
-            inputs = [a for ref in call.inputs for a in _select(values[ref.call], ref.index)]
-            made = layer.output_dtype(
-                [d for ref in call.inputs for d in _select(dtypes[ref.call], ref.index)]
-            )
+            inputs, sources = _gathered(call, values), _gathered(call, masks)
+            made = layer.output_dtype(_gathered(call, dtypes))
             dtypes[call] = [made] * len(predicted)
-            sources = [m for ref in call.inputs for m in _select(masks[ref.call], ref.index)]
             weight_arrays = weights.for_layer(layer)
             planned = concrete.input_shapes(call)
             fallback = [sized(shape, options.unknown_size) for shape in predicted]
@@ -341,6 +337,11 @@ def _matches(run_shapes: list[Shape], predicted: list[Shape]) -> bool:
 
 def _select(outputs: list[T], index: int | None) -> list[T]:
     return outputs if index is None else [outputs[index]]
+
+
+def _gathered(call: Call, per_call: dict[Call, list[T]]) -> list[T]:
+    """What the call's inputs refer to (arrays, masks or dtypes of earlier calls' outputs)."""
+    return [item for ref in call.inputs for item in _select(per_call[ref.call], ref.index)]
 
 
 def _open_weights(path: Path, analysis: Analysis) -> WeightStore | KerasWeightStore:
