@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from kernel_check import assert_kernel_matches_keras
 
-from shapecalc.kernels import conv_lanes, parallel
+from shapecalc.kernels import activations, conv_lanes, parallel
 
 
 @pytest.mark.parametrize("lanes", [1, 2, 3])
@@ -25,9 +25,16 @@ from shapecalc.kernels import conv_lanes, parallel
         ("ReLU", {"max_value": 6}),
         ("BatchNormalization", {}),
         ("BatchNormalization", {"axis": 1}),  # the scale is not along the last axis: no row blocks
-        ("Dense", {"units": 7, "activation": "gelu"}),
+        ("Dense", {"units": 7, "activation": "gelu"}),  # bias and GELU in place, by rows
+        ("Dense", {"units": 7, "activation": "tanh"}),
+        ("Dense", {"units": 7}),  # the bias alone, by rows
+        ("Dense", {"units": 7, "use_bias": False, "activation": "relu"}),
+        ("Dense", {"units": 7, "activation": "softmax"}),  # along an axis: not by rows
         ("Add", {}),
         ("LayerNormalization", {}),
+        ("LayerNormalization", {"center": False}),
+        ("LayerNormalization", {"scale": False}),
+        ("LayerNormalization", {"center": False, "scale": False}),
         ("LayerNormalization", {"axis": [1, 3]}),  # over more than the last axis: not by rows
     ],
 )
@@ -36,6 +43,7 @@ def test_chunked_kernels_match_keras(
 ) -> None:
     monkeypatch.setattr(parallel, "CHUNK_ELEMENTS", 37)
     monkeypatch.setattr(parallel, "ROW_BLOCK_ELEMENTS", 37)
+    monkeypatch.setattr(activations, "GELU_CHUNK_ELEMENTS", 37)
     monkeypatch.setattr(parallel, "PARALLEL_MIN_ELEMENTS", 1)
     monkeypatch.setattr(conv_lanes.BLAS, "lanes", lambda: lanes)
     rng = np.random.default_rng(3)

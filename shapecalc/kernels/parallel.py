@@ -19,15 +19,15 @@ Array = np.ndarray
 CHUNK_ELEMENTS = 256 * 1024
 # Values per chunk or block of rows for kernels that make several temporaries of it, so that
 # they all stay in L2: a normalization (1.7 ms for BERT's 1024 x 768 layer normalization at
-# this size, 2.1 ms at CHUNK_ELEMENTS, 2 cores), GELU (five arrays: 0.9 ms per 256K values in
-# chunks of this size, 2.6 ms in one).
+# this size, 2.1 ms at CHUNK_ELEMENTS, 2 cores). (Both sizes are read at each call: tests
+# shrink them to cut small arrays into many parts.)
 ROW_BLOCK_ELEMENTS = 64 * 1024
 # Below this many values one thread does it all: a thread's hand-off costs more.
 PARALLEL_MIN_ELEMENTS = 1024 * 1024
 
 
 def by_chunks(
-    kernel: Callable[..., None], out: Array, *inputs: Array, chunk_elements: int = CHUNK_ELEMENTS
+    kernel: Callable[..., None], out: Array, *inputs: Array, chunk_elements: int | None = None
 ) -> Array:
     """``kernel(*input_parts, out_part)`` over chunks of the flattened arrays (every input of
     ``out``'s shape), in parallel lanes for a large array; ``out``. Strided arrays are not
@@ -35,12 +35,13 @@ def by_chunks(
     if not all(a.flags.c_contiguous for a in (out, *inputs)):
         kernel(*inputs, out)  # a strided view (a transposed product): NumPy walks it as it is
         return out
-    _in_parts(kernel, out.reshape(-1), [x.reshape(-1) for x in inputs], chunk_elements)
+    step = CHUNK_ELEMENTS if chunk_elements is None else chunk_elements
+    _in_parts(kernel, out.reshape(-1), [x.reshape(-1) for x in inputs], step)
     return out
 
 
 def by_rows(
-    kernel: Callable[..., None], out: Array, *inputs: Array, block_elements: int = ROW_BLOCK_ELEMENTS
+    kernel: Callable[..., None], out: Array, *inputs: Array, block_elements: int | None = None
 ) -> Array:
     """``kernel(*input_rows, out_rows)`` over blocks of rows (about ``block_elements`` values)
     of the arrays seen as (-1, last axis), every input of ``out``'s shape: for operations that
@@ -52,7 +53,8 @@ def by_rows(
         return out
     width = max(out.shape[-1], 1) if out.ndim else 1
     rows_out, *rows_in = (a.reshape(-1, width) for a in arrays)
-    _in_parts(kernel, rows_out, rows_in, max(1, block_elements // width))
+    block = ROW_BLOCK_ELEMENTS if block_elements is None else block_elements
+    _in_parts(kernel, rows_out, rows_in, max(1, block // width))
     return out
 
 

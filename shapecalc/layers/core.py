@@ -94,8 +94,10 @@ class Dense(Layer):
             # Keras's build enables LoRA without passing lora_alpha on, so the scale is rank/rank = 1.
             kernel = kernels.lora_merged(kernel, weights["lora_kernel_a"], weights["lora_kernel_b"])
         y = kernels.matmul_last(inputs, kernel)
-        if self.use_bias:
-            bias = weights["bias"]
+        bias = weights["bias"] if self.use_bias else None
+        if activation_kernels.finish_in_place(y, bias, self.activation):
+            return y
+        if bias is not None:
             # in place into the product's fresh array, unless the bias widens its dtype
             y = np.add(y, bias, out=y) if np.result_type(y, bias) == y.dtype else y + bias
         return activation_kernels.activation(self.activation)(y)

@@ -32,7 +32,6 @@ from .base import (
 from .registry import register
 
 np = lazy("numpy")
-parallel_kernels = lazy("..kernels.parallel", __package__)
 normalization_kernels = lazy("..kernels.normalization", __package__)
 
 Array: TypeAlias = "np.ndarray"
@@ -317,12 +316,10 @@ class LayerNormalization(_Normalization):
             out = x * (np.float32(1.0) / np.sqrt(variance + epsilon))
             return (out if gamma is None else out * gamma).astype(np.float32, copy=False)
         if [a % x.ndim for a in axes] == [x.ndim - 1] and epsilon.ndim == 0 and x.flags.c_contiguous:
-            # over the last axis (a transformer's): row by row, the same arithmetic in blocks
-            # of rows that stay in cache, on all cores
-            def rows(part: Array, out: Array) -> None:
-                out[...] = normalization_kernels.layer_normalized(part, (-1,), epsilon, gamma, beta)
-
-            return parallel_kernels.by_rows(rows, np.empty(x.shape, np.float32), x)
+            # over the last axis (a transformer's): row by row, in blocks of rows
+            return normalization_kernels.layer_normalized_rows(
+                x, epsilon, *(None if w is None else w.reshape(-1) for w in (gamma, beta))
+            )
         return normalization_kernels.layer_normalized(x, axes, epsilon, gamma, beta)
 
 
