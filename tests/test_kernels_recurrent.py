@@ -516,3 +516,35 @@ def test_recurrent_model_run_equals_keras(tmp_path: Path) -> None:
         "video": rng.standard_normal((2, 3, 6, 5, 2)).astype("float32"),
     }
     assert_run_matches_keras(path, yaml.safe_load(RECURRENT_SPEC), inputs, tmp_path)
+
+
+@pytest.mark.parametrize("order", ["F", "C"])
+@pytest.mark.parametrize("units", [1, 6, 128])
+def test_sigmoid_gates_first_gives_the_keras_order_update_to_the_bit(order: str, units: int) -> None:
+    """An LSTM's loop weights (gates reordered [i, f, o, c], the sigmoid gates halved) give
+    the same h and c as the gates in Keras's order [i, f, c, o]: halving is exact."""
+    from shapecalc.kernels import recurrent
+
+    rng = np.random.default_rng(units)
+    batch, features = 5, 7
+    weights = {
+        "kernel": rng.standard_normal((features, 4 * units)).astype("float32"),
+        "recurrent_kernel": rng.standard_normal((units, 4 * units)).astype("float32"),
+        "bias": rng.standard_normal(4 * units).astype("float32"),
+    }
+    x, h = rng.standard_normal((batch, features)), rng.standard_normal((batch, units))
+    x, h = x.astype("float32"), h.astype("float32")
+    c = rng.standard_normal((batch, units)).astype("float32")
+
+    def pre_activations(w: dict[str, np.ndarray]) -> np.ndarray:
+        z = np.asarray(x @ w["kernel"] + h @ w["recurrent_kernel"], order=order)
+        z += w["bias"]
+        return z
+
+    prepared = recurrent.sigmoid_gates_first(weights, units)
+    want_h, want_c = recurrent.lstm_update(pre_activations(weights), c, "sigmoid", "tanh")
+    got_h, got_c = recurrent.lstm_update_sigmoid_gates_first(pre_activations(prepared), c)
+    np.testing.assert_array_equal(got_h, want_h)
+    np.testing.assert_array_equal(got_c, want_c)
+    # the weights given are left as they were
+    assert recurrent.SIGMOID_GATES_FIRST not in weights and weights["bias"].shape == (4 * units,)

@@ -170,6 +170,9 @@ class _ConvLSTMCell(Layer):
         shape = (*projected.shape[:-1], self.filters)
         return [np.zeros(shape, projected.dtype), np.zeros(shape, projected.dtype)]
 
+    def loop_weights(self, weights: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:
+        return weights
+
     def step(
         self, projected: np.ndarray, states: Sequence[np.ndarray], weights: Mapping[str, np.ndarray]
     ) -> tuple[np.ndarray, list[np.ndarray]]:

@@ -146,10 +146,13 @@ class _Cell(Layer):
 
     def zero_states(self, projected: np.ndarray) -> list[np.ndarray]:
         count = len(self.state_size) if isinstance(self.state_size, list) else 1
-        # in the projected step's memory order (feature-major for an LSTM)
-        order = "F" if projected.flags.f_contiguous and not projected.flags.c_contiguous else "C"
+        # in the projected step's memory order (the batch axis innermost for an LSTM)
+        order = "F" if projected.strides[0] < projected.strides[-1] else "C"
         shape = (projected.shape[0], self.units)
         return [np.zeros(shape, projected.dtype, order=order) for _ in range(count)]
+
+    def loop_weights(self, weights: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:
+        return weights
 
     def step(
         self, projected: np.ndarray, states: Sequence[np.ndarray], weights: Mapping[str, np.ndarray]
@@ -160,6 +163,7 @@ class _Cell(Layer):
         """One time step, as Keras's ``cell(x, states)``: ``inputs`` is x (B, F) (zero states) or
         [x, *states]; returns [output, *new_states]."""
         x, *states = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+        weights = self.loop_weights(weights)
         projected = self.project(x, weights)
         output, new_states = self.step(projected, states or self.zero_states(projected), weights)
         return [output, *new_states]
@@ -237,6 +241,15 @@ class LSTMCell(_Cell):
     def state_size(self) -> StateSize:
         return [self.units, self.units]
 
+    def loop_weights(self, weights: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:
+        """With Keras's default activations (float32), the gates reordered so that the three
+        sigmoid gates are one block, and those halved (see sigmoid_gates_first)."""
+        if (self.recurrent_activation, self.activation) != ("sigmoid", "tanh") or weights[
+            "recurrent_kernel"
+        ].dtype != np.float32:
+            return weights
+        return recurrent_kernels.sigmoid_gates_first(weights, self.units)
+
     def project(self, x: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
         """x @ kernel + bias, every step's gates stored feature-major (see feature_major_matmul)."""
         z = recurrent_kernels.feature_major_matmul(x, weights["kernel"])
@@ -251,7 +264,10 @@ class LSTMCell(_Cell):
         z = np.empty_like(projected)  # same memory order: feature-major from project()
         np.matmul(h_prev, weights["recurrent_kernel"], out=z)
         z += projected
-        h, c_new = recurrent_kernels.lstm_update(z, c_prev, self.recurrent_activation, self.activation)
+        if recurrent_kernels.SIGMOID_GATES_FIRST in weights:
+            h, c_new = recurrent_kernels.lstm_update_sigmoid_gates_first(z, c_prev)
+        else:
+            h, c_new = recurrent_kernels.lstm_update(z, c_prev, self.recurrent_activation, self.activation)
         return h, [h, c_new]
 
 
@@ -316,6 +332,14 @@ class StackedRNNCells(Layer):
     def zero_states(self, projected: np.ndarray) -> list[np.ndarray]:
         return [s for cell in self.cells for s in steppable(cell).zero_states(projected)]
 
+    def loop_weights(self, weights: Mapping[str, np.ndarray]) -> Mapping[str, np.ndarray]:
+        """Each cell's loop weights, under its name."""
+        prepared = dict(weights)
+        for cell in self.cells:
+            own = steppable(cell).loop_weights(recurrent_kernels.sub_weights(weights, cell.name))
+            prepared.update({f"{cell.name}/{path}": value for path, value in own.items()})
+        return prepared
+
     def step(
         self, projected: np.ndarray, states: Sequence[np.ndarray], weights: Mapping[str, np.ndarray]
     ) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -333,6 +357,7 @@ class StackedRNNCells(Layer):
     def forward(self, inputs: Any, weights: Mapping[str, np.ndarray]) -> list[np.ndarray]:
         """One time step: ``inputs`` is x (B, F) or [x, *flattened states]; returns [output, *new_states]."""
         x, *states = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+        weights = self.loop_weights(weights)
         projected = self.project(x, weights)
         output, new_states = self.step(projected, states or self.zero_states(projected), weights)
         return [output, *new_states]
