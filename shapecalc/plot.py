@@ -29,7 +29,8 @@ from .analysis import Analysis
 from .graph import unique_layers
 from .layers.base import Layer, Shape, Weight, fmt_shape
 from .layers.input_layer import InputLayer
-from .layers.recurrent import RNN, StackedRNNCells
+from .layers.recurrent import RNN
+from .layers.recurrent_cells import StackedRNNCells
 from .layers.rnn_wrappers import Bidirectional, TimeDistributed
 
 

@@ -1,4 +1,5 @@
-"""Argument parsers of the recurrent family (recurrent.py, conv_lstm.py): flags, rates, seeds, cells."""
+"""Argument parsers of the recurrent family (recurrent.py, recurrent_cells.py, conv_lstm.py):
+flags, rates, seeds, cells."""
 
 from __future__ import annotations
 

@@ -127,16 +127,8 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     ),
     "preprocessing": ("CenterCrop", "Normalization", "Rescaling", "Resizing"),
     "preprocessing_extra": ("CategoryEncoding", "Discretization"),
-    "recurrent": (
-        "GRU",
-        "GRUCell",
-        "LSTM",
-        "LSTMCell",
-        "RNN",
-        "SimpleRNN",
-        "SimpleRNNCell",
-        "StackedRNNCells",
-    ),
+    "recurrent": ("GRU", "LSTM", "RNN", "SimpleRNN"),
+    "recurrent_cells": ("GRUCell", "LSTMCell", "SimpleRNNCell", "StackedRNNCells"),
     "regularization": (
         "ActivityRegularization",
         "AlphaDropout",

@@ -153,7 +153,8 @@ def _places(layer: Any) -> dict[str, str]:
     """Where each sublayer's variables are stored, from our weight-path prefix
     (``forward_gru/gru_cell/``) to Keras's path in the layer's group (``forward_layer/cell/``):
     Keras names a sublayer by the attribute that holds it, a list's items by their class."""
-    from ..layers.recurrent import RNN, StackedRNNCells
+    from ..layers.recurrent import RNN
+    from ..layers.recurrent_cells import StackedRNNCells
     from ..layers.rnn_wrappers import Bidirectional, TimeDistributed
 
     places = {"": ""}
