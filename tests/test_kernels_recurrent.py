@@ -548,3 +548,32 @@ def test_sigmoid_gates_first_gives_the_keras_order_update_to_the_bit(order: str,
     np.testing.assert_array_equal(got_c, want_c)
     # the weights given are left as they were
     assert recurrent.SIGMOID_GATES_FIRST not in weights and weights["bias"].shape == (4 * units,)
+
+
+@pytest.mark.parametrize("return_sequences", [False, True])
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("implementation", [1, 2])
+def test_lstm_loop_kernel_equals_the_step_by_step_loop_to_the_bit(
+    monkeypatch: pytest.MonkeyPatch, return_sequences: bool, go_backwards: bool, implementation: int
+) -> None:
+    """LSTMCell.run_steps (kernels/recurrent.py: lstm_steps) makes the values a call of step per
+    step makes, from zero states and from given ones."""
+    from shapecalc.kernels import recurrent
+    from shapecalc.layers.recurrent_cells import LSTMCell
+
+    cell = create_layer("LSTMCell", {"units": 5, "implementation": implementation}, Namer())
+    rng = np.random.default_rng(implementation)
+    weights = {
+        "kernel": rng.standard_normal((3, 20)).astype("float32"),
+        "recurrent_kernel": rng.standard_normal((5, 20)).astype("float32"),
+        "bias": rng.standard_normal(20).astype("float32"),
+    }
+    x = rng.standard_normal((4, 6, 3)).astype("float32")
+    given = [rng.standard_normal((4, 5)).astype("float32") for _ in range(2)]
+    for initial in (None, given):
+        fast = recurrent.run_over_time(cell, weights, x, go_backwards, return_sequences, None, initial)
+        with monkeypatch.context() as patch:
+            patch.setattr(LSTMCell, "run_steps", lambda *args: None)
+            slow = recurrent.run_over_time(cell, weights, x, go_backwards, return_sequences, None, initial)
+        for got, want in zip([fast[0], *fast[1]], [slow[0], *slow[1]], strict=True):
+            np.testing.assert_array_equal(got, want)

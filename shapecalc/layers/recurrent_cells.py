@@ -237,10 +237,16 @@ class LSTMCell(Cell):
             return weights
         return recurrent_kernels.sigmoid_gates_first(weights, self.units)
 
+    def step_bias(self, weights: Mapping[str, np.ndarray]) -> np.ndarray | None:
+        """The bias each step adds to its sum x @ kernel + h @ recurrent_kernel, as Keras's
+        default implementation (2) adds it; implementation 1 adds it to x @ kernel first."""
+        return weights["bias"] if self.use_bias and self.implementation != 1 else None
+
     def project(self, x: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
-        """x @ kernel + bias, every step's gates stored feature-major (see feature_major_matmul)."""
+        """x @ kernel (+ bias with implementation 1), every step's gates stored feature-major
+        (see feature_major_matmul)."""
         z = recurrent_kernels.feature_major_matmul(x, weights["kernel"])
-        if self.use_bias:
+        if self.use_bias and self.implementation == 1:
             z += weights["bias"]
         return z
 
@@ -251,11 +257,29 @@ class LSTMCell(Cell):
         z = np.empty_like(projected)  # same memory order: feature-major from project()
         np.matmul(h_prev, weights["recurrent_kernel"], out=z)
         z += projected
+        bias = self.step_bias(weights)
+        if bias is not None:
+            z += bias
         if recurrent_kernels.SIGMOID_GATES_FIRST in weights:
             h, c_new = recurrent_kernels.lstm_update_sigmoid_gates_first(z, c_prev)
         else:
             h, c_new = recurrent_kernels.lstm_update(z, c_prev, self.recurrent_activation, self.activation)
         return h, [h, c_new]
+
+    def run_steps(
+        self,
+        projected: np.ndarray,
+        states: Sequence[np.ndarray],
+        weights: Mapping[str, np.ndarray],
+        return_sequences: bool,
+    ) -> tuple[np.ndarray, list[np.ndarray]] | None:
+        """The plain loop over all the steps in one kernel (lstm_steps) with loop weights; None
+        without them (other activations): the loop then calls step."""
+        if recurrent_kernels.SIGMOID_GATES_FIRST not in weights:
+            return None
+        return recurrent_kernels.lstm_steps(
+            projected, states, weights["recurrent_kernel"], self.step_bias(weights), return_sequences
+        )
 
 
 @register
