@@ -222,12 +222,7 @@ def lstm_update(
         np.tanh(z, out=z)
         z *= scale
         z += shift
-    c_new = f * c_prev
-    c *= i
-    c_new += c
-    h = np.tanh(c_new)
-    h *= o
-    return h, c_new
+    return _new_states(i, f, c, o, c_prev)
 
 
 def lstm_update_sigmoid_gates_first(z: Array, c_prev: Array) -> tuple[Array, Array]:
@@ -242,9 +237,15 @@ def lstm_update_sigmoid_gates_first(z: Array, c_prev: Array) -> tuple[Array, Arr
     gates *= 0.5
     i, f, o = (gates[..., k * units : (k + 1) * units] for k in range(3))
     np.tanh(c, out=c)
+    return _new_states(i, f, c, o, c_prev)
+
+
+def _new_states(i: Array, f: Array, candidate: Array, o: Array, c_prev: Array) -> tuple[Array, Array]:
+    """(h, c) from the activated gates: c = f c_prev + i candidate, h = o tanh(c); the
+    candidate is consumed."""
     c_new = f * c_prev
-    c *= i
-    c_new += c
+    candidate *= i
+    c_new += candidate
     h = np.tanh(c_new)
     h *= o
     return h, c_new
