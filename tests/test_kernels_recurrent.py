@@ -80,6 +80,9 @@ OPTION_CASES = [
     {"units": 3, "implementation": 1, "return_state": True},
     {"units": 5, "reset_after": False, "return_sequences": True, "activation": "elu"},
     {"units": 1, "return_sequences": True},
+    # along an axis: Keras applies it to each gate alone (not to GRU's z and r at once)
+    {"units": 3, "recurrent_activation": "softmax", "return_sequences": True},
+    {"units": 3, "recurrent_activation": "softmax", "reset_after": False},
 ]
 
 

@@ -124,16 +124,23 @@ class Cell(Layer):
         return weights["bias"] if self.use_bias else None
 
     def project(self, x: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
-        """The input part of every gate, for all time steps at once: x @ kernel (+ input bias)."""
-        z = kernels.matmul_last(x, weights["kernel"])
+        """The input part of every gate, for all time steps at once: x @ kernel (+ input bias),
+        every step's gates stored feature-major (see feature_major_matmul)."""
+        z = recurrent_kernels.feature_major_matmul(x, weights["kernel"])
         bias = self.input_bias(weights)
         if bias is not None:
             z += bias  # z is a new array
         return z
 
+    def recurrent_product(self, h: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+        """h @ matrix in h's memory order (feature-major in the loop): BLAS computes it as
+        matrix^T h^T, and the gates after it run on contiguous blocks."""
+        out = np.empty((matrix.shape[-1], h.shape[0]), np.result_type(h, matrix)).T
+        return np.matmul(h, matrix, out=out if h.strides[0] < h.strides[-1] else None)
+
     def zero_states(self, projected: np.ndarray) -> list[np.ndarray]:
         count = len(self.state_size) if isinstance(self.state_size, list) else 1
-        # in the projected step's memory order (the batch axis innermost for an LSTM)
+        # in the projected step's memory order (feature-major)
         order = "F" if projected.strides[0] < projected.strides[-1] else "C"
         shape = (projected.shape[0], self.units)
         return [np.zeros(shape, projected.dtype, order=order) for _ in range(count)]
@@ -165,9 +172,9 @@ class SimpleRNNCell(Cell):
     def step(
         self, projected: np.ndarray, states: Sequence[np.ndarray], weights: Mapping[str, np.ndarray]
     ) -> tuple[np.ndarray, list[np.ndarray]]:
-        h = activation_kernels.activation(self.activation)(
-            projected + states[0] @ weights["recurrent_kernel"]
-        )
+        z = self.recurrent_product(states[0], weights["recurrent_kernel"])
+        z += projected
+        h = activation_kernels.activation(self.activation)(z)
         return h, [h]
 
 
@@ -193,23 +200,34 @@ class GRUCell(Cell):
         self, projected: np.ndarray, states: Sequence[np.ndarray], weights: Mapping[str, np.ndarray]
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         u, h_prev, recurrent = self.units, states[0], weights["recurrent_kernel"]
-        x_z, x_r, x_h = np.split(projected, 3, axis=-1)
-        gate = activation_kernels.activation(self.recurrent_activation)
+        x_zr, x_h = projected[:, : 2 * u], projected[:, 2 * u :]
         if self.reset_after:
-            inner = h_prev @ recurrent
+            inner = self.recurrent_product(h_prev, recurrent)
             if self.use_bias:
-                inner = inner + weights["bias"][1]
-            r_z, r_r, r_h = np.split(inner, 3, axis=-1)
-            z, r = gate(x_z + r_z), gate(x_r + r_r)
-            # the reset gate scales the recurrent projection (bias included)
-            candidate = x_h + r * r_h
+                inner += weights["bias"][1]
+            inner_zr, inner_h = inner[:, : 2 * u], inner[:, 2 * u :]
         else:
-            r_z, r_r = np.split(h_prev @ recurrent[:, : 2 * u], 2, axis=-1)
-            z, r = gate(x_z + r_z), gate(x_r + r_r)
+            inner_zr = self.recurrent_product(h_prev, recurrent[:, : 2 * u])
+        z, r = self._update_and_reset(x_zr + inner_zr)
+        if self.reset_after:
+            # the reset gate scales the recurrent projection (bias included)
+            candidate = x_h + r * inner_h
+        else:
             # the reset gate scales the previous state before its projection
-            candidate = x_h + (r * h_prev) @ recurrent[:, 2 * u :]
+            candidate = x_h + self.recurrent_product(r * h_prev, recurrent[:, 2 * u :])
         h = z * h_prev + (1 - z) * activation_kernels.activation(self.activation)(candidate)
         return h, [h]
+
+    def _update_and_reset(self, pre_activations: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The gates z and r from their pre-activations [z, r]: one call over both (a contiguous
+        block, feature-major), unless the activation works along the axis (softmax), which
+        Keras applies to each gate alone."""
+        u = self.units
+        if activation_kernels.in_place(self.recurrent_activation) is None:
+            gate = activation_kernels.activation(self.recurrent_activation)
+            return gate(pre_activations[:, :u]), gate(pre_activations[:, u:])
+        gates = activation_kernels.activation(self.recurrent_activation)(pre_activations)
+        return gates[:, :u], gates[:, u:]
 
 
 @register
