@@ -1,5 +1,5 @@
 """Merging layers, called on a list of tensors: Add, Subtract, Multiply, Average, Maximum, Minimum,
-Concatenate, Dot. None of them has weights.
+Concatenate (Dot is in merging_dot.py). None of them has weights.
 
 The rules follow Keras's symbolic path (``build`` + ``compute_output_shape``), which is what a
 model is built with; it is not always what ``call`` would do on real data:
@@ -9,8 +9,7 @@ model is built with; it is not always what ``call`` would do on real data:
   side gives None;
 * Concatenate compares every other axis, the batch axis included, and treats None as matching
   anything; the output copies the first input's other axes;
-* Dot contracts the two given axes and keeps the rest; the batch axis is not protected (``call``
-  refuses it: batch_dot cannot contract axis 0).
+* Dot (merging_dot.py) contracts the two given axes and keeps the rest.
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ from ..errors import ArgError, CallFailure, ShapeError
 from ..lazy import lazy
 from . import args as A
 from .base import (
-    REQUIRED,
     Arg,
     Dim,
     Layer,
@@ -33,7 +31,6 @@ from .base import (
     Shape,
     fmt_shape,
     fmt_shapes,
-    known_product,
 )
 from .explaining import Step, show
 from .registry import register
@@ -51,7 +48,7 @@ def _need_list(shapes: list[Shape], least: int = 1) -> None:
         raise ShapeError(f"needs a list of at least {least} input(s), got {len(shapes)}")
 
 
-def _index(shape: Shape, axis: Any, what: str) -> int:
+def axis_index(shape: Shape, axis: Any, what: str) -> int:
     """A Python index into a shape (negative counts from the end), or a ShapeError saying why not."""
     if not A.is_int(axis):
         raise ShapeError(f"{what} must be an integer to index the shape {fmt_shape(shape)}, got {axis}")
@@ -61,7 +58,7 @@ def _index(shape: Shape, axis: Any, what: str) -> int:
 
 
 # ----------------------------------------------------------------------------- element-wise
-def _common_dtype(arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
+def common_dtype(arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
     """Keras's promotion of mixed inputs: integers meet floats in the float type (not float64)."""
     dtypes = {a.dtype for a in arrays}
     if len(dtypes) == 1:
@@ -75,7 +72,7 @@ def _aligned(arrays: Sequence[np.ndarray]) -> list[np.ndarray]:
     """Keras's call inserts the missing axes right after the batch axis, so the non-batch axes of
     inputs of different ranks align on the right (as the shape rule does) and batch meets batch."""
     rank = max(a.ndim for a in arrays)
-    return _common_dtype([a.reshape(a.shape[:1] + (1,) * (rank - a.ndim) + a.shape[1:]) for a in arrays])
+    return common_dtype([a.reshape(a.shape[:1] + (1,) * (rank - a.ndim) + a.shape[1:]) for a in arrays])
 
 
 def broadcast(a: Shape, b: Shape) -> Shape:
@@ -333,7 +330,7 @@ class Concatenate(_Merge):
             rest = list(shape)
             # Keras drops the axis only where rank > axis, so a too-large positive axis drops nothing.
             if len(shape) > axis:
-                del rest[_index(shape, axis, "axis")]
+                del rest[axis_index(shape, axis, "axis")]
             reduced.append(tuple(rest))
         if len(set(reduced)) == 1:
             return
@@ -353,10 +350,10 @@ class Concatenate(_Merge):
         out = list(input_shape[0])
         for shape in input_shape[1:]:
             # Keras stops at the first None it sees, without looking at the remaining inputs.
-            here = _index(tuple(out), self.axis, "axis")
+            here = axis_index(tuple(out), self.axis, "axis")
             if out[here] is None:
                 break
-            there = _index(shape, self.axis, "axis")
+            there = axis_index(shape, self.axis, "axis")
             if shape[there] is None:
                 out[here] = None
                 break
@@ -366,7 +363,7 @@ class Concatenate(_Merge):
     def forward(self, inputs: list[np.ndarray], weights: Mapping[str, np.ndarray]) -> np.ndarray:
         # one input passes the shape rule whatever its axis; Keras's call then concatenates on it
         try:
-            return np.concatenate(_common_dtype(inputs), axis=int(self.axis))
+            return np.concatenate(common_dtype(inputs), axis=int(self.axis))
         except (OverflowError, ValueError) as err:  # the axis past the rank, or past a C long
             raise CallFailure(
                 f"cannot concatenate on axis {self.axis}, as Keras's call finds: {err}"
@@ -374,8 +371,8 @@ class Concatenate(_Merge):
 
     def explain(self, input_shape: list[Shape]) -> list[Step]:
         output = self.compute_output_shape(input_shape)
-        here = _index(output, self.axis, "axis")
-        sizes = [s[_index(s, self.axis, "axis")] for s in input_shape]
+        here = axis_index(output, self.axis, "axis")
+        sizes = [s[axis_index(s, self.axis, "axis")] for s in input_shape]
         joined = Step(
             f"axis {here}", " + ".join(show(d) for d in sizes), output[here], "the inputs laid end to end"
         )
@@ -403,128 +400,3 @@ class Concatenate(_Merge):
             else:
                 spread.append(m)
         return np.any(np.concatenate(spread, axis=int(self.axis)), axis=-1)
-
-
-# ----------------------------------------------------------------------------- Dot
-def _dot_axes(value: Any) -> int | tuple[int, int]:
-    """An int, or a list of two ints (true/false count as 1/0, as isinstance(x, int) says)."""
-    if isinstance(value, bool) or A.is_int(value):
-        return int(value)
-    if not isinstance(value, (list, tuple)):
-        raise ArgError(f"expected an integer or a list of two integers, got {A.describe(value)}")
-    if len(value) != 2:
-        raise ArgError(f"expected a list of exactly two axes, got {A.describe(value)}")
-    if not all(isinstance(v, int) for v in value):
-        raise ArgError(f"both axes must be integers, got {A.describe(value)}")
-    return (int(value[0]), int(value[1]))
-
-
-@register
-class Dot(Layer):
-    """Dot product of two inputs along axes (a1, a2): shape1 without a1, then shape2 without the
-    batch axis and a2; a single remaining axis gets a trailing 1."""
-
-    takes_list = True
-    supports_masking = True  # and compute_mask gives none: the product has no mask
-
-    arguments = (
-        Arg("axes", _dot_axes, REQUIRED, "one axis for both inputs, or [axis1, axis2]"),
-        Arg("normalize", A.anything, False, "L2-normalise before the product; shape unchanged"),
-    )
-
-    def _axes(self, shape1: Shape, shape2: Shape) -> tuple[int, int]:
-        if isinstance(self.axes, tuple):
-            return self.axes
-        if self.axes < 0:
-            if not shape1 or not shape2:
-                raise ShapeError("cannot take a negative axis of a rank-0 input")
-            return (self.axes % len(shape1), self.axes % len(shape2))
-        return (self.axes, self.axes)
-
-    def check_input(self, input_shape: list[Shape]) -> None:
-        if len(input_shape) != 2:
-            raise ShapeError(f"needs a list of exactly 2 inputs, got {len(input_shape)}")
-        shape1, shape2 = input_shape
-        a1, a2 = self._axes(shape1, shape2)
-        d1 = shape1[_index(shape1, a1, "axis")]
-        d2 = shape2[_index(shape2, a2, "axis")]
-        if d1 != d2:
-            raise ShapeError(
-                f"the contracted axes must have equal sizes: axis {a1} of {fmt_shape(shape1)} is {d1}, "
-                f"axis {a2} of {fmt_shape(shape2)} is {d2}"
-                + (" (an unknown size cannot be checked against a known one)" if None in (d1, d2) else "")
-            )
-        self.compute_output_shape(input_shape)
-
-    def compute_output_shape(self, input_shape: list[Shape]) -> Shape:
-        shape1, shape2 = (list(s) for s in input_shape)
-        a1, a2 = self._axes(tuple(shape1), tuple(shape2))
-        del shape1[_index(tuple(shape1), a1, "axis")]
-        del shape2[_index(tuple(shape2), a2, "axis")]
-        if not shape2:
-            raise ShapeError(
-                f"the second input {fmt_shape(input_shape[1])} has no axis left to drop as its batch axis "
-                f"after contracting axis {a2}"
-            )
-        del shape2[0]  # the second input's batch axis
-        out = shape1 + shape2
-        return (*out, 1) if len(out) == 1 else tuple(out)
-
-    def compute_mask(self, inputs: list[np.ndarray], mask: Any) -> None:
-        return None
-
-    def explain(self, input_shape: list[Shape]) -> list[Step]:
-        shape1, shape2 = input_shape
-        a1, a2 = self._axes(shape1, shape2)
-        a1, a2 = _index(shape1, a1, "axis"), _index(shape2, a2, "axis")
-        output = self.compute_output_shape(input_shape)
-        kept1 = [d for k, d in enumerate(shape1) if k != a1]
-        kept2 = [d for k, d in enumerate(shape2) if k != a2][1:]
-        summed = (
-            f"axis {a1} of the first ({show(shape1[a1])}) times axis {a2} of the second ({show(shape2[a2])})"
-        )
-        rule = f"{show(kept1)} + {show(kept2)}" + (
-            " + (1,) for a lone axis" if len(kept1) + len(kept2) == 1 else ""
-        )
-        return [
-            Step("contracted", f"summed products along {summed}", shape1[a1]),
-            Step(
-                "shape",
-                f"the first without its axis {a1}, then the second without batch and axis {a2}: {rule}",
-                list(output),
-            ),
-        ]
-
-    def macs(self, input_shape: list[Shape], output_shape: OutputShape) -> int | None:
-        # each output value sums the products along the contracted axis
-        shape1, shape2 = input_shape
-        a1, _ = self._axes(shape1, shape2)
-        return known_product([*output_shape[1:], shape1[_index(shape1, a1, "axis")]])  # type: ignore[list-item]
-
-    def forward(self, inputs: list[np.ndarray], weights: Mapping[str, np.ndarray]) -> np.ndarray:
-        x, y = _common_dtype(inputs)
-        axes = self.axes if isinstance(self.axes, tuple) else (self.axes, self.axes)
-        a1, a2 = (a % arr.ndim if a < 0 else a for a, arr in zip(axes, (x, y), strict=True))
-        if 0 in (a1, a2):
-            # The shape rule lets the batch axis be contracted; Keras's batch_dot refuses it in call.
-            raise CallFailure(f"Keras's batch_dot cannot contract the batch axis (axes {self.axes})")
-        if self.normalize:
-            x, y = _l2_normalize(x, a1), _l2_normalize(y, a2)
-        # Per batch item: x's contracted axis last, y's first, the remaining axes flattened.
-        x = np.moveaxis(x, a1, -1)
-        y = np.moveaxis(y, a2, 1)
-        x_rest, y_rest = x.shape[1:-1], y.shape[2:]
-        batch, depth = x.shape[0], x.shape[-1]
-        out = np.matmul(x.reshape(batch, -1, depth), y.reshape(batch, depth, -1))
-        out = out.reshape(batch, *x_rest, *y_rest)
-        return out[:, np.newaxis] if out.ndim == 1 else out
-
-
-def _l2_normalize(x: np.ndarray, axis: int) -> np.ndarray:
-    """Keras's numpy backend divides by the L2 norm, a zero norm counting as 1 (no epsilon).
-
-    (The other backends clamp instead: x * min(1/sqrt(sum x^2), 1e7); the two differ only when
-    0 < norm < 1e-7.)
-    """
-    norm = np.linalg.norm(x, 2, axis, keepdims=True)
-    return x / np.where(norm == 0, np.ones_like(norm), norm)

@@ -66,14 +66,10 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "depthwise_separable": ("DepthwiseConv1D", "DepthwiseConv2D", "SeparableConv1D", "SeparableConv2D"),
     "einsum": ("EinsumDense",),
     "input_layer": ("InputLayer",),
-    "merging": ("Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum", "Multiply", "Subtract"),
-    "normalization": (
-        "BatchNormalization",
-        "GroupNormalization",
-        "LayerNormalization",
-        "RMSNormalization",
-        "UnitNormalization",
-    ),
+    "merging": ("Add", "Average", "Concatenate", "Maximum", "Minimum", "Multiply", "Subtract"),
+    "merging_dot": ("Dot",),
+    "normalization": ("BatchNormalization", "LayerNormalization", "RMSNormalization"),
+    "normalization_extra": ("GroupNormalization", "UnitNormalization"),
     "operations": (
         "ops.abs",
         "ops.add",
