@@ -10,9 +10,10 @@ operation before the loop and only the recurrent part runs step by step:
   call (an LSTM reorders and scales its gate columns, see :func:`sigmoid_gates_first`).
 
 Every projected step must be one contiguous block, in C order (B, G) or, where the cell keeps
-its steps feature-major (LSTM), in F order; the states follow the projected steps' order. A
-cell may also run the plain loop (no mask) itself, over all the steps at once:
-``run_steps(projected, states, weights, return_sequences)``, None where it does not.
+its steps feature-major (SimpleRNN, GRU and LSTM cells: see feature_major_matmul), in F order;
+the states follow the projected steps' order. A cell may also run the plain loop (no mask)
+itself, over all the steps at once: ``run_steps(projected, states, weights, return_sequences)``,
+None where it does not (the LSTM's, lstm_steps).
 
 A Keras mask over the steps (:class:`StepMask`) takes a loop of its own; without one the loop
 is the plain one, unchanged.

@@ -255,25 +255,20 @@ class LSTMCell(Cell):
             return weights
         return recurrent_kernels.sigmoid_gates_first(weights, self.units)
 
+    def input_bias(self, weights: Mapping[str, np.ndarray]) -> np.ndarray | None:
+        """Implementation 1 adds the bias to x @ kernel first (see step_bias)."""
+        return weights["bias"] if self.use_bias and self.implementation == 1 else None
+
     def step_bias(self, weights: Mapping[str, np.ndarray]) -> np.ndarray | None:
         """The bias each step adds to its sum x @ kernel + h @ recurrent_kernel, as Keras's
-        default implementation (2) adds it; implementation 1 adds it to x @ kernel first."""
+        default implementation (2) adds it."""
         return weights["bias"] if self.use_bias and self.implementation != 1 else None
-
-    def project(self, x: np.ndarray, weights: Mapping[str, np.ndarray]) -> np.ndarray:
-        """x @ kernel (+ bias with implementation 1), every step's gates stored feature-major
-        (see feature_major_matmul)."""
-        z = recurrent_kernels.feature_major_matmul(x, weights["kernel"])
-        if self.use_bias and self.implementation == 1:
-            z += weights["bias"]
-        return z
 
     def step(
         self, projected: np.ndarray, states: Sequence[np.ndarray], weights: Mapping[str, np.ndarray]
     ) -> tuple[np.ndarray, list[np.ndarray]]:
         h_prev, c_prev = states
-        z = np.empty_like(projected)  # same memory order: feature-major from project()
-        np.matmul(h_prev, weights["recurrent_kernel"], out=z)
+        z = self.recurrent_product(h_prev, weights["recurrent_kernel"])
         z += projected
         bias = self.step_bias(weights)
         if bias is not None:
