@@ -580,3 +580,30 @@ def test_lstm_loop_kernel_equals_the_step_by_step_loop_to_the_bit(
             slow = recurrent.run_over_time(cell, weights, x, go_backwards, return_sequences, None, initial)
         for got, want in zip([fast[0], *fast[1]], [slow[0], *slow[1]], strict=True):
             np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "gelu", "softmax"])
+@pytest.mark.parametrize("return_sequences", [False, True])
+def test_simple_rnn_loop_kernel_equals_the_step_by_step_loop_to_the_bit(
+    monkeypatch: pytest.MonkeyPatch, activation: str, return_sequences: bool
+) -> None:
+    """SimpleRNNCell.run_steps (kernels/recurrent.py: simple_steps) makes the values a call of
+    step per step makes; an activation along an axis (softmax) takes the step-by-step loop."""
+    from shapecalc.kernels import recurrent
+    from shapecalc.layers.recurrent_cells import SimpleRNNCell
+
+    cell = create_layer("SimpleRNNCell", {"units": 5, "activation": activation}, Namer())
+    rng = np.random.default_rng(11)
+    weights = {
+        "kernel": rng.standard_normal((3, 5)).astype("float32"),
+        "recurrent_kernel": rng.standard_normal((5, 5)).astype("float32"),
+        "bias": rng.standard_normal(5).astype("float32"),
+    }
+    x = rng.standard_normal((4, 6, 3)).astype("float32")
+    for initial in (None, [rng.standard_normal((4, 5)).astype("float32")]):
+        fast = recurrent.run_over_time(cell, weights, x, False, return_sequences, None, initial)
+        with monkeypatch.context() as patch:
+            patch.setattr(SimpleRNNCell, "run_steps", lambda *args: None)
+            slow = recurrent.run_over_time(cell, weights, x, False, return_sequences, None, initial)
+        for got, want in zip([fast[0], *fast[1]], [slow[0], *slow[1]], strict=True):
+            np.testing.assert_array_equal(got, want)

@@ -184,6 +184,8 @@ def in_place(identifier: Any) -> Callable[[Array], object] | None:
         return lambda block: np.maximum(block, 0, out=block)  # as ACTIVATIONS["relu"] computes it
     if name == "gelu":
         return lambda block: _exact_gelu(block, block)
+    if name == "tanh":
+        return lambda block: np.tanh(block, out=block)
     return lambda block: np.copyto(block, function(block))
 
 

@@ -13,7 +13,7 @@ Every projected step must be one contiguous block, in C order (B, G) or, where t
 its steps feature-major (SimpleRNN, GRU and LSTM cells: see feature_major_matmul), in F order;
 the states follow the projected steps' order. A cell may also run the plain loop (no mask)
 itself, over all the steps at once: ``run_steps(projected, states, weights, return_sequences)``,
-None where it does not (the LSTM's, lstm_steps).
+None where it does not (the LSTM's, lstm_steps; the SimpleRNN's, simple_steps).
 
 A Keras mask over the steps (:class:`StepMask`) takes a loop of its own; without one the loop
 is the plain one, unchanged.
@@ -22,7 +22,7 @@ is the plain one, unchanged.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -296,6 +296,31 @@ def lstm_steps(
         c, c_next = c_next, c
     output = h if sequence is None else np.transpose(sequence, (2, 0, 1))
     return output, [h, c]
+
+
+def simple_steps(
+    projected: Array,
+    state: Array,
+    recurrent_kernel: Array,
+    activate: Callable[[Array], object],
+    return_sequences: bool,
+) -> tuple[Array, list[Array]]:
+    """A SimpleRNN's plain loop (no mask): h = activation(h_prev @ recurrent_kernel + projected)
+    at every step, each h computed in its own slot of the (feature-major) sequence, ``activate``
+    applying the activation in place: the operations of ``SimpleRNNCell.step`` (the same values
+    to the bit) without a call, an allocation and a copy per step."""
+    units, batch = state.shape[-1], state.shape[0]
+    sequence = np.empty((projected.shape[0], units, batch), state.dtype) if return_sequences else None
+    h_buffers = (np.empty_like(state), np.empty_like(state))
+    h = state
+    for t in range(projected.shape[0]):
+        h_next = h_buffers[t % 2] if sequence is None else sequence[t].T
+        np.matmul(h, recurrent_kernel, out=h_next)
+        h_next += projected[t]
+        activate(h_next)
+        h = h_next
+    output = h if sequence is None else np.transpose(sequence, (2, 0, 1))
+    return output, [h]
 
 
 # The key that marks LSTM weights prepared by sigmoid_gates_first.

@@ -177,6 +177,21 @@ class SimpleRNNCell(Cell):
         h = activation_kernels.activation(self.activation)(z)
         return h, [h]
 
+    def run_steps(
+        self,
+        projected: np.ndarray,
+        states: Sequence[np.ndarray],
+        weights: Mapping[str, np.ndarray],
+        return_sequences: bool,
+    ) -> tuple[np.ndarray, list[np.ndarray]] | None:
+        """The plain loop in one kernel (simple_steps) for a value-by-value activation on float32
+        steps; None otherwise: the loop then calls step."""
+        activate = activation_kernels.in_place(self.activation)
+        if activate is None or projected.dtype != np.float32 or states[0].dtype != np.float32:
+            return None
+        recurrent = weights["recurrent_kernel"]
+        return recurrent_kernels.simple_steps(projected, states[0], recurrent, activate, return_sequences)
+
 
 @register
 class GRUCell(Cell):
