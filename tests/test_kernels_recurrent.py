@@ -561,8 +561,6 @@ def test_lstm_loop_kernel_equals_the_step_by_step_loop_to_the_bit(
 ) -> None:
     """LSTMCell.run_steps (kernels/recurrent.py: lstm_steps) makes the values a call of step per
     step makes, from zero states and from given ones."""
-    from shapecalc.kernels import recurrent
-    from shapecalc.layers.recurrent_cells import LSTMCell
 
     cell = create_layer("LSTMCell", {"units": 5, "implementation": implementation}, Namer())
     rng = np.random.default_rng(implementation)
@@ -574,12 +572,29 @@ def test_lstm_loop_kernel_equals_the_step_by_step_loop_to_the_bit(
     x = rng.standard_normal((4, 6, 3)).astype("float32")
     given = [rng.standard_normal((4, 5)).astype("float32") for _ in range(2)]
     for initial in (None, given):
-        fast = recurrent.run_over_time(cell, weights, x, go_backwards, return_sequences, None, initial)
-        with monkeypatch.context() as patch:
-            patch.setattr(LSTMCell, "run_steps", lambda *args: None)
-            slow = recurrent.run_over_time(cell, weights, x, go_backwards, return_sequences, None, initial)
-        for got, want in zip([fast[0], *fast[1]], [slow[0], *slow[1]], strict=True):
-            np.testing.assert_array_equal(got, want)
+        assert_loop_kernel_is_the_step_loop(
+            monkeypatch, cell, weights, x, go_backwards, return_sequences, initial
+        )
+
+
+def assert_loop_kernel_is_the_step_loop(
+    monkeypatch: pytest.MonkeyPatch,
+    cell: Any,
+    weights: dict[str, np.ndarray],
+    x: np.ndarray,
+    go_backwards: bool,
+    return_sequences: bool,
+    initial: list[np.ndarray] | None,
+) -> None:
+    """The cell's run_steps gives, to the bit, the outputs and states of a step call per step."""
+    from shapecalc.kernels import recurrent
+
+    fast = recurrent.run_over_time(cell, weights, x, go_backwards, return_sequences, None, initial)
+    with monkeypatch.context() as patch:
+        patch.setattr(type(cell), "run_steps", lambda *args: None)
+        slow = recurrent.run_over_time(cell, weights, x, go_backwards, return_sequences, None, initial)
+    for got, want in zip([fast[0], *fast[1]], [slow[0], *slow[1]], strict=True):
+        np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize("activation", ["tanh", "relu", "gelu", "softmax"])
@@ -589,8 +604,6 @@ def test_simple_rnn_loop_kernel_equals_the_step_by_step_loop_to_the_bit(
 ) -> None:
     """SimpleRNNCell.run_steps (kernels/recurrent.py: simple_steps) makes the values a call of
     step per step makes; an activation along an axis (softmax) takes the step-by-step loop."""
-    from shapecalc.kernels import recurrent
-    from shapecalc.layers.recurrent_cells import SimpleRNNCell
 
     cell = create_layer("SimpleRNNCell", {"units": 5, "activation": activation}, Namer())
     rng = np.random.default_rng(11)
@@ -601,9 +614,4 @@ def test_simple_rnn_loop_kernel_equals_the_step_by_step_loop_to_the_bit(
     }
     x = rng.standard_normal((4, 6, 3)).astype("float32")
     for initial in (None, [rng.standard_normal((4, 5)).astype("float32")]):
-        fast = recurrent.run_over_time(cell, weights, x, False, return_sequences, None, initial)
-        with monkeypatch.context() as patch:
-            patch.setattr(SimpleRNNCell, "run_steps", lambda *args: None)
-            slow = recurrent.run_over_time(cell, weights, x, False, return_sequences, None, initial)
-        for got, want in zip([fast[0], *fast[1]], [slow[0], *slow[1]], strict=True):
-            np.testing.assert_array_equal(got, want)
+        assert_loop_kernel_is_the_step_loop(monkeypatch, cell, weights, x, False, return_sequences, initial)
