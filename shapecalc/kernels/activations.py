@@ -202,6 +202,8 @@ def finish_in_place(y: Array, bias: Array | None, identifier: Any) -> bool:
             np.add(part, bias, out=out)
         apply(out)
 
+    # GELU's chunk size: it is the costliest activation a Dense layer finishes (BERT's FFN), and
+    # a bias add or a cheaper map runs as well on blocks of that size
     by_rows(rows, y, y, block_elements=GELU_CHUNK_ELEMENTS)
     return True
 
