@@ -1,14 +1,14 @@
-"""The constants of the cost model that chooses Winograd or im2col for a 3x3 convolution.
+"""The constants of the cost model that chooses im2col or a Winograd tiling for a 3x3 convolution.
 
     python benchmarks/winograd_cost.py [--repeats N]
 
-Times both paths of ``shapecalc.kernels.conv.conv`` (the fastest of ``--repeats`` calls each) on
-20 convolution shapes, fits each path's time by least squares to the work the cost model counts
-(shapecalc/kernels/conv_winograd.py: multiply-adds, patch values copied, kernel and input
-transform values), prints the constants next to the ones in the code, and for each shape the
-measured and the predicted ratio Winograd / im2col with the path the code's model picks (Winograd
-where the predicted ratio is under WINOGRAD_MARGIN). Run it on a quiet machine: the fit is only
-as good as the timings.
+Times the three paths of ``shapecalc.kernels.conv.conv`` (im2col, Winograd F(2x2) and F(4x4), the
+fastest of ``--repeats`` calls each) on 20 convolution shapes, fits each path's time by least
+squares to the work the cost model counts (shapecalc/kernels/conv_winograd.py: multiply-adds,
+patch values copied; kernel, input and output transform values), prints the constants next to
+the ones in the code, and for each shape the three times, the fastest path and the one the code's
+model picks (a Winograd tiling only where it is expected to take under WINOGRAD_MARGIN of
+im2col's time). Run it on a quiet machine: the fit is only as good as the timings.
 """
 
 from __future__ import annotations
@@ -43,62 +43,68 @@ def fastest_ms(call: Callable[..., object], args: tuple[object, ...], repeats: i
     return best * 1000
 
 
+def nonnegative_fit(work: list[tuple[int, ...]], ms: list[float]) -> list[float]:
+    """Picoseconds per unit of each kind of work, by least squares with no negative cost: a
+    column that would get one is dropped and the rest fitted again."""
+    a, b = np.array(work, float), np.array(ms) * 1e9
+    kept = list(range(a.shape[1]))
+    while True:
+        fit = np.linalg.lstsq(a[:, kept], b, rcond=None)[0]
+        if (fit >= 0).all():
+            constants = [0.0] * a.shape[1]
+            for column, value in zip(kept, fit, strict=True):
+                constants[column] = float(value)
+            return constants
+        kept.pop(int(np.argmin(fit)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
     options = parser.parse_args()
     rng = np.random.default_rng(0)
-    im2col_work, im2col_ms, winograd_work, winograd_ms = [], [], [], []
+    paths = [0, *conv_winograd.TILINGS]  # 0: im2col
+    work: dict[int, list[tuple[int, ...]]] = {path: [] for path in paths}
+    ms: dict[int, list[float]] = {path: [] for path in paths}
     for batch, size, channels, filters in SHAPES:
         x = rng.standard_normal((batch, size, size, channels), dtype=np.float32)
         kernel = rng.standard_normal((3, 3, channels, filters), dtype=np.float32)
-        times = {}
-        for forced in (False, True):
-            conv_winograd.FORCED = forced
-            times[forced] = fastest_ms(conv.conv, (x, kernel, (1, 1), "same", (1, 1)), options.repeats)
-        conv_winograd.FORCED = None
-        positions, tiles = batch * size * size, batch * (-(-size // 2)) ** 2
-        im2col_work.append([9 * positions * channels * filters, 9 * positions * channels])
-        winograd_work.append(
-            [16 * tiles * channels * filters, 16 * channels * filters, 16 * tiles * channels]
-        )
-        im2col_ms.append(times[False])
-        winograd_ms.append(times[True])
-    # picoseconds per unit of work (ms * 1e9)
-    im2col_fit = np.linalg.lstsq(np.array(im2col_work, float), np.array(im2col_ms) * 1e9, rcond=None)[0]
-    winograd_fit = np.linalg.lstsq(np.array(winograd_work, float), np.array(winograd_ms) * 1e9, rcond=None)[0]
-    in_code = [
-        conv_winograd.IM2COL_PS_PER_MAC,
-        conv_winograd.IM2COL_PS_PER_PATCH_VALUE,
-        conv_winograd.WINOGRAD_PS_PER_MAC,
-        conv_winograd.WINOGRAD_PS_PER_KERNEL_VALUE,
-        conv_winograd.WINOGRAD_PS_PER_INPUT_VALUE,
-    ]
-    names = [
-        "im2col per MAC",
-        "im2col per patch value",
-        "Winograd per MAC",
-        "per kernel value",
-        "per input value",
-    ]
-    print(f"{'picoseconds':24} {'measured':>10} {'in the code':>12}")
-    for name, measured, coded in zip(names, [*im2col_fit, *winograd_fit], in_code, strict=True):
-        print(f"{name:24} {measured:10.1f} {coded:12.1f}")
-    header = f"{'shape (B, H=W, C, F)':24} {'im2col ms':>10} {'Winograd ms':>12} {'ratio':>6} {'model':>6}"
-    print(f"\n{header}  picks")
-    right = 0
-    for (batch, size, channels, filters), mine, theirs in zip(SHAPES, im2col_ms, winograd_ms, strict=True):
         padded = (batch, size + 2, size + 2, channels)
-        model = conv_winograd.winograd_cost(padded, filters) / conv_winograd.im2col_cost(padded, filters)
-        picks_winograd = model < conv_winograd.WINOGRAD_MARGIN
-        right += picks_winograd == (theirs < mine)
+        for path in paths:
+            conv_winograd.FORCED = path
+            ms[path].append(fastest_ms(conv.conv, (x, kernel, (1, 1), "same", (1, 1)), options.repeats))
+            if path:
+                work[path].append(conv_winograd.winograd_work(padded, filters, conv_winograd.TILINGS[path]))
+            else:
+                patch_values = 9 * batch * size * size * channels
+                work[path].append((patch_values * filters, patch_values))
+        conv_winograd.FORCED = None
+    print(f"{'picoseconds':28} {'measured':>10} {'in the code':>12}")
+    fitted = {path: nonnegative_fit(work[path], ms[path]) for path in paths}
+    in_code = {0: (conv_winograd.IM2COL_PS_PER_MAC, conv_winograd.IM2COL_PS_PER_PATCH_VALUE)}
+    in_code |= {m: conv_winograd.WINOGRAD_PS[m] for m in conv_winograd.TILINGS}
+    for path in paths:
+        kinds = ("per MAC", "per patch value") if not path else WINOGRAD_KINDS
+        label = "im2col" if not path else f"F({path}x{path})"
+        for kind, measured, coded in zip(kinds, fitted[path], in_code[path], strict=True):
+            print(f"{label + ' ' + kind:28} {measured:10.1f} {coded:12.1f}")
+    names = ["im2col" if not path else f"F{path}" for path in paths]
+    columns = "".join(f"{name + ' ms':>11}" for name in names)
+    print(f"\n{'shape (B, H=W, C, F)':22}{columns}  fastest  picks")
+    right = 0
+    for index, (batch, size, channels, filters) in enumerate(SHAPES):
+        padded = (batch, size + 2, size + 2, channels)
+        tiling = conv_winograd.tiling_for(padded, (3, 3, channels, filters), (1, 1), (1, 1), 1)
+        picked = names[paths.index(tiling.m if tiling else 0)]
+        fastest = names[paths.index(min(paths, key=lambda path: ms[path][index]))]
+        right += picked == fastest
         shape = f"{batch}, {size}, {channels}, {filters}"
-        print(
-            f"{shape:24} {mine:10.2f} {theirs:12.2f} {theirs / mine:6.2f} {model:6.2f}  "
-            f"{'Winograd' if picks_winograd else 'im2col'}"
-        )
-    print(f"\nthe code's model picks the faster path for {right} of {len(SHAPES)} shapes")
+        times = "".join(f"{ms[path][index]:11.2f}" for path in paths)
+        print(f"{shape:22}{times}  {fastest:7}  {picked}")
+    print(f"\nthe code's model picks the fastest path for {right} of {len(SHAPES)} shapes")
 
+
+WINOGRAD_KINDS = ("per MAC", "per kernel value", "per input value", "per output value")
 
 if __name__ == "__main__":
     main()

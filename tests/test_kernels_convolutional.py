@@ -219,13 +219,13 @@ def test_separable(rank: int, args: dict[str, Any], data_format: str) -> None:
     assert_kernel_matches_keras(type_name, {**args, "data_format": data_format}, [data(shape)])
 
 
-# ----------------------------------------------------------------------------- Winograd F(2x2, 3x3)
-# 3x3 stride-1 convolutions take the Winograd path where its cost model expects it to be faster;
-# here it is forced, to keep the tests small. Odd output sizes need the extra zero row/column,
-# tiny outputs one tile.
-@pytest.fixture
-def winograd_forced(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(conv_winograd, "FORCED", True)
+# ----------------------------------------------------------------------------- Winograd F(2x2), F(4x4)
+# 3x3 stride-1 convolutions take a Winograd path where its cost model expects it to be faster;
+# here each tiling is forced, to keep the tests small. Output sizes that are not whole tiles need
+# extra zero rows/columns, tiny outputs one tile.
+@pytest.fixture(params=[2, 4], ids=["F2", "F4"])
+def winograd_forced(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    monkeypatch.setattr(conv_winograd, "FORCED", request.param)
 
 
 WINOGRAD = [
@@ -272,39 +272,75 @@ def test_conv2d_transpose_3x3_many_channels(padding: str) -> None:
     assert_kernel_matches_keras("Conv2DTranspose", args, [data((2, 5, 6, 17))])
 
 
-def test_winograd_is_used_and_agrees_with_im2col(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("tiling", conv_winograd.TILINGS.values(), ids=["F2", "F4"])
+def test_the_transforms_compute_the_correlation_exactly(tiling: conv_winograd.Tiling) -> None:
+    # At ((G g) * (Bt d)) = the 3-tap correlation of d with g, in exact rational arithmetic: the
+    # coefficient of every d[tap] * g[k] in output i is 1 where tap = i + k and 0 elsewhere.
+    m, n = tiling.m, tiling.n
+    for i in range(m):
+        for k in range(3):
+            for tap in range(n):
+                coefficient = sum(tiling.at[i][j] * tiling.g[j][k] * tiling.bt[j][tap] for j in range(n))
+                assert coefficient == (1 if tap == i + k else 0), (m, i, k, tap)
+
+
+@pytest.mark.parametrize("tiling", conv_winograd.TILINGS.values(), ids=["F2", "F4"])
+def test_the_transforms_are_exact_in_float32(tiling: conv_winograd.Tiling) -> None:
+    # Bt's and At's coefficients are short binary fractions: the only rounding is the products'
+    for name in ("bt", "at"):
+        exact = np.array(getattr(tiling, name), dtype=object)
+        assert (tiling.two_sided(name, np.dtype("float32")).astype(object) == np.kron(exact, exact)).all()
+
+
+# float32 rounding against a float64 sum, judged against the size of the outputs (sums of 1152
+# products here: 4.0e-7 and 1.2e-6 of the largest). F(2x2)'s transforms only add and halve;
+# F(4x4)'s scale by up to 27/8 and sum six terms per side: over millions of outputs at 64 and 512
+# channels its largest error was 1.8e-6 and 3.4e-6 of the largest output, F(2x2)'s 4e-7 and 6e-7.
+WINOGRAD_ERROR = {2: 2e-6, 4: 6e-6}
+
+
+@pytest.mark.parametrize("tile", [2, 4])
+def test_winograd_is_used_and_agrees_with_im2col(monkeypatch: pytest.MonkeyPatch, tile: int) -> None:
     # The same numbers through both paths (float64 im2col as the reference), and the switch works.
     x, k = data((2, 9, 7, 128)), data((3, 3, 128, 10), seed=2)
-    calls: list[int] = []
-    monkeypatch.setattr(conv_winograd, "FORCED", True)
+    tilings: list[int] = []
+    monkeypatch.setattr(conv_winograd, "FORCED", tile)
     original = conv_winograd.conv3x3
-    monkeypatch.setattr(conv_winograd, "conv3x3", lambda *a: calls.append(1) or original(*a))
+    monkeypatch.setattr(conv_winograd, "conv3x3", lambda *a: tilings.append(a[-1].m) or original(*a))
     got = conv_kernels.conv(x, k, (1, 1), "same", (1, 1))
-    assert calls == [1]
-    monkeypatch.setattr(conv_winograd, "FORCED", False)
+    assert tilings == [tile]
+    monkeypatch.setattr(conv_winograd, "FORCED", 0)
     want = conv_kernels.conv(x.astype("float64"), k.astype("float64"), (1, 1), "same", (1, 1))
-    assert calls == [1]
-    # float32 rounding, judged against the size of the outputs (sums of 1152 products here)
-    np.testing.assert_allclose(got, want, rtol=0, atol=2e-6 * np.abs(want).max())
+    assert tilings == [tile]
+    np.testing.assert_allclose(got, want, rtol=0, atol=WINOGRAD_ERROR[tile] * np.abs(want).max())
+
+
+def test_winograd_runs_float32_and_float64_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(conv_winograd, "FORCED", 4)
+    for dtype, tiled in (("float32", True), ("float64", True), ("float16", False)):
+        found = conv_winograd.tiling_for((1, 10, 10, 8), (3, 3, 8, 8), (1, 1), (1, 1), 1, dtype)
+        assert (found is not None) is tiled, dtype
 
 
 @pytest.mark.parametrize(
-    "padded, filters, winograd",
+    "padded, filters, tile",
     [
-        # measured on the 2-core machine the constants come from (ms, im2col vs Winograd):
-        ((16, 18, 18, 256), 256, True),  # VGG block 3 at batch 16: 17.4 vs 13.3
-        ((32, 10, 10, 256), 256, True),  # 8x8 at batch 32: 9.1 vs 7.4
-        ((8, 9, 9, 512), 512, False),  # ResNet50's conv5 3x3 at batch 8: 6.5 vs 10.3
-        ((8, 30, 30, 128), 128, False),  # ResNet50's conv3 3x3 at batch 8: 7.3 vs 8.4
-        ((16, 66, 66, 64), 64, False),  # VGG block 1 at batch 16: 23.2 vs 30.8
-        ((1, 9, 9, 512), 512, False),  # one 7x7 image: 1.4 vs 5.7
+        # measured on the 2-core machine the constants come from (ms: im2col, F(2x2), F(4x4))
+        ((16, 18, 18, 256), 256, 4),  # VGG block 3 at batch 16: 18.0, 13.2, 10.6
+        ((16, 66, 66, 64), 64, 4),  # VGG block 1 at batch 16: 24.7, 26.3, 17.1
+        ((8, 58, 58, 64), 64, 4),  # ResNet50's conv2 3x3 at batch 8: 9.2, 11.3, 7.2
+        # ResNet50's conv4 3x3 at batch 8 (14x14 outputs: 4x4 tiles overrun them): 7.5, 6.1, 6.3
+        ((8, 16, 16, 256), 256, 2),
+        ((8, 9, 9, 512), 512, 0),  # ResNet50's conv5 3x3 at batch 8: 6.9, 7.8, 15.4
+        ((8, 34, 34, 32), 32, 0),  # few channels: 1.17, 1.50, 1.25
+        ((1, 9, 9, 512), 512, 0),  # one 7x7 image: 1.4, 2.8, 7.9
     ],
 )
 def test_the_cost_model_chooses_the_faster_path(
-    padded: tuple[int, int, int, int], filters: int, winograd: bool
+    padded: tuple[int, int, int, int], filters: int, tile: int
 ) -> None:
-    kernel = (3, 3, padded[-1], filters)
-    assert conv_winograd.applies(padded, kernel, (1, 1), (1, 1), 1) is winograd
+    found = conv_winograd.tiling_for(padded, (3, 3, padded[-1], filters), (1, 1), (1, 1), 1)
+    assert (found.m if found else 0) == tile
 
 
 # ----------------------------------------------------------------------------- blocks and lanes

@@ -106,9 +106,10 @@ def test_fused_followers_give_the_same_numbers(producer: Any, chain: Any) -> Non
     np.testing.assert_array_equal(got, expected)
 
 
+@pytest.mark.parametrize("tile", [2, 4])
 @pytest.mark.parametrize("chain", FOLLOWERS.values(), ids=FOLLOWERS.keys())
-def test_fused_followers_on_the_winograd_path(chain: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(conv_winograd, "FORCED", True)
+def test_fused_followers_on_the_winograd_path(chain: Any, tile: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(conv_winograd, "FORCED", tile)
     producer = ("Conv2D", {"filters": 8, "kernel_size": 3, "padding": "same"}, [(2, 9, 7, 5)])
     got, expected = fused_and_one_by_one(producer, chain)
     np.testing.assert_array_equal(got, expected)

@@ -8,8 +8,8 @@ gathered into a small reused buffer that stays in the core's cache, multiplied s
 their rows of the output, and finished there (bias, relu) while still in cache.
 
 Blocks run in parallel lanes (conv_lanes.py), and 3x3 stride-1 convolutions use Winograd's
-minimal filtering instead (conv_winograd.py: 2.25x fewer multiplies) where its cost model
-expects that to be faster.
+minimal filtering instead (conv_winograd.py: F(2x2) or F(4x4), 2.25x or 4x fewer multiplies)
+where its cost model expects that to be faster.
 """
 
 from __future__ import annotations
@@ -131,10 +131,9 @@ def conv(
     batch, channels, filters = x.shape[0], x.shape[-1], kernel.shape[-1]
     c_group, f_group = channels // groups, filters // groups
     taps = math.prod(k_shape)
-    if batch * math.prod(out) * filters and conv_winograd.applies(
-        x.shape, kernel.shape, tuple(strides), tuple(dilation), groups
-    ):
-        return conv_winograd.conv3x3(x, kernel, epilogue)
+    tiling = conv_winograd.tiling_for(x.shape, kernel.shape, tuple(strides), tuple(dilation), groups, dtype)
+    if batch * math.prod(out) * filters and tiling is not None:
+        return conv_winograd.conv3x3(x, kernel, epilogue, tiling)
     y = np.empty((batch, *out, filters), dtype=dtype)
     if y.size == 0:
         return y
@@ -220,8 +219,9 @@ def conv_workspace(
     filters = kernel_shape[-1]
     if padded[0] * math.prod(out) * filters * padded[-1] <= 0:
         return copied  # nothing to multiply (and --run does not run a kernel on an empty tensor)
-    if conv_winograd.applies(padded, tuple(kernel_shape), tuple(strides), tuple(dilation), groups):
-        return copied + conv_winograd.workspace(padded, filters)
+    tiling = conv_winograd.tiling_for(padded, tuple(kernel_shape), tuple(strides), tuple(dilation), groups)
+    if tiling is not None:
+        return copied + conv_winograd.workspace(padded, filters, tiling)
     taps, c_group = math.prod(k_shape), padded[-1] // groups
     kernel_copies = taps * c_group * filters
     if taps == 1 and groups == 1 and all(s == 1 for s in strides):

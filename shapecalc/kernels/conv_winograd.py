@@ -1,78 +1,162 @@
-"""3x3 stride-1 2-D convolution by Winograd's minimal filtering F(2x2, 3x3) (Lavin & Gray, 2016).
+"""3x3 stride-1 2-D convolution by Winograd's minimal filtering F(m x m, 3x3) (Lavin & Gray, 2016),
+for output tiles of m = 2 or m = 4.
 
-Each 2x2 block of outputs ("tile") is computed from the 4x4 input patch around it: the patch
-and the kernel are transformed (V = Bt d B, U = G g Gt, additions only, and halves for the
-kernel), multiplied elementwise and summed over the input channels, which for the 16 elements
-of a tile is 16 matrix products (tiles x C) @ (C x F), and transformed back (Y = At M A).
-That is 16*C*F multiplies per 4 outputs instead of 36*C*F: 2.25x less BLAS work than im2col,
-with float32 error of the same order as the direct sum (the transforms only add and halve).
+Each m x m block of outputs ("tile") is computed from the n x n input patch around it (n = m + 2):
+the patch d and the kernel g are transformed (V = Bt d B, U = G g Gt), multiplied elementwise and
+summed over the input channels, which for the n*n elements of a tile is n*n matrix products
+(tiles x C) @ (C x F), and transformed back (Y = At M A). Per output that is n*n/(m*m) multiplies
+per input channel and filter instead of 9: 2.25x less BLAS work than im2col for F(2x2), 4x for
+F(4x4).
 
-Tiles are processed in blocks (batch items, or rows of tiles of one item) in parallel lanes,
-each block's transforms and products staying in cache, and the epilogue (bias, relu) is
-applied to each finished block.
+All three transforms are matrix products too: the two-sided transforms of a patch are one
+product with a Kronecker matrix (Bt (x) Bt, 36 x 36 for F(4x4)) over the patches gathered side
+by side, so every step of a block is a single BLAS call or copy. Tiles are processed in blocks
+(batch items, or rows of tiles of one item) in parallel lanes, each block's buffers staying in
+cache, and the epilogue (bias, activation) is applied to each finished block.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from . import conv_lanes
 from .conv_lanes import BLAS, chunks, run_lanes
 
 Array = np.ndarray
-# The cost model that chooses Winograd or im2col per call: picoseconds per unit of work, fitted by
-# least squares to both paths' times over 20 shapes (batch 1-64, 7x7 to 112x112, 32-512 channels)
-# on a quiet 2-core machine (OpenBLAS 0.3.31); benchmarks/winograd_cost.py measures them again. im2col:
-# its multiply-adds, and the patch values it copies (taps x positions x channels). Winograd: its
-# 16 products' multiply-adds, the kernel transform (16 x C x F values) and the input transform
-# (16 x tiles x C values). Few tiles leave the kernel transform unpaid for (7x7x512 at batch 8:
-# 1.6x slower), few channels the input transform (64 channels: 1.35x slower); 16x16x256 at
-# batch 16 gains 24%.
-IM2COL_PS_PER_MAC = 7.4
-IM2COL_PS_PER_PATCH_VALUE = 250.0
-WINOGRAD_PS_PER_MAC = 7.2
-WINOGRAD_PS_PER_KERNEL_VALUE = 1495.0
-WINOGRAD_PS_PER_INPUT_VALUE = 1695.0
+
+
+def _exact(rows: list[list[str | int]]) -> tuple[tuple[Fraction, ...], ...]:
+    return tuple(tuple(Fraction(value) for value in row) for row in rows)
+
+
+@dataclass(frozen=True)
+class Tiling:
+    """F(m x m, 3x3): the tile's output size and its three transform matrices, exact."""
+
+    m: int
+    bt: tuple[tuple[Fraction, ...], ...]  # (n, n): input patch -> Winograd domain
+    g: tuple[tuple[Fraction, ...], ...]  # (n, 3): kernel -> Winograd domain
+    at: tuple[tuple[Fraction, ...], ...]  # (m, n): Winograd domain -> output tile
+    products: dict[str, Array] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def n(self) -> int:
+        return self.m + 2
+
+    def two_sided(self, name: str, dtype: np.dtype) -> Array:
+        """Kron(X, X) of transform ``name`` ("bt", "g", "at"), applying X along both spatial
+        axes of a patch flattened row by row, in ``dtype``."""
+        key = f"{name}-{np.dtype(dtype).str}"
+        if key not in self.products:
+            one_sided = np.array(getattr(self, name), dtype=np.float64)
+            self.products[key] = np.kron(one_sided, one_sided).astype(dtype)
+        return self.products[key]
+
+
+# Interpolation points 0, 1, -1 and infinity: coefficients 0, +-1, 1/2, float32 error as the
+# direct sum's.
+F2 = Tiling(
+    2,
+    bt=_exact([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]),
+    g=_exact([[1, 0, 0], ["1/2", "1/2", "1/2"], ["1/2", "-1/2", "1/2"], [0, 0, 1]]),
+    at=_exact([[1, 1, 1, 0], [0, 1, -1, -1]]),
+)
+# Points 0, +-3/2, +-3/4 and infinity (At's columns are their powers): every coefficient of Bt and
+# At is a short binary fraction, exact in float32, and the float32 error is 3x smaller than with
+# the usual 0, +-1, +-2 (with 64 channels and unit-variance data, against a float64 sum: 9.5e-6
+# largest and 8.8e-7 rms error over 4M outputs, against 4.7e-5 and 1.8e-6; at 512 channels
+# 1.6e-5 and 1.6e-6). Those were the best of the 1,001 sets of four from +-{1/4, 1/2, 3/4, 1,
+# 3/2, 2, 3}; F(2x2)'s error is about 3x smaller still.
+F4 = Tiling(
+    4,
+    bt=_exact(
+        [
+            ["81/64", 0, "-45/16", 0, 1, 0],
+            [0, "-27/32", "-9/16", "3/2", 1, 0],
+            [0, "27/32", "-9/16", "-3/2", 1, 0],
+            [0, "-27/16", "-9/4", "3/4", 1, 0],
+            [0, "27/16", "-9/4", "-3/4", 1, 0],
+            [0, "81/64", 0, "-45/16", 0, 1],
+        ]
+    ),
+    g=_exact(
+        [
+            ["64/81", 0, 0],
+            ["32/243", "16/81", "8/27"],
+            ["32/243", "-16/81", "8/27"],
+            ["-128/243", "-32/81", "-8/27"],
+            ["-128/243", "32/81", "-8/27"],
+            [0, 0, 1],
+        ]
+    ),
+    at=_exact(
+        [
+            [1, 1, 1, 1, 1, 0],
+            [0, "3/2", "-3/2", "3/4", "-3/4", 0],
+            [0, "9/4", "9/4", "9/16", "9/16", 0],
+            [0, "27/8", "-27/8", "27/64", "-27/64", 1],
+        ]
+    ),
+)
+TILINGS = {tiling.m: tiling for tiling in (F2, F4)}
+
+# The cost model that chooses im2col or a Winograd tiling per call: picoseconds per unit of work,
+# fitted by least squares to the three paths' times over 20 shapes (batch 1-64, 7x7 to 112x112,
+# 32-512 channels) on a quiet 2-core machine (OpenBLAS 0.3.31); benchmarks/winograd_cost.py
+# measures them again. im2col: its multiply-adds, and the patch values it copies (taps x
+# positions x channels). Winograd: its n*n products' multiply-adds, the kernel transform (n*n x C
+# x F values), the input transform (n*n x tiles x C values: gathered, then a product) and the
+# output transform (n*n x tiles x F values).
+IM2COL_PS_PER_MAC = 6.6
+IM2COL_PS_PER_PATCH_VALUE = 227.0
+WINOGRAD_PS = {  # per (multiply-add, kernel value, input value, output value)
+    2: (7.9, 575.0, 659.0, 366.0),
+    4: (8.8, 951.0, 665.0, 579.0),
+}
 # Winograd is taken only where the model expects it to be this much faster: in a model its
-# buffers (V, M, the tiles: 3x im2col's patch block) meet caches the layers around it have
-# filled, and it ran 10-20% slower than alone (ResNet50's 14x14x256 layers: 13.5 ms against
-# 11.4 ms alone, im2col 7.5 ms), where im2col's times hold.
+# buffers meet caches the layers around it have filled, and it ran 10-20% slower than alone.
 WINOGRAD_MARGIN = 0.9
-# Tests force one path (True: Winograd wherever it can run; False: never).
-FORCED: bool | None = None
-# Transformed input values per block with lanes: V, M and the sums then stay in a core's L2.
+# Tests force a path: 0 never Winograd, 2 or 4 that tiling wherever Winograd can run.
+FORCED: int | None = None
+# Transformed input values per block with lanes: the block's buffers then stay in a core's L2.
 BLOCK_ELEMENTS = 256 * 1024
 # At least this many tiles per block, so that each product amortises its kernel packing.
 MIN_BLOCK_TILES = 128
 
-_G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
 
-
-def applies(
+def tiling_for(
     padded_shape: tuple[int, ...],
     kernel_shape: tuple[int, ...],
     strides: tuple[int, ...],
     dilation: tuple[int, ...],
     groups: int,
-) -> bool:
-    """Winograd can run (3x3, stride 1, no dilation, one group) and the cost model expects it
-    to be faster than im2col on this input (``padded_shape``: (B, H, W, C) after padding)."""
+    dtype: np.dtype | str = "float32",
+) -> Tiling | None:
+    """The Winograd tiling to run this convolution with, or None for im2col: Winograd can run
+    (3x3, stride 1, no dilation, one group, float32 or float64) and the cost model expects it to
+    be faster (``padded_shape``: (B, H, W, C) after padding)."""
     if not (
         len(kernel_shape) == 4
         and kernel_shape[:2] == (3, 3)
         and all(s == 1 for s in strides)
         and all(d == 1 for d in dilation)
         and groups == 1
+        and np.dtype(dtype) in (np.float32, np.float64)
     ):
-        return False
+        return None
     if FORCED is not None:
-        return FORCED
-    return winograd_cost(padded_shape, kernel_shape[-1]) < WINOGRAD_MARGIN * im2col_cost(
-        padded_shape, kernel_shape[-1]
-    )
+        return TILINGS.get(FORCED)
+    filters = kernel_shape[-1]
+    best = min(TILINGS.values(), key=lambda tiling: winograd_cost(padded_shape, filters, tiling))
+    if winograd_cost(padded_shape, filters, best) < WINOGRAD_MARGIN * im2col_cost(padded_shape, filters):
+        return best
+    return None
 
 
 def im2col_cost(padded_shape: tuple[int, ...], filters: int) -> float:
@@ -82,127 +166,102 @@ def im2col_cost(padded_shape: tuple[int, ...], filters: int) -> float:
     return patch_values * (filters * IM2COL_PS_PER_MAC + IM2COL_PS_PER_PATCH_VALUE)
 
 
-def winograd_cost(padded_shape: tuple[int, ...], filters: int) -> float:
-    """Picoseconds the Winograd path is expected to take for a valid 3x3 convolution."""
+def winograd_work(padded_shape: tuple[int, ...], filters: int, tiling: Tiling) -> tuple[int, ...]:
+    """(multiply-adds, kernel values, input values, output values) in the Winograd domain."""
     batch, height, width, channels = padded_shape
-    tiles = batch * -(-(height - 2) // 2) * -(-(width - 2) // 2)
+    m, area = tiling.m, tiling.n**2
+    tiles = batch * -(-(height - 2) // m) * -(-(width - 2) // m)
     return (
-        16
-        * channels
-        * (
-            tiles * filters * WINOGRAD_PS_PER_MAC
-            + filters * WINOGRAD_PS_PER_KERNEL_VALUE
-            + tiles * WINOGRAD_PS_PER_INPUT_VALUE
-        )
+        area * tiles * channels * filters,
+        area * channels * filters,
+        area * tiles * channels,
+        area * tiles * filters,
     )
 
 
-def transform_kernel(kernel: Array) -> Array:
-    """U = G g Gt for every (input channel, filter): (3, 3, C, F) -> (16, C, F).
-
-    G's rows are g0, (g0 + g1 + g2) / 2, (g0 - g1 + g2) / 2 and g2: applied along the rows, then
-    the columns, as whole-array adds into preallocated arrays (an einsum with G's zeros would
-    take longer than the convolution's products at 7x7 positions and 512 channels).
-    """
-    dtype = kernel.dtype
-    rows = np.empty((4, 3, *kernel.shape[2:]), dtype)
-    _filter_rows(kernel, rows, 0)
-    u = np.empty((4, 4, *kernel.shape[2:]), dtype)
-    _filter_rows(rows, u, 1)
-    return u.reshape(16, *kernel.shape[2:])
+def winograd_cost(padded_shape: tuple[int, ...], filters: int, tiling: Tiling) -> float:
+    """Picoseconds the Winograd path with ``tiling`` is expected to take for a valid 3x3 convolution."""
+    work = winograd_work(padded_shape, filters, tiling)
+    return sum(units * ps for units, ps in zip(work, WINOGRAD_PS[tiling.m], strict=True))
 
 
-def _filter_rows(g: Array, out: Array, axis: int) -> None:
-    """G applied along ``axis`` (of length 3) of ``g``, into ``out`` (that axis of length 4)."""
-
-    def at(array: Array, i: int) -> Array:
-        return array[(slice(None),) * axis + (i,)]
-
-    g0, g1, g2 = at(g, 0), at(g, 1), at(g, 2)
-    np.copyto(at(out, 0), g0)
-    np.copyto(at(out, 3), g2)
-    both = np.add(g0, g2, out=at(out, 1))
-    np.subtract(both, g1, out=at(out, 2))
-    both += g1
-    middle = out[(slice(None),) * axis + (slice(1, 3),)]
-    middle *= 0.5
+def transform_kernel(kernel: Array, tiling: Tiling) -> Array:
+    """U = G g Gt for every (input channel, filter): (3, 3, C, F) -> (n*n, C, F), one product."""
+    channels, filters = kernel.shape[2:]
+    g = tiling.two_sided("g", kernel.dtype)
+    return (g @ kernel.reshape(9, channels * filters)).reshape(tiling.n**2, channels, filters)
 
 
-def conv3x3(x: Array, kernel: Array, epilogue: Callable[[Array], object] | None) -> Array:
+def conv3x3(x: Array, kernel: Array, epilogue: Callable[[Array], object] | None, tiling: Tiling) -> Array:
     """Valid 3x3 convolution of an already padded ``x`` (B, H, W, C) with ``kernel`` (3, 3, C, F)."""
     batch, height, width, channels = x.shape
     filters = kernel.shape[-1]
+    m, n = tiling.m, tiling.n
     out_h, out_w = height - 2, width - 2
-    tiles_h, tiles_w = -(-out_h // 2), -(-out_w // 2)
-    # tiles cover an even output: one more zero row/column when the output is odd
-    extra_h, extra_w = 2 * tiles_h + 2 - height, 2 * tiles_w + 2 - width
+    tiles_h, tiles_w = -(-out_h // m), -(-out_w // m)
+    # tiles cover a whole number of tiles: zero rows/columns below and right when they overrun
+    extra_h, extra_w = m * tiles_h + 2 - height, m * tiles_w + 2 - width
     if extra_h or extra_w:
         x = np.pad(x, [(0, 0), (0, extra_h), (0, extra_w), (0, 0)])
-    u = transform_kernel(kernel)
+    bt, at = tiling.two_sided("bt", x.dtype), tiling.two_sided("at", x.dtype)
     y = np.empty((batch, out_h, out_w, filters), dtype=x.dtype)
-    lanes, blocks, most_tiles = _plan(batch, tiles_h, tiles_w, channels)
-    padded_w = x.shape[2]
+    lanes, blocks, most_tiles = _plan(batch, tiles_h, tiles_w, channels, n)
+    item_stride, row_stride, column_stride, channel_stride = x.strides
 
     def lane(my_blocks: Iterator[tuple[int, slice, slice]]) -> None:
-        v_buffer = np.empty((16, most_tiles * channels), x.dtype)
-        m_buffer = np.empty((16, most_tiles * filters), x.dtype)
-        r_buffer = np.empty(4 * (most_tiles // tiles_w) * padded_w * channels, x.dtype)
-        o_buffer = np.empty(4 * most_tiles * filters, x.dtype)
-        s_buffer = np.empty(8 * most_tiles * filters, x.dtype)
+        d_buffer = np.empty(n * n * most_tiles * channels, x.dtype)
+        v_buffer = np.empty_like(d_buffer)
+        m_buffer = np.empty(n * n * most_tiles * filters, x.dtype)
+        o_buffer = np.empty(m * m * most_tiles * filters, x.dtype)
         for items, item_slice, rows in my_blocks:
             first, last, _ = rows.indices(tiles_h)
             n_rows = last - first
             tiles = items * n_rows * tiles_w
-            patch = x[item_slice, 2 * first : 2 * last + 2]  # (b, 2n+2, W', C)
-            # Bt d along the rows, then along the columns, written straight into V
-            row_parts = r_buffer[: 4 * items * n_rows * padded_w * channels].reshape(
-                4, items, n_rows, padded_w, channels
+            # the block's n x n patches, gathered as (n, n, b, rows, columns, C)
+            patches = as_strided(
+                x[item_slice, m * first :],
+                (n, n, items, n_rows, tiles_w, channels),
+                (row_stride, column_stride, item_stride, m * row_stride, m * column_stride, channel_stride),
             )
-            _transform_in(patch, 1, n_rows, row_parts)
-            v = v_buffer[:, : tiles * channels].reshape(4, 4, items, n_rows, tiles_w, channels)
-            for a in range(4):
-                _transform_in(row_parts[a], 2, tiles_w, v[a])
-            m = m_buffer[:, : tiles * filters].reshape(16, tiles, filters)
-            np.matmul(v.reshape(16, tiles, channels), u, out=m)
-            # At M A: rows then columns, into the tile buffer (b, n, 2, tw, 2, F)
-            m6 = m.reshape(4, 4, items, n_rows, tiles_w, filters)
-            rows_out = min(2 * last, out_h) - 2 * first
-            direct = rows_out == 2 * n_rows and out_w == 2 * tiles_w
-            # the block's outputs as tiles (b, n, 2, tw, 2, F): y itself when the tiles fit it exactly
-            destination = y[item_slice, 2 * first : 2 * last] if direct else o_buffer[: 4 * tiles * filters]
-            out_tiles = destination.reshape(items, n_rows, 2, tiles_w, 2, filters)
-            sums = s_buffer[: 8 * tiles * filters].reshape(2, 4, items, n_rows, tiles_w, filters)
-            np.add(m6[0], m6[1], out=sums[0])  # At along the rows, for each column of M
-            sums[0] += m6[2]
-            np.subtract(m6[1], m6[2], out=sums[1])
-            sums[1] -= m6[3]
-            for p in range(2):  # then along the columns, into output row p of each tile
-                s = sums[p]
-                target = out_tiles[:, :, p, :, 0, :]
-                np.add(s[0], s[1], out=target)
-                target += s[2]
-                target = out_tiles[:, :, p, :, 1, :]
-                np.subtract(s[1], s[2], out=target)
-                target -= s[3]
+            d = d_buffer[: n * n * tiles * channels].reshape(patches.shape)
+            np.copyto(d, patches)
+            v = v_buffer[: n * n * tiles * channels].reshape(n * n, tiles, channels)
+            np.matmul(bt, d.reshape(n * n, tiles * channels), out=v.reshape(n * n, -1))
+            products = m_buffer[: n * n * tiles * filters].reshape(n * n, tiles, filters)
+            np.matmul(v, u, out=products)
+            out_tiles = o_buffer[: m * m * tiles * filters].reshape(m * m, tiles * filters)
+            np.matmul(at, products.reshape(n * n, -1), out=out_tiles)
+            # output (i, j) of every tile, (b, rows, columns, F), to its place in y: rows i, i + m, ...
+            # and columns j, j + m, ... of the block (the last tiles may overrun the output)
+            rows_out = min(m * last, out_h) - m * first
+            target = y[item_slice, m * first : m * first + rows_out]
+            by_position = out_tiles.reshape(m, m, items, n_rows, tiles_w, filters)
+            for i in range(m):
+                for j in range(m):
+                    place = target[:, i::m, j::m]
+                    np.copyto(place, by_position[i, j, :, : place.shape[1], : place.shape[2]])
             if epilogue is not None:
-                epilogue(destination.reshape(-1, filters))
-            if not direct:
-                y[item_slice, 2 * first : 2 * first + rows_out] = out_tiles.reshape(
-                    items, 2 * n_rows, 2 * tiles_w, filters
-                )[:, :rows_out, :out_w]
+                epilogue(target.reshape(-1, filters))
 
-    run_lanes(blocks, lane, lanes)
+    if lanes == 1:  # one block: the multi-threaded BLAS does each product
+        u = transform_kernel(kernel, tiling)
+        lane(iter(blocks))
+        return y
+    with BLAS.single_threaded():  # the kernel's transform too: BLAS threads left spinning slow the lanes
+        u = transform_kernel(kernel, tiling)
+        run_lanes(blocks, lane, lanes)
     return y
 
 
 def _plan(
-    batch: int, tiles_h: int, tiles_w: int, channels: int
+    batch: int, tiles_h: int, tiles_w: int, channels: int, n: int
 ) -> tuple[int, list[tuple[int, slice, slice]], int]:
     """(lanes, blocks of tiles, tiles of the largest block) of a Winograd convolution."""
     lanes, chunk = _blocking()
-    blocks = list(chunks(batch, (tiles_h, tiles_w), 16 * channels, chunk, MIN_BLOCK_TILES))
-    _, largest = conv_lanes.chunk_extent(batch, (tiles_h, tiles_w), 16 * channels, chunk, MIN_BLOCK_TILES)
-    return min(lanes, len(blocks)), blocks, largest // (16 * channels)
+    per_tile = n * n * channels
+    blocks = list(chunks(batch, (tiles_h, tiles_w), per_tile, chunk, MIN_BLOCK_TILES))
+    _, largest = conv_lanes.chunk_extent(batch, (tiles_h, tiles_w), per_tile, chunk, MIN_BLOCK_TILES)
+    return min(lanes, len(blocks)), blocks, largest // per_tile
 
 
 def _blocking() -> tuple[int, int]:
@@ -211,38 +270,17 @@ def _blocking() -> tuple[int, int]:
     return lanes, BLOCK_ELEMENTS if lanes > 1 else conv_lanes.PATCH_CHUNK_ELEMENTS
 
 
-def workspace(padded_shape: tuple[int, ...], filters: int) -> int:
+def workspace(padded_shape: tuple[int, ...], filters: int, tiling: Tiling) -> int:
     """Values of the temporary arrays :func:`conv3x3` holds at once besides its input and
     output: the input padded to whole tiles, the kernel's transform, and each lane's buffers."""
     batch, height, width, channels = padded_shape
-    tiles_h, tiles_w = -(-(height - 2) // 2), -(-(width - 2) // 2)
-    even = (batch, 2 * tiles_h + 2, 2 * tiles_w + 2, channels)
+    m, area = tiling.m, tiling.n**2
+    tiles_h, tiles_w = -(-(height - 2) // m), -(-(width - 2) // m)
+    even = (batch, m * tiles_h + 2, m * tiles_w + 2, channels)
     copied = math.prod(even) if even != tuple(padded_shape) else 0
     lanes, chunk = _blocking()
-    blocks, largest = conv_lanes.chunk_extent(
-        batch, (tiles_h, tiles_w), 16 * channels, chunk, MIN_BLOCK_TILES
-    )
-    lanes, most_tiles = min(lanes, blocks), largest // (16 * channels)
-    per_lane = (
-        16 * most_tiles * channels  # V
-        + 16 * most_tiles * filters  # M
-        + 4 * (most_tiles // tiles_w) * even[2] * channels  # the rows' transform
-        + 12 * most_tiles * filters  # the output tiles and the columns' sums
-    )
-    return copied + 28 * channels * filters + lanes * per_lane
-
-
-def _transform_in(d: Array, axis: int, n: int, out: Array) -> None:
-    """Bt applied along ``axis``: from taps k, k+2, ... (k = 0..3) of the n tiles, the four
-    rows d0 - d2, d1 + d2, d2 - d1, d1 - d3 into out[0..3]."""
-
-    def tap(k: int) -> Array:
-        index = [slice(None)] * d.ndim
-        index[axis] = slice(k, k + 2 * n - 1, 2)
-        return d[tuple(index)]
-
-    d0, d1, d2, d3 = (tap(k) for k in range(4))
-    np.subtract(d0, d2, out=out[0])
-    np.add(d1, d2, out=out[1])
-    np.subtract(d2, d1, out=out[2])
-    np.subtract(d1, d3, out=out[3])
+    per_tile = area * channels
+    blocks, largest = conv_lanes.chunk_extent(batch, (tiles_h, tiles_w), per_tile, chunk, MIN_BLOCK_TILES)
+    lanes, most_tiles = min(lanes, blocks), largest // per_tile
+    per_lane = most_tiles * (2 * area * channels + area * filters + m * m * filters)  # d, V, M, tiles
+    return copied + area * channels * filters + lanes * per_lane
