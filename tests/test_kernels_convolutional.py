@@ -6,6 +6,7 @@ random argument combinations drawn by hypothesis. Also the patch-chunking paths 
 from __future__ import annotations
 
 import itertools
+import tracemalloc
 from typing import Any
 
 import numpy as np
@@ -452,3 +453,32 @@ def test_block_extents_by_arithmetic_equal_the_blocks_listed() -> None:
         largest = max(items * len(range(*rs.indices(rows))) for items, _, rs in blocks) * cols * per_position
         extent = conv_lanes.chunk_extent(batch, (rows, cols), per_position, chunk, min_rows)
         assert extent == (len(blocks), largest)
+
+
+@pytest.mark.parametrize("lanes", [1, 2])
+@pytest.mark.parametrize("tile", [0, 2, 4])
+@pytest.mark.parametrize(
+    "shape, filters", [((2, 13, 11, 16), 8), ((4, 32, 32, 64), 64), ((1, 9, 9, 256), 128)]
+)
+def test_the_workspace_estimate_is_what_the_kernel_allocates(
+    monkeypatch: pytest.MonkeyPatch, lanes: int, tile: int, shape: tuple[int, ...], filters: int
+) -> None:
+    # --run's memory estimate takes a convolution's temporaries from conv_workspace: the padded
+    # input, the kernel's copies or transform and each lane's buffers. Traced, the kernel's peak
+    # besides its output is never more than that and a few small arrays (Kronecker matrices,
+    # views); Winograd's is exactly that. (im2col's estimate also counts a copy of the kernel,
+    # which is a view when the kernel is contiguous: the estimate cannot know it will be.)
+    monkeypatch.setattr(conv_lanes.BLAS, "lanes", lambda: lanes)
+    monkeypatch.setattr(conv_winograd, "FORCED", tile)
+    x, kernel = data(shape), data((3, 3, shape[-1], filters), seed=2)
+    tracemalloc.start()
+    try:
+        y = conv_kernels.conv(x, kernel, (1, 1), "same", (1, 1))
+        peak = tracemalloc.get_traced_memory()[1] - y.nbytes
+    finally:
+        tracemalloc.stop()
+    estimate = 4 * conv_kernels.conv_workspace(shape, kernel.shape, (1, 1), "same", (1, 1))
+    small_arrays = 32 * 1024
+    assert peak <= estimate + small_arrays
+    if tile:
+        assert estimate <= peak + small_arrays
