@@ -466,8 +466,9 @@ def test_the_workspace_estimate_is_what_the_kernel_allocates(
     # --run's memory estimate takes a convolution's temporaries from conv_workspace: the padded
     # input, the kernel's copies or transform and each lane's buffers. Traced, the kernel's peak
     # besides its output is never more than that and a few small arrays (Kronecker matrices,
-    # views); Winograd's is exactly that. (im2col's estimate also counts a copy of the kernel,
-    # which is a view when the kernel is contiguous: the estimate cannot know it will be.)
+    # views); Winograd's on one lane is exactly that. (With two lanes, one lane may take every
+    # block before the other starts and makes its buffers; im2col's estimate also counts a copy
+    # of the kernel, which is a view when the kernel is contiguous: neither can be known ahead.)
     monkeypatch.setattr(conv_lanes.BLAS, "lanes", lambda: lanes)
     monkeypatch.setattr(conv_winograd, "FORCED", tile)
     x, kernel = data(shape), data((3, 3, shape[-1], filters), seed=2)
@@ -480,5 +481,5 @@ def test_the_workspace_estimate_is_what_the_kernel_allocates(
     estimate = 4 * conv_kernels.conv_workspace(shape, kernel.shape, (1, 1), "same", (1, 1))
     small_arrays = 32 * 1024
     assert peak <= estimate + small_arrays
-    if tile:
+    if tile and lanes == 1:
         assert estimate <= peak + small_arrays

@@ -60,12 +60,13 @@ def by_rows(
 
 def _in_parts(kernel: Callable[..., None], out: Array, inputs: list[Array], step: int) -> None:
     """``kernel(*input_parts, out_part)`` over slices of ``step`` along the arrays' first axis,
-    taken in turn by the lanes when the output is large."""
-    starts = range(0, out.shape[0], step)
+    taken one after the other from a shared iterator by the lanes when the output is large (a
+    lane that starts late takes fewer)."""
+    starts = iter(range(0, out.shape[0], step))
     lanes = BLAS.lanes() if out.size >= PARALLEL_MIN_ELEMENTS else 1
 
-    def lane(first: int) -> Array:
-        for start in starts[first::lanes]:
+    def lane(_: int) -> Array:
+        for start in starts:  # next() on a range iterator is atomic under the GIL
             part = slice(start, start + step)
             kernel(*(x[part] for x in inputs), out[part])
         return out
