@@ -43,7 +43,7 @@ class Tiling:
     bt: tuple[tuple[Fraction, ...], ...]  # (n, n): input patch -> Winograd domain
     g: tuple[tuple[Fraction, ...], ...]  # (n, 3): kernel -> Winograd domain
     at: tuple[tuple[Fraction, ...], ...]  # (m, n): Winograd domain -> output tile
-    products: dict[str, Array] = field(default_factory=dict, compare=False, repr=False)
+    made: dict[str, Array] = field(default_factory=dict, compare=False, repr=False)  # two_sided's
 
     @property
     def n(self) -> int:
@@ -53,10 +53,10 @@ class Tiling:
         """Kron(X, X) of transform ``name`` ("bt", "g", "at"), applying X along both spatial
         axes of a patch flattened row by row, in ``dtype``."""
         key = f"{name}-{np.dtype(dtype).str}"
-        if key not in self.products:
+        if key not in self.made:
             one_sided = np.array(getattr(self, name), dtype=np.float64)
-            self.products[key] = np.kron(one_sided, one_sided).astype(dtype)
-        return self.products[key]
+            self.made[key] = np.kron(one_sided, one_sided).astype(dtype)
+        return self.made[key]
 
 
 # Interpolation points 0, 1, -1 and infinity: coefficients 0, +-1, 1/2, float32 error as the
@@ -243,13 +243,13 @@ def conv3x3(x: Array, kernel: Array, epilogue: Callable[[Array], object] | None,
             if epilogue is not None:
                 epilogue(target.reshape(-1, filters))
 
-    if lanes == 1:  # one block: the multi-threaded BLAS does each product
+    if lanes == 1:  # one lane (one block, or one BLAS thread allowed): BLAS's threads do each product
         u = transform_kernel(kernel, tiling)
         lane(iter(blocks))
-        return y
-    with BLAS.single_threaded():  # the kernel's transform too: BLAS threads left spinning slow the lanes
-        u = transform_kernel(kernel, tiling)
-        run_lanes(blocks, lane, lanes)
+    else:
+        with BLAS.single_threaded():  # the kernel's transform too: BLAS threads left spinning slow the lanes
+            u = transform_kernel(kernel, tiling)
+            run_lanes(blocks, lane, lanes)
     return y
 
 
