@@ -12,7 +12,8 @@ from ..layers.activations import ELU, PReLU, ReLU, Softmax
 from ..layers.activations import Activation as ActivationLayer
 from ..layers.activations import LeakyReLU as LeakyReLULayer
 from ..layers.base import Layer
-from ..layers.convolutional import Conv, ConvTranspose
+from ..layers.convolutional import Conv
+from ..layers.convolutional_transpose import ConvTranspose
 from ..layers.core import Dense
 from ..layers.depthwise_separable import DepthwiseConv, SeparableConv
 from ..layers.input_layer import InputLayer
