@@ -31,6 +31,8 @@ SHAPES = [
     (1, 7, 512, 512), (2, 28, 128, 128), (4, 14, 256, 256), (32, 8, 256, 256), (8, 28, 256, 128),
     (8, 14, 512, 256), (8, 32, 32, 32), (4, 64, 128, 128), (8, 7, 256, 256), (2, 112, 64, 64),
 ]  # fmt: skip
+# what a Winograd path's constants are per (conv_winograd.winograd_work's units)
+WINOGRAD_KINDS = ("per MAC", "per kernel value", "per input value", "per output value")
 
 
 def fastest_ms(call: Callable[..., object], args: tuple[object, ...], repeats: int) -> float:
@@ -103,8 +105,6 @@ def main() -> None:
         print(f"{shape:22}{times}  {fastest:7}  {picked}")
     print(f"\nthe code's model picks the fastest path for {right} of {len(SHAPES)} shapes")
 
-
-WINOGRAD_KINDS = ("per MAC", "per kernel value", "per input value", "per output value")
 
 if __name__ == "__main__":
     main()

@@ -22,6 +22,7 @@ from typing import TypeVar
 
 import numpy as np
 
+Part = TypeVar("Part")  # what a part of parallel work returns
 # Patch values per block with parallel lanes (2 MiB of float32: about a core's L2 cache), and
 # with one lane and a multi-threaded BLAS (32 MiB: large products keep its threads busy).
 LANE_CHUNK_ELEMENTS = 512 * 1024
@@ -97,7 +98,6 @@ class _OpenBlasThreads:
 
 
 BLAS = _OpenBlasThreads()
-Part = TypeVar("Part")
 _LANE_PREFIX = "shapecalc-lane"
 _EXECUTOR: ThreadPoolExecutor | None = None
 _EXECUTOR_LANES = 0
