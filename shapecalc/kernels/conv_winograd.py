@@ -49,6 +49,12 @@ class Tiling:
     def n(self) -> int:
         return self.m + 2
 
+    def grid(self, padded_shape: tuple[int, ...]) -> tuple[int, int]:
+        """(rows, columns) of tiles covering a valid 3x3 convolution's output of a padded
+        (B, H, W, C) input: the last row and column may overrun it."""
+        _, height, width, _ = padded_shape
+        return -(-(height - 2) // self.m), -(-(width - 2) // self.m)
+
     def two_sided(self, name: str, dtype: np.dtype) -> Array:
         """Kron(X, X) of transform ``name`` ("bt", "g", "at"), applying X along both spatial
         axes of a patch flattened row by row, in ``dtype``."""
@@ -168,9 +174,8 @@ def im2col_cost(padded_shape: tuple[int, ...], filters: int) -> float:
 
 def winograd_work(padded_shape: tuple[int, ...], filters: int, tiling: Tiling) -> tuple[int, ...]:
     """(multiply-adds, kernel values, input values, output values) in the Winograd domain."""
-    batch, height, width, channels = padded_shape
-    m, area = tiling.m, tiling.n**2
-    tiles = batch * -(-(height - 2) // m) * -(-(width - 2) // m)
+    batch, channels, area = padded_shape[0], padded_shape[-1], tiling.n**2
+    tiles = batch * math.prod(tiling.grid(padded_shape))
     return (
         area * tiles * channels * filters,
         area * channels * filters,
@@ -198,7 +203,7 @@ def conv3x3(x: Array, kernel: Array, epilogue: Callable[[Array], object] | None,
     filters = kernel.shape[-1]
     m, n = tiling.m, tiling.n
     out_h, out_w = height - 2, width - 2
-    tiles_h, tiles_w = -(-out_h // m), -(-out_w // m)
+    tiles_h, tiles_w = tiling.grid(x.shape)
     # tiles cover a whole number of tiles: zero rows/columns below and right when they overrun
     extra_h, extra_w = m * tiles_h + 2 - height, m * tiles_w + 2 - width
     if extra_h or extra_w:
@@ -273,9 +278,9 @@ def _blocking() -> tuple[int, int]:
 def workspace(padded_shape: tuple[int, ...], filters: int, tiling: Tiling) -> int:
     """Values of the temporary arrays :func:`conv3x3` holds at once besides its input and
     output: the input padded to whole tiles, the kernel's transform, and each lane's buffers."""
-    batch, height, width, channels = padded_shape
+    batch, channels = padded_shape[0], padded_shape[-1]
     m, area = tiling.m, tiling.n**2
-    tiles_h, tiles_w = -(-(height - 2) // m), -(-(width - 2) // m)
+    tiles_h, tiles_w = tiling.grid(padded_shape)
     even = (batch, m * tiles_h + 2, m * tiles_w + 2, channels)
     copied = math.prod(even) if even != tuple(padded_shape) else 0
     lanes, chunk = _blocking()
